@@ -547,6 +547,11 @@ class Network:
         return list(zip(self.layer_sizes[:-1], self.layer_sizes[1:], strict=False))
 
     @property
+    def loss_name(self) -> str:
+        """The loss the head trains with, e.g. ``"mean squared error"``."""
+        return HEADS[self.head].loss_name
+
+    @property
     def n_parameters(self) -> int:
         """Total number of weights and biases."""
         return int(self._flat.size)
@@ -726,7 +731,7 @@ class Network:
             With ``validation_data``: stop once the validation loss has not improved for
             this many epochs (checked on recorded epochs) and restore the best parameters.
         record_every : int
-            Record every this many epochs (and always the last).
+            Record the first epoch, every this many epochs, and the last.
         verbose : bool
             Print each record as it is made.
         on_record : callable, optional
@@ -773,7 +778,7 @@ class Network:
                 loss_sum += batch_loss * X_batch.shape[0]
             if not np.isfinite(self._flat).all():
                 self._diverged(start_of_epoch, history, f"parameters became non-finite in epoch {epoch}")
-            if epoch % record_every and epoch != epochs:
+            if epoch % record_every and epoch not in (1, epochs):
                 continue
             val_loss = None if validation is None else self._loss(*validation, l2)
             record = EpochRecord(
@@ -831,6 +836,23 @@ class Network:
         val = "" if record.val_loss is None else f"  val_loss {record.val_loss:.6g}"
         return f"epoch {record.epoch:>6}  loss {record.loss:.6g}{val}"
 
+    def linear_map(self) -> tuple[FloatArray, FloatArray]:
+        """The single affine map a network without nonlinearities computes.
+
+        With identity activations and head, ``forward(X) == X @ W + b`` where
+        ``W = W1 @ W2 @ ... @ WL`` (n_in, n_out) and ``b`` (n_out,) is the input
+        bias carried through the later layers: stacked linear layers collapse.
+        """
+        if self.activation != "identity" or self.head != "identity":
+            raise ValueError(
+                f"network: expected identity activation and head for a linear map, "
+                f"got activation={self.activation!r}, head={self.head!r}"
+            )
+        weights, bias = np.eye(self.layer_sizes[0]), np.zeros(self.layer_sizes[0])
+        for p in self.params:
+            weights, bias = weights @ p.weights, bias @ p.weights + p.bias
+        return weights, bias
+
     # ----- persistence -------------------------------------------------------
 
     def to_document(self) -> NetworkDocument:
@@ -857,7 +879,7 @@ class Network:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the network to ``path`` as one JSON document, atomically."""
-        write_text_atomically(path, self.to_document().model_dump_json())
+        write_atomically(path, self.to_document().model_dump_json())
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Network:
@@ -871,13 +893,17 @@ def _first_error(error: ValidationError) -> str:
     return f"{where}: {first['msg']}" if where else first["msg"]
 
 
-def write_text_atomically(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder, then rename it over."""
+def write_atomically(path: str | os.PathLike[str], content: str | bytes) -> None:
+    """Write ``content`` to ``path`` through a temporary file in the same folder, then rename it over.
+
+    Either the whole new file is there afterwards or the old one is untouched.
+    """
     target = Path(path)
+    data = content.encode("utf-8") if isinstance(content, str) else content
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, target)
@@ -974,5 +1000,5 @@ __all__ = [
     "gradient_check",
     "read_model",
     "register_activation",
-    "write_text_atomically",
+    "write_atomically",
 ]

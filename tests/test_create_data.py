@@ -1,0 +1,563 @@
+"""Tests for create_data: housing generation, standardizing, CSV reading, table and target encoding."""
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from pydantic import ValidationError
+
+from create_data import (
+    FEATURES,
+    TARGET,
+    TRUE_COEFFICIENTS,
+    DataError,
+    Standardizer,
+    TableEncoding,
+    TargetEncoding,
+    get_data,
+    make_housing,
+    read_table,
+    split_rows,
+)
+
+COEFFICIENTS = np.array([TRUE_COEFFICIENTS[name] for name in FEATURES])
+
+
+# --- make_housing ---------------------------------------------------------------------------
+
+
+def test_housing_columns_dtypes_and_ranges() -> None:
+    housing = make_housing(5_000, seed=3)
+    assert list(housing.columns) == [*FEATURES, TARGET]
+    assert housing.shape == (5_000, 5)
+    assert housing.dtypes.to_dict() == {
+        "size_sqft": np.float64,
+        "bedrooms": np.int64,
+        "age_years": np.int64,
+        "distance_km": np.float64,
+        "price": np.float64,
+    }
+    assert housing["size_sqft"].between(500, 4000, inclusive="left").all()
+    assert housing["distance_km"].between(0, 30, inclusive="left").all()
+    assert set(housing["bedrooms"]) == {1, 2, 3, 4, 5}
+    assert set(housing["age_years"]) == set(range(50))
+
+
+def test_true_coefficients_match_the_formula() -> None:
+    assert TRUE_COEFFICIENTS == {"size_sqft": 150, "bedrooms": 50_000, "age_years": -1_000, "distance_km": -2_000}
+
+
+def test_housing_is_reproducible_by_seed() -> None:
+    pd.testing.assert_frame_equal(make_housing(200, seed=7), make_housing(200, seed=7))
+    assert not make_housing(200, seed=7).equals(make_housing(200, seed=8))
+
+
+def test_noiseless_price_is_the_exact_formula() -> None:
+    housing = make_housing(2_000, seed=1, noise=0.0)
+    design = np.column_stack([housing[list(FEATURES)].to_numpy(dtype=np.float64), np.ones(len(housing))])
+    solution, *_ = np.linalg.lstsq(design, housing[TARGET].to_numpy(), rcond=None)
+    np.testing.assert_allclose(solution[:4], COEFFICIENTS, rtol=1e-6)
+    assert abs(solution[4]) < 1e-4  # no intercept in the formula
+
+
+@pytest.mark.parametrize("noise", [500.0, 10_000.0])
+def test_noise_is_the_residual_standard_deviation(noise: float) -> None:
+    housing = make_housing(20_000, seed=2, noise=noise)
+    residual = housing[TARGET].to_numpy() - housing[list(FEATURES)].to_numpy(dtype=np.float64) @ COEFFICIENTS
+    assert residual.std() == pytest.approx(noise, rel=0.03)
+    assert abs(residual.mean()) < 0.05 * noise
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"n_samples": 0}, ValueError, r"n_samples: expected a positive integer, got 0"),
+        ({"n_samples": -5}, ValueError, r"n_samples: expected a positive integer, got -5"),
+        ({"n_samples": True}, TypeError, r"n_samples: expected a positive integer, got True"),
+        ({"n_samples": 2.5}, TypeError, r"n_samples: expected a positive integer, got 2\.5"),
+        ({"n_samples": "10"}, TypeError, r"n_samples: expected a positive integer, got '10'"),
+        ({"seed": -1}, ValueError, r"seed: expected an integer >= 0, got -1"),
+        ({"noise": -1.0}, ValueError, r"noise: expected a finite number >= 0, got -1\.0"),
+        ({"noise": float("nan")}, ValueError, r"noise: expected a finite number >= 0, got nan"),
+        ({"noise": float("inf")}, ValueError, r"noise: expected a finite number >= 0, got inf"),
+        ({"noise": "loud"}, TypeError, r"noise: expected a number, got 'loud'"),
+    ],
+)
+def test_make_housing_rejects_bad_arguments(kwargs: dict[str, object], error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=message):
+        make_housing(**kwargs)  # type: ignore[arg-type]
+
+
+# --- get_data -------------------------------------------------------------------------------
+
+
+def test_regression_data_is_z_scored() -> None:
+    X, y = get_data(3_000, seed=4)
+    assert X.shape == (3_000, 4)
+    assert y.shape == (3_000, 1)
+    assert X.dtype == y.dtype == np.float64
+    np.testing.assert_allclose(X.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(X.std(axis=0), 1, rtol=1e-12)
+    price = make_housing(3_000, seed=4)[TARGET].to_numpy()
+    np.testing.assert_allclose(y[:, 0], (price - price.mean()) / price.std(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("n_samples", [3_000, 3_001])
+def test_binary_labels_are_price_above_the_median(n_samples: int) -> None:
+    X, y = get_data(n_samples, seed=5, task="binary")
+    price = make_housing(n_samples, seed=5)[TARGET].to_numpy()
+    assert X.shape == (n_samples, 4)
+    assert y.shape == (n_samples,)
+    assert y.dtype == np.int64
+    assert y.sum() == n_samples // 2  # distinct prices: strictly above the median is half, rounded down
+    np.testing.assert_array_equal(y, price > np.median(price))
+
+
+def test_multiclass_labels_are_price_tertiles() -> None:
+    _, y = get_data(3_000, seed=6, task="multiclass")
+    price = make_housing(3_000, seed=6)[TARGET].to_numpy()
+    assert y.dtype == np.int64
+    np.testing.assert_array_equal(np.bincount(y), [1_000, 1_000, 1_000])
+    assert price[y == 0].max() < price[y == 1].min() <= price[y == 1].max() < price[y == 2].min()
+
+
+def test_get_data_rejects_an_unknown_task() -> None:
+    with pytest.raises(ValueError, match=r"task: expected one of 'regression', 'binary', 'multiclass', got 'rank'"):
+        get_data(10, task="rank")  # type: ignore[arg-type]
+
+
+def test_get_data_validates_n_samples() -> None:
+    with pytest.raises(ValueError, match=r"n_samples: expected a positive integer, got 0"):
+        get_data(0)
+
+
+# --- Standardizer ---------------------------------------------------------------------------
+
+
+def test_standardizer_fits_transforms_and_inverts() -> None:
+    values = np.array([[0.0, 10.0], [2.0, 30.0]])
+    scaler = Standardizer.fit(values)
+    np.testing.assert_array_equal(scaler.mean, [1.0, 20.0])
+    np.testing.assert_array_equal(scaler.scale, [1.0, 10.0])
+    np.testing.assert_array_equal(scaler.transform(values), [[-1.0, -1.0], [1.0, 1.0]])
+    np.testing.assert_array_equal(scaler.transform([[3.0, 0.0]]), [[2.0, -2.0]])
+    np.testing.assert_array_equal(scaler.inverse_transform([[2.0, -2.0]]), [[3.0, 0.0]])
+
+
+def test_standardizer_round_trip_on_random_data() -> None:
+    values = np.random.default_rng(0).normal(5.0, 3.0, size=(500, 3))
+    scaler = Standardizer.fit(values)
+    z = scaler.transform(values)
+    assert z.dtype == np.float64
+    np.testing.assert_allclose(z.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(z.std(axis=0), 1, rtol=1e-12)
+    np.testing.assert_allclose(scaler.inverse_transform(z), values, rtol=1e-12)
+
+
+def test_standardizer_json_round_trip_is_bit_exact() -> None:
+    scaler = Standardizer.fit(np.random.default_rng(1).normal(size=(100, 4)) * [1e-8, 1.0, 1e8, np.pi])
+    restored = Standardizer.model_validate_json(scaler.model_dump_json())
+    assert restored.mean.tobytes() == scaler.mean.tobytes()
+    assert restored.scale.tobytes() == scaler.scale.tobytes()
+
+
+@given(
+    statistics=arrays(
+        np.float64,
+        st.tuples(st.just(2), st.integers(1, 6)),
+        elements=st.floats(allow_nan=False, allow_infinity=False, min_value=-1e300, max_value=1e300),
+    )
+)
+def test_any_standardizer_survives_json_bit_exactly(statistics: np.ndarray) -> None:
+    scaler = Standardizer(mean=statistics[0], scale=np.abs(statistics[1]) + 1e-300)
+    restored = Standardizer.model_validate_json(scaler.model_dump_json())
+    assert restored.mean.tobytes() == scaler.mean.tobytes()
+    assert restored.scale.tobytes() == scaler.scale.tobytes()
+
+
+def test_standardizer_arrays_are_read_only() -> None:
+    scaler = Standardizer.fit(np.array([[1.0], [3.0]]))
+    with pytest.raises(ValueError, match="read-only"):
+        scaler.mean[0] = 5.0
+
+
+def test_constant_column_warns_and_is_not_divided_by_zero() -> None:
+    values = np.array([[1.0, 0.1, 7.0], [2.0, 0.1, 7.0], [3.0, 0.1, 7.0]])
+    with pytest.warns(UserWarning, match=r"column\(s\) \[1, 2\] are constant"):
+        scaler = Standardizer.fit(values)
+    np.testing.assert_array_equal(scaler.scale[1:], [1.0, 1.0])
+    z = scaler.transform(values)
+    np.testing.assert_array_equal(z[:, 1:], 0.0)
+
+
+def test_varying_columns_do_not_warn() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Standardizer.fit(np.array([[1.0, 2.0], [2.0, 1.0]]))
+
+
+@pytest.mark.parametrize(
+    ("mean", "scale", "message"),
+    [
+        (np.zeros(2), np.ones(3), r"mean and scale: expected the same length, got 2 and 3"),
+        (np.zeros(2), np.array([1.0, 0.0]), r"scale: expected positive numbers, got \[1\.0, 0\.0\]"),
+        (np.zeros(2), np.array([1.0, -2.0]), r"scale: expected positive numbers"),
+        (np.array([0.0, np.nan]), np.ones(2), r"mean\n.*expected finite numbers"),
+        (np.zeros(2), np.array([1.0, np.inf]), r"scale\n.*expected finite numbers"),
+        (np.zeros(2, dtype=np.float32), np.ones(2), r"mean\n.*float32"),
+        (np.zeros(2, dtype=np.int64), np.ones(2), r"mean\n.*int64"),
+        (np.zeros((2, 1)), np.ones(2), r"mean\n.*2-dimensional"),
+    ],
+)
+def test_standardizer_rejects_bad_statistics(mean: np.ndarray, scale: np.ndarray, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Standardizer(mean=mean, scale=scale)
+
+
+def test_standardizer_json_with_null_is_rejected() -> None:
+    document = json.loads(Standardizer.fit(np.array([[1.0], [3.0]])).model_dump_json())
+    document["scale"]["data"] = [None]  # what the serializer writes for NaN
+    with pytest.raises(ValueError, match="expected finite numbers"):
+        Standardizer.model_validate_json(json.dumps(document))
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (np.ones(3), r"values: expected a 2-D array \(n, k\), got shape \(3,\)"),
+        (np.array([[1.0], [np.nan]]), r"values: expected finite numbers, got NaN or infinity"),
+        (np.empty((0, 2)), r"values: expected at least one row, got 0"),
+    ],
+)
+def test_standardizer_fit_rejects_bad_values(values: np.ndarray, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Standardizer.fit(values)
+
+
+def test_standardizer_transform_checks_the_width() -> None:
+    scaler = Standardizer.fit(np.array([[1.0, 2.0], [3.0, 5.0]]))
+    with pytest.raises(ValueError, match=r"values: expected 2 columns, got 3"):
+        scaler.transform(np.ones((4, 3)))
+    with pytest.raises(ValueError, match=r"values: expected 2 columns, got 1"):
+        scaler.inverse_transform(np.ones((4, 1)))
+
+
+# --- read_table -----------------------------------------------------------------------------
+
+
+def test_read_table_reads_a_csv(tmp_path: Path) -> None:
+    path = tmp_path / "houses.csv"
+    path.write_text("area,city\n50.5,Oslo\n70,Bergen\n")
+    table = read_table(path)
+    assert list(table.columns) == ["area", "city"]
+    assert table["area"].tolist() == [50.5, 70.0]
+    assert table["city"].tolist() == ["Oslo", "Bergen"]
+    pd.testing.assert_frame_equal(read_table(str(path)), table)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", r"is empty, expected a header row and data rows"),
+        (b"\n\n", r"is empty"),
+        (b"a,b\n", r"has a header but no data rows"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe\x00", r"not UTF-8 text \(byte 0 cannot be decoded\)"),
+        (b"a,b\n1,2\n3,4,5\n", r"not well-formed CSV \(.*Expected 2 fields in line 3, saw 3\)$"),
+        (b'a,b\n"1,2\n', r"not well-formed CSV \(.*EOF inside string"),
+        (b"a,b\n1,2,3\n", r"not well-formed CSV \(rows have more fields than the header\)"),
+    ],
+)
+def test_read_table_rejects_bad_files(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=r"bad\.csv: " + message) as caught:
+        read_table(path)
+    assert "\n" not in str(caught.value)
+
+
+def test_read_table_rejects_a_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"nowhere\.csv: no such file") as caught:
+        read_table(tmp_path / "nowhere.csv")
+    assert isinstance(caught.value.__cause__, FileNotFoundError)
+
+
+def test_read_table_rejects_a_directory(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"is a directory, expected a CSV file"):
+        read_table(tmp_path)
+
+
+# --- TableEncoding --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def houses() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "area": [50.0, 70.0, 90.0, 110.0],
+            "city": ["Oslo", "Bergen", "Oslo", "Tromso"],
+            "rooms": [1, 2, 3, 4],
+            "garden": [True, False, False, True],
+            "style": pd.Categorical(["new", "old", "old", "new"]),
+        }
+    )
+
+
+def test_table_encoding_orders_numeric_then_sorted_one_hot(houses: pd.DataFrame) -> None:
+    encoding = TableEncoding.fit(houses)
+    assert encoding.numeric == ["area", "rooms"]
+    assert encoding.categorical == {
+        "city": ["Bergen", "Oslo", "Tromso"],
+        "garden": ["False", "True"],
+        "style": ["new", "old"],
+    }
+    assert encoding.feature_names == [
+        "area",
+        "rooms",
+        "city=Bergen",
+        "city=Oslo",
+        "city=Tromso",
+        "garden=False",
+        "garden=True",
+        "style=new",
+        "style=old",
+    ]
+    encoded = encoding.transform(houses)
+    assert encoded.shape == (4, 9)
+    assert encoded.dtype == np.float64
+    np.testing.assert_allclose(encoded.mean(axis=0), 0, atol=1e-12)
+    raw = encoding.scaler.inverse_transform(encoded)
+    expected = [
+        [50, 1, 0, 1, 0, 0, 1, 1, 0],
+        [70, 2, 1, 0, 0, 1, 0, 0, 1],
+        [90, 3, 0, 1, 0, 1, 0, 0, 1],
+        [110, 4, 0, 0, 1, 0, 1, 1, 0],
+    ]
+    np.testing.assert_allclose(raw, expected, atol=1e-12)
+
+
+def test_table_encoding_selects_columns_by_name(houses: pd.DataFrame) -> None:
+    encoding = TableEncoding.fit(houses)
+    shuffled = houses[["style", "garden", "rooms", "city", "area"]].assign(price=[1, 2, 3, 4], note="x")
+    np.testing.assert_array_equal(encoding.transform(shuffled), encoding.transform(houses))
+
+
+def test_table_encoding_json_round_trip_gives_identical_transform(houses: pd.DataFrame) -> None:
+    encoding = TableEncoding.fit(houses)
+    restored = TableEncoding.model_validate_json(encoding.model_dump_json())
+    assert restored.numeric == encoding.numeric
+    assert restored.categorical == encoding.categorical
+    np.testing.assert_array_equal(restored.transform(houses), encoding.transform(houses))
+
+
+def test_table_encoding_reads_a_csv_at_prediction(houses: pd.DataFrame, tmp_path: Path) -> None:
+    encoding = TableEncoding.fit(houses)
+    path = tmp_path / "new.csv"
+    houses.iloc[[3, 0]].to_csv(path, index=False)
+    np.testing.assert_allclose(encoding.transform(read_table(path)), encoding.transform(houses)[[3, 0]], rtol=1e-12)
+
+
+def test_table_encoding_rejects_an_unseen_category(houses: pd.DataFrame) -> None:
+    encoding = TableEncoding.fit(houses)
+    new = houses.assign(city=["Oslo", "Paris", "Lima", "Paris"])
+    with pytest.raises(DataError, match=r"column 'city': unseen value\(s\) \['Lima', 'Paris'\]; "):
+        encoding.transform(new)
+    with pytest.raises(DataError, match=r"known values are \['Bergen', 'Oslo', 'Tromso'\]"):
+        encoding.transform(new)
+
+
+def test_table_encoding_rejects_missing_values_naming_column_and_count(houses: pd.DataFrame) -> None:
+    holes = houses.assign(area=[50.0, np.nan, np.nan, 1.0], city=np.array(["Oslo", None, "Oslo", "Oslo"], dtype=object))
+    with pytest.raises(DataError, match=r"features: missing values in column\(s\) 'area' \(2 of 4 rows\), 'city' \(1 "):
+        TableEncoding.fit(holes)
+    with pytest.raises(DataError, match=r"'area' \(2 of 4 rows\)"):
+        TableEncoding.fit(houses).transform(holes)
+
+
+def test_table_encoding_rejects_a_missing_required_column(houses: pd.DataFrame) -> None:
+    encoding = TableEncoding.fit(houses)
+    with pytest.raises(DataError, match=r"features: missing required column\(s\) \['rooms'\]"):
+        encoding.transform(houses.drop(columns="rooms"))
+
+
+def test_table_encoding_rejects_text_in_a_numeric_column(houses: pd.DataFrame) -> None:
+    encoding = TableEncoding.fit(houses)
+    with pytest.raises(DataError, match=r"features: expected numbers in column\(s\) \['area'\], got text"):
+        encoding.transform(houses.assign(area=["big", "small", "big", "big"]))
+
+
+def test_table_encoding_rejects_infinite_numbers(houses: pd.DataFrame) -> None:
+    with pytest.raises(DataError, match=r"expected finite numbers in column\(s\) \['area'\], got infinity"):
+        TableEncoding.fit(houses.assign(area=[1.0, np.inf, 2.0, 3.0]))
+
+
+@pytest.mark.parametrize(
+    ("features", "message"),
+    [
+        (pd.DataFrame(index=range(3)), r"features: expected at least one feature column, got none"),
+        (pd.DataFrame({0: [1.0, 2.0]}), r"features: expected distinct text column names, got \[0\]"),
+        (
+            pd.DataFrame([[1.0, 2.0], [3.0, 4.0]], columns=["a", "a"]),
+            r"features: expected distinct text column names, got \['a', 'a'\]",
+        ),
+    ],
+)
+def test_table_encoding_rejects_unusable_tables(features: pd.DataFrame, message: str) -> None:
+    with pytest.raises(DataError, match=message):
+        TableEncoding.fit(features)
+
+
+def test_table_encoding_bundle_must_match_its_scaler(houses: pd.DataFrame) -> None:
+    document = json.loads(TableEncoding.fit(houses).model_dump_json())
+    document["numeric"].append("floors")
+    with pytest.raises(ValidationError, match=r"scaler: expected 10 columns, one per encoded feature, got 9"):
+        TableEncoding.model_validate(document | {"scaler": TableEncoding.fit(houses).scaler})
+
+
+# --- TargetEncoding -------------------------------------------------------------------------
+
+
+def test_regression_target_round_trips() -> None:
+    price = pd.Series([100.0, 250.0, 400.0, 175.5], name="price")
+    encoding = TargetEncoding.fit(price, "regression")
+    z = encoding.encode(price)
+    assert z.shape == (4, 1)
+    assert z.dtype == np.float64
+    np.testing.assert_allclose(z.mean(), 0, atol=1e-12)
+    np.testing.assert_allclose(z.std(), 1, rtol=1e-12)
+    np.testing.assert_allclose(encoding.decode(z), price, rtol=1e-14)
+    np.testing.assert_array_equal(encoding.decode(z[:, 0]), encoding.decode(z))
+    assert encoding.decode(z).shape == (4,)
+    restored = TargetEncoding.model_validate_json(encoding.model_dump_json())
+    np.testing.assert_array_equal(restored.encode(price), z)
+
+
+def test_regression_target_must_be_numeric() -> None:
+    with pytest.raises(DataError, match=r"target 'grade': regression needs numbers, got .* such as 'A'.*--task"):
+        TargetEncoding.fit(pd.Series(["A", "B"], name="grade"), "regression")
+
+
+def test_regression_target_must_be_finite() -> None:
+    with pytest.raises(DataError, match=r"target 'y': expected finite numbers, got infinity"):
+        TargetEncoding.fit(pd.Series([1.0, np.inf], name="y"), "regression")
+
+
+def test_regression_decode_rejects_wide_arrays() -> None:
+    encoding = TargetEncoding.fit(pd.Series([1.0, 2.0], name="y"), "regression")
+    with pytest.raises(ValueError, match=r"values: expected shape \(n,\) or \(n, 1\), got \(2, 2\)"):
+        encoding.decode(np.ones((2, 2)))
+
+
+def test_binary_text_labels_round_trip() -> None:
+    answer = pd.Series(["yes", "no", "no", "yes", "no"], name="sold")
+    encoding = TargetEncoding.fit(answer, "binary")
+    assert encoding.labels == ["no", "yes"]
+    codes = encoding.encode(answer)
+    assert codes.dtype == np.int64
+    np.testing.assert_array_equal(codes, [1, 0, 0, 1, 0])
+    decoded = encoding.decode(codes)
+    assert decoded.dtype == object
+    assert decoded.tolist() == answer.tolist()
+    restored = TargetEncoding.model_validate_json(encoding.model_dump_json())
+    assert restored == encoding
+
+
+def test_numeric_labels_sort_numerically() -> None:
+    grade = pd.Series([10, 2, 1, 2, 10], name="grade")
+    encoding = TargetEncoding.fit(grade, "multiclass")
+    assert encoding.labels == ["1", "2", "10"]
+    np.testing.assert_array_equal(encoding.encode(grade), [2, 1, 0, 1, 2])
+    assert encoding.decode(np.array([0, 2])).tolist() == ["1", "10"]
+
+
+def test_integral_float_labels_match_integer_labels() -> None:
+    encoding = TargetEncoding.fit(pd.Series([0.0, 1.0, 0.5], name="y"), "multiclass")
+    assert encoding.labels == ["0", "0.5", "1"]
+    np.testing.assert_array_equal(encoding.encode(pd.Series([1, 0], name="y")), [2, 0])
+
+
+@pytest.mark.parametrize(
+    ("values", "task", "message"),
+    [
+        (["a", "b", "c"], "binary", r"target 'y': binary needs exactly 2 distinct values, found 3"),
+        (["a", "a"], "binary", r"target 'y': binary needs exactly 2 distinct values, found 1"),
+        ([4, 4, 4], "multiclass", r"target 'y': multiclass needs at least 2 distinct values, found 1"),
+        (["a", None, "b"], "binary", r"target: missing values in column\(s\) 'y' \(1 of 3 rows\)"),
+    ],
+)
+def test_classification_target_errors(values: list[object], task: str, message: str) -> None:
+    with pytest.raises(DataError, match=message):
+        TargetEncoding.fit(pd.Series(values, name="y"), task)  # type: ignore[arg-type]
+
+
+def test_target_fit_validates_task_and_name() -> None:
+    with pytest.raises(ValueError, match=r"task: expected one of .*, got 'ranking'"):
+        TargetEncoding.fit(pd.Series([1.0, 2.0], name="y"), "ranking")  # type: ignore[arg-type]
+    with pytest.raises(DataError, match=r"target: expected a named column, got name None"):
+        TargetEncoding.fit(pd.Series([1.0, 2.0]), "regression")
+
+
+def test_unseen_label_is_rejected() -> None:
+    encoding = TargetEncoding.fit(pd.Series(["cat", "dog"], name="pet"), "binary")
+    with pytest.raises(
+        DataError, match=r"target 'pet': unseen value\(s\) \['fox'\]; known values are \['cat', 'dog'\]"
+    ):
+        encoding.encode(pd.Series(["dog", "fox"], name="pet"))
+
+
+@pytest.mark.parametrize("codes", [np.array([0, 2]), np.array([-1]), np.array([0.0, 1.0]), np.array([[0, 1]])])
+def test_classification_decode_rejects_bad_codes(codes: np.ndarray) -> None:
+    encoding = TargetEncoding.fit(pd.Series(["cat", "dog"], name="pet"), "binary")
+    with pytest.raises(ValueError, match=r"values: expected integer codes \(n,\) in \[0, 2\)"):
+        encoding.decode(codes)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"task": "binary", "labels": ["a", "b", "c"]}, r"binary needs exactly 2 distinct values, found 3"),
+        ({"task": "multiclass", "labels": ["a", "a"]}, r"multiclass: expected distinct labels and no scaler"),
+        ({"task": "regression", "labels": ["a", "b"]}, r"regression: expected a one-column scaler and no labels"),
+    ],
+)
+def test_target_encoding_bundle_is_validated(fields: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        TargetEncoding.model_validate({"column": "y", **fields})
+
+
+# --- split_rows -----------------------------------------------------------------------------
+
+
+def test_split_rows_partitions_shuffled_rows() -> None:
+    train, test = split_rows(100, 0.25, seed=3)
+    assert len(train) == 75
+    assert len(test) == 25
+    assert train.dtype == test.dtype == np.int64
+    np.testing.assert_array_equal(np.sort(np.concatenate([train, test])), np.arange(100))
+    assert not np.array_equal(np.concatenate([train, test]), np.arange(100))
+    train_again, test_again = split_rows(100, 0.25, seed=3)
+    np.testing.assert_array_equal(train_again, train)
+    np.testing.assert_array_equal(test_again, test)
+    assert not np.array_equal(split_rows(100, 0.25, seed=4)[1], test)
+
+
+@pytest.mark.parametrize(
+    ("n_rows", "test_fraction", "message"),
+    [
+        (10, 0.0, r"test_fraction: expected a number strictly between 0 and 1, got 0\.0"),
+        (10, 1.0, r"test_fraction: expected a number strictly between 0 and 1, got 1\.0"),
+        (10, 1.5, r"test_fraction: expected a number strictly between 0 and 1, got 1\.5"),
+        (10, float("nan"), r"test_fraction: expected a number strictly between 0 and 1, got nan"),
+        (10, 0.01, r"test_fraction: expected a fraction leaving both parts non-empty, got 0\.01 of 10 rows"),
+        (2, 0.9, r"test_fraction: expected a fraction leaving both parts non-empty, got 0\.9 of 2 rows"),
+        (0, 0.5, r"n_rows: expected a positive integer, got 0"),
+    ],
+)
+def test_split_rows_rejects_bad_arguments(n_rows: int, test_fraction: float, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        split_rows(n_rows, test_fraction, seed=0)
