@@ -298,10 +298,11 @@ class TrainingHistory(BaseModel):
     stopped_early: bool = False
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per recorded epoch, indexed by ``epoch``; a ``grad_norm_<layer>`` column per layer."""
+        """One row per recorded epoch, indexed by ``epoch``; ``val_loss`` is NaN without validation data;
+        a ``grad_norm_<layer>`` column per layer."""
         n_layers = len(self.records[0].grad_norms) if self.records else 0
         columns = ["epoch", "loss", "val_loss", *(f"grad_norm_{i}" for i in range(1, n_layers + 1))]
-        rows = [[r.epoch, r.loss, r.val_loss, *r.grad_norms] for r in self.records]
+        rows = [[r.epoch, r.loss, math.nan if r.val_loss is None else r.val_loss, *r.grad_norms] for r in self.records]
         return pd.DataFrame(rows, columns=columns).set_index("epoch")
 
     def table(self) -> str:
