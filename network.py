@@ -537,6 +537,8 @@ class Network:
         for p, (n_in, n_out) in zip(self.params, self.shapes, strict=True):
             scale = scales[init](n_in, n_out) if init in scales else 1.0
             p.weights[...] = self._rng.normal(0.0, scale, size=(n_in, n_out))
+        segment_sizes = [i * o for i, o in self.shapes] + self.layer_sizes[1:]
+        self._segment_starts = np.cumsum([0, *segment_sizes[:-1]])
         self._grads = np.zeros_like(self._flat)
         self._grad_views = self._layer_views(self._grads, LayerGradients)
 
@@ -560,6 +562,17 @@ class Network:
     @property
     def _n_weights(self) -> int:
         return sum(i * o for i, o in self.shapes)
+
+    def _layer_norms(self, flat: FloatArray) -> list[float]:
+        """Per-layer norm (weights and bias together) of a flat vector (p,), in one pass.
+
+        The same numbers as ``[layer.norm for layer in ...]``, without a Python loop
+        over arrays: this runs on every recorded epoch.
+        """
+        segment_sums = np.add.reduceat(flat * flat, self._segment_starts)
+        n_layers = len(self.layer_sizes) - 1
+        norms: list[float] = np.sqrt(segment_sums[:n_layers] + segment_sums[n_layers:]).tolist()
+        return norms
 
     def _allocate(self) -> tuple[FloatArray, list[LayerParams]]:
         """A zero flat vector and its per-layer views."""
@@ -783,7 +796,7 @@ class Network:
                 continue
             val_loss = None if validation is None else self._loss(*validation, l2)
             record = EpochRecord(
-                epoch=epoch, loss=loss_sum / n, val_loss=val_loss, grad_norms=[g.norm for g in self._grad_views]
+                epoch=epoch, loss=loss_sum / n, val_loss=val_loss, grad_norms=self._layer_norms(self._grads)
             )
             history.records.append(record)
             if verbose:
