@@ -351,9 +351,9 @@ class GradientCheckReport(BaseModel):
 class TrainingDiverged(ArithmeticError):
     """The training loss became non-finite.
 
-    ``history`` holds the epochs recorded so far; the network keeps the
-    parameters it had at the start of the diverging epoch (its last ones
-    known to be finite).
+    ``history`` holds the epochs recorded so far; the network is restored to
+    the last parameters that gave a finite loss (those at the first step of
+    the diverging epoch, or of the epoch before when that step diverged).
     """
 
     def __init__(self, message: str, history: TrainingHistory) -> None:
@@ -472,10 +472,15 @@ def _positive_int(value: object, name: str) -> int:
     return int(value)
 
 
-def _non_negative_float(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.number) or not 0 <= float(value) < math.inf:
-        raise ValueError(f"{name}: expected a finite number >= 0, got {value!r}")
-    return float(value)
+def _finite_float(value: object, name: str, *, positive: bool) -> float:
+    """``value`` as a float that is finite and > 0 (``positive``) or >= 0."""
+    expected = "a positive finite number" if positive else "a finite number >= 0"
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise ValueError(f"{name}: expected {expected}, got {value!r}")
+    number = float(value)
+    if not (0 < number < math.inf if positive else 0 <= number < math.inf):
+        raise ValueError(f"{name}: expected {expected}, got {value!r}")
+    return number
 
 
 def _numeric_array(value: object, name: str) -> np.ndarray:
@@ -512,7 +517,7 @@ class Network:
         init: Init = "xavier",
         seed: int | None = 0,
     ) -> None:
-        if isinstance(layer_sizes, str) or not isinstance(layer_sizes, Sequence) or len(layer_sizes) < 2:
+        if isinstance(layer_sizes, str) or not isinstance(layer_sizes, Sequence | np.ndarray) or len(layer_sizes) < 2:
             raise ValueError(f"layer_sizes: expected a sequence of at least 2 positive integers, got {layer_sizes!r}")
         sizes = [_positive_int(size, "layer_sizes") for size in layer_sizes]
         if activation not in ACTIVATIONS:
@@ -691,19 +696,22 @@ class Network:
             prediction = self._forward(X_checked)[1][-1]
             residual = ((Y - prediction) ** 2).sum(axis=0)
             total = ((Y - Y.mean(axis=0)) ** 2).sum(axis=0)
-            return float(np.mean(1.0 - residual / np.where(total > 0, total, np.inf)))
+            # a constant target has no variance to explain: 1 for an exact fit, else 0 (as scikit-learn)
+            constant = np.where(residual == 0, 1.0, 0.0)
+            r2 = np.divide(residual, total, out=np.ones_like(total), where=total > 0)
+            return float(np.mean(np.where(total > 0, 1.0 - r2, constant)))
         labels = Y[:, 0] if self.head == "sigmoid" else np.argmax(Y, axis=1)
         return float(np.mean(self.predict(X_checked) == labels))
 
     def loss(self, X: npt.ArrayLike, y: npt.ArrayLike, *, l2: float = 0.0) -> float:
         """Mean loss of the head over ``X`` (n, n_in), plus ``(l2 / 2) * sum(W**2)``."""
         X_checked, Y = self._check_data(X, y)
-        return self._loss(X_checked, Y, _non_negative_float(l2, "l2"))
+        return self._loss(X_checked, Y, _finite_float(l2, "l2", positive=False))
 
     def gradients(self, X: npt.ArrayLike, y: npt.ArrayLike, *, l2: float = 0.0) -> GradientRecord:
         """One backward pass over all of ``X``: the loss and a copy of every layer's gradients."""
         X_checked, Y = self._check_data(X, y)
-        loss = self._loss_and_gradients(X_checked, Y, _non_negative_float(l2, "l2"))
+        loss = self._loss_and_gradients(X_checked, Y, _finite_float(l2, "l2", positive=False))
         layers = [LayerGradients(weights=g.weights.copy(), bias=g.bias.copy()) for g in self._grad_views]
         return GradientRecord(loss=loss, layers=layers)
 
@@ -759,7 +767,7 @@ class Network:
         X_train, Y_train = self._check_data(X, y)
         epochs = _positive_int(epochs, "epochs")
         record_every = _positive_int(record_every, "record_every")
-        l2 = _non_negative_float(l2, "l2")
+        l2 = _finite_float(l2, "l2", positive=False)
         n = X_train.shape[0]
         batch = n if batch_size is None else min(_positive_int(batch_size, "batch_size"), n)
         validation = None if validation_data is None else self._check_validation(validation_data)
@@ -770,7 +778,7 @@ class Network:
         stepper = self._optimizer(optimizer, learning_rate)
 
         history = TrainingHistory()
-        start_of_epoch = self._flat.copy()
+        last_finite = self._flat.copy()  # refreshed at each epoch's first step, once its loss proved finite
         best_params, best_loss = None, math.inf
         if batch < n:
             X_epoch, Y_epoch = np.empty_like(X_train), np.empty_like(Y_train)
@@ -781,17 +789,18 @@ class Network:
                 order = self._rng.permutation(n)
                 np.take(X_train, order, axis=0, out=X_epoch)
                 np.take(Y_train, order, axis=0, out=Y_epoch)
-            np.copyto(start_of_epoch, self._flat)
             loss_sum = 0.0
             for start in range(0, n, batch):
                 X_batch, Y_batch = X_epoch[start : start + batch], Y_epoch[start : start + batch]
                 batch_loss = self._loss_and_gradients(X_batch, Y_batch, l2)
                 if not math.isfinite(batch_loss):
-                    self._diverged(start_of_epoch, history, f"loss became {batch_loss} in epoch {epoch}")
+                    self._diverged(last_finite, history, f"loss became {batch_loss} in epoch {epoch}")
+                if start == 0:
+                    np.copyto(last_finite, self._flat)
                 stepper.step(self._flat, self._grads)
                 loss_sum += batch_loss * X_batch.shape[0]
             if not np.isfinite(self._flat).all():
-                self._diverged(start_of_epoch, history, f"parameters became non-finite in epoch {epoch}")
+                self._diverged(last_finite, history, f"parameters became non-finite in epoch {epoch}")
             if epoch % record_every and epoch not in (1, epochs):
                 continue
             val_loss = None if validation is None else self._loss(*validation, l2)
@@ -825,13 +834,7 @@ class Network:
                 raise ValueError(f"optimizer: expected one of {sorted(OPTIMIZERS)} or an Optimizer, got {optimizer!r}")
             if learning_rate is None:
                 return OPTIMIZERS[optimizer]()
-            if (
-                isinstance(learning_rate, bool)
-                or not isinstance(learning_rate, int | float)
-                or not (0 < learning_rate < math.inf)
-            ):
-                raise ValueError(f"learning_rate: expected a positive finite number, got {learning_rate!r}")
-            return OPTIMIZERS[optimizer](learning_rate=learning_rate)
+            return OPTIMIZERS[optimizer](learning_rate=_finite_float(learning_rate, "learning_rate", positive=True))
         if not callable(getattr(optimizer, "step", None)):
             raise TypeError(f"optimizer: expected a name or an object with step(params, grads), got {optimizer!r}")
         if learning_rate is not None:
@@ -841,7 +844,8 @@ class Network:
     def _diverged(self, last_finite: FloatArray, history: TrainingHistory, what: str) -> None:
         np.copyto(self._flat, last_finite)
         raise TrainingDiverged(
-            f"training diverged: {what}; parameters restored to the start of that epoch (try a smaller learning_rate)",
+            f"training diverged: {what}; parameters restored to the last ones with a finite loss "
+            "(try a smaller learning_rate)",
             history,
         )
 
@@ -897,8 +901,12 @@ class Network:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Network:
-        """Read a network written by ``save``; anything else raises ``ValueError`` with the reason."""
-        return cls.from_document(read_model(path, NetworkDocument))
+        """Read a network written by ``save``; anything else raises ``ValueError`` naming the file."""
+        document = read_model(path, NetworkDocument)
+        try:
+            return cls.from_document(document)
+        except ValueError as error:
+            raise ValueError(f"{path}: not a usable network: {error}") from None
 
 
 def _first_error(error: ValidationError) -> str:
@@ -964,8 +972,8 @@ def gradient_check(
     ``(loss(p + epsilon) - loss(p - epsilon)) / (2 epsilon)``. The network is
     left exactly as it was.
     """
-    if not 0 < epsilon < math.inf:
-        raise ValueError(f"epsilon: expected a positive finite number, got {epsilon!r}")
+    epsilon = _finite_float(epsilon, "epsilon", positive=True)
+    tolerance = _finite_float(tolerance, "tolerance", positive=False)
     analytic = net.gradients(X, y, l2=l2)
     X_checked, Y = net._check_data(X, y)
     flat = net._flat
