@@ -18,10 +18,10 @@ import json
 import math
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TextIO
+from typing import Literal, TextIO, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -41,6 +41,7 @@ from create_data import (
     split_rows,
 )
 from network import (
+    ACTIVATIONS,
     OPTIMIZERS,
     Network,
     NetworkDocument,
@@ -56,6 +57,7 @@ HEADS_BY_TASK: dict[Task, Literal["identity", "sigmoid", "softmax"]] = {
     "multiclass": "softmax",
 }
 SHOWN_ROWS = 5
+NumberT = TypeVar("NumberT", int, float)
 
 
 class Bundle(BaseModel):
@@ -66,6 +68,13 @@ class Bundle(BaseModel):
     network: NetworkDocument
     features: TableEncoding
     target: TargetEncoding
+
+
+def decoded_predictions(network: Network, target: TargetEncoding, X: np.ndarray) -> np.ndarray:
+    """Predictions for encoded rows (n, k), in the target's own units or labels (n,)."""
+    if target.task == "regression":
+        return target.decode(network.forward(X))
+    return target.decode(network.predict(X))
 
 
 @dataclass
@@ -89,9 +98,7 @@ class Experiment:
 
     def predictions(self, X: np.ndarray) -> np.ndarray:
         """Predictions for encoded rows (n, k), in the target's own units or labels (n,)."""
-        if self.target.task == "regression":
-            return self.target.decode(self.network.forward(X))
-        return self.target.decode(self.network.predict(X))
+        return decoded_predictions(self.network, self.target, X)
 
     def bundle(self) -> Bundle:
         """What ``--predict`` needs later, as one validated document."""
@@ -103,40 +110,37 @@ class Experiment:
 # --------------------------------------------------------------------------- #
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
-    return value
+def _checked(
+    convert: Callable[[str], NumberT], expected: str, accept: Callable[[NumberT], bool]
+) -> Callable[[str], NumberT]:
+    """An argparse ``type``: converts the text, or rejects it saying what was expected."""
+
+    def parse(text: str) -> NumberT:
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not accept(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not 0 < value < math.inf:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
-    return value
+positive_int = _checked(int, "a positive integer", lambda v: v >= 1)
+non_negative_int = _checked(int, "an integer >= 0", lambda v: v >= 0)
+positive_float = _checked(float, "a positive number", lambda v: 0 < v < math.inf)
+non_negative_float = _checked(float, "a number >= 0", lambda v: 0 <= v < math.inf)
+fraction = _checked(float, "a number between 0 and 1", lambda v: 0 < v < 1)
 
 
-def _non_negative_float(text: str) -> float:
-    value = float(text)
-    if not 0 <= value < math.inf:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    value = float(text)
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text}")
-    return value
-
-
-def _hidden_sizes(text: str) -> list[int]:
+def hidden_sizes(text: str) -> list[int]:
+    """``"10,25"`` -> ``[10, 25]``; an empty text means no hidden layer."""
     if not text.strip():
         return []
     try:
-        return [_positive_int(part) for part in text.split(",")]
-    except ValueError:
+        return [positive_int(part) for part in text.split(",")]
+    except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated positive integers like 10,25, got {text!r}"
         ) from None
@@ -145,27 +149,40 @@ def _hidden_sizes(text: str) -> list[int]:
 def build_parser() -> argparse.ArgumentParser:
     """The command line; ``--help`` lists every option with its default."""
     parser = argparse.ArgumentParser(
-        description="Train a glassnet network on the housing data or on your own CSV, or predict with a saved one.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Train a glassnet network on the housing data or on your own CSV, or predict with a saved one."
     )
     model = parser.add_argument_group("network and training")
-    model.add_argument("--epochs", type=_positive_int, default=150, help="passes over the training rows")
+    model.add_argument("--epochs", type=positive_int, default=150, help="passes over the training rows (%(default)s)")
     model.add_argument(
-        "--learning-rate", type=_positive_float, default=None, help="step size (default: the optimizer's own)"
+        "--learning-rate",
+        type=positive_float,
+        help="step size (default: the optimizer's own: sgd 0.05, momentum 0.01, adam 0.01)",
     )
-    model.add_argument("--hidden", type=_hidden_sizes, default=[10, 25], help="hidden layer widths, e.g. 10,25")
-    model.add_argument("--activation", default="identity", help="hidden activation: identity, relu, leaky_relu, ...")
-    model.add_argument("--task", choices=list(HEADS_BY_TASK), default="regression", help="what to predict")
-    model.add_argument("--optimizer", choices=list(OPTIMIZERS), default="sgd", help="update rule")
-    model.add_argument("--batch-size", type=_positive_int, default=None, help="rows per step (default: all)")
-    model.add_argument("--l2", type=_non_negative_float, default=0.0, help="weight decay on the weights")
-    model.add_argument("--seed", type=int, default=0, help="seeds the data, the split and the network")
-    model.add_argument("--print-every", type=_positive_int, default=10, help="a table row every this many epochs")
+    model.add_argument(
+        "--hidden", type=hidden_sizes, default=[10, 25], help="hidden layer widths, comma-separated (10,25)"
+    )
+    model.add_argument(
+        "--activation", choices=list(ACTIVATIONS), default="identity", help="hidden activation (%(default)s)"
+    )
+    model.add_argument(
+        "--task", choices=list(HEADS_BY_TASK), default="regression", help="what to predict (%(default)s)"
+    )
+    model.add_argument("--optimizer", choices=list(OPTIMIZERS), default="adam", help="update rule (%(default)s)")
+    model.add_argument("--batch-size", type=positive_int, help="rows per step (default: all of them)")
+    model.add_argument("--l2", type=non_negative_float, default=0.0, help="weight decay on the weights (%(default)s)")
+    model.add_argument(
+        "--seed", type=non_negative_int, default=0, help="seeds the data, the split and the network (%(default)s)"
+    )
+    model.add_argument(
+        "--print-every", type=positive_int, default=10, help="a loss-table row every this many epochs (%(default)s)"
+    )
     data = parser.add_argument_group("data")
-    data.add_argument("--samples", type=_positive_int, default=10_000, help="housing rows to generate")
+    data.add_argument("--samples", type=positive_int, default=10_000, help="housing rows to generate (%(default)s)")
     data.add_argument("--csv", type=Path, help="train on this CSV instead of the housing data")
     data.add_argument("--target", help="the CSV column to predict (with --csv)")
-    data.add_argument("--test-fraction", type=_fraction, default=0.2, help="share of rows held out for testing")
+    data.add_argument(
+        "--test-fraction", type=fraction, default=0.2, help="share of rows held out for testing (%(default)s)"
+    )
     files = parser.add_argument_group("files")
     files.add_argument("--save", type=Path, help="write the trained bundle (network + encodings) as JSON")
     files.add_argument("--report", type=Path, help="write train and test metrics as JSON")
@@ -311,7 +328,8 @@ def show_coefficients(experiment: Experiment, housing: bool, out: TextIO) -> Non
     else:
         rows = [[name, found] for name, found in zip(names, per_unit, strict=True)]
         headers = ["feature", "target units per feature unit"]
-    print_table("coefficients of the collapsed linear map", rows, headers, out)
+    floatfmt = ",.2f" if housing else ",.4g"  # a per-unit weight on a large-scale column is tiny, not 0.00
+    print_table("coefficients of the collapsed linear map", rows, headers, out, floatfmt=floatfmt)
 
 
 # --------------------------------------------------------------------------- #
@@ -334,7 +352,10 @@ def train(args: argparse.Namespace, out: TextIO) -> None:
     for path, option in ((args.save, "--save"), (args.report, "--report"), (args.plot, "--plot")):
         check_writable(path, option)
     table, target = load_table(args)
-    experiment = prepare(table, target, args)
+    try:
+        experiment = prepare(table, target, args)
+    except DataError as error:
+        raise DataError(f"{args.csv or 'housing data'}: {error}") from None
     network = experiment.network
     print(
         f"{len(table):,} rows ({len(experiment.train.rows):,} train, {len(experiment.test.rows):,} test), "
@@ -410,11 +431,15 @@ def loss_plot(history: TrainingHistory, loss_name: str) -> bytes:
 
 def predict(args: argparse.Namespace, out: TextIO) -> None:
     """Read a bundle and a CSV of raw rows; write the rows with a ``prediction`` column."""
+    check_writable(args.output, "--output")
     bundle = read_model(args.model, Bundle)
     network = Network.from_document(bundle.network)
     rows = read_table(args.predict)
-    outputs = network.forward(bundle.features.transform(rows))
-    result = rows.assign(prediction=bundle.target.decode(outputs))
+    try:
+        X = bundle.features.transform(rows)
+    except DataError as error:
+        raise DataError(f"{args.predict}: {error}") from None
+    result = rows.assign(prediction=decoded_predictions(network, bundle.target, X))
     if args.output is None:
         result.to_csv(out, index=False)
     else:

@@ -575,7 +575,7 @@ def test_fit_with_an_optimizer_object_keeps_its_state() -> None:
 
 
 # learning_rate=None takes the optimizer's default
-@pytest.mark.parametrize(("optimizer", "lr"), [("sgd", 0.05), ("momentum", 0.01), ("adam", 0.001)])
+@pytest.mark.parametrize(("optimizer", "lr"), [("sgd", 0.05), ("momentum", 0.01), ("adam", 0.01)])
 def test_fit_default_learning_rates(optimizer: Any, lr: float) -> None:
     net = fit_net()
     net.fit(FIT_X, FIT_Y, epochs=2, optimizer=optimizer)
