@@ -16,6 +16,7 @@ a wrong argument type is a `TypeError`, a wrong argument value a `ValueError`.
 import math
 import os
 import warnings
+from collections.abc import Sequence
 from numbers import Real
 from pathlib import Path
 from typing import Literal, Self, cast, get_args
@@ -25,7 +26,8 @@ import numpy.typing as npt
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
-from pydantic_numpy.typing import Np1DArrayFp64
+
+from typed_arrays import Float64Vector
 
 Task = Literal["regression", "binary", "multiclass"]
 TASKS: tuple[Task, ...] = get_args(Task)
@@ -143,8 +145,8 @@ class Standardizer(BaseModel):
     """
 
     model_config = _MODEL_CONFIG
-    mean: Np1DArrayFp64
-    scale: Np1DArrayFp64
+    mean: Float64Vector
+    scale: Float64Vector
 
     @field_validator("mean", "scale")
     @classmethod
@@ -164,25 +166,29 @@ class Standardizer(BaseModel):
         return self
 
     @classmethod
-    def fit(cls, values: npt.ArrayLike) -> Self:
+    def fit(cls, values: npt.ArrayLike, names: Sequence[str] | None = None) -> Self:
         """Learn each column's mean and scale from ``values`` (n, k), n >= 1.
 
-        A constant column gets scale 1.0 (it transforms to 0) and a ``UserWarning``.
+        A constant column (or one whose spread underflows to 0) gets scale 1.0, so it
+        transforms to 0, and a ``UserWarning``. A column whose mean or spread overflows
+        float64 is a `DataError`. Messages name the columns by ``names`` (k,) if given,
+        else by index.
         """
         matrix = _as_matrix(values)
         if len(matrix) == 0:
             raise ValueError("values: expected at least one row, got 0")
-        constant = np.ptp(matrix, axis=0) == 0
+        labels = list(names) if names is not None else list(range(matrix.shape[1]))
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean, spread = matrix.mean(axis=0), matrix.std(axis=0)
+        overflowing = ~(np.isfinite(mean) & np.isfinite(spread))
+        if overflowing.any():
+            columns = [labels[i] for i in np.flatnonzero(overflowing)]
+            raise DataError(f"values: column(s) {columns} are too large to standardize (float64 overflows)")
+        constant = (np.ptp(matrix, axis=0) == 0) | (spread == 0)
         if constant.any():
-            warnings.warn(
-                f"values: column(s) {np.flatnonzero(constant).tolist()} are constant; scale set to 1.0",
-                UserWarning,
-                stacklevel=2,
-            )
-        return cls(
-            mean=np.where(constant, matrix[0], matrix.mean(axis=0)),
-            scale=np.where(constant, 1.0, matrix.std(axis=0)),
-        )
+            columns = [labels[i] for i in np.flatnonzero(constant)]
+            warnings.warn(f"column(s) {columns} are constant; scale set to 1.0", UserWarning, stacklevel=2)
+        return cls(mean=np.where(constant, matrix[0], mean), scale=np.where(constant, 1.0, spread))
 
     def transform(self, values: npt.ArrayLike) -> np.ndarray:
         """Z-score ``values`` (n, k) -> (n, k) float64."""
@@ -249,6 +255,11 @@ def _codes(values: np.ndarray, known: list[str], what: str) -> np.ndarray:
     return codes.astype(np.int64)
 
 
+def _encoded_names(numeric: list[str], categorical: dict[str, list[str]]) -> list[str]:
+    one_hot = [f"{name}={category}" for name, categories in categorical.items() for category in categories]
+    return numeric + one_hot
+
+
 def _encode(features: pd.DataFrame, numeric: list[str], categorical: dict[str, list[str]]) -> np.ndarray:
     """Numeric columns then one-hot blocks, unscaled: (n, n_encoded) float64."""
     not_numbers = [name for name in numeric if not _is_numeric(features[name])]
@@ -295,8 +306,7 @@ class TableEncoding(BaseModel):
     @property
     def feature_names(self) -> list[str]:
         """Names of the encoded columns: numeric names, then ``"column=category"``."""
-        one_hot = [f"{name}={category}" for name, categories in self.categorical.items() for category in categories]
-        return self.numeric + one_hot
+        return _encoded_names(self.numeric, self.categorical)
 
     @classmethod
     def fit(cls, features: pd.DataFrame) -> Self:
@@ -310,7 +320,8 @@ class TableEncoding(BaseModel):
         numeric = [name for name in names if _is_numeric(features[name])]
         categorical = {name: sorted(set(features[name].astype(str))) for name in names if name not in numeric}
         raw = _encode(features, numeric, categorical)
-        return cls(numeric=numeric, categorical=categorical, scaler=Standardizer.fit(raw))
+        scaler = Standardizer.fit(raw, _encoded_names(numeric, categorical))
+        return cls(numeric=numeric, categorical=categorical, scaler=scaler)
 
     def transform(self, features: pd.DataFrame) -> np.ndarray:
         """Encode ``features`` (n, any columns) -> (n, len(feature_names)) float64, z-scored."""
@@ -381,7 +392,7 @@ class TargetEncoding(BaseModel):
         _reject_missing(target.to_frame(), "target")
         if task == "regression":
             values = _regression_values(target)
-            return cls(column=target.name, task=task, scaler=Standardizer.fit(values[:, None]))
+            return cls(column=target.name, task=task, scaler=Standardizer.fit(values[:, None], [target.name]))
         if _is_numeric(target):
             labels = list(_label_strings(pd.Series(np.unique(target.to_numpy()))))
         else:

@@ -18,9 +18,9 @@ and a snapshot is one copy.
 
 from __future__ import annotations
 
-import json
 import math
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,8 +31,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError, model_validator
-from pydantic_numpy.typing import Np1DArrayFp64, Np2DArrayFp64
 from tabulate import tabulate
+
+from typed_arrays import Float64Matrix, Float64Vector
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -213,8 +214,8 @@ class _WeightsAndBias(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    weights: Np2DArrayFp64
-    bias: Np1DArrayFp64
+    weights: Float64Matrix
+    bias: Float64Vector
 
     @model_validator(mode="after")
     def _shapes_and_values(self) -> Self:
@@ -372,7 +373,8 @@ class NetworkDocument(BaseModel):
     params: list[LayerParams]
 
     @model_validator(mode="after")
-    def _params_match_sizes(self) -> Self:
+    def _buildable(self) -> Self:
+        _check_architecture(self.layer_sizes, self.activation, self.head)
         shapes = [p.weights.shape for p in self.params]
         expected = list(zip(self.layer_sizes[:-1], self.layer_sizes[1:], strict=False))
         if shapes != expected:
@@ -404,7 +406,7 @@ class SGD(BaseModel):
 class MomentumState(BaseModel):
     """The velocity of ``Momentum``, one entry per parameter."""
 
-    velocity: Np1DArrayFp64
+    velocity: Float64Vector
 
 
 class Momentum(BaseModel):
@@ -428,8 +430,8 @@ class AdamState(BaseModel):
     """Adam's step count and bias-uncorrected moment estimates."""
 
     step: int
-    first_moment: Np1DArrayFp64
-    second_moment: Np1DArrayFp64
+    first_moment: Float64Vector
+    second_moment: Float64Vector
 
 
 class Adam(BaseModel):
@@ -487,12 +489,43 @@ def _finite_float(value: object, name: str, *, positive: bool) -> float:
     return number
 
 
-def _numeric_array(value: object, name: str) -> np.ndarray:
-    """``value`` as an array of bools, integers or floats (never strings or objects)."""
-    array = np.asarray(value)
+def _check_architecture(layer_sizes: object, activation: object, head: object) -> list[int]:
+    """Validated layer sizes for a network with this activation and head.
+
+    Shared by ``Network`` and ``NetworkDocument``, so a file can never describe a
+    network that cannot be built.
+    """
+    if isinstance(layer_sizes, str) or not isinstance(layer_sizes, Sequence | np.ndarray) or len(layer_sizes) < 2:
+        raise ValueError(f"layer_sizes: expected a sequence of at least 2 positive integers, got {layer_sizes!r}")
+    sizes = [_positive_int(size, "layer_sizes") for size in layer_sizes]
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
+        raise ValueError(
+            f"activation: expected one of {sorted(ACTIVATIONS)}, got {activation!r}; "
+            "add others with register_activation"
+        )
+    if not isinstance(head, str) or head not in HEADS:
+        raise ValueError(f"head: expected one of {sorted(HEADS)}, got {head!r}")
+    spec = HEADS[head]
+    if sizes[-1] < spec.min_outputs or (spec.max_outputs is not None and sizes[-1] > spec.max_outputs):
+        wanted = "exactly 1 output" if spec.max_outputs == 1 else f"at least {spec.min_outputs} outputs"
+        raise ValueError(f"layer_sizes: the {head} head expects {wanted}, got {sizes[-1]}")
+    return sizes
+
+
+def _float_array(value: object, name: str) -> FloatArray:
+    """``value`` (bools, integers or floats; never text or objects) as float64.
+
+    Converting before any check means a value beyond float64's range (a long double)
+    becomes infinity here and is rejected as non-finite, not met later as NaN.
+    """
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError):
+        raise TypeError(f"{name}: expected a numeric array, got a ragged or mixed sequence") from None
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{name}: expected a numeric array, got dtype {array.dtype}")
-    return array
+    with np.errstate(over="ignore"):
+        return array.astype(np.float64, copy=False)
 
 
 class Network:
@@ -521,28 +554,24 @@ class Network:
         init: Init = "xavier",
         seed: int | None = 0,
     ) -> None:
-        if isinstance(layer_sizes, str) or not isinstance(layer_sizes, Sequence | np.ndarray) or len(layer_sizes) < 2:
-            raise ValueError(f"layer_sizes: expected a sequence of at least 2 positive integers, got {layer_sizes!r}")
-        sizes = [_positive_int(size, "layer_sizes") for size in layer_sizes]
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation: expected one of {sorted(ACTIVATIONS)}, got {activation!r}")
-        if head not in HEADS:
-            raise ValueError(f"head: expected one of {sorted(HEADS)}, got {head!r}")
-        spec = HEADS[head]
-        if sizes[-1] < spec.min_outputs or (spec.max_outputs is not None and sizes[-1] > spec.max_outputs):
-            wanted = "exactly 1 output" if spec.max_outputs == 1 else f"at least {spec.min_outputs} outputs"
-            raise ValueError(f"layer_sizes: the {head} head expects {wanted}, got {sizes[-1]}")
+        sizes = _check_architecture(layer_sizes, activation, head)
         scales = {"xavier": lambda i, o: math.sqrt(2.0 / (i + o)), "he": lambda i, o: math.sqrt(2.0 / i)}
         if init not in (*scales, "normal"):
             raise ValueError(f"init: expected one of ['he', 'normal', 'xavier'], got {init!r}")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)):
-            raise TypeError(f"seed: expected an integer or None, got {seed!r}")
+            raise TypeError(f"seed: expected an integer >= 0 or None, got {seed!r}")
+        if seed is not None and seed < 0:
+            raise ValueError(f"seed: expected an integer >= 0 or None, got {seed!r}")
 
         self.layer_sizes = sizes
         self.activation = activation
         self.head: Head = head
         self._rng = np.random.default_rng(seed)
-        self._flat, self.params = self._allocate()
+        try:
+            self._flat, self.params = self._allocate()
+        except (MemoryError, ValueError):
+            n_weights = sum(i * o for i, o in self.shapes)
+            raise ValueError(f"layer_sizes: {sizes} need {n_weights:,} weights, more than memory holds") from None
         for p, (n_in, n_out) in zip(self.params, self.shapes, strict=True):
             scale = scales[init](n_in, n_out) if init in scales else 1.0
             p.weights[...] = self._rng.normal(0.0, scale, size=(n_in, n_out))
@@ -607,18 +636,18 @@ class Network:
     # ----- validation at the boundary ----------------------------------------
 
     def _check_inputs(self, X: object, name: str = "X") -> FloatArray:
-        array = _numeric_array(X, name)
+        array = _float_array(X, name)
         if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] != self.layer_sizes[0]:
             raise ValueError(
                 f"{name}: expected a non-empty 2-D array (n_samples, {self.layer_sizes[0]}), got shape {array.shape}"
             )
         if not np.isfinite(array).all():
             raise ValueError(f"{name}: expected finite values, got NaN or infinity")
-        return np.ascontiguousarray(array, dtype=np.float64)
+        return np.ascontiguousarray(array)
 
     def _check_data(self, X: object, y: object, names: tuple[str, str] = ("X", "y")) -> tuple[FloatArray, FloatArray]:
         X_checked = self._check_inputs(X, names[0])
-        labels = _numeric_array(y, names[1])
+        labels = _float_array(y, names[1])
         if labels.ndim == 0 or labels.shape[0] != X_checked.shape[0]:
             raise ValueError(
                 f"{names[1]}: expected {X_checked.shape[0]} rows to match {names[0]}, got shape {labels.shape}"
@@ -888,12 +917,7 @@ class Network:
 
     @classmethod
     def from_document(cls, document: NetworkDocument) -> Network:
-        """The network a ``NetworkDocument`` describes (its activation must be registered)."""
-        if document.activation not in ACTIVATIONS:
-            raise ValueError(
-                f"activation: expected a registered activation, got {document.activation!r} "
-                "(call register_activation before loading)"
-            )
+        """The network a validated ``NetworkDocument`` describes."""
         network = cls(document.layer_sizes, activation=document.activation, head=document.head)
         for live, stored in zip(network.params, document.params, strict=True):
             live.weights[...] = stored.weights
@@ -907,17 +931,23 @@ class Network:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Network:
         """Read a network written by ``save``; anything else raises ``ValueError`` naming the file."""
-        document = read_model(path, NetworkDocument)
-        try:
-            return cls.from_document(document)
-        except ValueError as error:
-            raise ValueError(f"{path}: not a usable network: {error}") from None
+        return cls.from_document(read_model(path, NetworkDocument))
 
 
 def _first_error(error: ValidationError) -> str:
     first = error.errors()[0]
     where = ".".join(str(part) for part in first["loc"])
     return f"{where}: {first['msg']}" if where else first["msg"]
+
+
+def _file_mode(target: Path) -> int:
+    """The mode an overwritten file keeps, or a new file's default (0666 less the umask)."""
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def write_atomically(path: str | os.PathLike[str], content: str | bytes) -> None:
@@ -929,6 +959,7 @@ def write_atomically(path: str | os.PathLike[str], content: str | bytes) -> None
     data = content.encode("utf-8") if isinstance(content, str) else content
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
+        os.chmod(temporary, _file_mode(target))  # mkstemp makes 0600; give the mode open() would
         with os.fdopen(handle, "wb") as file:
             file.write(data)
             file.flush()
@@ -949,7 +980,6 @@ def read_model(path: str | os.PathLike[str], model: type[ModelT]) -> ModelT:
     except (OSError, UnicodeDecodeError) as error:
         raise ValueError(f"{path}: cannot read: {error}") from None
     try:
-        json.loads(text)
         return model.model_validate_json(text)
     except ValidationError as error:
         raise ValueError(f"{path}: not a valid {model.__name__}: {_first_error(error)}") from None

@@ -26,14 +26,15 @@ import json
 import math
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TextIO, TypeVar
+from typing import Literal, Self, TextIO, TypeVar
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 from tabulate import tabulate
 
 from create_data import (
@@ -76,6 +77,19 @@ class Bundle(BaseModel):
     network: NetworkDocument
     features: TableEncoding
     target: TargetEncoding
+
+    @model_validator(mode="after")
+    def _parts_agree(self) -> Self:
+        sizes, head = self.network.layer_sizes, HEADS_BY_TASK[self.target.task]
+        n_outputs = len(self.target.labels or ()) if self.target.task == "multiclass" else 1
+        if sizes[0] != len(self.features.feature_names):
+            raise ValueError(f"network: expected {len(self.features.feature_names)} inputs, got {sizes[0]}")
+        if self.network.head != head or sizes[-1] != n_outputs:
+            raise ValueError(
+                f"network: expected a {head} head with {n_outputs} output(s) for the {self.target.task} target, "
+                f"got a {self.network.head} head with {sizes[-1]}"
+            )
+        return self
 
 
 def decoded_predictions(network: Network, target: TargetEncoding, X: np.ndarray) -> np.ndarray:
@@ -360,10 +374,15 @@ def train(args: argparse.Namespace, out: TextIO) -> None:
     for path, option in ((args.save, "--save"), (args.report, "--report"), (args.plot, "--plot")):
         check_writable(path, option)
     table, target = load_table(args)
+    source = args.csv or "housing data"
     try:
-        experiment = prepare(table, target, args)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            experiment = prepare(table, target, args)
     except DataError as error:
-        raise DataError(f"{args.csv or 'housing data'}: {error}") from None
+        raise DataError(f"{source}: {error}") from None
+    for warning in caught:
+        print(f"note: {source}: {warning.message}", file=sys.stderr)
     network = experiment.network
     print(
         f"{len(table):,} rows ({len(experiment.train.rows):,} train, {len(experiment.test.rows):,} test), "
@@ -394,6 +413,14 @@ def train(args: argparse.Namespace, out: TextIO) -> None:
         "train": metrics(experiment, experiment.train, target),
         "test": metrics(experiment, experiment.test, target),
     }
+    not_finite = [
+        f"{part} {name}" for part, values in report.items() for name, v in values.items() if not math.isfinite(v)
+    ]
+    if not_finite:
+        raise ValueError(
+            f"training ended with predictions beyond float64 ({', '.join(not_finite)} not finite); "
+            "try a smaller --learning-rate"
+        )
     names = list(report["train"])
     print_table(
         "metrics" + (" (in the target's units)" if args.task == "regression" else ""),
@@ -411,7 +438,7 @@ def train(args: argparse.Namespace, out: TextIO) -> None:
         write_atomically(args.save, experiment.bundle().model_dump_json())
         print(f"\nsaved the model bundle to {args.save}", file=out)
     if args.report is not None:
-        write_atomically(args.report, json.dumps(report, indent=2))
+        write_atomically(args.report, json.dumps(report, indent=2, allow_nan=False))
         print(f"wrote the metrics to {args.report}", file=out)
     if args.plot is not None:
         write_atomically(args.plot, loss_plot(history, network.loss_name))

@@ -1013,7 +1013,7 @@ def bad_document_text(change: str, document: dict[str, Any]) -> str:
         # well-formed documents describing a network that cannot exist: the error must still name the file
         ("head", r"the softmax head expects at least 2 outputs, got 1"),
         ("sizes", r"layer_sizes: expected a sequence of at least 2 positive integers"),
-        ("activation", r"activation: expected a registered activation, got 'no_such_activation'"),
+        ("activation", r"activation: expected one of .*got 'no_such_activation'; add others with register_activation"),
     ],
     ids=["garbage", "list", "format", "version", "shapes", "nan", "head", "sizes", "activation"],
 )
@@ -1037,7 +1037,7 @@ def test_custom_activation_must_be_registered_to_load(custom_activation: str, tm
     net.save(path)
     function, derivative = ACTIVATIONS[custom_activation].function, ACTIVATIONS[custom_activation].derivative
     del ACTIVATIONS[custom_activation]
-    with pytest.raises(ValueError, match=r"activation: expected a registered activation, got .*register_activation"):
+    with pytest.raises(ValueError, match=r"activation: expected one of .*got .*; add others with register_activation"):
         Network.load(path)
     assert derivative is not None
     register_activation(custom_activation, function, derivative)
@@ -1107,8 +1107,8 @@ def test_initialisation_scales(init: Any, expected_std: float) -> None:
         ([3, 2], {"init": "glorot"}, ValueError, r"init: expected one of \['he', 'normal', 'xavier'\], got 'glorot'"),
         ([3, 1], {"head": "softmax"}, ValueError, r"layer_sizes: the softmax head expects at least 2 outputs, got 1"),
         ([3, 2], {"head": "sigmoid"}, ValueError, r"layer_sizes: the sigmoid head expects exactly 1 output, got 2"),
-        ([3, 2], {"seed": 1.5}, TypeError, r"seed: expected an integer or None, got 1\.5"),
-        ([3, 2], {"seed": "0"}, TypeError, r"seed: expected an integer or None, got '0'"),
+        ([3, 2], {"seed": 1.5}, TypeError, r"seed: expected an integer >= 0 or None, got 1\.5"),
+        ([3, 2], {"seed": "0"}, TypeError, r"seed: expected an integer >= 0 or None, got '0'"),
     ],
 )
 def test_constructor_validation(sizes: Any, kwargs: dict[str, Any], error: type[Exception], message: str) -> None:
