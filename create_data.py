@@ -234,7 +234,8 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     return table
 
 
-def _reject_missing(table: pd.DataFrame, what: str) -> None:
+def reject_missing(table: pd.DataFrame, what: str) -> None:
+    """Raise `DataError` naming each column of ``table`` with missing values, and how many rows."""
     counts = table.isna().sum()
     missing = counts[counts > 0]
     if len(missing):
@@ -316,7 +317,7 @@ class TableEncoding(BaseModel):
             raise DataError(f"features: expected distinct text column names, got {list(features.columns)}")
         if not names:
             raise DataError("features: expected at least one feature column, got none")
-        _reject_missing(features, "features")
+        reject_missing(features, "features")
         numeric = [name for name in names if _is_numeric(features[name])]
         categorical = {name: sorted(set(features[name].astype(str))) for name in names if name not in numeric}
         raw = _encode(features, numeric, categorical)
@@ -329,7 +330,7 @@ class TableEncoding(BaseModel):
         absent = [name for name in required if name not in features.columns]
         if absent:
             raise DataError(f"features: missing required column(s) {absent}; got {list(features.columns)}")
-        _reject_missing(features[required], "features")
+        reject_missing(features[required], "features")
         return self.scaler.transform(_encode(features, self.numeric, self.categorical))
 
 
@@ -389,7 +390,7 @@ class TargetEncoding(BaseModel):
         task = _check_task(task)
         if not isinstance(target.name, str):
             raise DataError(f"target: expected a named column, got name {target.name!r}")
-        _reject_missing(target.to_frame(), "target")
+        reject_missing(target.to_frame(), "target")
         if task == "regression":
             values = _regression_values(target)
             return cls(column=target.name, task=task, scaler=Standardizer.fit(values[:, None], [target.name]))
@@ -402,7 +403,7 @@ class TargetEncoding(BaseModel):
 
     def encode(self, target: pd.Series) -> np.ndarray:
         """Regression: (n, 1) float64 z-scored; classification: int64 codes (n,)."""
-        _reject_missing(target.to_frame(), "target")
+        reject_missing(target.to_frame(), "target")
         if self.scaler is not None:
             return self.scaler.transform(_regression_values(target)[:, None])
         return _codes(_label_strings(target), cast(list[str], self.labels), f"target {self.column!r}")

@@ -47,6 +47,7 @@ from create_data import (
     make_housing,
     price_bands,
     read_table,
+    reject_missing,
     split_rows,
 )
 from network import (
@@ -237,6 +238,7 @@ def load_table(args: argparse.Namespace) -> tuple[pd.DataFrame, str]:
     """The raw table to learn from and its target column."""
     if args.csv is not None:
         table = read_table(args.csv)
+        reject_missing(table, str(args.csv))
         if args.target not in table.columns:
             raise DataError(
                 f"{args.csv}: no column {args.target!r}; the columns are {', '.join(map(str, table.columns))}"
