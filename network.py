@@ -71,22 +71,26 @@ def _logsumexp(z: FloatArray) -> FloatArray:
     return result
 
 
+Derivative = npt.NDArray[np.float64] | npt.NDArray[np.bool_]
+
+
 @dataclass(frozen=True)
 class ActivationFunction:
     """A hidden activation: ``function(z) -> a`` and ``derivative(z, a) -> f'(z)``.
 
     The derivative receives both the pre-activation and the cached output, so
-    it can use whichever is cheaper. ``None`` means ``f'(z) = 1`` (the delta
-    passes through unchanged).
+    it can use whichever is cheaper; it may return a boolean mask where f' is 0
+    or 1 (relu), which multiplies the delta without a float copy. ``None`` means
+    ``f'(z) = 1`` (the delta passes through unchanged).
     """
 
     function: Callable[[FloatArray], FloatArray]
-    derivative: Callable[[FloatArray, FloatArray], FloatArray] | None
+    derivative: Callable[[FloatArray, FloatArray], Derivative] | None
 
 
 ACTIVATIONS: dict[str, ActivationFunction] = {
     "identity": ActivationFunction(lambda z: z, None),
-    "relu": ActivationFunction(lambda z: np.maximum(z, 0.0), lambda z, a: (z > 0).astype(np.float64)),
+    "relu": ActivationFunction(lambda z: np.maximum(z, 0.0), lambda z, a: z > 0),
     "leaky_relu": ActivationFunction(
         lambda z: np.where(z > 0, z, LEAKY_RELU_SLOPE * z),
         lambda z, a: np.where(z > 0, 1.0, LEAKY_RELU_SLOPE),
@@ -99,7 +103,7 @@ ACTIVATIONS: dict[str, ActivationFunction] = {
 def register_activation(
     name: str,
     function: Callable[[FloatArray], FloatArray],
-    derivative: Callable[[FloatArray, FloatArray], FloatArray],
+    derivative: Callable[[FloatArray, FloatArray], Derivative],
 ) -> None:
     """Add a hidden activation usable as ``Network(..., activation=name)``.
 
@@ -567,11 +571,11 @@ class Network:
         self.activation = activation
         self.head: Head = head
         self._rng = np.random.default_rng(seed)
+        self._n_weights = sum(i * o for i, o in self.shapes)  # the flat vector holds these first, then biases
         try:
             self._flat, self.params = self._allocate()
         except (MemoryError, ValueError):
-            n_weights = sum(i * o for i, o in self.shapes)
-            raise ValueError(f"layer_sizes: {sizes} need {n_weights:,} weights, more than memory holds") from None
+            raise ValueError(f"layer_sizes: {sizes} need {self._n_weights:,} weights, more than memory holds") from None
         for p, (n_in, n_out) in zip(self.params, self.shapes, strict=True):
             scale = scales[init](n_in, n_out) if init in scales else 1.0
             p.weights[...] = self._rng.normal(0.0, scale, size=(n_in, n_out))
@@ -596,10 +600,6 @@ class Network:
     def n_parameters(self) -> int:
         """Total number of weights and biases."""
         return int(self._flat.size)
-
-    @property
-    def _n_weights(self) -> int:
-        return sum(i * o for i, o in self.shapes)
 
     def _layer_norms(self, flat: FloatArray) -> list[float]:
         """Per-layer norm (weights and bias together) of a flat vector (p,), in one pass.
@@ -690,7 +690,7 @@ class Network:
         for i in range(len(self.params) - 1, -1, -1):
             grad = self._grad_views[i]
             np.matmul(outputs[i].T, delta, out=grad.weights)
-            np.sum(delta, axis=0, out=grad.bias)
+            delta.sum(axis=0, out=grad.bias)
             if i > 0:
                 delta = delta @ self.params[i].weights.T
                 if derivative is not None:
