@@ -687,10 +687,11 @@ class Network:
         delta = outputs[-1] - Y
         delta *= spec.delta_factor(Y.shape[1]) / Y.shape[0]
         derivative = ACTIVATIONS[self.activation].derivative
+        ones = np.ones(X.shape[0])  # db = 1^T delta: a matrix product is much faster than sum(axis=0) here
         for i in range(len(self.params) - 1, -1, -1):
             grad = self._grad_views[i]
             np.matmul(outputs[i].T, delta, out=grad.weights)
-            delta.sum(axis=0, out=grad.bias)
+            np.matmul(ones, delta, out=grad.bias)
             if i > 0:
                 delta = delta @ self.params[i].weights.T
                 if derivative is not None:
@@ -821,8 +822,9 @@ class Network:
         for epoch in range(1, epochs + 1):
             if batch < n:
                 order = self._rng.permutation(n)
-                np.take(X_train, order, axis=0, out=X_epoch)
-                np.take(Y_train, order, axis=0, out=Y_epoch)
+                # mode="clip": indices of a permutation are always valid, and "raise" would buffer out=
+                np.take(X_train, order, axis=0, out=X_epoch, mode="clip")
+                np.take(Y_train, order, axis=0, out=Y_epoch, mode="clip")
             loss_sum = 0.0
             for start in range(0, n, batch):
                 X_batch, Y_batch = X_epoch[start : start + batch], Y_epoch[start : start + batch]

@@ -1,0 +1,801 @@
+"""Time per epoch: glassnet against scikit-learn and PyTorch CPU doing the same work.
+
+Run from the repository folder::
+
+    python bench/compare.py                 # the full report (about 3 minutes on 2 idle cores)
+    python bench/compare.py --quick         # a smoke run: fewer rows, tiny epoch counts, 1 repeat
+    python bench/compare.py --json out.json --repeats 7 --only small,classifier --threads 1
+
+Every configuration trains the same architecture on the same data with the same
+batch size and plain SGD in every library:
+
+- glassnet: ``Network(...).fit(X, y, optimizer="sgd", record_every=1)`` (the default,
+  a typed record every epoch); a second glassnet run with ``record_every=epochs``
+  (records only at the ends) measures what the records cost.
+- scikit-learn: ``MLPRegressor``/``MLPClassifier`` with ``solver="sgd"``,
+  ``momentum=0``, ``alpha=0``, ``shuffle=True``, one ``partial_fit`` call per epoch.
+- PyTorch CPU, float64 and float32 (for reference): an ``nn.Sequential`` of
+  ``nn.Linear`` and activations, ``torch.optim.SGD``, a loop that permutes the rows
+  once per epoch and slices contiguous batches (not for full batch, like glassnet),
+  summing ``loss.item()`` as the others sum their losses. Default thread count.
+- the BLAS floor: only the matrix products of each training step (forward
+  ``A @ W``, backward ``A.T @ delta`` and ``delta @ W.T``) at the same shapes, in
+  numpy with preallocated outputs, for every step of an epoch.
+
+Learning rates: the mean squared error of glassnet and PyTorch is ``mean((p - y)**2)``;
+scikit-learn's squared loss is half of it, so its gradients are half as large and it
+gets twice the learning rate (``sklearn lr = 2 * glassnet lr``), which makes the three
+take the same steps. Cross-entropy is the same mean in all three: the same rate.
+Trajectories still differ (initialization, shuffling); only time per epoch is compared.
+
+Timing: one process, the libraries interleaved within each repeat (glassnet, sklearn,
+torch64, torch32, BLAS floor; reversed in odd repeats so that no library always follows
+the same one), each warmed up once per configuration, a garbage collection and a short
+pause before every timed block (BLAS worker threads spin on after a call and slow
+whatever runs next on 2 cores). Building a model and converting the data to tensors are
+outside the timed block; each library's own input validation inside
+``fit``/``partial_fit`` is inside it. A ratio is glassnet's time over a peer's time in
+the same repeat, and the report gives the median of those paired ratios, which shrugs
+off the bursts of a shared machine better than a ratio of medians.
+
+The records cost is timed in a phase of its own: glassnet with ``record_every=1`` and
+with ``record_every=epochs`` back to back (alternating which goes first), so that both
+start from the same state of the process. Whether glassnet's epoch-sized buffer gets
+transparent huge pages depends on what ran before, and that moves the classifier's epoch
+by as much as 30 %, far more than the records cost.
+
+The "others' CPUs" column says how many CPUs other processes kept busy during a
+configuration (from /proc/stat): multi-threaded BLAS and OpenMP slow down many times
+over when a core is taken, so trust rows near 0. Thread counts are the libraries'
+defaults unless ``--threads`` caps them all. Missing a target still exits 0: this is a
+report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import gc
+import importlib
+import json
+import math
+import os
+import platform
+import re
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+from tabulate import tabulate
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import network  # noqa: E402  (the repository folder must be on the path first)
+from create_data import get_data  # noqa: E402
+
+FloatArray = npt.NDArray[np.float64]
+Trainer = Callable[[int], None]
+"""Trains an already built model for the given number of epochs."""
+
+RECORDS_TARGET_PERCENT = 5.0
+
+
+# --------------------------------------------------------------------------- #
+# Configurations and their data
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True)
+class Data:
+    """Training rows ``X`` (n, n_in) float64 and labels: (n, 1) float64 or (n,) int64 classes."""
+
+    X: FloatArray
+    y: np.ndarray
+
+
+@dataclass(frozen=True)
+class Config:
+    """One benchmark case: architecture, data, batch, learning rate, epochs and targets."""
+
+    name: str
+    sizes: tuple[int, ...]
+    activation: Literal["relu", "identity"]
+    classifier: bool
+    n_rows: int
+    batch_size: int | None  # None: full batch
+    learning_rate: float
+    epochs: int
+    quick_rows: int
+    quick_epochs: int
+    make_data: Callable[[int], Data]  # n_rows -> data
+    targets: dict[str, float] = field(default_factory=dict)  # peer -> largest glassnet/peer ratio
+
+    def quick(self) -> Config:
+        """The smoke-run version: fewer rows and epochs."""
+        return replace(self, n_rows=self.quick_rows, epochs=self.quick_epochs)
+
+    @property
+    def batch(self) -> int:
+        """Rows per step."""
+        return self.n_rows if self.batch_size is None else min(self.batch_size, self.n_rows)
+
+    @property
+    def batch_counts(self) -> dict[int, int]:
+        """How many steps of each batch size one epoch takes (a short last batch counts apart)."""
+        full, rest = divmod(self.n_rows, self.batch)
+        return {self.batch: full} | ({rest: 1} if rest else {})
+
+    @property
+    def architecture(self) -> str:
+        """``8-32-32-1 relu``, ``784-128-10 relu, softmax``."""
+        head = ", softmax" if self.classifier else ""
+        return "-".join(map(str, self.sizes)) + f" {self.activation}{head}"
+
+
+def regression_data(n_rows: int, n_in: int, seed: int = 0) -> Data:
+    """Gaussian inputs; a z-scored smooth nonlinear target with a little noise, (n, 1)."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_rows, n_in))
+    hidden = np.tanh(X @ rng.standard_normal((n_in, 8)) / math.sqrt(n_in))
+    y = hidden @ rng.standard_normal(8) + 0.1 * rng.standard_normal(n_rows)
+    return Data(X, ((y - y.mean()) / y.std())[:, None])
+
+
+def classification_data(n_rows: int, n_in: int, n_classes: int, seed: int = 0) -> Data:
+    """Gaussian inputs; integer labels from the argmax of a random linear map."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_rows, n_in))
+    return Data(X, (X @ rng.standard_normal((n_in, n_classes))).argmax(axis=1).astype(np.int64))
+
+
+def housing_data(n_train: int, seed: int = 0) -> Data:
+    """The ``train.py`` default data: housing rows, z-scored, a seeded 80 % training split."""
+    n_rows = n_train * 5 // 4
+    X, y = get_data(n_rows, seed=seed)
+    train = np.random.default_rng(seed).permutation(n_rows)[:n_train]
+    return Data(np.ascontiguousarray(X[train]), y[train])
+
+
+CONFIGS: tuple[Config, ...] = (
+    Config(
+        name="small",
+        sizes=(8, 32, 32, 1),
+        activation="relu",
+        classifier=False,
+        n_rows=20_000,
+        batch_size=256,
+        learning_rate=0.01,
+        epochs=30,
+        quick_rows=2_000,
+        quick_epochs=2,
+        make_data=lambda n: regression_data(n, 8),
+        targets={"sklearn": 0.5, "torch64": 0.5},
+    ),
+    Config(
+        name="medium",
+        sizes=(64, 256, 256, 1),
+        activation="relu",
+        classifier=False,
+        n_rows=50_000,
+        batch_size=256,
+        learning_rate=0.01,
+        epochs=2,
+        quick_rows=2_000,
+        quick_epochs=1,
+        make_data=lambda n: regression_data(n, 64),
+        targets={"sklearn": 0.8, "torch64": 0.85},
+    ),
+    Config(
+        name="classifier",
+        sizes=(784, 128, 10),
+        activation="relu",
+        classifier=True,
+        n_rows=10_000,
+        batch_size=128,
+        learning_rate=0.01,
+        epochs=5,
+        quick_rows=1_000,
+        quick_epochs=1,
+        make_data=lambda n: classification_data(n, 784, 10),
+        targets={"sklearn": 0.9, "torch64": 0.9},
+    ),
+    Config(
+        name="full batch",
+        sizes=(8, 16, 16, 1),
+        activation="relu",
+        classifier=False,
+        n_rows=1_000,
+        batch_size=None,
+        learning_rate=0.05,
+        epochs=1_000,
+        quick_rows=1_000,
+        quick_epochs=20,
+        make_data=lambda n: regression_data(n, 8),
+        targets={"sklearn": 0.5, "torch64": 0.6},
+    ),
+    Config(
+        name="train.py default",
+        sizes=(4, 10, 25, 1),
+        activation="identity",
+        classifier=False,
+        n_rows=8_000,
+        batch_size=None,
+        learning_rate=0.05,
+        epochs=150,
+        quick_rows=800,
+        quick_epochs=10,
+        make_data=housing_data,
+    ),
+)
+
+
+# --------------------------------------------------------------------------- #
+# Runners: each builds a fresh model (untimed) and returns its trainer
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True)
+class Runner:
+    """A library under test: ``prepare(config, data, seed)`` builds a model and returns its trainer."""
+
+    name: str
+    label: str
+    prepare: Callable[[Config, Data, int], Trainer]
+
+
+def glassnet_runner(*, sparse_records: bool) -> Runner:
+    """glassnet ``fit``: a record every epoch (the default), or ``record_every=epochs``."""
+
+    def prepare(config: Config, data: Data, seed: int) -> Trainer:
+        head: network.Head = "softmax" if config.classifier else "identity"
+        net = network.Network(config.sizes, activation=config.activation, head=head, seed=seed)
+
+        def train(epochs: int) -> None:
+            net.fit(
+                data.X,
+                data.y,
+                epochs=epochs,
+                batch_size=config.batch_size,
+                optimizer="sgd",
+                learning_rate=config.learning_rate,
+                record_every=epochs if sparse_records else 1,
+            )
+
+        return train
+
+    if sparse_records:
+        return Runner("glassnet_sparse", "glassnet, record_every=epochs", prepare)
+    return Runner("glassnet", "glassnet", prepare)
+
+
+def sklearn_runner() -> Runner:
+    """scikit-learn's MLP with plain SGD, one ``partial_fit`` call per epoch."""
+
+    def prepare(config: Config, data: Data, seed: int) -> Trainer:
+        from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+        kind = MLPClassifier if config.classifier else MLPRegressor
+        model = kind(
+            hidden_layer_sizes=config.sizes[1:-1],
+            activation=config.activation,
+            solver="sgd",
+            learning_rate="constant",
+            learning_rate_init=config.learning_rate * (1.0 if config.classifier else 2.0),
+            momentum=0.0,
+            nesterovs_momentum=False,
+            alpha=0.0,
+            batch_size=config.batch,
+            shuffle=True,
+            random_state=seed,
+        )
+        y = data.y if config.classifier else data.y.ravel()
+        extra = {"classes": np.arange(config.sizes[-1])} if config.classifier else {}
+
+        def train(epochs: int) -> None:
+            for _ in range(epochs):
+                model.partial_fit(data.X, y, **extra)
+
+        return train
+
+    return Runner("sklearn", "scikit-learn", prepare)
+
+
+def torch_runner(dtype_name: Literal["float64", "float32"]) -> Runner:
+    """PyTorch CPU: ``nn.Sequential``, ``optim.SGD``, rows permuted once per epoch, contiguous batches."""
+
+    def prepare(config: Config, data: Data, seed: int) -> Trainer:
+        import torch
+        from torch import nn
+
+        dtype = getattr(torch, dtype_name)
+        torch.manual_seed(seed)
+        generator = torch.Generator().manual_seed(seed)
+        X = torch.from_numpy(data.X).to(dtype)
+        y = torch.from_numpy(data.y) if config.classifier else torch.from_numpy(data.y).to(dtype)
+        layers: list[nn.Module] = []
+        for i, (n_in, n_out) in enumerate(zip(config.sizes[:-1], config.sizes[1:], strict=True)):
+            layers.append(nn.Linear(n_in, n_out, dtype=dtype))
+            if i < len(config.sizes) - 2 and config.activation == "relu":
+                layers.append(nn.ReLU())
+        model = nn.Sequential(*layers)
+        loss_function: nn.Module = nn.CrossEntropyLoss() if config.classifier else nn.MSELoss()
+        optimizer = torch.optim.SGD(model.parameters(), lr=config.learning_rate)
+        n, batch = config.n_rows, config.batch
+
+        def train(epochs: int) -> None:
+            for _ in range(epochs):
+                if batch < n:
+                    order = torch.randperm(n, generator=generator)
+                    X_epoch, y_epoch = X[order], y[order]
+                else:
+                    X_epoch, y_epoch = X, y
+                loss_sum = 0.0
+                for start in range(0, n, batch):
+                    X_batch, y_batch = X_epoch[start : start + batch], y_epoch[start : start + batch]
+                    optimizer.zero_grad()
+                    loss = loss_function(model(X_batch), y_batch)
+                    loss.backward()
+                    optimizer.step()
+                    loss_sum += float(loss.item()) * X_batch.shape[0]
+
+        return train
+
+    return Runner(f"torch{dtype_name[-2:]}", f"torch {dtype_name}", prepare)
+
+
+def blas_floor_runner() -> Runner:
+    """Only the matrix products of every step of an epoch, into preallocated outputs."""
+
+    def prepare(config: Config, data: Data, seed: int) -> Trainer:
+        rng = np.random.default_rng(seed)
+        shapes = list(zip(config.sizes[:-1], config.sizes[1:], strict=True))
+        weights = [rng.standard_normal(shape) for shape in shapes]
+        plans = []
+        for m, count in config.batch_counts.items():
+            inputs = [rng.standard_normal((m, n_in)) for n_in, _ in shapes]
+            deltas = [rng.standard_normal((m, n_out)) for _, n_out in shapes]
+            outputs = [np.empty((m, n_out)) for _, n_out in shapes]
+            input_grads = [np.empty((m, n_in)) for n_in, _ in shapes]
+            weight_grads = [np.empty(shape) for shape in shapes]
+            plans.append((count, inputs, deltas, outputs, input_grads, weight_grads))
+        layers = range(len(shapes))
+        backward = range(len(shapes) - 1, -1, -1)
+
+        def train(epochs: int) -> None:
+            for _ in range(epochs):
+                for count, A, delta, Z, dA, dW in plans:
+                    for _ in range(count):
+                        for i in layers:
+                            np.matmul(A[i], weights[i], out=Z[i])
+                        for i in backward:
+                            np.matmul(A[i].T, delta[i], out=dW[i])
+                            if i:
+                                np.matmul(delta[i], weights[i].T, out=dA[i])
+
+        return train
+
+    return Runner("floor", "BLAS floor", prepare)
+
+
+# --------------------------------------------------------------------------- #
+# Timing: shared by every runner
+# --------------------------------------------------------------------------- #
+
+
+def time_per_epoch(runner: Runner, config: Config, data: Data, *, seed: int, epochs: int, pause: float) -> float:
+    """Seconds per epoch of one timed block: a fresh model, a collection, a pause, then ``epochs``."""
+    train = runner.prepare(config, data, seed)
+    gc.collect()
+    time.sleep(pause)
+    start = time.perf_counter()
+    train(epochs)
+    return (time.perf_counter() - start) / epochs
+
+
+def cpu_seconds() -> tuple[float, float] | None:
+    """Busy CPU seconds of the whole machine (steal included) and of this process; ``None`` off Linux."""
+    try:
+        ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    idle = ticks[3] + ticks[4]  # idle and iowait; the rest, up to steal, is busy
+    return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK"), time.process_time()
+
+
+def others_cpus(before: tuple[float, float] | None, wall: float) -> float | None:
+    """How many CPUs other processes (and the hypervisor) kept busy on average since ``before``."""
+    after = cpu_seconds()
+    if before is None or after is None or wall <= 0:
+        return None
+    return max(0.0, (after[0] - before[0]) - (after[1] - before[1])) / wall
+
+
+def interleave(
+    runners: Sequence[Runner], config: Config, data: Data, *, repeats: int, pause: float
+) -> dict[str, list[float]]:
+    """Warm every runner up once, then time them in turn, ``repeats`` times: seconds per epoch.
+
+    Odd repeats run them in reverse order, so that no runner always follows the same one
+    (what ran before leaves threads spinning, caches and the heap in its own state).
+    """
+    for runner in runners:
+        time_per_epoch(runner, config, data, seed=0, epochs=max(1, config.epochs // 10), pause=pause)
+    times: dict[str, list[float]] = {runner.name: [] for runner in runners}
+    for repeat in range(repeats):
+        for runner in runners if repeat % 2 == 0 else runners[::-1]:
+            times[runner.name].append(
+                time_per_epoch(runner, config, data, seed=repeat, epochs=config.epochs, pause=pause)
+            )
+    return times
+
+
+def paired_ratio(times: Sequence[float], peer_times: Sequence[float]) -> float:
+    """Median over repeats of one time over the other in the same repeat."""
+    return statistics.median(a / b for a, b in zip(times, peer_times, strict=True))
+
+
+@dataclass
+class ConfigResult:
+    """Seconds per epoch, per runner and repeat, of one configuration.
+
+    ``times``: the libraries interleaved. ``records``: glassnet with ``record_every=1``
+    (``glassnet``) and ``record_every=epochs`` (``glassnet_sparse``), back to back.
+    """
+
+    config: Config
+    times: dict[str, list[float]]
+    records: dict[str, list[float]]
+    others_cpus: float | None
+
+    def median(self, runner: str) -> float:
+        """Median seconds per epoch."""
+        return statistics.median(self.times[runner])
+
+    def ratio(self, runner: str, peer: str) -> float:
+        """Median over repeats of ``runner``'s time over ``peer``'s time in the same repeat."""
+        return paired_ratio(self.times[runner], self.times[peer])
+
+    @property
+    def records_cost(self) -> float:
+        """Extra time of a record every epoch over records at the ends only, in percent."""
+        return (paired_ratio(self.records["glassnet"], self.records["glassnet_sparse"]) - 1.0) * 100.0
+
+    def has(self, runner: str) -> bool:
+        """Whether ``runner`` was timed."""
+        return runner in self.times
+
+
+def run_config(config: Config, runners: Sequence[Runner], *, repeats: int, pause: float) -> ConfigResult:
+    """The libraries interleaved, then glassnet's two record settings back to back."""
+    started, cpu_before = time.perf_counter(), cpu_seconds()
+    data = config.make_data(config.n_rows)
+    times = interleave(runners, config, data, repeats=repeats, pause=pause)
+    pair = [glassnet_runner(sparse_records=False), glassnet_runner(sparse_records=True)]
+    records = interleave(pair, config, data, repeats=repeats, pause=pause)
+    wall = time.perf_counter() - started
+    others = others_cpus(cpu_before, wall)
+    print(
+        f"{config.name} ({config.architecture}): {config.epochs} epochs x {repeats} repeats per library, "
+        f"{wall:.1f} s" + ("" if others is None else f", other processes busy on {others:.2f} CPUs"),
+        file=sys.stderr,
+        flush=True,
+    )
+    return ConfigResult(config, times, records, others)
+
+
+# --------------------------------------------------------------------------- #
+# Report
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True)
+class Target:
+    """One target: a measured value against the largest value allowed."""
+
+    config: str
+    what: str
+    value: float
+    limit: float
+
+    @property
+    def met(self) -> bool:
+        """Whether the value is within the limit."""
+        return self.value <= self.limit
+
+
+def torch_status() -> str | None:
+    """torch's version, or ``None`` when it cannot be imported."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return str(torch.__version__)
+
+
+def thread_pools() -> list[dict[str, Any]]:
+    """threadpoolctl's view of the loaded BLAS and OpenMP libraries (empty without threadpoolctl)."""
+    try:
+        threadpoolctl = importlib.import_module("threadpoolctl")
+    except ImportError:
+        return []
+    pools: list[dict[str, Any]] = threadpoolctl.threadpool_info()
+    return pools
+
+
+def limit_threads(threads: int, with_torch: bool) -> None:
+    """Cap every BLAS and OpenMP pool that threadpoolctl sees, and torch's intra-op threads, at ``threads``."""
+    importlib.import_module("sklearn.neural_network")  # load its libraries first, so the cap reaches them
+    if with_torch:
+        import torch
+
+        torch.set_num_threads(threads)
+    importlib.import_module("threadpoolctl").threadpool_limits(threads)
+
+
+def environment(torch_version: str | None, args: argparse.Namespace) -> dict[str, Any]:
+    """Versions, BLAS libraries, the OpenBLAS variables and the machine, for the header and JSON."""
+    import sklearn
+
+    torch_threads, torch_blas = None, None
+    if torch_version is not None:
+        import torch
+
+        torch_threads = torch.get_num_threads()
+        build = re.search(r"BLAS_INFO=(\w+)", torch.__config__.show())
+        torch_blas = build.group(1) if build else None
+    return {
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "sklearn": sklearn.__version__,
+        "torch": torch_version,
+        "torch_threads": torch_threads,
+        "torch_blas": torch_blas,
+        "cpus": os.cpu_count(),
+        "load_average": os.getloadavg(),
+        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+        "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE"),
+        "threadpools": thread_pools(),
+        "repeats": args.repeats,
+        "pause_seconds": args.pause,
+        "threads": args.threads,
+    }
+
+
+def owner(library_path: str) -> str:
+    """The installed package a shared library came with: its first folder under site-packages."""
+    parts = Path(library_path).parts
+    return parts[parts.index("site-packages") + 1] if "site-packages" in parts[:-2] else Path(library_path).name
+
+
+def header(env: dict[str, Any]) -> str:
+    """Three lines: date and versions; the thread pools; OpenBLAS variables, machine and settings."""
+    torch_text = (
+        "not importable"
+        if env["torch"] is None
+        else f"{env['torch']} ({env['torch_blas']}, {env['torch_threads']} threads)"
+    )
+    pools = "; ".join(
+        " ".join(str(p[key]) for key in ("internal_api", "version", "architecture") if p.get(key))
+        + f" x{p.get('num_threads')} (from {owner(p.get('filepath', '?'))})"
+        for p in env["threadpools"]
+    )
+    load = ", ".join(f"{x:.2f}" for x in env["load_average"])
+    return (
+        f"glassnet benchmark, {env['date']}: python {env['python']}, numpy {env['numpy']}, "
+        f"scikit-learn {env['sklearn']}, torch {torch_text}\n"
+        f"thread pools (threadpoolctl): {pools or 'threadpoolctl not available'}\n"
+        f"OPENBLAS_CORETYPE={env['OPENBLAS_CORETYPE'] or 'unset'}, "
+        f"OPENBLAS_L2_SIZE={env['OPENBLAS_L2_SIZE'] or 'unset'}; {env['cpus']} CPUs, load average {load} "
+        f"at the start; {env['repeats']} repeats, {env['pause_seconds']} s pause before each timed block; "
+        + ("default thread counts" if env["threads"] is None else f"--threads {env['threads']}")
+    )
+
+
+def ms(seconds: float) -> str:
+    """Milliseconds: three significant digits, whole numbers from 100 on."""
+    value = seconds * 1e3
+    return f"{value:,.0f}" if value >= 100 else f"{value:#.3g}"
+
+
+def table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:
+    """A github-format table, ready for the README."""
+    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+
+
+BUSY_WARNING_CPUS = 0.2
+
+
+def verdict(value: float, limit: float) -> str:
+    """``yes`` or ``no``."""
+    return "yes" if value <= limit else "no"
+
+
+def report(results: Sequence[ConfigResult], runners: Sequence[Runner]) -> tuple[str, list[Target]]:
+    """The three tables (times, ratios to peers, floor and records) and every target evaluated."""
+    targets: list[Target] = []
+    rows: list[list[object]] = []
+    for res in results:
+        config = res.config
+        others = "?" if res.others_cpus is None else f"{res.others_cpus:.2f}"
+        batch = "full" if config.batch_size is None else config.batch
+        times = (ms(res.median(r.name)) for r in runners)
+        rows.append([config.name, config.architecture, f"{config.n_rows:,}", batch, config.epochs, *times, others])
+    headers = ["config", "network", "rows", "batch", "epochs", *(f"{r.label} ms" for r in runners), "others' CPUs"]
+    times_table = table(rows, headers)
+
+    rows = []
+    for res in results:
+        for peer in ("sklearn", "torch64", "torch32"):
+            limit = res.config.targets.get(peer)
+            if not res.has(peer):
+                rows.append([res.config.name, peer, "skipped", "", ""])
+            elif limit is None:
+                rows.append([res.config.name, peer, f"{res.ratio('glassnet', peer):.2f}x", "-", "-"])
+            else:
+                ratio = res.ratio("glassnet", peer)
+                targets.append(Target(res.config.name, f"glassnet/{peer}", ratio, limit))
+                rows.append([res.config.name, peer, f"{ratio:.2f}x", f"<= {limit:.2f}x", verdict(ratio, limit)])
+    ratios_table = table(rows, ["config", "peer", "glassnet / peer", "target", "met"])
+
+    rows = []
+    for res in results:
+        cost = res.records_cost
+        targets.append(Target(res.config.name, "records cost %", cost, RECORDS_TARGET_PERCENT))
+        rows.append(
+            [
+                res.config.name,
+                ms(res.median("floor")),
+                ms(res.median("glassnet")),
+                f"{res.ratio('glassnet', 'floor'):.1f}x",
+                ms(statistics.median(res.records["glassnet"])),
+                ms(statistics.median(res.records["glassnet_sparse"])),
+                f"{cost:+.1f}%",
+                f"<= {RECORDS_TARGET_PERCENT:.0f}%",
+                verdict(cost, RECORDS_TARGET_PERCENT),
+            ]
+        )
+    headers = ["config", "BLAS floor ms", "glassnet ms", "glassnet / floor", "record_every=1 ms"]
+    headers.append("record_every=epochs ms")
+    floor_table = table(rows, [*headers, "records cost", "target", "met"])
+
+    busiest = max((r.others_cpus for r in results if r.others_cpus is not None), default=0.0)
+    warning = (
+        f"\n\nnote: other processes kept up to {busiest:.2f} CPUs busy during these runs; multi-threaded BLAS and\n"
+        "OpenMP slow down badly when cores are shared, so rerun on an idle machine (or compare with --threads 1)."
+        if busiest > BUSY_WARNING_CPUS
+        else ""
+    )
+    text = (
+        "Time per epoch (milliseconds, median over repeats; glassnet records every epoch; others' CPUs:\n"
+        "how many CPUs other processes kept busy meanwhile):\n\n"
+        f"{times_table}\n\n"
+        "glassnet time over peer time (median of the per-repeat ratios; torch float32 for reference):\n\n"
+        f"{ratios_table}\n\n"
+        "Against the BLAS floor (the step's matrix products alone), and the cost of a typed record every epoch\n"
+        "(record_every=1) over records at the ends only (record_every=epochs), timed back to back apart from the\n"
+        "peers (medians and median per-repeat ratios):\n\n"
+        f"{floor_table}{warning}"
+    )
+    return text, targets
+
+
+def summary(targets: Sequence[Target], torch_version: str | None) -> str:
+    """``targets met: k/n``, then the missed ones."""
+    met = sum(t.met for t in targets)
+    line = f"targets met: {met}/{len(targets)}"
+    if torch_version is None:
+        line += " (the torch targets were not evaluated: torch is not importable)"
+    missed = [f"{t.config} {t.what} {t.value:.2f} > {t.limit:.2f}" for t in targets if not t.met]
+    return line + ("\nmissed: " + "; ".join(missed) if missed else "")
+
+
+def raw_numbers(
+    results: Sequence[ConfigResult], targets: Sequence[Target], env: dict[str, Any], wall: float
+) -> dict[str, Any]:
+    """Everything measured, for ``--json``: every block's seconds per epoch, medians, ratios, targets."""
+    configs = [
+        {
+            "name": r.config.name,
+            "sizes": r.config.sizes,
+            "activation": r.config.activation,
+            "classifier": r.config.classifier,
+            "rows": r.config.n_rows,
+            "batch_size": r.config.batch_size,
+            "learning_rate": r.config.learning_rate,
+            "epochs": r.config.epochs,
+            "others_cpus": r.others_cpus,
+            "seconds_per_epoch": r.times,
+            "median_seconds_per_epoch": {name: r.median(name) for name in r.times},
+            "glassnet_over": {name: r.ratio("glassnet", name) for name in r.times if name != "glassnet"},
+            "records_seconds_per_epoch": r.records,
+            "records_cost_percent": r.records_cost,
+        }
+        for r in results
+    ]
+    return {
+        "environment": env,
+        "wall_seconds": wall,
+        "configs": configs,
+        "targets": [{**vars(t), "met": t.met} for t in targets],
+        "targets_met": sum(t.met for t in targets),
+        "targets_total": len(targets),
+    }
+
+
+# --------------------------------------------------------------------------- #
+# Command line
+# --------------------------------------------------------------------------- #
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The options; ``--help`` lists them."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument(
+        "--repeats", type=int, default=None, help="timed repeats per library (default 5; 1 with --quick)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="a smoke run: fewer rows, tiny epoch counts, 1 repeat, no pauses"
+    )
+    parser.add_argument("--pause", type=float, default=None, help="seconds of sleep before each timed block (0.2)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="cap BLAS, OpenMP and torch threads (default: leave them alone)"
+    )
+    parser.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the raw numbers as JSON")
+    parser.add_argument(
+        "--only", default=None, help=f"comma-separated configurations to run, of: {', '.join(c.name for c in CONFIGS)}"
+    )
+    args = parser.parse_args(argv)
+    if args.repeats is None:
+        args.repeats = 1 if args.quick else 5
+    if args.pause is None:
+        args.pause = 0.0 if args.quick else 0.2
+    if args.repeats < 1 or args.pause < 0 or (args.threads is not None and args.threads < 1):
+        parser.error("--repeats and --threads must be at least 1, --pause at least 0")
+    names = {c.name for c in CONFIGS}
+    args.only = None if args.only is None else [name.strip() for name in args.only.split(",")]
+    if args.only is not None and not set(args.only) <= names:
+        parser.error(f"--only: expected names among {sorted(names)}, got {args.only}")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark, print the report, optionally write JSON; always 0 unless the arguments are wrong."""
+    args = parse_args(argv)
+    warnings.filterwarnings("ignore", module="sklearn")  # partial_fit's convergence chatter
+    torch_version = torch_status()
+    runners = [glassnet_runner(sparse_records=False), sklearn_runner()]
+    if torch_version is None:
+        print("torch is not importable: skipping the PyTorch runs", flush=True)
+    else:
+        runners += [torch_runner("float64"), torch_runner("float32")]
+    runners.append(blas_floor_runner())
+    if args.threads is not None:
+        limit_threads(args.threads, torch_version is not None)
+    env = environment(torch_version, args)
+    configs = [c.quick() if args.quick else c for c in CONFIGS if args.only is None or c.name in args.only]
+
+    started = time.perf_counter()
+    results = [run_config(c, runners, repeats=args.repeats, pause=args.pause) for c in configs]
+    wall = time.perf_counter() - started
+
+    text, targets = report(results, runners)
+    print(header(env), end="\n\n")
+    print(text, end="\n\n")
+    print(f"{summary(targets, torch_version)}\nwall time {wall:.1f} s", flush=True)
+    if args.json is not None:
+        document = raw_numbers(results, targets, env, wall)
+        args.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
