@@ -22,7 +22,7 @@ import math
 import os
 import stat
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol, Self, TypeVar
@@ -815,23 +815,13 @@ class Network:
         history = TrainingHistory()
         last_finite = self._flat.copy()  # refreshed at each epoch's first step, once its loss proved finite
         best_params, best_loss = None, math.inf
-        if batch < n:
-            X_epoch, Y_epoch = np.empty_like(X_train), np.empty_like(Y_train)
-        else:
-            X_epoch, Y_epoch = X_train, Y_train
         for epoch in range(1, epochs + 1):
-            if batch < n:
-                order = self._rng.permutation(n)
-                # mode="clip": indices of a permutation are always valid, and "raise" would buffer out=
-                np.take(X_train, order, axis=0, out=X_epoch, mode="clip")
-                np.take(Y_train, order, axis=0, out=Y_epoch, mode="clip")
             loss_sum = 0.0
-            for start in range(0, n, batch):
-                X_batch, Y_batch = X_epoch[start : start + batch], Y_epoch[start : start + batch]
+            for step, (X_batch, Y_batch) in enumerate(self._minibatches(X_train, Y_train, batch)):
                 batch_loss = self._loss_and_gradients(X_batch, Y_batch, l2)
                 if not math.isfinite(batch_loss):
                     self._diverged(last_finite, history, f"loss became {batch_loss} in epoch {epoch}")
-                if start == 0:
+                if step == 0:
                     np.copyto(last_finite, self._flat)
                 stepper.step(self._flat, self._grads)
                 loss_sum += batch_loss * X_batch.shape[0]
@@ -856,6 +846,25 @@ class Network:
         if patience is not None and best_params is not None:
             np.copyto(self._flat, best_params)
         return history
+
+    def _minibatches(self, X: FloatArray, Y: FloatArray, batch: int) -> Iterator[tuple[FloatArray, FloatArray]]:
+        """One epoch's minibatches of ``X`` (n, n_in) and ``Y`` (n, n_out), ``batch`` rows each.
+
+        Full batch yields the data itself. Otherwise the rows are put in a fresh
+        random order and each batch is gathered into one reused buffer, which stays
+        small and warm in cache however large the data is.
+        """
+        n = X.shape[0]
+        if batch >= n:
+            yield X, Y
+            return
+        order = self._rng.permutation(n)
+        X_buffer, Y_buffer = np.empty((batch, X.shape[1])), np.empty((batch, Y.shape[1]))
+        for start in range(0, n, batch):
+            rows = order[start : start + batch]
+            # mode="clip": a permutation's indices are always valid, and the default "raise" buffers out=
+            X_batch = np.take(X, rows, axis=0, out=X_buffer[: rows.size], mode="clip")
+            yield X_batch, np.take(Y, rows, axis=0, out=Y_buffer[: rows.size], mode="clip")
 
     def _check_validation(self, validation_data: object) -> tuple[FloatArray, FloatArray]:
         if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
