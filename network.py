@@ -970,8 +970,8 @@ def write_atomically(path: str | os.PathLike[str], content: str | bytes) -> None
     data = content.encode("utf-8") if isinstance(content, str) else content
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
-        os.chmod(temporary, _file_mode(target))  # mkstemp makes 0600; give the mode open() would
         with os.fdopen(handle, "wb") as file:
+            os.fchmod(file.fileno(), _file_mode(target))  # mkstemp makes 0600; give the mode open() would
             file.write(data)
             file.flush()
             os.fsync(file.fileno())

@@ -313,10 +313,14 @@ class LossTable:
 
 
 def print_table(
-    title: str, rows: object, headers: Sequence[str], out: TextIO, floatfmt: str | Sequence[str] = ",.2f"
+    title: str,
+    rows: Sequence[Sequence[object]],
+    headers: Sequence[str],
+    out: TextIO,
+    floatfmt: str | Sequence[str] = ",.2f",
 ) -> None:
     """A titled github-style table."""
-    print(f"\n{title}\n{tabulate(rows, headers=headers, tablefmt='github', floatfmt=floatfmt)}", file=out)  # type: ignore[arg-type]
+    print(f"\n{title}\n{tabulate(rows, headers=headers, tablefmt='github', floatfmt=floatfmt)}", file=out)
 
 
 def show_predictions(title: str, experiment: Experiment, target: str, out: TextIO) -> None:
