@@ -141,26 +141,26 @@ def _cross_entropy(z: FloatArray, a: FloatArray, y: FloatArray) -> float:
     return float(np.mean(_logsumexp(z) - np.einsum("ij,ij->i", y, z)))
 
 
-def _real_targets(y: np.ndarray, n_out: int) -> FloatArray:
+def _real_targets(y: FloatArray, n_out: int) -> FloatArray:
     if y.ndim == 1 and n_out == 1:
         y = y[:, None]
     if y.ndim != 2 or y.shape[1] != n_out:
         shapes = "(n,) or (n, 1)" if n_out == 1 else f"(n, {n_out})"
         raise ValueError(f"y: expected shape {shapes} for the identity head, got {y.shape}")
-    return y.astype(np.float64, copy=False)
+    return y
 
 
-def _binary_targets(y: np.ndarray, n_out: int) -> FloatArray:
+def _binary_targets(y: FloatArray, n_out: int) -> FloatArray:
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1:
         raise ValueError(f"y: expected labels of shape (n,) or (n, 1) for the sigmoid head, got {y.shape}")
     if not np.isin(y, (0, 1)).all():
         raise ValueError(f"y: expected labels in {{0, 1}} for the sigmoid head, got values {_some_values(y)}")
-    return y.astype(np.float64)[:, None]
+    return y[:, None]
 
 
-def _categorical_targets(y: np.ndarray, n_out: int) -> FloatArray:
+def _categorical_targets(y: FloatArray, n_out: int) -> FloatArray:
     if y.ndim == 1:
         if not (np.isin(y, np.arange(n_out))).all():
             raise ValueError(
@@ -171,7 +171,7 @@ def _categorical_targets(y: np.ndarray, n_out: int) -> FloatArray:
         raise ValueError(f"y: expected labels (n,) or one-hot rows (n, {n_out}) for the softmax head, got {y.shape}")
     if not np.isin(y, (0, 1)).all() or not (y.sum(axis=1) == 1).all():
         raise ValueError("y: expected one-hot rows (0/1 values, each row summing to 1), got rows that are not")
-    return y.astype(np.float64)
+    return y
 
 
 def _some_values(y: np.ndarray) -> str:
@@ -185,15 +185,15 @@ class HeadFunction:
     """An output head with its matching loss (the canonical link).
 
     ``output(z) -> a``; ``loss(z, a, y) -> float`` is a mean over samples;
-    ``targets(y, n_out) -> (n, n_out)`` checks a label array and returns the
-    target matrix. With the canonical link, ``d loss / d z`` is
+    ``targets(y, n_out) -> (n, n_out)`` checks a float64 label array and returns
+    the target matrix. With the canonical link, ``d loss / d z`` is
     ``(a - y) * delta_factor(n_out) / n`` for every head.
     """
 
     loss_name: str
     output: Callable[[FloatArray], FloatArray]
     loss: Callable[[FloatArray, FloatArray, FloatArray], float]
-    targets: Callable[[np.ndarray, int], FloatArray]
+    targets: Callable[[FloatArray, int], FloatArray]
     delta_factor: Callable[[int], float]
     min_outputs: int
     max_outputs: int | None

@@ -81,8 +81,7 @@ class Bundle(BaseModel):
 
     @model_validator(mode="after")
     def _parts_agree(self) -> Self:
-        sizes, head = self.network.layer_sizes, HEADS_BY_TASK[self.target.task]
-        n_outputs = len(self.target.labels or ()) if self.target.task == "multiclass" else 1
+        sizes, head, n_outputs = self.network.layer_sizes, HEADS_BY_TASK[self.target.task], n_outputs_for(self.target)
         if sizes[0] != len(self.features.feature_names):
             raise ValueError(f"network: expected {len(self.features.feature_names)} inputs, got {sizes[0]}")
         if self.network.head != head or sizes[-1] != n_outputs:
@@ -91,6 +90,11 @@ class Bundle(BaseModel):
                 f"got a {self.network.head} head with {sizes[-1]}"
             )
         return self
+
+
+def n_outputs_for(target: TargetEncoding) -> int:
+    """The network's output width for a target: one per class for multiclass, else 1."""
+    return len(target.labels or ()) if target.task == "multiclass" else 1
 
 
 def decoded_predictions(network: Network, target: TargetEncoding, X: np.ndarray) -> np.ndarray:
@@ -262,9 +266,8 @@ def prepare(table: pd.DataFrame, target: str, args: argparse.Namespace) -> Exper
         Split(part, features.transform(part.drop(columns=target)), target_encoding.encode(part[target]))
         for part in (train_table, test_table)
     )
-    n_outputs = len(target_encoding.labels or ()) if args.task == "multiclass" else 1
     network = Network(
-        [train_part.X.shape[1], *args.hidden, n_outputs],
+        [train_part.X.shape[1], *args.hidden, n_outputs_for(target_encoding)],
         activation=args.activation,
         head=HEADS_BY_TASK[args.task],
         seed=args.seed,
