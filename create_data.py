@@ -13,11 +13,9 @@ Errors about a table, a column or a value in it are `DataError` (a `ValueError`)
 a wrong argument type is a `TypeError`, a wrong argument value a `ValueError`.
 """
 
-import math
 import os
 import warnings
 from collections.abc import Sequence
-from numbers import Real
 from pathlib import Path
 from typing import Literal, Self, cast, get_args
 
@@ -27,7 +25,7 @@ import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from typed_arrays import Float64Vector
+from glassnet_guards import Float64Vector, non_negative_int, non_negative_number, one_of, open_fraction, positive_int
 
 Task = Literal["regression", "binary", "multiclass"]
 TASKS: tuple[Task, ...] = get_args(Task)
@@ -46,25 +44,8 @@ class DataError(ValueError):
     """A file, table, column or value that cannot be used; the message names which and why."""
 
 
-def _check_integer(name: str, value: object, *, minimum: int) -> int:
-    kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name}: expected {kind}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name}: expected {kind}, got {value!r}")
-    return int(value)
-
-
-def _check_number(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name}: expected a number, got {value!r}")
-    return float(value)
-
-
 def _check_task(task: object) -> Task:
-    if task not in TASKS:
-        raise ValueError(f"task: expected one of {', '.join(map(repr, TASKS))}, got {task!r}")
-    return task
+    return cast(Task, one_of(task, "task", TASKS))
 
 
 def make_housing(n_samples: int = 10_000, *, seed: int = 0, noise: float = 10_000.0) -> pd.DataFrame:
@@ -75,11 +56,9 @@ def make_housing(n_samples: int = 10_000, *, seed: int = 0, noise: float = 10_00
     DataFrame (n_samples, 5): columns ``FEATURES`` then ``TARGET``; size, distance and price
     float64, bedrooms and age int64. The same ``seed`` gives the same table.
     """
-    n_samples = _check_integer("n_samples", n_samples, minimum=1)
-    seed = _check_integer("seed", seed, minimum=0)
-    noise = _check_number("noise", noise)
-    if not (math.isfinite(noise) and noise >= 0):
-        raise ValueError(f"noise: expected a finite number >= 0, got {noise!r}")
+    n_samples = positive_int(n_samples, "n_samples")
+    seed = non_negative_int(seed, "seed")
+    noise = non_negative_number(noise, "noise")
     rng = np.random.default_rng(seed)
     housing = pd.DataFrame(
         {
@@ -429,11 +408,9 @@ def split_rows(n_rows: int, test_fraction: float, *, seed: int) -> tuple[np.ndar
 
     The test part has ``round(n_rows * test_fraction)`` rows.
     """
-    n_rows = _check_integer("n_rows", n_rows, minimum=1)
-    seed = _check_integer("seed", seed, minimum=0)
-    test_fraction = _check_number("test_fraction", test_fraction)
-    if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction: expected a number strictly between 0 and 1, got {test_fraction!r}")
+    n_rows = positive_int(n_rows, "n_rows")
+    seed = non_negative_int(seed, "seed")
+    test_fraction = open_fraction(test_fraction, "test_fraction")
     n_test = round(n_rows * test_fraction)
     if not 0 < n_test < n_rows:
         raise ValueError(

@@ -20,12 +20,9 @@ from __future__ import annotations
 
 import math
 import os
-import stat
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal, Protocol, Self, TypeVar
+from typing import Any, Literal, Protocol, Self, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -33,7 +30,19 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError, model_validator
 from tabulate import tabulate
 
-from typed_arrays import Float64Matrix, Float64Vector
+from glassnet_guards import (
+    Float64Matrix,
+    Float64Vector,
+    first_error,
+    float_array,
+    non_negative_number,
+    one_of,
+    optional_seed,
+    positive_int,
+    positive_number,
+    read_model,
+    write_atomically,
+)
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -476,60 +485,27 @@ OPTIMIZERS: dict[str, type[SGD] | type[Momentum] | type[Adam]] = {"sgd": SGD, "m
 # --------------------------------------------------------------------------- #
 
 
-def _positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
-    return int(value)
-
-
-def _finite_float(value: object, name: str, *, positive: bool) -> float:
-    """``value`` as a float that is finite and > 0 (``positive``) or >= 0."""
-    expected = "a positive finite number" if positive else "a finite number >= 0"
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise ValueError(f"{name}: expected {expected}, got {value!r}")
-    number = float(value)
-    if not (0 < number < math.inf if positive else 0 <= number < math.inf):
-        raise ValueError(f"{name}: expected {expected}, got {value!r}")
-    return number
-
-
 def _check_architecture(layer_sizes: object, activation: object, head: object) -> list[int]:
     """Validated layer sizes for a network with this activation and head.
 
     Shared by ``Network`` and ``NetworkDocument``, so a file can never describe a
     network that cannot be built.
     """
-    if isinstance(layer_sizes, str) or not isinstance(layer_sizes, Sequence | np.ndarray) or len(layer_sizes) < 2:
-        raise ValueError(f"layer_sizes: expected a sequence of at least 2 positive integers, got {layer_sizes!r}")
-    sizes = [_positive_int(size, "layer_sizes") for size in layer_sizes]
-    if not isinstance(activation, str) or activation not in ACTIVATIONS:
-        raise ValueError(
-            f"activation: expected one of {sorted(ACTIVATIONS)}, got {activation!r}; "
-            "add others with register_activation"
-        )
-    if not isinstance(head, str) or head not in HEADS:
-        raise ValueError(f"head: expected one of {sorted(HEADS)}, got {head!r}")
-    spec = HEADS[head]
+    expected = "a sequence of at least 2 positive integers"
+    if isinstance(layer_sizes, str) or not isinstance(layer_sizes, Sequence | np.ndarray):
+        raise TypeError(f"layer_sizes: expected {expected}, got {layer_sizes!r}")
+    if len(layer_sizes) < 2:
+        raise ValueError(f"layer_sizes: expected {expected}, got {layer_sizes!r}")
+    sizes = [positive_int(size, "layer_sizes") for size in layer_sizes]
+    try:
+        one_of(activation, "activation", ACTIVATIONS)
+    except ValueError as error:
+        raise ValueError(f"{error}; add others with register_activation") from None
+    spec = HEADS[one_of(head, "head", HEADS)]
     if sizes[-1] < spec.min_outputs or (spec.max_outputs is not None and sizes[-1] > spec.max_outputs):
         wanted = "exactly 1 output" if spec.max_outputs == 1 else f"at least {spec.min_outputs} outputs"
         raise ValueError(f"layer_sizes: the {head} head expects {wanted}, got {sizes[-1]}")
     return sizes
-
-
-def _float_array(value: object, name: str) -> FloatArray:
-    """``value`` (bools, integers or floats; never text or objects) as float64.
-
-    Converting before any check means a value beyond float64's range (a long double)
-    becomes infinity here and is rejected as non-finite, not met later as NaN.
-    """
-    try:
-        array = np.asarray(value)
-    except (ValueError, TypeError):
-        raise TypeError(f"{name}: expected a numeric array, got a ragged or mixed sequence") from None
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"{name}: expected a numeric array, got dtype {array.dtype}")
-    with np.errstate(over="ignore"):
-        return array.astype(np.float64, copy=False)
 
 
 class Network:
@@ -560,29 +536,57 @@ class Network:
     ) -> None:
         sizes = _check_architecture(layer_sizes, activation, head)
         scales = {"xavier": lambda i, o: math.sqrt(2.0 / (i + o)), "he": lambda i, o: math.sqrt(2.0 / i)}
-        if init not in (*scales, "normal"):
-            raise ValueError(f"init: expected one of ['he', 'normal', 'xavier'], got {init!r}")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)):
-            raise TypeError(f"seed: expected an integer >= 0 or None, got {seed!r}")
-        if seed is not None and seed < 0:
-            raise ValueError(f"seed: expected an integer >= 0 or None, got {seed!r}")
+        one_of(init, "init", (*scales, "normal"))
+        seed = optional_seed(seed)
 
         self.layer_sizes = sizes
         self.activation = activation
         self.head: Head = head
         self._rng = np.random.default_rng(seed)
-        self._n_weights = sum(i * o for i, o in self.shapes)  # the flat vector holds these first, then biases
+        n_weights = sum(i * o for i, o in self.shapes)
         try:
-            self._flat, self.params = self._allocate()
+            self._set_parameters(np.zeros(n_weights + sum(sizes[1:])))
         except (MemoryError, ValueError):
-            raise ValueError(f"layer_sizes: {sizes} need {self._n_weights:,} weights, more than memory holds") from None
+            raise ValueError(f"layer_sizes: {sizes} need {n_weights:,} weights, more than memory holds") from None
         for p, (n_in, n_out) in zip(self.params, self.shapes, strict=True):
             scale = scales[init](n_in, n_out) if init in scales else 1.0
             p.weights[...] = self._rng.normal(0.0, scale, size=(n_in, n_out))
+
+    def _set_parameters(self, flat: FloatArray) -> None:
+        """Make ``flat`` (p,) the parameter vector: typed per-layer views of it, and a gradient vector like it."""
+        self._n_weights = sum(i * o for i, o in self.shapes)  # the flat vector holds these first, then biases
         segment_sizes = [i * o for i, o in self.shapes] + self.layer_sizes[1:]
         self._segment_starts = np.cumsum([0, *segment_sizes[:-1]])
-        self._grads = np.zeros_like(self._flat)
+        self._flat = flat
+        self.params = self._layer_views(flat, LayerParams)
+        self._grads = np.zeros_like(flat)
         self._grad_views = self._layer_views(self._grads, LayerGradients)
+
+    # ----- copies ------------------------------------------------------------
+
+    def __getstate__(self) -> dict[str, object]:
+        """What ``copy``, ``deepcopy`` and pickle keep: the architecture, the parameters and the RNG's position.
+
+        The per-layer views are left out on purpose: ``__setstate__`` rebuilds them onto the
+        copy's own vector. A copied view would be a separate array that the optimizer, which
+        updates the flat vector, never touches, and the copy would not train.
+        """
+        return {
+            "layer_sizes": list(self.layer_sizes),
+            "activation": self.activation,
+            "head": self.head,
+            "parameters": self._flat.copy(),
+            "rng_state": self._rng.bit_generator.state,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Rebuild a network from `__getstate__`'s dict, its views onto its own parameter vector."""
+        self.layer_sizes = list(state["layer_sizes"])
+        self.activation = state["activation"]
+        self.head = state["head"]
+        self._rng = np.random.default_rng()
+        self._rng.bit_generator.state = state["rng_state"]
+        self._set_parameters(np.array(state["parameters"], dtype=np.float64))
 
     # ----- layout ------------------------------------------------------------
 
@@ -612,11 +616,6 @@ class Network:
         norms: list[float] = np.sqrt(segment_sums[:n_layers] + segment_sums[n_layers:]).tolist()
         return norms
 
-    def _allocate(self) -> tuple[FloatArray, list[LayerParams]]:
-        """A zero flat vector and its per-layer views."""
-        flat = np.zeros(self._n_weights + sum(self.layer_sizes[1:]))
-        return flat, self._layer_views(flat, LayerParams)
-
     def _layer_views(self, flat: FloatArray, kind: type[LayerT]) -> list[LayerT]:
         """Per-layer ``kind`` records viewing ``flat`` (p,): every layer's weights first, then every bias."""
         views: list[LayerT] = []
@@ -636,10 +635,24 @@ class Network:
     # ----- validation at the boundary ----------------------------------------
 
     def _check_inputs(self, X: object, name: str = "X") -> FloatArray:
-        array = _float_array(X, name)
-        if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] != self.layer_sizes[0]:
+        """``X`` (n, n_in) as a C-contiguous float64 array, or the error that names what is wrong with it.
+
+        The messages for empty arrays and a wrong width are worded as scikit-learn's, so the
+        estimators in ``glassnet_sklearn`` pass its checks on glassnet's own validation.
+        """
+        array = float_array(X, name)
+        n_in = self.layer_sizes[0]
+        if array.ndim != 2:
+            raise ValueError(f"{name}: expected a 2-D array (n_samples, {n_in}), got shape {array.shape}")
+        for axis, what in ((0, "sample"), (1, "feature")):
+            if array.shape[axis] == 0:
+                raise ValueError(
+                    f"{name}: found array with 0 {what}(s) (shape={array.shape}) while a minimum of 1 is required"
+                )
+        if array.shape[1] != n_in:
             raise ValueError(
-                f"{name}: expected a non-empty 2-D array (n_samples, {self.layer_sizes[0]}), got shape {array.shape}"
+                f"{name} has {array.shape[1]} features, but Network is expecting {n_in} features as input: "
+                f"expected shape (n_samples, {n_in}), got {array.shape}"
             )
         if not np.isfinite(array).all():
             raise ValueError(f"{name}: expected finite values, got NaN or infinity")
@@ -647,7 +660,7 @@ class Network:
 
     def _check_data(self, X: object, y: object, names: tuple[str, str] = ("X", "y")) -> tuple[FloatArray, FloatArray]:
         X_checked = self._check_inputs(X, names[0])
-        labels = _float_array(y, names[1])
+        labels = float_array(y, names[1])
         if labels.ndim == 0 or labels.shape[0] != X_checked.shape[0]:
             raise ValueError(
                 f"{names[1]}: expected {X_checked.shape[0]} rows to match {names[0]}, got shape {labels.shape}"
@@ -740,12 +753,12 @@ class Network:
     def loss(self, X: npt.ArrayLike, y: npt.ArrayLike, *, l2: float = 0.0) -> float:
         """Mean loss of the head over ``X`` (n, n_in), plus ``(l2 / 2) * sum(W**2)``."""
         X_checked, Y = self._check_data(X, y)
-        return self._loss(X_checked, Y, _finite_float(l2, "l2", positive=False))
+        return self._loss(X_checked, Y, non_negative_number(l2, "l2"))
 
     def gradients(self, X: npt.ArrayLike, y: npt.ArrayLike, *, l2: float = 0.0) -> GradientRecord:
         """One backward pass over all of ``X``: the loss and a copy of every layer's gradients."""
         X_checked, Y = self._check_data(X, y)
-        loss = self._loss_and_gradients(X_checked, Y, _finite_float(l2, "l2", positive=False))
+        loss = self._loss_and_gradients(X_checked, Y, non_negative_number(l2, "l2"))
         layers = [LayerGradients(weights=g.weights.copy(), bias=g.bias.copy()) for g in self._grad_views]
         return GradientRecord(loss=loss, layers=layers)
 
@@ -800,14 +813,14 @@ class Network:
             When a loss becomes non-finite; the network keeps its last finite parameters.
         """
         X_train, Y_train = self._check_data(X, y)
-        epochs = _positive_int(epochs, "epochs")
-        record_every = _positive_int(record_every, "record_every")
-        l2 = _finite_float(l2, "l2", positive=False)
+        epochs = positive_int(epochs, "epochs")
+        record_every = positive_int(record_every, "record_every")
+        l2 = non_negative_number(l2, "l2")
         n = X_train.shape[0]
-        batch = n if batch_size is None else min(_positive_int(batch_size, "batch_size"), n)
+        batch = n if batch_size is None else min(positive_int(batch_size, "batch_size"), n)
         validation = None if validation_data is None else self._check_validation(validation_data)
         if patience is not None:
-            patience = _positive_int(patience, "patience")
+            patience = positive_int(patience, "patience")
             if validation is None:
                 raise ValueError("patience: expected validation_data to measure improvement on, got none")
         stepper = self._optimizer(optimizer, learning_rate)
@@ -879,7 +892,7 @@ class Network:
                 raise ValueError(f"optimizer: expected one of {sorted(OPTIMIZERS)} or an Optimizer, got {optimizer!r}")
             if learning_rate is None:
                 return OPTIMIZERS[optimizer]()
-            return OPTIMIZERS[optimizer](learning_rate=_finite_float(learning_rate, "learning_rate", positive=True))
+            return OPTIMIZERS[optimizer](learning_rate=positive_number(learning_rate, "learning_rate"))
         if not callable(getattr(optimizer, "step", None)):
             raise TypeError(f"optimizer: expected a name or an object with step(params, grads), got {optimizer!r}")
         if learning_rate is not None:
@@ -923,7 +936,7 @@ class Network:
         try:
             params = [LayerParams(weights=p.weights.copy(), bias=p.bias.copy()) for p in self.params]
         except ValidationError as error:
-            raise ValueError(f"cannot store the network: {_first_error(error)}") from None
+            raise ValueError(f"cannot store the network: {first_error(error)}") from None
         return NetworkDocument(layer_sizes=self.layer_sizes, activation=self.activation, head=self.head, params=params)
 
     @classmethod
@@ -943,59 +956,6 @@ class Network:
     def load(cls, path: str | os.PathLike[str]) -> Network:
         """Read a network written by ``save``; anything else raises ``ValueError`` naming the file."""
         return cls.from_document(read_model(path, NetworkDocument))
-
-
-def _first_error(error: ValidationError) -> str:
-    first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"])
-    return f"{where}: {first['msg']}" if where else first["msg"]
-
-
-def _file_mode(target: Path) -> int:
-    """The mode an overwritten file keeps, or a new file's default (0666 less the umask)."""
-    try:
-        return stat.S_IMODE(target.stat().st_mode)
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def write_atomically(path: str | os.PathLike[str], content: str | bytes) -> None:
-    """Write ``content`` to ``path`` through a temporary file in the same folder, then rename it over.
-
-    Either the whole new file is there afterwards or the old one is untouched.
-    """
-    target = Path(path)
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            os.fchmod(file.fileno(), _file_mode(target))  # mkstemp makes 0600; give the mode open() would
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-ModelT = TypeVar("ModelT", bound=BaseModel)
-
-
-def read_model(path: str | os.PathLike[str], model: type[ModelT]) -> ModelT:
-    """Read and validate a JSON file as ``model``; every failure is a ``ValueError`` naming the file."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: cannot read: {error}") from None
-    try:
-        return model.model_validate_json(text)
-    except ValidationError as error:
-        raise ValueError(f"{path}: not a valid {model.__name__}: {_first_error(error)}") from None
-    except (ValueError, TypeError) as error:
-        raise ValueError(f"{path}: not a valid {model.__name__}: {error}") from None
 
 
 # --------------------------------------------------------------------------- #
@@ -1018,8 +978,8 @@ def gradient_check(
     ``(loss(p + epsilon) - loss(p - epsilon)) / (2 epsilon)``. The network is
     left exactly as it was.
     """
-    epsilon = _finite_float(epsilon, "epsilon", positive=True)
-    tolerance = _finite_float(tolerance, "tolerance", positive=False)
+    epsilon = positive_number(epsilon, "epsilon")
+    tolerance = non_negative_number(tolerance, "tolerance")
     analytic = net.gradients(X, y, l2=l2)
     X_checked, Y = net._check_data(X, y)
     flat = net._flat

@@ -27,7 +27,7 @@ import math
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Self, TextIO, TypeVar
@@ -50,16 +50,16 @@ from create_data import (
     reject_missing,
     split_rows,
 )
-from network import (
-    ACTIVATIONS,
-    OPTIMIZERS,
-    Network,
-    NetworkDocument,
-    TrainingDiverged,
-    TrainingHistory,
+from glassnet_guards import (
+    non_negative_int,
+    non_negative_number,
+    open_fraction,
+    positive_int,
+    positive_number,
     read_model,
     write_atomically,
 )
+from network import ACTIVATIONS, OPTIMIZERS, Network, NetworkDocument, TrainingDiverged, TrainingHistory
 
 HEADS_BY_TASK: dict[Task, Literal["identity", "sigmoid", "softmax"]] = {
     "regression": "identity",
@@ -137,36 +137,12 @@ class Experiment:
 # --------------------------------------------------------------------------- #
 
 
-def _checked(
-    convert: Callable[[str], NumberT], expected: str, accept: Callable[[NumberT], bool]
-) -> Callable[[str], NumberT]:
-    """An argparse ``type``: converts the text, or rejects it saying what was expected."""
-
-    def parse(text: str) -> NumberT:
-        try:
-            value = convert(text)
-        except ValueError:
-            value = None
-        if value is None or not accept(value):
-            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
-        return value
-
-    return parse
-
-
-positive_int = _checked(int, "a positive integer", lambda v: v >= 1)
-non_negative_int = _checked(int, "an integer >= 0", lambda v: v >= 0)
-positive_float = _checked(float, "a positive number", lambda v: 0 < v < math.inf)
-non_negative_float = _checked(float, "a number >= 0", lambda v: 0 <= v < math.inf)
-fraction = _checked(float, "a number between 0 and 1", lambda v: 0 < v < 1)
-
-
 def hidden_sizes(text: str) -> list[int]:
     """``"10,25"`` -> ``[10, 25]``; an empty text means no hidden layer."""
     if not text.strip():
         return []
     try:
-        return [positive_int(part) for part in text.split(",")]
+        return [positive_int.parse(part) for part in text.split(",")]
     except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated positive integers like 10,25, got {text!r}"
@@ -179,10 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a glassnet network on the housing data or on your own CSV, or predict with a saved one."
     )
     model = parser.add_argument_group("network and training")
-    model.add_argument("--epochs", type=positive_int, default=150, help="passes over the training rows (%(default)s)")
+    model.add_argument(
+        "--epochs", type=positive_int.parse, default=150, help="passes over the training rows (%(default)s)"
+    )
     model.add_argument(
         "--learning-rate",
-        type=positive_float,
+        type=positive_number.parse,
         help="step size (default: the optimizer's own: sgd 0.05, momentum 0.01, adam 0.01)",
     )
     model.add_argument(
@@ -195,20 +173,30 @@ def build_parser() -> argparse.ArgumentParser:
         "--task", choices=list(HEADS_BY_TASK), default="regression", help="what to predict (%(default)s)"
     )
     model.add_argument("--optimizer", choices=list(OPTIMIZERS), default="adam", help="update rule (%(default)s)")
-    model.add_argument("--batch-size", type=positive_int, help="rows per step (default: all of them)")
-    model.add_argument("--l2", type=non_negative_float, default=0.0, help="weight decay on the weights (%(default)s)")
+    model.add_argument("--batch-size", type=positive_int.parse, help="rows per step (default: all of them)")
     model.add_argument(
-        "--seed", type=non_negative_int, default=0, help="seeds the data, the split and the network (%(default)s)"
+        "--l2", type=non_negative_number.parse, default=0.0, help="weight decay on the weights (%(default)s)"
     )
     model.add_argument(
-        "--print-every", type=positive_int, default=10, help="a loss-table row every this many epochs (%(default)s)"
+        "--seed", type=non_negative_int.parse, default=0, help="seeds the data, the split and the network (%(default)s)"
+    )
+    model.add_argument(
+        "--print-every",
+        type=positive_int.parse,
+        default=10,
+        help="a loss-table row every this many epochs (%(default)s)",
     )
     data = parser.add_argument_group("data")
-    data.add_argument("--samples", type=positive_int, default=10_000, help="housing rows to generate (%(default)s)")
+    data.add_argument(
+        "--samples", type=positive_int.parse, default=10_000, help="housing rows to generate (%(default)s)"
+    )
     data.add_argument("--csv", type=Path, help="train on this CSV instead of the housing data")
     data.add_argument("--target", help="the CSV column to predict (with --csv)")
     data.add_argument(
-        "--test-fraction", type=fraction, default=0.2, help="share of rows held out for testing (%(default)s)"
+        "--test-fraction",
+        type=open_fraction.parse,
+        default=0.2,
+        help="share of rows held out for testing (%(default)s)",
     )
     files = parser.add_argument_group("files")
     files.add_argument("--save", type=Path, help="write the trained bundle (network + encodings) as JSON")

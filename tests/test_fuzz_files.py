@@ -1,6 +1,6 @@
 """Fuzzing the model and bundle loaders with hundreds of mutated files.
 
-``Network.load`` and ``network.read_model(path, train.Bundle)`` (and, for a handful,
+``Network.load`` and ``glassnet_guards.read_model(path, train.Bundle)`` (and, for a handful,
 ``train.py --model X --predict Y``) must answer every file with either
 
 * a ``ValueError`` (or subclass) whose message names the file, or
@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-import network
+import glassnet_guards
 import train
 from create_data import make_housing
 from network import Network
@@ -75,7 +75,7 @@ def load_network(path: Path) -> None:
 
 
 def load_bundle(path: Path) -> None:
-    bundle = network.read_model(path, train.Bundle)
+    bundle = glassnet_guards.read_model(path, train.Bundle)
     _assert_finite_and_stable(Network.from_document(bundle.network), path)
     scalers = [bundle.features.scaler, *([bundle.target.scaler] if bundle.target.scaler is not None else [])]
     assert all(np.isfinite(s.mean).all() and np.isfinite(s.scale).all() for s in scalers), "non-finite scaler"

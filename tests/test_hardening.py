@@ -15,10 +15,12 @@ The ordinary behaviour of each module is tested in its own file; this one attack
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import math
 import os
+import pickle
 import re
 import stat
 from collections.abc import Callable, Mapping
@@ -187,6 +189,43 @@ def test_save_load_is_bit_exact_for_any_finite_parameters(
         np.testing.assert_array_equal(loaded.forward(case.X), net.forward(case.X))
 
 
+COPIERS: dict[str, Callable[[Network], Network]] = {
+    "copy": copy.copy,
+    "deepcopy": copy.deepcopy,
+    "pickle": lambda net: pickle.loads(pickle.dumps(net)),  # a round trip in memory; no load path unpickles
+}
+
+
+@settings(max_examples=150, deadline=None)
+@given(case=cases(), how=st.sampled_from(sorted(COPIERS)), batch_size=st.sampled_from([None, 2]))
+def test_a_copy_is_independent_and_trains_bit_identically(case: Case, how: str, batch_size: int | None) -> None:
+    """A copied network trains exactly as the original would, and neither touches the other."""
+    original, twin = case.build(), case.build()
+    copied = COPIERS[how](original)
+    before = original._flat.copy()
+
+    def train(net: Network) -> network.TrainingHistory:
+        with np.errstate(all="ignore"):
+            return net.fit(case.X, case.y, epochs=3, batch_size=batch_size, optimizer="adam", record_every=3)
+
+    copied_history = train(copied)
+    assert original._flat.tobytes() == before.tobytes(), "training the copy changed the original"
+    twin_history = train(twin)
+
+    assert copied._flat.tobytes() == twin._flat.tobytes()
+    assert [p.weights.tobytes() for p in copied.params] == [p.weights.tobytes() for p in twin.params]
+    assert copied_history.model_dump_json() == twin_history.model_dump_json()
+    assert network.gradient_check(copied, case.X, case.y).errors == network.gradient_check(twin, case.X, case.y).errors
+
+
+def test_a_copied_network_learns() -> None:
+    """The reported defect: a deep copy's loss stayed at its first value."""
+    X = np.linspace(-1, 1, 20)[:, None]
+    net = copy.deepcopy(Network([1, 4, 1], activation="tanh", seed=0))
+    history = net.fit(X, 2 * X, epochs=50, optimizer="adam")
+    assert history.records[-1].loss < 0.1 * history.records[0].loss
+
+
 def _reject_constant(token: str) -> float:
     raise ValueError(f"non-standard JSON constant {token}")
 
@@ -340,7 +379,7 @@ BAD_X: dict[str, object] = {
     "a string": "abc",
     "bytes": b"abc",
     "strings": [["1", "2", "3"]] * 4,
-    "object array": np.array([[1.0, 2.0, 3.0]] * 4, dtype=object),
+    "object array of text": np.array([["1", 2.0, 3.0]] * 4, dtype=object),
     "None": None,
     "a dict": {"X": 1},
     "complex": np.ones((4, N_IN), dtype=complex),
@@ -370,7 +409,7 @@ def test_bad_x_is_rejected_naming_it_and_changes_nothing(entry: str, bad: str) -
 
 BAD_Y: list[tuple[str, network.Head, int, object]] = [
     ("strings", "identity", 1, ["a", "b", "c", "d"]),
-    ("object array", "identity", 1, np.array([0.0, 1.0, 0.0, 1.0], dtype=object)),
+    ("object array of text", "identity", 1, np.array(["a", 1.0, 0.0, 1.0], dtype=object)),
     ("complex", "identity", 1, np.zeros(4, dtype=complex)),
     ("None", "identity", 1, None),
     ("NaN", "identity", 1, np.array([0.0, np.nan, 1.0, 2.0])),

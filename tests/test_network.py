@@ -1092,11 +1092,11 @@ def test_initialisation_scales(init: Any, expected_std: float) -> None:
     [
         ([3], {}, ValueError, r"layer_sizes: expected a sequence of at least 2 positive integers, got \[3\]"),
         ([], {}, ValueError, r"layer_sizes: expected a sequence of at least 2 positive integers, got \[\]"),
-        ("32", {}, ValueError, r"layer_sizes: expected a sequence of at least 2 positive integers, got '32'"),
+        ("32", {}, TypeError, r"layer_sizes: expected a sequence of at least 2 positive integers, got '32'"),
         ([3, 0, 1], {}, ValueError, r"layer_sizes: expected a positive integer, got 0"),
         ([3, -2], {}, ValueError, r"layer_sizes: expected a positive integer, got -2"),
-        ([3, 2.0], {}, ValueError, r"layer_sizes: expected a positive integer, got 2\.0"),
-        ([3, True], {}, ValueError, r"layer_sizes: expected a positive integer, got True"),
+        ([3, 2.0], {}, TypeError, r"layer_sizes: expected a positive integer, got 2\.0"),
+        ([3, True], {}, TypeError, r"layer_sizes: expected a positive integer, got True"),
         ([3, 2], {"activation": "swish"}, ValueError, r"activation: expected one of \[.*'relu'.*\], got 'swish'"),
         (
             [3, 2],
@@ -1107,8 +1107,9 @@ def test_initialisation_scales(init: Any, expected_std: float) -> None:
         ([3, 2], {"init": "glorot"}, ValueError, r"init: expected one of \['he', 'normal', 'xavier'\], got 'glorot'"),
         ([3, 1], {"head": "softmax"}, ValueError, r"layer_sizes: the softmax head expects at least 2 outputs, got 1"),
         ([3, 2], {"head": "sigmoid"}, ValueError, r"layer_sizes: the sigmoid head expects exactly 1 output, got 2"),
-        ([3, 2], {"seed": 1.5}, TypeError, r"seed: expected an integer >= 0 or None, got 1\.5"),
-        ([3, 2], {"seed": "0"}, TypeError, r"seed: expected an integer >= 0 or None, got '0'"),
+        ([3, 2], {"seed": 1.5}, TypeError, r"seed: expected an integer >= 0, got 1\.5"),
+        ([3, 2], {"seed": "0"}, TypeError, r"seed: expected an integer >= 0, got '0'"),
+        ([3, 2], {"seed": -1}, ValueError, r"seed: expected an integer >= 0, got -1"),
     ],
 )
 def test_constructor_validation(sizes: Any, kwargs: dict[str, Any], error: type[Exception], message: str) -> None:
@@ -1144,20 +1145,60 @@ def call(net: Network, entry: str, X: Any, y: Any) -> object:
 
 
 BAD_X: list[tuple[Any, type[Exception], str]] = [
-    (GOOD_X[0], ValueError, r"X: expected a non-empty 2-D array \(n_samples, 3\), got shape \(3,\)"),
-    (GOOD_X[None], ValueError, r"X: expected a non-empty 2-D array \(n_samples, 3\), got shape \(1, 6, 3\)"),
-    (np.empty((0, 3)), ValueError, r"X: expected a non-empty 2-D array \(n_samples, 3\), got shape \(0, 3\)"),
-    (GOOD_X[:, :2], ValueError, r"X: expected a non-empty 2-D array \(n_samples, 3\), got shape \(6, 2\)"),
+    (GOOD_X[0], ValueError, r"X: expected a 2-D array \(n_samples, 3\), got shape \(3,\)"),
+    (GOOD_X[None], ValueError, r"X: expected a 2-D array \(n_samples, 3\), got shape \(1, 6, 3\)"),
+    (
+        np.empty((0, 3)),
+        ValueError,
+        r"X: found array with 0 sample\(s\) \(shape=\(0, 3\)\) while a minimum of 1 is required",
+    ),
+    (
+        np.empty((6, 0)),
+        ValueError,
+        r"X: found array with 0 feature\(s\) \(shape=\(6, 0\)\) while a minimum of 1 is required",
+    ),
+    (
+        GOOD_X[:, :2],
+        ValueError,
+        r"X has 2 features, but Network is expecting 3 features as input: "
+        r"expected shape \(n_samples, 3\), got \(6, 2\)",
+    ),
     (np.where(np.eye(6, 3) > 0, np.nan, GOOD_X), ValueError, r"X: expected finite values, got NaN or infinity"),
     (np.where(np.eye(6, 3) > 0, -np.inf, GOOD_X), ValueError, r"X: expected finite values, got NaN or infinity"),
     (GOOD_X.astype(str), TypeError, r"X: expected a numeric array, got dtype <U"),
-    (GOOD_X.astype(object), TypeError, r"X: expected a numeric array, got dtype object"),
+    (
+        np.array([[1.0, "a", 2.0]] * 6, dtype=object),
+        TypeError,
+        r"X: expected an array of numbers, got text in an object array, such as 'a'",
+    ),
+    (
+        np.array([[1.0, {"a": 1}, 2.0]] * 6, dtype=object),
+        TypeError,
+        r"X: expected an array of numbers, got an object array of others: float\(\) argument must be a string",
+    ),
+    (GOOD_X + 1j, ValueError, r"X: expected real numbers, got complex values \(Complex data not supported\)"),
+    (np.ma.masked_array(GOOD_X), TypeError, r"X: expected a plain array, got a masked array"),
 ]
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
 @pytest.mark.parametrize(
-    ("X", "error", "message"), BAD_X, ids=["1-D", "3-D", "empty", "width", "nan", "inf", "strings", "objects"]
+    ("X", "error", "message"),
+    BAD_X,
+    ids=[
+        "1-D",
+        "3-D",
+        "no rows",
+        "no columns",
+        "width",
+        "nan",
+        "inf",
+        "strings",
+        "text objects",
+        "dicts",
+        "complex",
+        "masked",
+    ],
 )
 def test_bad_inputs_are_rejected_everywhere(entry: str, X: Any, error: type[Exception], message: str) -> None:
     net = make_classifier("sigmoid")
@@ -1172,6 +1213,7 @@ def test_integer_and_boolean_inputs_are_numeric() -> None:
     X = np.array([[1, 0, 2], [0, 1, 1]])
     assert np.array_equal(net.forward(X), net.forward(X.astype(np.float64)))
     assert np.array_equal(net.forward(X > 0), net.forward((X > 0).astype(np.float64)))
+    assert np.array_equal(net.forward(X.astype(object)), net.forward(X.astype(np.float64)))
     assert net.loss(X.tolist(), [2, 0]) == net.loss(X.astype(np.float64), np.array([2.0, 0.0]))
 
 
@@ -1245,23 +1287,23 @@ def test_bad_y_is_rejected_everywhere(entry: str, head: str, y: Any, error: type
 FIT_ERRORS: list[tuple[dict[str, Any], type[Exception], str]] = [
     ({"epochs": 0}, ValueError, r"epochs: expected a positive integer, got 0"),
     ({"epochs": -3}, ValueError, r"epochs: expected a positive integer, got -3"),
-    ({"epochs": True}, ValueError, r"epochs: expected a positive integer, got True"),
-    ({"epochs": 2.0}, ValueError, r"epochs: expected a positive integer, got 2\.0"),
+    ({"epochs": True}, TypeError, r"epochs: expected a positive integer, got True"),
+    ({"epochs": 2.0}, TypeError, r"epochs: expected a positive integer, got 2\.0"),
     ({"batch_size": 0}, ValueError, r"batch_size: expected a positive integer, got 0"),
-    ({"batch_size": True}, ValueError, r"batch_size: expected a positive integer, got True"),
-    ({"batch_size": 2.5}, ValueError, r"batch_size: expected a positive integer, got 2\.5"),
+    ({"batch_size": True}, TypeError, r"batch_size: expected a positive integer, got True"),
+    ({"batch_size": 2.5}, TypeError, r"batch_size: expected a positive integer, got 2\.5"),
     ({"record_every": 0}, ValueError, r"record_every: expected a positive integer, got 0"),
-    ({"record_every": False}, ValueError, r"record_every: expected a positive integer, got False"),
-    ({"record_every": 1.0}, ValueError, r"record_every: expected a positive integer, got 1\.0"),
+    ({"record_every": False}, TypeError, r"record_every: expected a positive integer, got False"),
+    ({"record_every": 1.0}, TypeError, r"record_every: expected a positive integer, got 1\.0"),
     ({"patience": 0, "validation_data": (GOOD_X, GOOD_Y)}, ValueError, r"patience: expected a positive integer, got 0"),
     (
         {"patience": True, "validation_data": (GOOD_X, GOOD_Y)},
-        ValueError,
+        TypeError,
         r"patience: expected a positive integer, got True",
     ),
     (
         {"patience": 2.0, "validation_data": (GOOD_X, GOOD_Y)},
-        ValueError,
+        TypeError,
         r"patience: expected a positive integer, got 2\.0",
     ),
     ({"patience": 3}, ValueError, r"patience: expected validation_data to measure improvement on, got none"),
@@ -1269,8 +1311,8 @@ FIT_ERRORS: list[tuple[dict[str, Any], type[Exception], str]] = [
     ({"learning_rate": -0.1}, ValueError, r"learning_rate: expected a positive finite number, got -0\.1"),
     ({"learning_rate": math.inf}, ValueError, r"learning_rate: expected a positive finite number, got inf"),
     ({"learning_rate": math.nan}, ValueError, r"learning_rate: expected a positive finite number, got nan"),
-    ({"learning_rate": True}, ValueError, r"learning_rate: expected a positive finite number, got True"),
-    ({"learning_rate": "0.1"}, ValueError, r"learning_rate: expected a positive finite number, got '0\.1'"),
+    ({"learning_rate": True}, TypeError, r"learning_rate: expected a positive finite number, got True"),
+    ({"learning_rate": "0.1"}, TypeError, r"learning_rate: expected a positive finite number, got '0\.1'"),
     ({"l2": -0.1}, ValueError, r"l2: expected a finite number >= 0, got -0\.1"),
     ({"l2": math.nan}, ValueError, r"l2: expected a finite number >= 0, got nan"),
     ({"l2": math.inf}, ValueError, r"l2: expected a finite number >= 0, got inf"),
@@ -1286,7 +1328,7 @@ FIT_ERRORS: list[tuple[dict[str, Any], type[Exception], str]] = [
         r"learning_rate: expected None when optimizer is an object",
     ),
     ({"validation_data": GOOD_X}, ValueError, r"validation_data: expected a pair \(X_val, y_val\), got ndarray"),
-    ({"validation_data": (GOOD_X[:, :2], GOOD_Y)}, ValueError, r"validation_data X: expected a non-empty 2-D array"),
+    ({"validation_data": (GOOD_X[:, :2], GOOD_Y)}, ValueError, r"validation_data X has 2 features, but Network"),
     (
         {"validation_data": (GOOD_X, GOOD_Y[:4])},
         ValueError,

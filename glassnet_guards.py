@@ -1,0 +1,317 @@
+"""The rules at glassnet's boundary, each in one place: argument checks, arrays, and files.
+
+Every module checks what it is given with the functions here, so one rule decides
+every message and every error type:
+
+- ``TypeError`` when a value is not the kind of thing expected: text where a number
+  belongs, a bool given as a count, a dict inside an array, a sparse or masked array.
+- ``ValueError`` when it is the right kind with a value that is not allowed: 0 epochs,
+  a negative rate, NaN, a wrong shape, complex numbers.
+
+Each message names the argument, what was expected and what was given.
+
+The module also holds the float64 array fields that Pydantic records store (guarded so
+that JSON from anywhere is safe to read) and the only code that reads or writes glassnet's
+JSON files: a file is written whole through a temporary file and a rename, only onto a
+regular file or a new path, and read back with validation, never unpickled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import stat
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Generic, TypeVar, cast
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, BeforeValidator, ValidationError, ValidationInfo
+from pydantic_numpy.typing import Np1DArrayFp64, Np2DArrayFp64
+
+FloatArray = npt.NDArray[np.float64]
+NumberT = TypeVar("NumberT", int, float)
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+# --------------------------------------------------------------------------- #
+# Numbers
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True)
+class NumberRule(Generic[NumberT]):
+    """One rule for a number argument: its kind, the values it accepts, and the words for both.
+
+    ``rule(value, name)`` checks a Python value; ``rule.parse(text)`` is the same rule as an
+    argparse ``type``, so the library and the command line accept and word things alike.
+    """
+
+    expected: str
+    kind: type[NumberT]
+    accept: Callable[[NumberT], bool]
+
+    def __call__(self, value: object, name: str) -> NumberT:
+        """``value`` as ``kind``; ``TypeError`` for another kind, ``ValueError`` for a value outside the rule."""
+        kinds: tuple[type, ...] = (int, np.integer) if self.kind is int else (int, float, np.integer, np.floating)
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            raise TypeError(f"{name}: expected {self.expected}, got {value!r}")
+        try:
+            number: NumberT = self.kind(cast(Any, value))  # an int, float or NumPy number, checked above
+        except OverflowError:  # an integer beyond float64
+            raise ValueError(f"{name}: expected {self.expected}, got {value!r}") from None
+        if not self.accept(number):
+            raise ValueError(f"{name}: expected {self.expected}, got {value!r}")
+        return number
+
+    def parse(self, text: str) -> NumberT:
+        """The rule as an argparse ``type``: text in, number out, or the usage error saying what was expected."""
+        try:
+            number = self.kind(text)
+        except (ValueError, OverflowError):
+            raise argparse.ArgumentTypeError(f"expected {self.expected}, got {text!r}") from None
+        if not self.accept(number):
+            raise argparse.ArgumentTypeError(f"expected {self.expected}, got {text!r}")
+        return number
+
+
+positive_int = NumberRule("a positive integer", int, lambda v: v >= 1)
+non_negative_int = NumberRule("an integer >= 0", int, lambda v: v >= 0)
+positive_number = NumberRule("a positive finite number", float, lambda v: 0 < v < math.inf)
+non_negative_number = NumberRule("a finite number >= 0", float, lambda v: 0 <= v < math.inf)
+open_fraction = NumberRule("a number strictly between 0 and 1", float, lambda v: 0 < v < 1)
+
+
+def optional_seed(value: object, name: str = "seed") -> int | None:
+    """A seed: an integer >= 0, or ``None`` for fresh entropy."""
+    return None if value is None else non_negative_int(value, name)
+
+
+def one_of(value: object, name: str, choices: Mapping[str, object] | tuple[str, ...]) -> str:
+    """``value`` if it is one of the names ``choices`` (a tuple, or a registry's keys)."""
+    names = sorted(choices)
+    if not isinstance(value, str):
+        raise TypeError(f"{name}: expected one of {names}, got {value!r}")
+    if value not in choices:
+        raise ValueError(f"{name}: expected one of {names}, got {value!r}")
+    return value
+
+
+# --------------------------------------------------------------------------- #
+# Arrays
+# --------------------------------------------------------------------------- #
+
+
+def float_array(value: object, name: str) -> FloatArray:
+    """``value`` (bools, integers, floats, or an object array of numbers) as a float64 array.
+
+    Refused: sparse matrices and masked arrays (whose structure or mask would be lost),
+    text and other objects (``TypeError``), complex numbers (``ValueError``). Converting
+    before any other check means a value beyond float64's range (a long double) becomes
+    infinity here and is rejected as non-finite by the caller, not met later as NaN.
+    """
+    module = type(value).__module__
+    if module.startswith("scipy.sparse"):
+        raise TypeError(
+            f"{name}: expected a dense array, got a sparse {type(value).__name__}; "
+            "sparse input is not supported: convert it with .toarray()"
+        )
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(
+            f"{name}: expected a plain array, got a masked array; its mask would be ignored: "
+            "drop or fill the masked entries (.filled(...)) first"
+        )
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError):
+        raise TypeError(f"{name}: expected a numeric array, got a ragged or mixed sequence") from None
+    if array.dtype.kind == "c":
+        raise ValueError(f"{name}: expected real numbers, got complex values (Complex data not supported)")
+    if array.dtype.kind == "O":
+        text = [item for item in array.flat if isinstance(item, str | bytes)]
+        if text:  # NumPy would read "1" as 1.0: text is never a number here
+            raise TypeError(f"{name}: expected an array of numbers, got text in an object array, such as {text[0]!r}")
+        try:
+            return array.astype(np.float64)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"{name}: expected an array of numbers, got an object array of others: {error}") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: expected a numeric array, got dtype {array.dtype}")
+    with np.errstate(over="ignore"):
+        return array.astype(np.float64, copy=False)
+
+
+_ARRAY_KEYS = {"data_type", "data", "shape"}
+_EXPECTED_ARRAY = 'expected an array, in JSON {"data_type": "float64", "data": [...], "shape": [...]}'
+
+
+def _plain_array(value: object, info: ValidationInfo) -> object:
+    """Let through arrays, Python sequences, and JSON float64 array documents; refuse the rest.
+
+    Without this guard pydantic-numpy would load any file a path names, build an array of
+    whatever dtype a document asks for (a 300-byte file can ask for gigabytes), and fail on
+    malformed documents with errors that are not ``ValueError``.
+    """
+    if isinstance(value, np.ndarray) or (info.mode == "python" and isinstance(value, list | tuple)):
+        return value
+    if not isinstance(value, dict) or not set(value) <= _ARRAY_KEYS:
+        raise ValueError(f"{_EXPECTED_ARRAY}, got {type(value).__name__}")
+    if value.get("data_type") != "float64" or not isinstance(value.get("data"), list):
+        raise ValueError(f"{_EXPECTED_ARRAY}, got data_type {value.get('data_type')!r}")
+    shape = value.get("shape")
+    if shape is not None and not (
+        isinstance(shape, list) and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape)
+    ):
+        raise ValueError(f"{_EXPECTED_ARRAY}, got shape {shape!r}")
+    return value
+
+
+Float64Vector = Annotated[Np1DArrayFp64, BeforeValidator(_plain_array)]
+"""A 1-D float64 array field of a Pydantic record."""
+
+Float64Matrix = Annotated[Np2DArrayFp64, BeforeValidator(_plain_array)]
+"""A 2-D float64 array field of a Pydantic record."""
+
+
+# --------------------------------------------------------------------------- #
+# Files
+# --------------------------------------------------------------------------- #
+
+
+def _kind_of_file(mode: int) -> str:
+    for test, kind in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return kind
+    return "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file"
+
+
+def check_destination(path: str | os.PathLike[str], name: str) -> Path:
+    """Where a file may be written: a new path or an existing regular file we may replace, in a writable folder.
+
+    Raises ``ValueError`` naming ``name`` (the argument or option) and the path otherwise:
+    a folder, a FIFO, a device or a socket is never replaced by a regular file, and a
+    read-only file is not replaced silently.
+    """
+    target = Path(path)
+    try:
+        status = target.stat()
+    except FileNotFoundError:
+        status = None
+    except OSError as error:
+        raise ValueError(f"{name} {target}: cannot be checked ({error.strerror or error})") from None
+    if status is not None and not stat.S_ISREG(status.st_mode):
+        raise ValueError(f"{name} {target}: is {_kind_of_file(status.st_mode)}, expected a regular file to write")
+    if status is not None and not os.access(target, os.W_OK):
+        raise ValueError(f"{name} {target}: is read-only; make it writable or choose another path")
+    folder = target.parent
+    if not folder.is_dir():
+        raise ValueError(f"{name} {target}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"{name} {target}: the folder {folder} cannot be written")
+    return target
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # at least one does not exist yet: compare where they would be
+        return a.resolve() == b.resolve()
+
+
+def check_outputs(outputs: Mapping[str, Path | None], inputs: Mapping[str, Path | None]) -> None:
+    """Refuse, before any work starts, outputs that could not be written or would destroy something.
+
+    ``outputs`` and ``inputs`` map an option name (``"--save"``) to its path or ``None``.
+    Every output must pass `check_destination`, and no output may be an input or another output.
+    """
+    given_inputs = [(name, Path(path)) for name, path in inputs.items() if path is not None]
+    seen: list[tuple[str, Path]] = []
+    for name, path in outputs.items():
+        if path is None:
+            continue
+        target = check_destination(path, name)
+        for other_name, other in given_inputs:
+            if _same_file(target, other):
+                raise ValueError(f"{name} {target}: is the input {other_name}; it would be overwritten")
+        for other_name, other in seen:
+            if _same_file(target, other):
+                raise ValueError(f"{name} {target}: is also {other_name}; give each output its own file")
+        seen.append((name, target))
+
+
+def _file_mode(target: Path) -> int:
+    """The mode an overwritten file keeps, or a new file's default (0666 less the umask)."""
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def write_atomically(path: str | os.PathLike[str], content: str | bytes, *, name: str = "path") -> None:
+    """Write ``content`` to ``path`` through a temporary file in the same folder, then rename it over.
+
+    Either the whole new file is there afterwards or the old one is untouched. The target
+    must pass `check_destination` (``name`` is the argument the message names).
+    """
+    target = check_destination(path, name)
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            os.fchmod(file.fileno(), _file_mode(target))  # mkstemp makes 0600; give the mode open() would
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def first_error(error: ValidationError) -> str:
+    """The first problem of a Pydantic ``ValidationError``, as ``location: message``."""
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"{where}: {first['msg']}" if where else first["msg"]
+
+
+LOADERS: dict[str, str] = {
+    "glassnet.network": "network.Network.load",
+    "glassnet.bundle": "glassnet_tabular.TabularModel.load",
+    "glassnet.checkpoint": "network.TrainingRun.load",
+}
+"""Each glassnet file format and the call that reads it, for messages about a file given to the wrong one."""
+
+
+def _other_format(text: str, model: type[BaseModel]) -> str | None:
+    """A hint when ``text`` is another glassnet format than the one ``model`` reads, else ``None``."""
+    try:
+        found = json.loads(text).get("format")
+    except (ValueError, AttributeError, RecursionError):
+        return None
+    expected = model.model_fields["format"].default if "format" in model.model_fields else None
+    if found == expected or found not in LOADERS:
+        return None
+    return f"it is a {found} file, not a {expected} file: read it with {LOADERS[found]}"
+
+
+def read_model(path: str | os.PathLike[str], model: type[ModelT]) -> ModelT:
+    """Read and validate a JSON file as ``model``; every failure is a ``ValueError`` naming the file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path}: cannot read: {error}") from None
+    try:
+        return model.model_validate_json(text)
+    except ValidationError as error:
+        reason = _other_format(text, model) or first_error(error)
+        raise ValueError(f"{path}: not a valid {model.__name__}: {reason}") from None
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{path}: not a valid {model.__name__}: {error}") from None
