@@ -185,8 +185,13 @@ def test_save_load_is_bit_exact_for_any_finite_parameters(
         assert stored.weights.dtype == np.float64 and stored.bias.dtype == np.float64
         assert stored.weights.tobytes() == original.weights.tobytes()  # bitwise: keeps -0.0 and subnormals
         assert stored.bias.tobytes() == original.bias.tobytes()
-    with np.errstate(all="ignore"):
-        np.testing.assert_array_equal(loaded.forward(case.X), net.forward(case.X))
+    try:
+        expected = net.forward(case.X)
+    except ValueError as error:  # parameters so extreme that the output overflows: both refuse alike
+        with pytest.raises(ValueError, match=re.escape(str(error))):
+            loaded.forward(case.X)
+    else:
+        np.testing.assert_array_equal(loaded.forward(case.X), expected)
 
 
 COPIERS: dict[str, Callable[[Network], Network]] = {
@@ -1005,10 +1010,10 @@ def test_an_interrupted_gradient_check_leaves_the_parameters_exactly(monkeypatch
     real_loss = Network._loss
     calls = iter(range(1_000_000))
 
-    def flaky(self: Network, X: FloatArray, Y: FloatArray, l2: float) -> float:
+    def flaky(self: Network, *args: Any) -> float:
         if next(calls) == 7:  # mid-way, while one parameter is nudged
             raise KeyboardInterrupt
-        return real_loss(self, X, Y, l2)
+        return real_loss(self, *args)
 
     monkeypatch.setattr(Network, "_loss", flaky)
     with pytest.raises(KeyboardInterrupt):
@@ -1054,7 +1059,7 @@ def diverging_run(
     [
         pytest.param("sgd", 1.0, None, 6, id="sgd full batch"),
         pytest.param("sgd", 0.3, 8, 2, id="sgd minibatch"),
-        pytest.param("momentum", 0.5, None, 7, id="momentum full batch"),
+        pytest.param("momentum", 0.5, None, 6, id="momentum full batch"),
         pytest.param("momentum", 0.2, 8, 3, id="momentum minibatch"),
         pytest.param("adam", 1e150, None, 1, id="adam full batch"),
     ],
@@ -1069,15 +1074,14 @@ def test_a_divergent_run_keeps_its_last_finite_parameters_and_history(
     assert len(run.states) == len(records) + 1
     assert all(math.isfinite(r.loss) for r in records)
     assert np.isfinite(run.net._flat).all()
-    # restored to the last parameters that gave a finite loss: for full batch, those the last finite
-    # epoch started from; for minibatches, those of the diverging epoch's first step or the epoch before
+    # restored to the last parameters that gave a finite loss: those the diverging epoch started
+    # from when its step overflowed a gradient's size, or those the epoch before started from
+    # when the diverging epoch's first loss was already infinite (for minibatches, its first step's)
     restored = run.net._flat.tobytes()
+    assert restored in (run.states[-1].tobytes(), run.states[-2].tobytes())
     if batch_size is None:
-        assert restored == run.states[-2].tobytes(), "not the parameters of the last epoch with a finite loss"
         assert math.isfinite(run.net.loss(run.X, run.y))
         assert np.isfinite(run.net.forward(run.X)).all()
-    else:
-        assert restored in (run.states[-1].tobytes(), run.states[-2].tobytes())
     assert f"epoch {len(records) + 1}" in str(run.error), f"the message should name the epoch: {run.error}"
 
 

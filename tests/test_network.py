@@ -878,7 +878,15 @@ def test_training_history_to_frame_and_table() -> None:
     assert isinstance(frame, pd.DataFrame)
     assert frame.index.name == "epoch"
     assert list(frame.index) == [1, 2, 4, 6]
-    assert list(frame.columns) == ["loss", "val_loss", "grad_norm_1", "grad_norm_2"]
+    assert list(frame.columns) == [
+        "loss",
+        "val_loss",
+        "grad_norm_1",
+        "grad_norm_2",
+        "update_ratio_1",
+        "update_ratio_2",
+        "dead_fraction_1",
+    ]
     assert frame.loc[4, "loss"] == history.records[2].loss
     assert frame.loc[6, "grad_norm_2"] == history.records[3].grad_norms[1]
     assert frame.loc[2, "val_loss"] == history.records[1].val_loss
@@ -1035,12 +1043,10 @@ def test_custom_activation_must_be_registered_to_load(custom_activation: str, tm
     X = np.random.default_rng(0).normal(size=(4, 2))
     path = tmp_path / "custom.json"
     net.save(path)
-    function, derivative = ACTIVATIONS[custom_activation].function, ACTIVATIONS[custom_activation].derivative
-    del ACTIVATIONS[custom_activation]
+    registered = ACTIVATIONS.pop(custom_activation)
     with pytest.raises(ValueError, match=r"activation: expected one of .*got .*; add others with register_activation"):
         Network.load(path)
-    assert derivative is not None
-    register_activation(custom_activation, function, derivative)
+    ACTIVATIONS[custom_activation] = registered
     loaded = Network.load(path)
     assert np.array_equal(loaded.forward(X), net.forward(X))
 

@@ -1,0 +1,360 @@
+"""Training runs: kept gradients, update ratios, dead units, pause and resume, checkpoints, step buffers."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+import network
+from create_data import get_data
+from network import SGD, Adam, Network, TrainingCheckpoint, TrainingRun
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class Recorder:
+    """SGD that remembers, for every step, the parameters before it and the gradients it was given."""
+
+    def __init__(self, learning_rate: float = 0.05) -> None:
+        self.sgd = SGD(learning_rate=learning_rate)
+        self.before: list[FloatArray] = []
+        self.grads: list[FloatArray] = []
+
+    def step(self, params: FloatArray, grads: FloatArray) -> None:
+        self.before.append(params.copy())
+        self.grads.append(grads.copy())
+        self.sgd.step(params, grads)
+
+
+def data(n: int = 60, task: str = "regression") -> tuple[FloatArray, np.ndarray]:
+    X, y = get_data(n, seed=3, task=task)  # type: ignore[arg-type]
+    return X, y
+
+
+def flat(record: network.GradientRecord) -> FloatArray:
+    """A gradient record in the network's flat layout: every layer's weights, then every bias."""
+    return np.concatenate([*(g.weights.ravel() for g in record.layers), *(g.bias for g in record.layers)])
+
+
+# --------------------------------------------------------------------------- #
+# What a record holds
+# --------------------------------------------------------------------------- #
+
+
+def test_kept_gradients_are_those_of_the_step_recomputed_on_its_parameters() -> None:
+    X, y = data()
+    net = Network([4, 5, 3, 1], activation="tanh", seed=0)
+    recorder = Recorder()
+    history = net.fit(X, y, epochs=12, optimizer=recorder, keep_gradients=5)
+
+    kept = history.kept_gradients()
+    assert sorted(kept) == [1, 5, 10, 12], "the first, every 5th and the last epoch"
+    for epoch, record in kept.items():
+        replay = Network([4, 5, 3, 1], activation="tanh")
+        replay._flat[...] = recorder.before[epoch - 1]  # full batch: one step per epoch
+        recomputed = replay.gradients(X, y)
+        np.testing.assert_allclose(flat(record), flat(recomputed), rtol=0, atol=1e-12)
+        assert record.loss == pytest.approx(recomputed.loss, abs=1e-12)
+        assert history.records[epoch - 1].grad_norms == pytest.approx(record.norms, rel=1e-12)
+
+
+def test_kept_gradients_of_a_minibatch_epoch_are_its_last_step_before_the_update() -> None:
+    X, y = data(50)
+    net = Network([4, 6, 1], activation="relu", seed=1)
+    recorder = Recorder()
+    history = net.fit(X, y, epochs=3, batch_size=16, optimizer=recorder, keep_gradients=1, record_every=1)
+    steps_per_epoch = 4  # 16 + 16 + 16 + 2 rows
+    for record in history.records:
+        last_step = record.epoch * steps_per_epoch - 1
+        assert record.gradients is not None
+        np.testing.assert_array_equal(flat(record.gradients), recorder.grads[last_step])
+
+
+def test_without_keep_gradients_nothing_is_kept() -> None:
+    X, y = data()
+    history = Network([4, 3, 1]).fit(X, y, epochs=4)
+    assert history.kept_gradients() == {}
+    assert all(record.gradients is None for record in history.records)
+
+
+def test_update_ratios_are_exact_for_plain_sgd() -> None:
+    X, y = data()
+    net = Network([4, 5, 1], activation="sigmoid", seed=2)
+    recorder = Recorder(learning_rate=0.3)
+    history = net.fit(X, y, epochs=4, optimizer=recorder)
+    for record in history.records:
+        before, grads = recorder.before[record.epoch - 1], recorder.grads[record.epoch - 1]
+        layout = Network([4, 5, 1])
+        change = [
+            math.hypot(0.3 * np.linalg.norm(g.weights), 0.3 * np.linalg.norm(g.bias))
+            for g in layout._layer_views(grads, network.LayerGradients)
+        ]
+        size = [p.norm for p in layout._layer_views(before, network.LayerParams)]
+        assert record.update_ratios == pytest.approx([c / s for c, s in zip(change, size, strict=True)], rel=1e-9)
+
+
+def test_a_layer_of_zeros_before_the_step_has_ratio_one() -> None:
+    X, y = data()
+    net = Network([4, 3, 1], seed=0)
+    net.params[1].weights[...] = 0.0
+    history = net.fit(X, y, epochs=1)
+    assert history.records[0].update_ratios[1] == 1.0, "the step made all of the layer"
+
+
+def test_relu_units_pushed_to_minus_100_are_all_dead() -> None:
+    X, y = data()
+    net = Network([4, 8, 8, 1], activation="relu", seed=0)
+    net.params[1].bias[...] = -100.0
+    history = net.fit(X, y, epochs=3)
+    assert [record.dead_fractions[1] for record in history.records] == [1.0, 1.0, 1.0]
+    assert all(record.dead_fractions[0] < 1.0 for record in history.records)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh"])
+def test_saturated_units_count_as_dead_and_identity_never(activation: str) -> None:
+    X, y = data()
+    net = Network([4, 4, 1], activation=activation, seed=0)
+    net.params[0].bias[...] = [50.0, -50.0, 0.0, 0.0]
+    assert net.fit(X, y, epochs=1).records[0].dead_fractions == [0.5]
+    linear = Network([4, 4, 1], seed=0)
+    linear.params[0].bias[...] = 1e6
+    assert linear.fit(X, y, epochs=1).records[0].dead_fractions == [0.0]
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, "3", True])
+def test_keep_gradients_must_be_a_positive_integer_and_changes_nothing(bad: Any) -> None:
+    X, y = data()
+    net = Network([4, 3, 1])
+    before = net._flat.copy()
+    with pytest.raises((TypeError, ValueError), match=r"keep_gradients: expected a positive integer"):
+        net.fit(X, y, keep_gradients=bad)
+    assert net._flat.tobytes() == before.tobytes()
+
+
+def test_a_gradient_whose_size_overflows_is_divergence() -> None:
+    X = np.array([[1e200], [-1e200]])
+    net = Network([1, 1], seed=0)
+    with np.errstate(all="ignore"), pytest.raises(network.TrainingDiverged, match="epoch 1"):
+        net.fit(X, np.array([0.0, 1.0]), epochs=3, learning_rate=1e-300)
+    assert np.isfinite(net._flat).all()
+
+
+# --------------------------------------------------------------------------- #
+# Pause, inspect, go on
+# --------------------------------------------------------------------------- #
+
+SETTINGS: dict[str, Any] = {
+    "epochs": 20,
+    "batch_size": 16,
+    "optimizer": "adam",
+    "l2": 0.01,
+    "record_every": 3,
+    "keep_gradients": 6,
+    "patience": 50,
+}
+
+
+def classifier_run(net: Network | None = None) -> TrainingRun:
+    X, y = data(70, task="multiclass")
+    net = net or Network([4, 8, 3], activation="relu", head="softmax", seed=5)
+    return TrainingRun(net, X[:50], y[:50], validation_data=(X[50:], y[50:]), **SETTINGS)
+
+
+def test_a_run_advanced_in_pieces_ends_with_the_bits_of_one_call() -> None:
+    whole = classifier_run()
+    whole.advance()
+    pieces = classifier_run()
+    for step in (1, 5, 3, 100):
+        pieces.advance(step)
+        assert pieces.history.records[-1].epoch <= pieces.epochs_done
+    assert pieces.finished and pieces.epochs_done == 20
+    assert pieces.network._flat.tobytes() == whole.network._flat.tobytes()
+    assert pieces.history.model_dump_json() == whole.history.model_dump_json()
+
+
+def test_fit_goes_on_in_a_later_call_with_the_same_optimizer() -> None:
+    X, y = data(64)
+    once = Network([4, 6, 1], activation="tanh", seed=7)
+    once.fit(X, y, epochs=30, batch_size=8, optimizer=Adam())
+    twice = Network([4, 6, 1], activation="tanh", seed=7)
+    adam = Adam()
+    twice.fit(X, y, epochs=12, batch_size=8, optimizer=adam)
+    twice.fit(X, y, epochs=18, batch_size=8, optimizer=adam)
+    assert twice._flat.tobytes() == once._flat.tobytes()
+
+
+def test_a_saved_run_resumes_to_the_same_bits(tmp_path: Path) -> None:
+    whole = classifier_run()
+    whole.advance()
+    paused = classifier_run()
+    paused.advance(7)
+    paused.save(tmp_path / "run.json")
+
+    X, y = data(70, task="multiclass")
+    resumed = TrainingRun.load(tmp_path / "run.json", X[:50], y[:50], validation_data=(X[50:], y[50:]))
+    assert resumed.epochs_done == 7 and not resumed.finished
+    resumed.advance()
+    assert resumed.network._flat.tobytes() == whole.network._flat.tobytes()
+    assert resumed.history.model_dump_json() == whole.history.model_dump_json()
+    assert json.loads((tmp_path / "run.json").read_text())["format"] == "glassnet.checkpoint"
+
+
+def test_resuming_with_other_data_says_what_differs(tmp_path: Path) -> None:
+    run = classifier_run()
+    run.advance(2)
+    path = tmp_path / "run.json"
+    run.save(path)
+    X, y = data(70, task="multiclass")
+    changed = X[:50].copy()
+    changed[3, 1] += 1e-9
+    with pytest.raises(ValueError, match=r"run\.json: .*X has the checkpoint's shape \(50, 4\) but other values"):
+        TrainingRun.load(path, changed, y[:50], validation_data=(X[50:], y[50:]))
+    with pytest.raises(ValueError, match=r"run\.json: .*X has shape \(49, 4\), the checkpoint's had \(50, 4\)"):
+        TrainingRun.load(path, X[:49], y[:49], validation_data=(X[50:], y[50:]))
+    with pytest.raises(ValueError, match=r"run\.json: patience: expected validation_data"):
+        TrainingRun.load(path, X[:50], y[:50])
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda doc: doc.update(format="someone.else"), r"format"),
+        (lambda doc: doc.update(epochs_done=99), r"epochs_done: expected at most settings\.epochs"),
+        (lambda doc: doc["random_state"].update(bit_generator="MT19937"), r"random_state"),
+        (lambda doc: doc["optimizer"].update(kind="rmsprop"), r"optimizer"),
+        (lambda doc: doc["optimizer"]["state"]["first_moment"].update(data=[0.0], shape=[1]), r"one per parameter"),
+        (lambda doc: doc["settings"].update(batch_size=0), r"settings\.batch_size"),
+        (lambda doc: doc["data"]["inputs"].update(sha256="not a digest"), r"sha256"),
+        (lambda doc: doc["history"]["records"][0].update(loss=-1.0), r"loss"),
+    ],
+)
+def test_a_damaged_or_foreign_checkpoint_is_refused_naming_the_file(tmp_path: Path, change: Any, message: str) -> None:
+    run = classifier_run()
+    run.advance(3)
+    document = json.loads(run.checkpoint().model_dump_json())
+    change(document)
+    path = tmp_path / "damaged.json"
+    path.write_text(json.dumps(document))
+    X, y = data(70, task="multiclass")
+    with pytest.raises(ValueError, match=r"damaged\.json: not a valid TrainingCheckpoint: .*" + message):
+        TrainingRun.load(path, X[:50], y[:50], validation_data=(X[50:], y[50:]))
+
+
+def test_a_bundle_or_network_file_given_as_a_checkpoint_says_what_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "net.json"
+    Network([4, 3]).save(path)
+    X, y = data()
+    with pytest.raises(
+        ValueError, match=r"it is a glassnet\.network file, not a glassnet\.checkpoint file: read it with"
+    ):
+        TrainingRun.load(path, X, y)
+
+
+def test_a_custom_optimizer_cannot_be_checkpointed(tmp_path: Path) -> None:
+    X, y = data()
+    run = TrainingRun(Network([4, 2, 1]), X, y, epochs=3, optimizer=Recorder())
+    run.advance(1)
+    with pytest.raises(TypeError, match="optimizer: only sgd, momentum and adam can be saved"):
+        run.save(tmp_path / "run.json")
+    assert not (tmp_path / "run.json").exists()
+
+
+@pytest.mark.parametrize(("epochs", "stopped_early"), [(20, False), (40, True)])
+def test_patience_on_the_last_epoch_is_not_an_early_stop(epochs: int, stopped_early: bool) -> None:
+    X, y = data(80)
+    # labels of opposite sign for validation: every step that fits the training rows worsens it, so the
+    # best validation epoch is the first; with sparse records patience is next checked at epoch 20
+    net = Network([4, 1], seed=0)
+    history = net.fit(X[:40], y[:40], epochs=epochs, record_every=20, validation_data=(X[40:], -y[40:]), patience=4)
+    assert [r.epoch for r in history.records] == [1, 20]
+    assert history.best_epoch == 1
+    assert history.stopped_early is stopped_early, "stopping on the last epoch stops nothing"
+
+
+def test_a_checkpoint_round_trips_its_document() -> None:
+    run = classifier_run()
+    run.advance(4)
+    checkpoint = run.checkpoint()
+    again = TrainingCheckpoint.model_validate_json(checkpoint.model_dump_json())
+    assert again.model_dump_json() == checkpoint.model_dump_json()
+    assert again.random_state.generator().bit_generator.state == run.network._rng.bit_generator.state
+
+
+# --------------------------------------------------------------------------- #
+# Step buffers: made in the first epoch, reused after, freed when fit returns
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.parametrize(
+    ("activation", "head", "batch_size", "l2"),
+    [
+        ("identity", "identity", None, 0.0),
+        ("relu", "softmax", 32, 0.1),
+        ("sigmoid", "sigmoid", 7, 0.0),
+        ("leaky_relu", "identity", 40, 0.0),
+        ("tanh", "softmax", None, 0.1),
+    ],
+)
+def test_no_step_buffer_is_made_after_the_first_epoch(
+    monkeypatch: pytest.MonkeyPatch, activation: str, head: network.Head, batch_size: int | None, l2: float
+) -> None:
+    made_in_epoch: list[int] = []
+    epoch = [1]
+    real_init = network.ArrayMaker.__init__
+
+    def counting_init(self: network.ArrayMaker, rows: int) -> None:
+        made_in_epoch.append(epoch[0])  # a new buffer set
+        real_init(self, rows)
+
+    monkeypatch.setattr(network.ArrayMaker, "__init__", counting_init)
+    for name in ("floats", "mask"):
+        real = getattr(network.ArrayMaker, name)
+
+        def counting(self: network.ArrayMaker, *args: Any, _real: Any = real) -> Any:
+            made_in_epoch.append(epoch[0])  # a new array in a set
+            return _real(self, *args)
+
+        monkeypatch.setattr(network.ArrayMaker, name, counting)
+    X, y = data(100, task={"identity": "regression", "sigmoid": "binary", "softmax": "multiclass"}[head])
+    sizes = [4, 9, 5, 3 if head == "softmax" else 1]
+    net = Network(sizes, activation=activation, head=head, seed=0)
+
+    def next_epoch(record: network.EpochRecord) -> None:
+        epoch[0] = record.epoch + 1
+
+    net.fit(
+        X[:80], y[:80], epochs=4, batch_size=batch_size, l2=l2, validation_data=(X[80:], y[80:]), on_record=next_epoch
+    )
+    assert made_in_epoch and set(made_in_epoch) == {1}
+
+
+def test_later_epochs_allocate_no_batch_sized_arrays_and_fit_frees_its_buffers() -> None:
+    X, y = get_data(8_000, seed=0)
+    net = Network([4, 10, 25, 1], seed=0)
+    batch_array = 8_000 * 25 * 8  # one hidden layer's pre-activations: 1.6 MB
+    memory: list[tuple[int, int]] = []  # (current, peak since the previous record) at each record
+
+    def measure(record: network.EpochRecord) -> None:
+        memory.append(tracemalloc.get_traced_memory())
+        tracemalloc.reset_peak()
+
+    net.fit(X, y, epochs=2)  # warm up anything made once per process
+    tracemalloc.start()
+    try:
+        baseline = tracemalloc.get_traced_memory()[0]
+        net.fit(X, y, epochs=6, optimizer="adam", on_record=measure)
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    grown = [peak - current for (current, _), (_, peak) in itertools.pairwise(memory)]
+    assert memory[0][1] - baseline > 2 * batch_array, "the first epoch makes the buffers"
+    assert max(grown) < batch_array / 8, "later epochs reuse them"
+    assert after - baseline < batch_array / 8, "fit's buffers are gone when it returns"
