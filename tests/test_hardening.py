@@ -23,6 +23,7 @@ import os
 import pickle
 import re
 import stat
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -1099,3 +1100,61 @@ def test_divergence_in_the_first_epoch_restores_the_initial_parameters() -> None
         net.fit(np.full((4, N_IN), 1e300), GOOD_Y, epochs=5)
     assert caught.value.history.records == []
     assert net._flat.tobytes() == before
+
+
+# --------------------------------------------------------------------------- #
+# 5. Answers that were NaN or misleading
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.parametrize("head", HEADS)
+@pytest.mark.parametrize("entry", ["forward", "predict", "score", "loss", "gradients"])
+def test_enormous_finite_inputs_give_an_error_not_nan_probabilities_or_labels(head: network.Head, entry: str) -> None:
+    """Finite inputs near float64's limit overflow inside the network; the answer is refused, naming X."""
+    n_out = 3 if head == "softmax" else 1
+    net = Network([N_IN, 4, n_out], activation="relu", head=head, seed=0)
+    net.params[0].weights[...] = 1e10  # first-layer sums beyond float64: infinite, then NaN, logits
+    X = np.full((4, N_IN), 1e300)
+    y = np.array([0, 1, 2, 0]) if head == "softmax" else np.array([0.0, 1.0, 1.0, 0.0])
+    call: Callable[[], object] = {
+        "forward": lambda: net.forward(X),
+        "predict": lambda: net.predict(X),
+        "score": lambda: net.score(X, y),
+        "loss": lambda: net.loss(X, y),
+        "gradients": lambda: net.gradients(X, y),
+    }[entry]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and no RuntimeWarning on the way
+        with pytest.raises(ValueError, match=r"X: the network's output is not finite for these inputs"):
+            call()
+
+
+def test_a_loss_that_overflows_with_finite_outputs_is_an_error() -> None:
+    net = Network([1, 1], seed=0)
+    net.params[0].weights[...] = 1e200
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"X, y: the loss overflows float64"):
+            net.loss(np.array([[1.0]]), np.array([0.0]))
+        with pytest.raises(ValueError, match=r"X, y: R\^2 overflows float64"):
+            net.score(np.array([[1.0], [2.0]]), np.array([0.0, 1.0]))
+
+
+@pytest.mark.parametrize("entry", ["forward", "fit", "score"])
+def test_masked_arrays_are_refused_rather_than_their_mask_ignored(entry: str) -> None:
+    net = Network([N_IN, 1], head="sigmoid")
+    X = np.ma.masked_array(GOOD_X, mask=np.eye(4, N_IN, dtype=bool))
+    y = np.ma.masked_array(GOOD_Y, mask=[True, False, False, False])
+    with pytest.raises(TypeError, match=r"expected a plain array, got a masked array"):
+        if entry == "forward":
+            net.forward(X)
+        elif entry == "fit":
+            net.fit(GOOD_X, y)
+        else:
+            net.score(X, GOOD_Y)
+
+
+def test_a_label_next_to_one_is_shown_as_it_is() -> None:
+    net = Network([N_IN, 1], head="sigmoid")
+    with pytest.raises(ValueError, match=r"got values \{0, 1\.0000001\}"):
+        net.fit(GOOD_X, np.array([0.0, 1.0000001, 0.0, 0.0]))
