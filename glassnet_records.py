@@ -354,8 +354,8 @@ class Diagnosis(BaseModel):
 VANISHING_RATIO = 1e-3
 """A layer's gradient norm below this fraction of the output layer's: the gradient vanishes on its way back."""
 EXPLODING_RATIO = 1e3
-"""A layer's gradient norm above this multiple of the output layer's, or of its own first value; or a loss
-above this multiple of the baseline (outputs so large that signals and gradients grow layer by layer)."""
+"""A layer's gradient norm above this multiple of the output layer's, or a first loss above this multiple
+of the baseline (outputs so large that signals and gradients grow layer by layer)."""
 DEAD_SHARE = 0.5
 """A hidden layer with at least this share of dead or saturated units at the end of training."""
 LARGE_UPDATE_RATIO = 0.1
@@ -375,7 +375,7 @@ MIN_RECORDS = 5
 
 
 def _vanishing_or_exploding(history: TrainingHistory) -> list[Finding]:
-    """Per epoch, each layer's gradient norm against the output layer's; per layer, against its first value.
+    """Per epoch, each layer's gradient norm against the output layer's; the first loss against the baseline.
 
     A ratio below ``VANISHING_RATIO`` anywhere is a vanishing gradient (reported once, at the
     first epoch, for the layer where it is smallest); above ``EXPLODING_RATIO``, an exploding one.
@@ -384,7 +384,6 @@ def _vanishing_or_exploding(history: TrainingHistory) -> list[Finding]:
     """
     findings: list[Finding] = []
     vanishing = exploding = False
-    first_norms = history.records[0].grad_norms if history.records else []
     for record in history.records:
         output_norm = record.grad_norms[-1]
         cut = any(share >= DEAD_SHARE for share in record.dead_fractions)  # dead units stop it; _dead_units says so
@@ -405,13 +404,8 @@ def _vanishing_or_exploding(history: TrainingHistory) -> list[Finding]:
                         ),
                     )
                 )
-        growth = [
-            (i, norm / first)
-            for i, (norm, first) in enumerate(zip(record.grad_norms, first_norms, strict=True))
-            if first
-        ]
         against_output = [(i, n / output_norm) for i, n in enumerate(record.grad_norms[:-1])] if output_norm else []
-        largest = max(growth + against_output, key=lambda pair: pair[1], default=(0, 0.0))
+        largest = max(against_output, key=lambda pair: pair[1], default=(0, 0.0))
         if not exploding and largest[1] > EXPLODING_RATIO:
             exploding = True
             findings.append(
@@ -420,9 +414,9 @@ def _vanishing_or_exploding(history: TrainingHistory) -> list[Finding]:
                     epoch=record.epoch,
                     layer=largest[0] + 1,
                     message=(
-                        f"layer {largest[0] + 1}'s gradient is {largest[1]:.1e} times larger than it should be "
-                        "(than the output layer's or its own first value): steps of that size throw training "
-                        "off; try a smaller learning_rate, init='xavier', or l2"
+                        f"layer {largest[0] + 1}'s gradient is {largest[1]:.1e} times the output layer's: it grows "
+                        "on its way back through the layers, and steps of that size throw the early layers off; "
+                        "try init='xavier' (or 'he' for relu), a smaller learning_rate, or l2"
                     ),
                 )
             )
