@@ -939,9 +939,11 @@ def interleaved_report(results: Sequence[ConfigResult], runners: Sequence[Runner
         others = "?" if res.others_cpus is None else f"{res.others_cpus:.2f}"
         batch = "full" if config.batch_size is None else config.batch
         times = (ms(res.times.median(r.name)) for r in runners)
-        rows.append([config.name, config.architecture, f"{config.n_rows:,}", batch, config.epochs, *times, others])
-    headers = ["config", "network", "rows", "batch", "epochs", *(f"{r.label} ms" for r in runners), "others' CPUs"]
-    times_table = table(rows, headers)
+        glassnet_faults = faults(res.times.median_faults("glassnet"))
+        shape = [config.name, config.architecture, f"{config.n_rows:,}", batch, config.epochs]
+        rows.append([*shape, *times, glassnet_faults, others])
+    headers = ["config", "network", "rows", "batch", "epochs", *(f"{r.label} ms" for r in runners)]
+    times_table = table(rows, [*headers, "glassnet faults per epoch", "others' CPUs"])
 
     rows = []
     for res in results:
@@ -987,8 +989,8 @@ def interleaved_report(results: Sequence[ConfigResult], runners: Sequence[Runner
     )
     text = (
         "Interleaved: the libraries in turn in this one process, time per epoch (milliseconds, median over\n"
-        "repeats; glassnet records every epoch; others' CPUs: how many CPUs other processes kept busy\n"
-        "meanwhile, alone and interleaved):\n\n"
+        "repeats; glassnet records every epoch; its minor page faults per epoch, to set beside those alone;\n"
+        "others' CPUs: how many CPUs other processes kept busy meanwhile, alone and interleaved):\n\n"
         f"{times_table}\n\n"
         "glassnet time over peer time (median of the per-repeat ratios; torch float32 for reference):\n\n"
         f"{ratios_table}\n\n"

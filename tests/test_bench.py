@@ -89,7 +89,9 @@ def test_quick_benchmark_prints_its_tables_and_exits_0(tmp_path: Path) -> None:
         cost = number(row[cost_at])
         assert row[cost_at + 1 : cost_at + 3] == ["<= 5%", "yes" if cost <= 5 else "no"]
 
-    # interleaved: the times, the ratios to three peers and the floor table, as before
+    # interleaved: the times (with glassnet's faults), the ratios to three peers and the floor table
+    headers, rows = table_with(out, "glassnet faults per epoch", "others' CPUs")
+    assert all(number(row[headers.index("glassnet faults per epoch")]) >= 0 for row in rows)
     interleaved = [table_with(out, name)[1] for name in ("scikit-learn ms", "glassnet / peer", "record_every=1 ms")]
     assert [[row[0] for row in rows] for rows in interleaved] == [
         list(CONFIGS),
