@@ -1,10 +1,11 @@
-"""Time per epoch: glassnet against scikit-learn and PyTorch CPU doing the same work.
+"""Time per epoch: glassnet against scikit-learn and PyTorch CPU doing the same work, alone and interleaved.
 
 Run from the repository folder::
 
-    python bench/compare.py                 # the full report (about 3 minutes on 2 idle cores)
-    python bench/compare.py --quick         # a smoke run: fewer rows, tiny epoch counts, 1 repeat
+    python bench/compare.py                 # the full report (several minutes on 2 idle cores)
+    python bench/compare.py --quick         # a smoke run: fewer rows, tiny epoch counts, 1 repeat, glassnet alone
     python bench/compare.py --json out.json --repeats 7 --only small,classifier --threads 1
+    python bench/compare.py --only "train.py default,full batch 100k" --alone glassnet
 
 Every configuration trains the same architecture on the same data with the same
 batch size and plain SGD in every library:
@@ -17,10 +18,10 @@ batch size and plain SGD in every library:
 - PyTorch CPU, float64 and float32 (for reference): an ``nn.Sequential`` of
   ``nn.Linear`` and activations, ``torch.optim.SGD``, a loop that permutes the rows
   once per epoch and slices contiguous batches (not for full batch, like glassnet),
-  summing ``loss.item()`` as the others sum their losses. Default thread count.
+  summing ``loss.item()`` as the others sum their losses.
 - the BLAS floor: only the matrix products of each training step (forward
   ``A @ W``, backward ``A.T @ delta`` and ``delta @ W.T``) at the same shapes, in
-  numpy with preallocated outputs, for every step of an epoch.
+  numpy with preallocated (and already written) outputs, for every step of an epoch.
 
 Learning rates: the mean squared error of glassnet and PyTorch is ``mean((p - y)**2)``;
 scikit-learn's squared loss is half of it, so its gradients are half as large and it
@@ -28,27 +29,58 @@ gets twice the learning rate (``sklearn lr = 2 * glassnet lr``), which makes the
 take the same steps. Cross-entropy is the same mean in all three: the same rate.
 Trajectories still differ (initialization, shuffling); only time per epoch is compared.
 
-Timing: one process, the libraries interleaved within each repeat (glassnet, sklearn,
-torch64, torch32, BLAS floor; reversed in odd repeats so that no library always follows
-the same one), each warmed up once per configuration, a garbage collection and a short
-pause before every timed block (BLAS worker threads spin on after a call and slow
-whatever runs next on 2 cores). Building a model and converting the data to tensors are
-outside the timed block; each library's own input validation inside
-``fit``/``partial_fit`` is inside it. A ratio is glassnet's time over a peer's time in
-the same repeat, and the report gives the median of those paired ratios, which shrugs
-off the bursts of a shared machine better than a ratio of medians.
+Two measurements, each timed block reporting seconds and minor page faults
+(``getrusage``'s ``ru_minflt``: pages the kernel had to map in) per epoch:
 
-The records cost is timed in a phase of its own: glassnet with ``record_every=1`` and
-with ``record_every=epochs`` back to back (alternating which goes first), so that both
-start from the same state of the process. Whether glassnet's epoch-sized buffer gets
-transparent huge pages depends on what ran before, and that moves the classifier's epoch
-by as much as 30 %, far more than the records cost.
+Alone, what ``python train.py`` users get: each library in a fresh Python process per
+configuration, started as ``python bench/compare.py --child LIB --config NAME`` with
+``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS`` and ``MKL_NUM_THREADS`` set to 1 in its
+environment, so before NumPy loads, as ``train.py`` sets them (and
+``torch.set_num_threads(1)`` in torch's children; each child checks with threadpoolctl
+that every pool has one thread, whatever ``--threads`` says). A child makes the data,
+warms up, times its blocks and prints one JSON line; this process tabulates. glassnet's
+child alternates three runners in the same process: glassnet, glassnet with
+``record_every=epochs`` and the BLAS floor, so that glassnet/floor and the records cost
+are per-repeat ratios within one process (glassnet's faults per epoch come out the
+same, within a few percent, with or without the floor beside it). It then runs one
+more, untimed, ``fit`` that reads the fault count as each epoch's record is made: the
+faults of the first epoch (``fit``'s setup included) apart from those of the later
+ones, which a training step that allocates nothing after its first would bring to 0.
+The targets against the floor (``Config.floor_target``) and on the records cost are
+judged on these runs.
 
-The "others' CPUs" column says how many CPUs other processes kept busy during a
-configuration (from /proc/stat): multi-threaded BLAS and OpenMP slow down many times
-over when a core is taken, so trust rows near 0. Thread counts are the libraries'
-defaults unless ``--threads`` caps them all. Missing a target still exits 0: this is a
-report.
+Interleaved, the libraries side by side under the same conditions: one process, the
+libraries in turn within each repeat (glassnet, sklearn, torch64, torch32, BLAS floor;
+reversed in odd repeats so that no library always follows the same one), each warmed
+up once per configuration, a garbage collection and a short pause before every timed
+block (BLAS worker threads spin on after a call and slow whatever runs next on 2
+cores); default thread counts unless ``--threads`` caps them all. Then glassnet with
+``record_every=1`` and with ``record_every=epochs`` back to back, apart from the peers.
+The peer targets (``Config.targets``) are judged here. A ratio is glassnet's time over a
+peer's time in the same repeat, and the report gives the median of those paired
+ratios, which shrugs off the bursts of a shared machine better than a ratio of medians.
+
+Why the two differ: glibc's malloc serves a request above its mmap threshold with fresh
+pages from ``mmap`` and unmaps them on ``free``; smaller ones come from the heap, whose
+free top is handed back to the kernel once it exceeds the trim threshold. Both
+thresholds start low (128 KiB) and rise whenever an mmapped chunk is freed, to its
+size (up to 32 MiB; the trim threshold to twice that). In the shared process, PyTorch's
+and scikit-learn's allocations raise them early, after which glassnet's per-step
+temporaries stay in the heap and are reused warm. Alone, only glassnet's own
+temporaries raise them, not far enough: a step's temporaries are handed back to the
+kernel and faulted back in, page by page, at every step. (Pinning both,
+``MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=268435456``, takes glassnet's
+faults alone to 0; either one alone does not, as setting one turns off the adjustment
+of the other.) A fresh process is what ``python train.py`` runs in, so the standalone
+table is the one users see; the interleaved one flatters a library that allocates as
+it goes.
+
+Building a model and converting the data to tensors are outside the timed block; each
+library's own input validation inside ``fit``/``partial_fit`` is inside it. The
+"others' CPUs" column says how many CPUs other processes kept busy during a
+configuration (from /proc/stat, the children's own time excluded): multi-threaded BLAS
+and OpenMP slow down many times over when a core is taken, so trust rows near 0.
+Missing a target still exits 0: this is a report (a child that fails exits 1).
 """
 
 from __future__ import annotations
@@ -62,12 +94,15 @@ import math
 import os
 import platform
 import re
+import resource
+import shlex
 import statistics
+import subprocess
 import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -116,7 +151,8 @@ class Config:
     quick_rows: int
     quick_epochs: int
     make_data: Callable[[int], Data]  # n_rows -> data
-    targets: dict[str, float] = field(default_factory=dict)  # peer -> largest glassnet/peer ratio
+    targets: dict[str, float] = field(default_factory=dict)  # peer -> largest glassnet/peer ratio, interleaved
+    floor_target: float | None = None  # largest glassnet/floor ratio, both alone (one BLAS thread)
 
     def quick(self) -> Config:
         """The smoke-run version: fewer rows and epochs."""
@@ -178,6 +214,7 @@ CONFIGS: tuple[Config, ...] = (
         quick_epochs=2,
         make_data=lambda n: regression_data(n, 8),
         targets={"sklearn": 0.5, "torch64": 0.5},
+        floor_target=1.8,
     ),
     Config(
         name="medium",
@@ -206,6 +243,7 @@ CONFIGS: tuple[Config, ...] = (
         quick_epochs=1,
         make_data=lambda n: classification_data(n, 784, 10),
         targets={"sklearn": 0.9, "torch64": 0.9},
+        floor_target=1.4,
     ),
     Config(
         name="full batch",
@@ -233,6 +271,21 @@ CONFIGS: tuple[Config, ...] = (
         quick_rows=800,
         quick_epochs=10,
         make_data=housing_data,
+        floor_target=1.4,
+    ),
+    Config(
+        name="full batch 100k",
+        sizes=(4, 10, 25, 1),
+        activation="identity",
+        classifier=False,
+        n_rows=100_000,
+        batch_size=None,
+        learning_rate=0.05,
+        epochs=10,
+        quick_rows=5_000,
+        quick_epochs=3,
+        make_data=housing_data,
+        floor_target=1.5,
     ),
 )
 
@@ -251,23 +304,42 @@ class Runner:
     prepare: Callable[[Config, Data, int], Trainer]
 
 
+def glassnet_network(config: Config, seed: int) -> network.Network:
+    """A fresh glassnet network for ``config``."""
+    head: network.Head = "softmax" if config.classifier else "identity"
+    return network.Network(config.sizes, activation=config.activation, head=head, seed=seed)
+
+
+def glassnet_fit(
+    net: network.Network,
+    config: Config,
+    data: Data,
+    *,
+    epochs: int,
+    record_every: int,
+    on_record: Callable[[network.EpochRecord], None] | None = None,
+) -> None:
+    """``net.fit`` with plain SGD at ``config``'s batch size and learning rate."""
+    net.fit(
+        data.X,
+        data.y,
+        epochs=epochs,
+        batch_size=config.batch_size,
+        optimizer="sgd",
+        learning_rate=config.learning_rate,
+        record_every=record_every,
+        on_record=on_record,
+    )
+
+
 def glassnet_runner(*, sparse_records: bool) -> Runner:
     """glassnet ``fit``: a record every epoch (the default), or ``record_every=epochs``."""
 
     def prepare(config: Config, data: Data, seed: int) -> Trainer:
-        head: network.Head = "softmax" if config.classifier else "identity"
-        net = network.Network(config.sizes, activation=config.activation, head=head, seed=seed)
+        net = glassnet_network(config, seed)
 
         def train(epochs: int) -> None:
-            net.fit(
-                data.X,
-                data.y,
-                epochs=epochs,
-                batch_size=config.batch_size,
-                optimizer="sgd",
-                learning_rate=config.learning_rate,
-                record_every=epochs if sparse_records else 1,
-            )
+            glassnet_fit(net, config, data, epochs=epochs, record_every=epochs if sparse_records else 1)
 
         return train
 
@@ -362,9 +434,10 @@ def blas_floor_runner() -> Runner:
         for m, count in config.batch_counts.items():
             inputs = [rng.standard_normal((m, n_in)) for n_in, _ in shapes]
             deltas = [rng.standard_normal((m, n_out)) for _, n_out in shapes]
-            outputs = [np.empty((m, n_out)) for _, n_out in shapes]
-            input_grads = [np.empty((m, n_in)) for n_in, _ in shapes]
-            weight_grads = [np.empty(shape) for shape in shapes]
+            # written once here (np.full, not np.empty), so that no page is first touched while timed
+            outputs = [np.full((m, n_out), 0.0) for _, n_out in shapes]
+            input_grads = [np.full((m, n_in), 0.0) for n_in, _ in shapes]
+            weight_grads = [np.full(shape, 0.0) for shape in shapes]
             plans.append((count, inputs, deltas, outputs, input_grads, weight_grads))
         layers = range(len(shapes))
         backward = range(len(shapes) - 1, -1, -1)
@@ -386,28 +459,47 @@ def blas_floor_runner() -> Runner:
 
 
 # --------------------------------------------------------------------------- #
-# Timing: shared by every runner
+# Timing: one helper for every runner, interleaved here or alone in a child
 # --------------------------------------------------------------------------- #
 
 
-def time_per_epoch(runner: Runner, config: Config, data: Data, *, seed: int, epochs: int, pause: float) -> float:
-    """Seconds per epoch of one timed block: a fresh model, a collection, a pause, then ``epochs``."""
+def minor_faults() -> int:
+    """This process's minor page faults so far: pages the kernel mapped in on first touch, no disk read."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+@dataclass(frozen=True)
+class Block:
+    """One timed block: seconds and minor page faults, both per epoch."""
+
+    seconds: float
+    faults: float
+
+
+def time_per_epoch(runner: Runner, config: Config, data: Data, *, seed: int, epochs: int, pause: float) -> Block:
+    """One timed block: a fresh model, a collection, a pause, then ``epochs``."""
     train = runner.prepare(config, data, seed)
     gc.collect()
     time.sleep(pause)
-    start = time.perf_counter()
+    faults, start = minor_faults(), time.perf_counter()
     train(epochs)
-    return (time.perf_counter() - start) / epochs
+    seconds = time.perf_counter() - start
+    return Block(seconds / epochs, (minor_faults() - faults) / epochs)
 
 
 def cpu_seconds() -> tuple[float, float] | None:
-    """Busy CPU seconds of the whole machine (steal included) and of this process; ``None`` off Linux."""
+    """Busy CPU seconds of the whole machine (steal included) and of this process with its finished children.
+
+    ``None`` off Linux.
+    """
     try:
         ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
     except (OSError, ValueError):
         return None
     idle = ticks[3] + ticks[4]  # idle and iowait; the rest, up to steal, is busy
-    return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK"), time.process_time()
+    own = os.times()  # children_*: the children that have been waited for, as subprocess.run does
+    machine = (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK")
+    return machine, own.user + own.system + own.children_user + own.children_system
 
 
 def others_cpus(before: tuple[float, float] | None, wall: float) -> float | None:
@@ -418,64 +510,205 @@ def others_cpus(before: tuple[float, float] | None, wall: float) -> float | None
     return max(0.0, (after[0] - before[0]) - (after[1] - before[1])) / wall
 
 
-def interleave(
-    runners: Sequence[Runner], config: Config, data: Data, *, repeats: int, pause: float
-) -> dict[str, list[float]]:
-    """Warm every runner up once, then time them in turn, ``repeats`` times: seconds per epoch.
-
-    Odd repeats run them in reverse order, so that no runner always follows the same one
-    (what ran before leaves threads spinning, caches and the heap in its own state).
-    """
-    for runner in runners:
-        time_per_epoch(runner, config, data, seed=0, epochs=max(1, config.epochs // 10), pause=pause)
-    times: dict[str, list[float]] = {runner.name: [] for runner in runners}
-    for repeat in range(repeats):
-        for runner in runners if repeat % 2 == 0 else runners[::-1]:
-            times[runner.name].append(
-                time_per_epoch(runner, config, data, seed=repeat, epochs=config.epochs, pause=pause)
-            )
-    return times
-
-
 def paired_ratio(times: Sequence[float], peer_times: Sequence[float]) -> float:
     """Median over repeats of one time over the other in the same repeat."""
     return statistics.median(a / b for a, b in zip(times, peer_times, strict=True))
 
 
 @dataclass
-class ConfigResult:
-    """Seconds per epoch, per runner and repeat, of one configuration.
+class Timings:
+    """Seconds and minor page faults per epoch of every timed block, by runner, in repeat order."""
 
-    ``times``: the libraries interleaved. ``records``: glassnet with ``record_every=1``
-    (``glassnet``) and ``record_every=epochs`` (``glassnet_sparse``), back to back.
-    """
+    seconds: dict[str, list[float]] = field(default_factory=dict)
+    faults: dict[str, list[float]] = field(default_factory=dict)
 
-    config: Config
-    times: dict[str, list[float]]
-    records: dict[str, list[float]]
-    others_cpus: float | None
+    def add(self, runner: str, block: Block) -> None:
+        """Append one block of ``runner``."""
+        self.seconds.setdefault(runner, []).append(block.seconds)
+        self.faults.setdefault(runner, []).append(block.faults)
+
+    def update(self, other: Timings) -> None:
+        """Take in the runners of another process."""
+        self.seconds.update(other.seconds)
+        self.faults.update(other.faults)
+
+    def has(self, runner: str) -> bool:
+        """Whether ``runner`` was timed."""
+        return runner in self.seconds
 
     def median(self, runner: str) -> float:
         """Median seconds per epoch."""
-        return statistics.median(self.times[runner])
+        return statistics.median(self.seconds[runner])
+
+    def median_faults(self, runner: str) -> float:
+        """Median minor page faults per epoch."""
+        return statistics.median(self.faults[runner])
 
     def ratio(self, runner: str, peer: str) -> float:
-        """Median over repeats of ``runner``'s time over ``peer``'s time in the same repeat."""
-        return paired_ratio(self.times[runner], self.times[peer])
+        """Median over repeats of ``runner``'s time over ``peer``'s time in the same repeat (and process)."""
+        return paired_ratio(self.seconds[runner], self.seconds[peer])
 
     @property
     def records_cost(self) -> float:
         """Extra time of a record every epoch over records at the ends only, in percent."""
-        return (paired_ratio(self.records["glassnet"], self.records["glassnet_sparse"]) - 1.0) * 100.0
-
-    def has(self, runner: str) -> bool:
-        """Whether ``runner`` was timed."""
-        return runner in self.times
+        return (self.ratio("glassnet", "glassnet_sparse") - 1.0) * 100.0
 
 
-def run_config(config: Config, runners: Sequence[Runner], *, repeats: int, pause: float) -> ConfigResult:
-    """The libraries interleaved, then glassnet's two record settings back to back."""
+def interleave(runners: Sequence[Runner], config: Config, data: Data, *, repeats: int, pause: float) -> Timings:
+    """Warm every runner up once, then time them in turn, ``repeats`` times.
+
+    Odd repeats run them in reverse order, so that no runner always follows the same one
+    (what ran before leaves threads spinning, caches and the heap in its own state). The
+    objects alive at the start (modules, the data) are first frozen out of the cyclic
+    collector (``gc.freeze``; reference counting still frees them), so that the collection
+    before each block takes milliseconds, not a tenth of a second, with torch loaded.
+    """
+    gc.collect()
+    gc.freeze()
+    for runner in runners:
+        time_per_epoch(runner, config, data, seed=0, epochs=max(1, config.epochs // 10), pause=pause)
+    timings = Timings()
+    for repeat in range(repeats):
+        for runner in runners if repeat % 2 == 0 else runners[::-1]:
+            block = time_per_epoch(runner, config, data, seed=repeat, epochs=config.epochs, pause=pause)
+            timings.add(runner.name, block)
+    return timings
+
+
+# --------------------------------------------------------------------------- #
+# Alone: each library in a fresh process, one BLAS thread
+# --------------------------------------------------------------------------- #
+
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+"""Added to a child's environment, so that they hold before its NumPy loads, as ``train.py`` sets them."""
+
+LIBRARIES: dict[str, Callable[[], list[Runner]]] = {
+    "glassnet": lambda: [
+        glassnet_runner(sparse_records=False),
+        glassnet_runner(sparse_records=True),
+        blas_floor_runner(),
+    ],
+    "sklearn": lambda: [sklearn_runner()],
+    "torch64": lambda: [torch_runner("float64")],
+    "torch32": lambda: [torch_runner("float32")],
+}
+"""What a child times for each library; glassnet's child alternates it with its records variant and the floor."""
+
+LABELS = {runner.name: runner.label for runners in LIBRARIES.values() for runner in runners()}
+
+
+class ChildFailed(RuntimeError):
+    """A standalone child process failed; the message names the library and the configuration."""
+
+
+@dataclass(frozen=True)
+class FaultProfile:
+    """glassnet's minor page faults in the first epoch of a ``fit`` (its setup included) and per later epoch."""
+
+    first_epoch: float
+    later_epochs: float
+
+
+def fault_profile(config: Config, data: Data) -> FaultProfile:
+    """One untimed ``fit`` of a fresh network, reading the fault count as each epoch's record is made."""
+    epochs = max(2, config.epochs)
+    counts: list[int] = []
+    net = glassnet_network(config, seed=0)
+    gc.collect()
+    start = minor_faults()
+    glassnet_fit(net, config, data, epochs=epochs, record_every=1, on_record=lambda _: counts.append(minor_faults()))
+    return FaultProfile(counts[0] - start, (counts[-1] - counts[0]) / (epochs - 1))
+
+
+@dataclass(frozen=True)
+class AloneRun:
+    """A child's report, one JSON line on its standard output: its timings, and glassnet's fault profile."""
+
+    timings: Timings
+    profile: FaultProfile | None
+
+    @classmethod
+    def from_json(cls, line: str) -> AloneRun:
+        """The report back from its JSON line."""
+        document = json.loads(line)
+        profile = document["profile"]
+        return cls(Timings(**document["timings"]), None if profile is None else FaultProfile(**profile))
+
+
+def child(library: str, config: Config, *, repeats: int, pause: float) -> str:
+    """Time ``library`` on ``config`` in this process, which :func:`run_alone` started fresh: the JSON report."""
+    if library.startswith("torch"):
+        import torch
+
+        torch.set_num_threads(1)
+    data = config.make_data(config.n_rows)
+    timings = interleave(LIBRARIES[library](), config, data, repeats=repeats, pause=pause)
+    profile = fault_profile(config, data) if library == "glassnet" else None
+    threaded = [f"{p.get('internal_api')} x{p.get('num_threads')}" for p in thread_pools() if p.get("num_threads") != 1]
+    if threaded:
+        raise SystemExit(f"expected one thread in every BLAS and OpenMP pool, got {', '.join(threaded)}")
+    return json.dumps(asdict(AloneRun(timings, profile)))
+
+
+def run_alone(library: str, config_name: str, *, quick: bool, repeats: int, pause: float) -> AloneRun:
+    """Time ``library`` on a configuration in a fresh Python process with one BLAS thread.
+
+    Raises
+    ------
+    ChildFailed
+        When the child exits with an error or prints no report; the message names both
+        and says how to rerun the child by hand.
+    """
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", library, "--config", config_name]
+    command += ["--repeats", str(repeats), "--pause", str(pause), *(["--quick"] if quick else [])]
+    done = subprocess.run(command, env=os.environ | ONE_THREAD, cwd=ROOT, capture_output=True, text=True, check=False)
+    where = f"{LABELS[library]} alone on {config_name!r}"
+    rerun = "rerun it with: " + shlex.join([*(f"{name}={value}" for name, value in ONE_THREAD.items()), *command])
+    if done.returncode != 0:
+        stderr = "\n".join(done.stderr.strip().splitlines()[-20:]) or "(nothing on standard error)"
+        raise ChildFailed(f"{where}: the child process exited with status {done.returncode}:\n{stderr}\n{rerun}")
+    try:
+        return AloneRun.from_json(done.stdout.strip().splitlines()[-1])
+    except (IndexError, KeyError, TypeError, ValueError) as error:
+        raise ChildFailed(
+            f"{where}: expected a JSON report on the child's last line, got {done.stdout[-300:]!r} ({error!r})\n{rerun}"
+        ) from None
+
+
+# --------------------------------------------------------------------------- #
+# One configuration: alone, then interleaved
+# --------------------------------------------------------------------------- #
+
+
+@dataclass
+class ConfigResult:
+    """Seconds and faults per epoch of one configuration, by runner and repeat.
+
+    ``alone``: each library in its own fresh process (glassnet's child also times
+    ``glassnet_sparse`` and the ``floor``), with glassnet's fault ``profile`` from there.
+    ``times``: the libraries interleaved in this process. ``records``: glassnet with
+    ``record_every=1`` (``glassnet``) and ``record_every=epochs`` (``glassnet_sparse``),
+    back to back in this process.
+    """
+
+    config: Config
+    alone: Timings
+    profile: FaultProfile | None
+    times: Timings
+    records: Timings
+    others_cpus: float | None
+
+
+def run_config(
+    config: Config, runners: Sequence[Runner], libraries: Sequence[str], *, quick: bool, repeats: int, pause: float
+) -> ConfigResult:
+    """Each of ``libraries`` alone, then the runners interleaved, then glassnet's two record settings."""
     started, cpu_before = time.perf_counter(), cpu_seconds()
+    alone, profile = Timings(), None
+    for library in libraries:
+        run = run_alone(library, config.name, quick=quick, repeats=repeats, pause=pause)
+        alone.update(run.timings)
+        profile = run.profile or profile
     data = config.make_data(config.n_rows)
     times = interleave(runners, config, data, repeats=repeats, pause=pause)
     pair = [glassnet_runner(sparse_records=False), glassnet_runner(sparse_records=True)]
@@ -484,11 +717,12 @@ def run_config(config: Config, runners: Sequence[Runner], *, repeats: int, pause
     others = others_cpus(cpu_before, wall)
     print(
         f"{config.name} ({config.architecture}): {config.epochs} epochs x {repeats} repeats per library, "
-        f"{wall:.1f} s" + ("" if others is None else f", other processes busy on {others:.2f} CPUs"),
+        f"{len(libraries)} alone, {wall:.1f} s"
+        + ("" if others is None else f", other processes busy on {others:.2f} CPUs"),
         file=sys.stderr,
         flush=True,
     )
-    return ConfigResult(config, times, records, others)
+    return ConfigResult(config, alone, profile, times, records, others)
 
 
 # --------------------------------------------------------------------------- #
@@ -498,12 +732,13 @@ def run_config(config: Config, runners: Sequence[Runner], *, repeats: int, pause
 
 @dataclass(frozen=True)
 class Target:
-    """One target: a measured value against the largest value allowed."""
+    """One target: a value measured alone or interleaved, against the largest value allowed."""
 
     config: str
     what: str
     value: float
     limit: float
+    measured: Literal["alone", "interleaved"]
 
     @property
     def met(self) -> bool:
@@ -540,8 +775,8 @@ def limit_threads(threads: int, with_torch: bool) -> None:
     importlib.import_module("threadpoolctl").threadpool_limits(threads)
 
 
-def environment(torch_version: str | None, args: argparse.Namespace) -> dict[str, Any]:
-    """Versions, BLAS libraries, the OpenBLAS variables and the machine, for the header and JSON."""
+def environment(torch_version: str | None, args: argparse.Namespace, libraries: Sequence[str]) -> dict[str, Any]:
+    """Versions, BLAS libraries, the OpenBLAS variables, the machine and the settings, for the header and JSON."""
     import sklearn
 
     torch_threads, torch_blas = None, None
@@ -567,6 +802,8 @@ def environment(torch_version: str | None, args: argparse.Namespace) -> dict[str
         "repeats": args.repeats,
         "pause_seconds": args.pause,
         "threads": args.threads,
+        "alone": list(libraries),
+        "alone_environment": ONE_THREAD,
     }
 
 
@@ -577,7 +814,7 @@ def owner(library_path: str) -> str:
 
 
 def header(env: dict[str, Any]) -> str:
-    """Three lines: date and versions; the thread pools; OpenBLAS variables, machine and settings."""
+    """Four lines: date and versions; the thread pools; OpenBLAS variables, machine and settings; alone."""
     torch_text = (
         "not importable"
         if env["torch"] is None
@@ -597,6 +834,12 @@ def header(env: dict[str, Any]) -> str:
         f"OPENBLAS_L2_SIZE={env['OPENBLAS_L2_SIZE'] or 'unset'}; {env['cpus']} CPUs, load average {load} "
         f"at the start; {env['repeats']} repeats, {env['pause_seconds']} s pause before each timed block; "
         + ("default thread counts" if env["threads"] is None else f"--threads {env['threads']}")
+        + " when interleaved\n"
+        + "alone: "
+        + (", ".join(LABELS[name] for name in env["alone"]) or "none")
+        + ", each in a fresh process per configuration, one thread: "
+        + " ".join(f"{name}={value}" for name, value in env["alone_environment"].items())
+        + " before NumPy loads, torch.set_num_threads(1), every pool checked with threadpoolctl"
     )
 
 
@@ -619,45 +862,115 @@ def verdict(value: float, limit: float) -> str:
     return "yes" if value <= limit else "no"
 
 
-def report(results: Sequence[ConfigResult], runners: Sequence[Runner]) -> tuple[str, list[Target]]:
-    """The three tables (times, ratios to peers, floor and records) and every target evaluated."""
+def faults(count: float) -> str:
+    """Page faults: whole numbers from 10 on, one decimal below."""
+    return f"{count:,.0f}" if count >= 10 else f"{count:.1f}"
+
+
+ALONE_ROWS = ("glassnet", "floor", "sklearn", "torch64", "torch32")
+"""The standalone table's rows for a configuration, those that were timed, in this order."""
+
+
+def alone_report(results: Sequence[ConfigResult]) -> tuple[str, list[Target]]:
+    """The standalone tables (times and faults; glassnet against the floor, and the records) and their targets."""
+    rows: list[list[object]] = []
+    for res in results:
+        for name in (name for name in ALONE_ROWS if res.alone.has(name)):
+            profile = res.profile if name == "glassnet" else None
+            rows.append(
+                [
+                    res.config.name,
+                    LABELS[name],
+                    ms(res.alone.median(name)),
+                    faults(res.alone.median_faults(name)),
+                    "-" if profile is None else faults(profile.first_epoch),
+                    "-" if profile is None else faults(profile.later_epochs),
+                ]
+            )
+    headers = ["config", "library", "ms per epoch", "minor page faults per epoch", "faults in epoch 1"]
+    times_table = table(rows, [*headers, "faults per later epoch"])
+
+    targets: list[Target] = []
+    rows = []
+    for res in results:
+        if not res.alone.has("glassnet"):
+            continue
+        config, alone = res.config, res.alone
+        ratio, cost = alone.ratio("glassnet", "floor"), alone.records_cost
+        floor_cells = ["-", "-"]
+        if config.floor_target is not None:
+            targets.append(Target(config.name, "glassnet/floor", ratio, config.floor_target, "alone"))
+            floor_cells = [f"<= {config.floor_target:.1f}x", verdict(ratio, config.floor_target)]
+        targets.append(Target(config.name, "records cost %", cost, RECORDS_TARGET_PERCENT, "alone"))
+        rows.append(
+            [
+                config.name,
+                ms(alone.median("floor")),
+                ms(alone.median("glassnet")),
+                f"{ratio:.2f}x",
+                *floor_cells,
+                ms(alone.median("glassnet_sparse")),
+                f"{cost:+.1f}%",
+                f"<= {RECORDS_TARGET_PERCENT:.0f}%",
+                verdict(cost, RECORDS_TARGET_PERCENT),
+            ]
+        )
+    headers = ["config", "BLAS floor ms", "glassnet ms", "glassnet / floor", "target", "met"]
+    floor_table = table(rows, [*headers, "record_every=epochs ms", "records cost", "target", "met"])
+    text = (
+        "Alone: each library in a fresh process per configuration with one BLAS thread, the way\n"
+        "`python train.py` runs (medians over repeats, per epoch; glassnet records every epoch; its faults in\n"
+        "epoch 1, fit's setup included, and per later epoch come from one more, untimed, fit):\n\n"
+        f"{times_table}\n\n"
+        "Alone, glassnet against the BLAS floor (the step's matrix products alone) and a record every epoch\n"
+        "(record_every=1) against records at the ends only (record_every=epochs), the three alternated in\n"
+        "glassnet's process (median per-repeat ratios):\n\n"
+        f"{floor_table}"
+    )
+    return text, targets
+
+
+def interleaved_report(results: Sequence[ConfigResult], runners: Sequence[Runner]) -> tuple[str, list[Target]]:
+    """The interleaved tables (times, ratios to peers, floor and records) and their targets."""
     targets: list[Target] = []
     rows: list[list[object]] = []
     for res in results:
         config = res.config
         others = "?" if res.others_cpus is None else f"{res.others_cpus:.2f}"
         batch = "full" if config.batch_size is None else config.batch
-        times = (ms(res.median(r.name)) for r in runners)
-        rows.append([config.name, config.architecture, f"{config.n_rows:,}", batch, config.epochs, *times, others])
-    headers = ["config", "network", "rows", "batch", "epochs", *(f"{r.label} ms" for r in runners), "others' CPUs"]
-    times_table = table(rows, headers)
+        times = (ms(res.times.median(r.name)) for r in runners)
+        glassnet_faults = faults(res.times.median_faults("glassnet"))
+        shape = [config.name, config.architecture, f"{config.n_rows:,}", batch, config.epochs]
+        rows.append([*shape, *times, glassnet_faults, others])
+    headers = ["config", "network", "rows", "batch", "epochs", *(f"{r.label} ms" for r in runners)]
+    times_table = table(rows, [*headers, "glassnet faults per epoch", "others' CPUs"])
 
     rows = []
     for res in results:
         for peer in ("sklearn", "torch64", "torch32"):
             limit = res.config.targets.get(peer)
-            if not res.has(peer):
+            if not res.times.has(peer):
                 rows.append([res.config.name, peer, "skipped", "", ""])
             elif limit is None:
-                rows.append([res.config.name, peer, f"{res.ratio('glassnet', peer):.2f}x", "-", "-"])
+                rows.append([res.config.name, peer, f"{res.times.ratio('glassnet', peer):.2f}x", "-", "-"])
             else:
-                ratio = res.ratio("glassnet", peer)
-                targets.append(Target(res.config.name, f"glassnet/{peer}", ratio, limit))
+                ratio = res.times.ratio("glassnet", peer)
+                targets.append(Target(res.config.name, f"glassnet/{peer}", ratio, limit, "interleaved"))
                 rows.append([res.config.name, peer, f"{ratio:.2f}x", f"<= {limit:.2f}x", verdict(ratio, limit)])
     ratios_table = table(rows, ["config", "peer", "glassnet / peer", "target", "met"])
 
     rows = []
     for res in results:
-        cost = res.records_cost
-        targets.append(Target(res.config.name, "records cost %", cost, RECORDS_TARGET_PERCENT))
+        cost = res.records.records_cost
+        targets.append(Target(res.config.name, "records cost %", cost, RECORDS_TARGET_PERCENT, "interleaved"))
         rows.append(
             [
                 res.config.name,
-                ms(res.median("floor")),
-                ms(res.median("glassnet")),
-                f"{res.ratio('glassnet', 'floor'):.1f}x",
-                ms(statistics.median(res.records["glassnet"])),
-                ms(statistics.median(res.records["glassnet_sparse"])),
+                ms(res.times.median("floor")),
+                ms(res.times.median("glassnet")),
+                f"{res.times.ratio('glassnet', 'floor'):.1f}x",
+                ms(res.records.median("glassnet")),
+                ms(res.records.median("glassnet_sparse")),
                 f"{cost:+.1f}%",
                 f"<= {RECORDS_TARGET_PERCENT:.0f}%",
                 verdict(cost, RECORDS_TARGET_PERCENT),
@@ -675,8 +988,9 @@ def report(results: Sequence[ConfigResult], runners: Sequence[Runner]) -> tuple[
         else ""
     )
     text = (
-        "Time per epoch (milliseconds, median over repeats; glassnet records every epoch; others' CPUs:\n"
-        "how many CPUs other processes kept busy meanwhile):\n\n"
+        "Interleaved: the libraries in turn in this one process, time per epoch (milliseconds, median over\n"
+        "repeats; glassnet records every epoch; its minor page faults per epoch, to set beside those alone;\n"
+        "others' CPUs: how many CPUs other processes kept busy meanwhile, alone and interleaved):\n\n"
         f"{times_table}\n\n"
         "glassnet time over peer time (median of the per-repeat ratios; torch float32 for reference):\n\n"
         f"{ratios_table}\n\n"
@@ -688,20 +1002,42 @@ def report(results: Sequence[ConfigResult], runners: Sequence[Runner]) -> tuple[
     return text, targets
 
 
+def report(results: Sequence[ConfigResult], runners: Sequence[Runner]) -> tuple[str, list[Target]]:
+    """The standalone tables, then the interleaved ones, and every target evaluated."""
+    alone_text, alone_targets = alone_report(results)
+    interleaved_text, interleaved_targets = interleaved_report(results, runners)
+    return f"{alone_text}\n\n{interleaved_text}", alone_targets + interleaved_targets
+
+
 def summary(targets: Sequence[Target], torch_version: str | None) -> str:
     """``targets met: k/n``, then the missed ones."""
-    met = sum(t.met for t in targets)
-    line = f"targets met: {met}/{len(targets)}"
+    groups = {where: [t for t in targets if t.measured == where] for where in ("alone", "interleaved")}
+    counts = ", ".join(f"{where} {sum(t.met for t in group)}/{len(group)}" for where, group in groups.items())
+    line = f"targets met: {sum(t.met for t in targets)}/{len(targets)} ({counts})"
     if torch_version is None:
         line += " (the torch targets were not evaluated: torch is not importable)"
-    missed = [f"{t.config} {t.what} {t.value:.2f} > {t.limit:.2f}" for t in targets if not t.met]
+    missed = [f"{t.config} {t.what} {t.measured} {t.value:.2f} > {t.limit:.2f}" for t in targets if not t.met]
     return line + ("\nmissed: " + "; ".join(missed) if missed else "")
+
+
+def alone_numbers(result: ConfigResult) -> dict[str, Any]:
+    """A configuration's standalone measurements for ``--json``; the glassnet ones are ``None`` without its child."""
+    alone, glassnet = result.alone, result.alone.has("glassnet")
+    return {
+        "seconds_per_epoch": alone.seconds,
+        "minor_faults_per_epoch": alone.faults,
+        "median_seconds_per_epoch": {name: alone.median(name) for name in alone.seconds},
+        "median_minor_faults_per_epoch": {name: alone.median_faults(name) for name in alone.faults},
+        "glassnet_over_floor": alone.ratio("glassnet", "floor") if glassnet else None,
+        "records_cost_percent": alone.records_cost if glassnet else None,
+        "glassnet_faults_by_epoch": None if result.profile is None else asdict(result.profile),
+    }
 
 
 def raw_numbers(
     results: Sequence[ConfigResult], targets: Sequence[Target], env: dict[str, Any], wall: float
 ) -> dict[str, Any]:
-    """Everything measured, for ``--json``: every block's seconds per epoch, medians, ratios, targets."""
+    """Everything measured, for ``--json``: every block's seconds and faults per epoch, medians, ratios, targets."""
     configs = [
         {
             "name": r.config.name,
@@ -713,11 +1049,13 @@ def raw_numbers(
             "learning_rate": r.config.learning_rate,
             "epochs": r.config.epochs,
             "others_cpus": r.others_cpus,
-            "seconds_per_epoch": r.times,
-            "median_seconds_per_epoch": {name: r.median(name) for name in r.times},
-            "glassnet_over": {name: r.ratio("glassnet", name) for name in r.times if name != "glassnet"},
-            "records_seconds_per_epoch": r.records,
-            "records_cost_percent": r.records_cost,
+            "alone": alone_numbers(r),
+            "seconds_per_epoch": r.times.seconds,
+            "minor_faults_per_epoch": r.times.faults,
+            "median_seconds_per_epoch": {name: r.times.median(name) for name in r.times.seconds},
+            "glassnet_over": {name: r.times.ratio("glassnet", name) for name in r.times.seconds if name != "glassnet"},
+            "records_seconds_per_epoch": r.records.seconds,
+            "records_cost_percent": r.records.records_cost,
         }
         for r in results
     ]
@@ -747,12 +1085,28 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--pause", type=float, default=None, help="seconds of sleep before each timed block (0.2)")
     parser.add_argument(
-        "--threads", type=int, default=None, help="cap BLAS, OpenMP and torch threads (default: leave them alone)"
+        "--threads",
+        type=int,
+        default=None,
+        help="cap BLAS, OpenMP and torch threads when interleaved (default: leave them alone; alone: always 1)",
     )
     parser.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the raw numbers as JSON")
     parser.add_argument(
         "--only", default=None, help=f"comma-separated configurations to run, of: {', '.join(c.name for c in CONFIGS)}"
     )
+    parser.add_argument(
+        "--alone",
+        default=None,
+        help=f"comma-separated libraries to time alone, each in a fresh process, of: {', '.join(LIBRARIES)} "
+        "(default all; glassnet with --quick)",
+    )
+    parser.add_argument(
+        "--child",
+        choices=LIBRARIES,
+        default=None,
+        help="what --alone starts: time this library alone on --config in this process, print one JSON line",
+    )
+    parser.add_argument("--config", choices=[c.name for c in CONFIGS], default=None, help="--child's configuration")
     args = parser.parse_args(argv)
     if args.repeats is None:
         args.repeats = 1 if args.quick else 5
@@ -764,13 +1118,26 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args.only = None if args.only is None else [name.strip() for name in args.only.split(",")]
     if args.only is not None and not set(args.only) <= names:
         parser.error(f"--only: expected names among {sorted(names)}, got {args.only}")
+    alone = args.alone or ("glassnet" if args.quick else ",".join(LIBRARIES))
+    args.alone = [name.strip() for name in alone.split(",")]
+    if not set(args.alone) <= set(LIBRARIES):
+        parser.error(f"--alone: expected names among {list(LIBRARIES)}, got {args.alone}")
+    if (args.child is None) != (args.config is None):
+        parser.error("--child and --config go together")
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the benchmark, print the report, optionally write JSON; always 0 unless the arguments are wrong."""
+    """Run the benchmark, print the report, optionally write JSON.
+
+    Returns 0 whether or not the targets are met; 1 when a standalone child fails, 2 for wrong arguments.
+    """
     args = parse_args(argv)
     warnings.filterwarnings("ignore", module="sklearn")  # partial_fit's convergence chatter
+    if args.child is not None:
+        config = next(c for c in CONFIGS if c.name == args.config)
+        print(child(args.child, config.quick() if args.quick else config, repeats=args.repeats, pause=args.pause))
+        return 0
     torch_version = torch_status()
     runners = [glassnet_runner(sparse_records=False), sklearn_runner()]
     if torch_version is None:
@@ -778,13 +1145,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         runners += [torch_runner("float64"), torch_runner("float32")]
     runners.append(blas_floor_runner())
+    libraries = [name for name in args.alone if torch_version is not None or not name.startswith("torch")]
     if args.threads is not None:
         limit_threads(args.threads, torch_version is not None)
-    env = environment(torch_version, args)
+    env = environment(torch_version, args, libraries)
     configs = [c.quick() if args.quick else c for c in CONFIGS if args.only is None or c.name in args.only]
 
     started = time.perf_counter()
-    results = [run_config(c, runners, repeats=args.repeats, pause=args.pause) for c in configs]
+    try:
+        results = [
+            run_config(c, runners, libraries, quick=args.quick, repeats=args.repeats, pause=args.pause) for c in configs
+        ]
+    except ChildFailed as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     wall = time.perf_counter() - started
 
     text, targets = report(results, runners)

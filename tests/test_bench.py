@@ -1,12 +1,50 @@
-"""The benchmark's smoke run: `bench/compare.py --quick` prints its tables and exits 0."""
+"""The benchmark: `bench/compare.py --quick` prints its tables, alone and interleaved, and exits 0."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
-CONFIGS = ("small", "medium", "classifier", "full batch", "train.py default")
+sys.path.insert(0, str(ROOT / "bench"))  # bench/ is a folder of scripts, not a package
+
+import compare  # noqa: E402
+
+CONFIGS = ("small", "medium", "classifier", "full batch", "train.py default", "full batch 100k")
+FLOOR_TARGETS = {"small": 1.8, "classifier": 1.4, "train.py default": 1.4, "full batch 100k": 1.5}
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+Table = tuple[list[str], list[list[str]]]
+
+
+def tables(text: str) -> list[Table]:
+    """Every github table in ``text``: its headers and its rows of cells."""
+    found: list[Table] = []
+    block: list[list[str]] = []
+    for line in [*text.splitlines(), ""]:
+        if line.startswith("|"):
+            block.append([cell.strip() for cell in line.strip().strip("|").split("|")])
+        elif block:
+            found.append((block[0], block[2:]))
+            block = []
+    return found
+
+
+def table_with(text: str, *headers: str) -> Table:
+    """The one table that has these headers side by side."""
+    wanted = "|".join(headers)
+    matches = [t for t in tables(text) if f"|{wanted}|" in "|".join(["", *t[0], ""])]
+    assert len(matches) == 1, (headers, [t[0] for t in tables(text)])
+    return matches[0]
+
+
+def number(cell: str) -> float:
+    """``1,062`` -> 1062.0; ``2.22x`` -> 2.22."""
+    return float(cell.replace(",", "").rstrip("x%"))
 
 
 def test_quick_benchmark_prints_its_tables_and_exits_0(tmp_path: Path) -> None:
@@ -22,14 +60,91 @@ def test_quick_benchmark_prints_its_tables_and_exits_0(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "glassnet benchmark, " in out and "OPENBLAS_CORETYPE=" in out
-    for heading in ("| glassnet ms ", "| glassnet / peer ", "| glassnet / floor ", "| records cost ", "| met "):
-        assert heading in out, heading
-    for config in CONFIGS:
-        assert out.count(f"| {config} ") >= 5, config  # a row in the times, ratios (3 peers) and floor tables
-    assert "targets met: " in out
+    assert "alone: glassnet, each in a fresh process per configuration, one thread: " in out
+    assert " ".join(f"{name}={value}" for name, value in ONE_THREAD.items()) in out
     if "torch is not importable: skipping the PyTorch runs" in out:
         assert "skipped" in out
+
+    # alone: glassnet and the floor for every configuration, with their page faults
+    headers, rows = table_with(out, "minor page faults per epoch")
+    column = {name: headers.index(name) for name in headers}
+    for config in CONFIGS:
+        mine = {row[column["library"]]: row for row in rows if row[column["config"]] == config}
+        assert set(mine) == {"glassnet", "BLAS floor"}, config
+        assert number(mine["glassnet"][column["ms per epoch"]]) > 0
+        assert number(mine["BLAS floor"][column["minor page faults per epoch"]]) < 1  # its outputs are touched once
+        assert number(mine["glassnet"][column["faults in epoch 1"]]) >= 0
+        assert number(mine["glassnet"][column["faults per later epoch"]]) >= 0
+        assert mine["BLAS floor"][column["faults in epoch 1"]] == "-"
+
+    # alone: glassnet over the floor and the records cost, against their targets
+    headers, rows = table_with(out, "glassnet / floor", "target", "met")
+    assert "record_every=epochs ms" in headers and "records cost" in headers
+    ratio_at, cost_at = headers.index("glassnet / floor"), headers.index("records cost")
+    assert [row[0] for row in rows] == list(CONFIGS)
+    for row in rows:
+        limit = FLOOR_TARGETS.get(row[0])
+        ratio, verdict = number(row[ratio_at]), row[ratio_at + 1 : ratio_at + 3]
+        assert verdict == (["-", "-"] if limit is None else [f"<= {limit}x", "yes" if ratio <= limit else "no"])
+        cost = number(row[cost_at])
+        assert row[cost_at + 1 : cost_at + 3] == ["<= 5%", "yes" if cost <= 5 else "no"]
+
+    # interleaved: the times (with glassnet's faults), the ratios to three peers and the floor table
+    headers, rows = table_with(out, "glassnet faults per epoch", "others' CPUs")
+    assert all(number(row[headers.index("glassnet faults per epoch")]) >= 0 for row in rows)
+    interleaved = [table_with(out, name)[1] for name in ("scikit-learn ms", "glassnet / peer", "record_every=1 ms")]
+    assert [[row[0] for row in rows] for rows in interleaved] == [
+        list(CONFIGS),
+        [config for config in CONFIGS for _ in range(3)],
+        list(CONFIGS),
+    ]
+
     document = json.loads(raw.read_text(encoding="utf-8"))
+    summary = re.search(r"targets met: (\d+)/(\d+) \(alone (\d+)/(\d+), interleaved (\d+)/(\d+)\)", out)
+    assert summary is not None
+    met, total, alone_met, alone_total, shared_met, shared_total = map(int, summary.groups())
+    assert (met, total) == (alone_met + shared_met, alone_total + shared_total)
+    assert (met, total) == (document["targets_met"], document["targets_total"]) == (met, len(document["targets"]))
+    alone_targets = [t for t in document["targets"] if t["measured"] == "alone"]
+    assert len(alone_targets) == alone_total == len(FLOOR_TARGETS) + len(CONFIGS)  # floor ratios, records costs
+    assert {t["config"] for t in alone_targets if t["what"] == "glassnet/floor"} == set(FLOOR_TARGETS)
+
+    assert document["environment"]["alone"] == ["glassnet"]
+    assert document["environment"]["alone_environment"] == ONE_THREAD
     assert [c["name"] for c in document["configs"]] == list(CONFIGS)
-    assert document["targets_total"] == len(document["targets"]) > 0
-    assert all(c["records_seconds_per_epoch"]["glassnet_sparse"] for c in document["configs"])
+    for config in document["configs"]:
+        alone = config["alone"]
+        assert set(alone["median_seconds_per_epoch"]) == {"glassnet", "glassnet_sparse", "floor"}
+        assert set(alone["minor_faults_per_epoch"]) == set(alone["seconds_per_epoch"])
+        assert alone["glassnet_over_floor"] > 0 and isinstance(alone["records_cost_percent"], float)
+        assert set(alone["glassnet_faults_by_epoch"]) == {"first_epoch", "later_epochs"}
+        assert set(config["minor_faults_per_epoch"]) == set(config["seconds_per_epoch"])
+        assert config["records_seconds_per_epoch"]["glassnet_sparse"]
+
+
+def test_a_peer_timed_alone_reports_its_blocks_from_a_fresh_process() -> None:
+    run = compare.run_alone("sklearn", "train.py default", quick=True, repeats=2, pause=0.0)
+    assert set(run.timings.seconds) == set(run.timings.faults) == {"sklearn"}
+    assert len(run.timings.seconds["sklearn"]) == 2 and all(s > 0 for s in run.timings.seconds["sklearn"])
+    assert run.profile is None
+
+
+def test_a_failing_child_names_the_library_and_the_configuration() -> None:
+    with pytest.raises(compare.ChildFailed, match=r"glassnet alone on 'no such config': .* status 2") as error:
+        compare.run_alone("glassnet", "no such config", quick=True, repeats=1, pause=0.0)
+    assert "invalid choice" in str(error.value) and "rerun it with: OPENBLAS_NUM_THREADS=1 " in str(error.value)
+
+
+def test_a_block_counts_the_pages_it_faults_in() -> None:
+    config = next(c for c in compare.CONFIGS if c.name == "small").quick()
+
+    def prepare(config: compare.Config, data: compare.Data, seed: int) -> compare.Trainer:
+        def train(epochs: int) -> None:
+            for _ in range(epochs):
+                np.ones(5_000_000)  # 40 MB: above glibc's largest mmap threshold, so mapped afresh each time
+
+        return train
+
+    data = compare.Data(np.zeros((1, 1)), np.zeros((1, 1)))
+    block = compare.time_per_epoch(compare.Runner("pages", "pages", prepare), config, data, seed=0, epochs=2, pause=0)
+    assert block.seconds > 0 and block.faults >= 10
