@@ -773,11 +773,12 @@ class Network:
         array = float_array(X, name)
         n_in = self.layer_sizes[0]
         if array.ndim != 2:
-            raise ValueError(f"{name}: expected a 2-D array (n_samples, {n_in}), got shape {array.shape}")
+            reshape = "; Reshape your data: X.reshape(1, -1) for one sample" if array.ndim == 1 else ""
+            raise ValueError(f"{name}: expected a 2-D array (n_samples, {n_in}), got shape {array.shape}{reshape}")
         for axis, what in ((0, "sample"), (1, "feature")):
             if array.shape[axis] == 0:
                 raise ValueError(
-                    f"{name}: found array with 0 {what}(s) (shape={array.shape}) while a minimum of 1 is required"
+                    f"{name}: found array with 0 {what}(s) (shape={array.shape}) while a minimum of 1 is required."
                 )
         if array.shape[1] != n_in:
             raise ValueError(
