@@ -22,7 +22,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from glassnet_guards import first_error, write_atomically
-from network import HEADS, LEAKY_RELU_SLOPE, Activation, Head, LayerParams, Network, NetworkDocument
+from network import LEAKY_RELU_SLOPE, Activation, Head, LayerParams, Network, NetworkDocument
 
 if TYPE_CHECKING:
     import onnx
@@ -37,14 +37,13 @@ ONNX_IR_VERSION = 8
 
 
 @contextmanager
-def _requires(package: str, extra: str, user: str) -> Iterator[None]:
+def _requires(package: str, user: str) -> Iterator[None]:
     """Turn a failed import inside the block into an ``ImportError`` that says what to install."""
     try:
         yield
     except ImportError as error:
-        raise ImportError(
-            f"{user} needs {package}: pip install {package} (or pip install 'glassnet[{extra}]')"
-        ) from error
+        message = f"{user} needs {package}: pip install {package} (or pip install 'glassnet[{package}]')"
+        raise ImportError(message) from error
 
 
 def _check_network(net: object, user: str) -> Network:
@@ -65,19 +64,17 @@ def _check_network(net: object, user: str) -> Network:
 # --------------------------------------------------------------------------- #
 
 
-def _torch_activation(name: str) -> nn.Module:
-    """The ``torch.nn`` module of glassnet's hidden activation ``name``."""
+def _torch_activations() -> dict[str, type[nn.Module]]:
+    """glassnet's hidden activations and their ``torch.nn`` modules (LeakyReLU with ``negative_slope=0.01``)."""
     from torch import nn
 
-    if name == "leaky_relu":
-        return nn.LeakyReLU(LEAKY_RELU_SLOPE)
-    modules: dict[str, type[nn.Module]] = {
+    return {
         "identity": nn.Identity,
         "relu": nn.ReLU,
+        "leaky_relu": nn.LeakyReLU,
         "sigmoid": nn.Sigmoid,
         "tanh": nn.Tanh,
     }
-    return modules[name]()
 
 
 def to_torch(net: Network) -> torch.nn.Sequential:
@@ -100,9 +97,10 @@ def to_torch(net: Network) -> torch.nn.Sequential:
     torch.nn.Sequential
         Maps a float64 tensor (n, n_in) to (n, n_out).
     """
-    with _requires("torch", "torch", "to_torch"):
+    with _requires("torch", "to_torch"):
         import torch
     net = _check_network(net, "to_torch")
+    activation = _torch_activations()[net.activation]
     layers: list[torch.nn.Module] = []
     last = len(net.params) - 1
     for i, (p, (n_in, n_out)) in enumerate(zip(net.params, net.shapes, strict=True)):
@@ -113,7 +111,7 @@ def to_torch(net: Network) -> torch.nn.Sequential:
             linear.bias.copy_(torch.from_numpy(p.bias))
         layers.append(linear)
         if i < last:
-            layers.append(_torch_activation(net.activation))
+            layers.append(activation(LEAKY_RELU_SLOPE) if net.activation == "leaky_relu" else activation())
     if net.head == "sigmoid":
         layers.append(torch.nn.Sigmoid())
     elif net.head == "softmax":
@@ -150,13 +148,7 @@ def _hidden_activation(index: int, after: list[nn.Module], next_index: int) -> t
 
     if not after:
         return "identity", f"module[{next_index}] (Linear, right after the Linear at module[{index}])"
-    kinds: dict[type[nn.Module], str] = {
-        nn.Identity: "identity",
-        nn.ReLU: "relu",
-        nn.LeakyReLU: "leaky_relu",
-        nn.Sigmoid: "sigmoid",
-        nn.Tanh: "tanh",
-    }
+    kinds = {kind: name for name, kind in _torch_activations().items()}
     layer = after[0]
     if type(layer) not in kinds:
         raise _unsupported(index + 1, layer)
@@ -172,8 +164,8 @@ def _hidden_activation(index: int, after: list[nn.Module], next_index: int) -> t
     return kinds[type(layer)], _describe(index + 1, layer)
 
 
-def _head(index: int, after: list[nn.Module], n_out: int) -> Head:
-    """The head the layers ``after`` the last Linear (at ``index``) make, for its ``n_out`` outputs."""
+def _head(index: int, after: list[nn.Module]) -> Head:
+    """The head the layers ``after`` the last Linear (at ``index``) make."""
     from torch import nn
 
     if not after:
@@ -194,10 +186,6 @@ def _head(index: int, after: list[nn.Module], n_out: int) -> Head:
         raise _unsupported(index + 1, layer)
     if len(after) > 1:
         raise ValueError(f"{_describe(index + 2, after[1])}: expected nothing after the final {type(layer).__name__}")
-    spec = HEADS[head]
-    if n_out < spec.min_outputs or (spec.max_outputs is not None and n_out > spec.max_outputs):
-        wanted = "exactly 1 output" if spec.max_outputs == 1 else f"at least {spec.min_outputs} outputs"
-        raise ValueError(f"{_describe(index + 1, layer)}: glassnet's {head} head needs {wanted}, got {n_out}")
     return head
 
 
@@ -247,7 +235,7 @@ def from_torch(module: torch.nn.Sequential) -> Network:
     Network
         Its ``forward`` equals ``module`` on float64 input; seed 0 for later training.
     """
-    with _requires("torch", "torch", "from_torch"):
+    with _requires("torch", "from_torch"):
         from torch import nn
     if not isinstance(module, nn.Sequential):
         raise TypeError(f"module: expected a torch.nn.Sequential, got {type(module).__name__}")
@@ -278,12 +266,11 @@ def from_torch(module: torch.nn.Sequential) -> Network:
                 f"got {name} here and {hidden[0][0]} at {hidden[0][1]}"
             )
     index, _, after = segments[-1]
-    document = NetworkDocument(
-        layer_sizes=sizes,
-        activation=hidden[0][0] if hidden else "identity",
-        head=_head(index, after, sizes[-1]),
-        params=params,
-    )
+    activation, head = hidden[0][0] if hidden else "identity", _head(index, after)
+    try:
+        document = NetworkDocument(layer_sizes=sizes, activation=activation, head=head, params=params)
+    except ValidationError as error:  # all else is checked: the head does not fit the last layer's outputs
+        raise ValueError(f"{_describe(index + 1, after[0])}: {first_error(error)}") from None
     return Network.from_document(document)
 
 
@@ -294,7 +281,7 @@ def from_torch(module: torch.nn.Sequential) -> Network:
 
 def _onnx_model(net: Network) -> onnx.ModelProto:
     """The ONNX graph of ``net.forward``: input ``X`` (n_samples, n_in), output ``output`` (n_samples, n_out)."""
-    with _requires("onnx", "onnx", "to_onnx"):
+    with _requires("onnx", "to_onnx"):
         from onnx import TensorProto, helper, numpy_helper
 
     nodes: list[onnx.NodeProto] = []
