@@ -59,8 +59,8 @@ class _GlassnetEstimator(BaseEstimator):  # type: ignore[misc]  # scikit-learn h
     ----------
     hidden_layer_sizes : sequence of int
         Widths of the hidden layers, input to output; ``()`` for none.
-    activation : {"relu", "leaky_relu", "tanh", "sigmoid", "identity"}
-        Hidden activation, shared by every hidden layer.
+    activation : {"relu", "leaky_relu", "tanh", "sigmoid", "identity"} or str
+        Hidden activation, shared by every hidden layer (or one added with ``register_activation``).
     init : {"he", "xavier", "normal"}, optional
         Weight initialization; ``None`` takes the one derived for the activation:
         He for relu and leaky_relu, Xavier otherwise.
@@ -78,15 +78,17 @@ class _GlassnetEstimator(BaseEstimator):  # type: ignore[misc]  # scikit-learn h
         Seeds initialization and shuffling (``Network(seed=...)``); ``None`` draws fresh entropy.
 
     The defaults, one hidden layer of 32 relu units trained full batch by Adam for 200 epochs,
-    fit a few thousand standardized rows in a fraction of a second and match scikit-learn's
-    ``MLPRegressor``/``MLPClassifier`` defaults on its small tabular data sets; put a
-    ``StandardScaler`` before them in a pipeline, as for any network.
+    fit a few thousand rows in a fraction of a second. In 5-fold cross-validation on
+    scikit-learn's small tables they score within about a point of accuracy of its
+    ``MLPClassifier`` defaults (iris, wine, breast cancer, digits) and above ``MLPRegressor``'s
+    (diabetes, Friedman #1: the regressor standardizes its target), in several times less
+    time. Scale ``X`` first (a ``StandardScaler`` in the pipeline), as for any network.
     """
 
     def __init__(
         self,
         hidden_layer_sizes: Sequence[int] = (32,),
-        activation: Activation = "relu",
+        activation: Activation | str = "relu",
         *,
         init: Init | None = None,
         optimizer: OptimizerName = "adam",
