@@ -1,0 +1,352 @@
+"""A glassnet ``Network`` in PyTorch and ONNX, and a PyTorch network back in glassnet.
+
+- ``to_torch(net)``: a float64 ``torch.nn.Sequential`` computing ``net.forward`` (head
+  applied), to keep training with PyTorch (on a GPU, with its optimizers and schedulers).
+- ``from_torch(module)``: the ``Network`` a ``Sequential`` of ``nn.Linear`` layers and one
+  hidden activation kind computes, so its gradients can be seen.
+- ``to_onnx(net, path)``: an ONNX file that ONNX Runtime (or any ONNX runtime, from any
+  language) evaluates to ``net.forward``'s numbers, in float64.
+
+Each needs its package only when called (``pip install torch`` or ``pip install onnx``; the
+extras ``glassnet[torch]`` and ``glassnet[onnx]``); importing this module needs neither.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, get_args
+
+import numpy as np
+from pydantic import ValidationError
+
+from glassnet_guards import first_error, write_atomically
+from network import LEAKY_RELU_SLOPE, Activation, Head, LayerParams, Network, NetworkDocument
+
+if TYPE_CHECKING:
+    import onnx
+    import torch
+    from torch import nn
+
+ONNX_OPSET = 17
+"""The ONNX operator set of ``to_onnx`` files (ONNX 1.12, 2022): every runtime since reads them."""
+
+ONNX_IR_VERSION = 8
+"""The ONNX file format version that goes with ``ONNX_OPSET``."""
+
+
+@contextmanager
+def _requires(package: str, user: str) -> Iterator[None]:
+    """Turn a failed import inside the block into an ``ImportError`` that says what to install."""
+    try:
+        yield
+    except ImportError as error:
+        message = f"{user} needs {package}: pip install {package} (or pip install 'glassnet[{package}]')"
+        raise ImportError(message) from error
+
+
+def _check_network(net: object, user: str) -> Network:
+    """``net`` if it is a ``Network`` whose activation the bridges can translate."""
+    if not isinstance(net, Network):
+        raise TypeError(f"net: expected a glassnet Network, got {type(net).__name__}")
+    built_in = get_args(Activation)  # one added with register_activation has no counterpart elsewhere
+    if net.activation not in built_in:
+        raise ValueError(
+            f"net: {user} translates the activations {list(built_in)}, "
+            f"got {net.activation!r} (registered with register_activation)"
+        )
+    return net
+
+
+# --------------------------------------------------------------------------- #
+# PyTorch
+# --------------------------------------------------------------------------- #
+
+
+def _torch_activations() -> dict[str, type[nn.Module]]:
+    """glassnet's hidden activations and their ``torch.nn`` modules (LeakyReLU with ``negative_slope=0.01``)."""
+    from torch import nn
+
+    return {
+        "identity": nn.Identity,
+        "relu": nn.ReLU,
+        "leaky_relu": nn.LeakyReLU,
+        "sigmoid": nn.Sigmoid,
+        "tanh": nn.Tanh,
+    }
+
+
+def to_torch(net: Network) -> torch.nn.Sequential:
+    """``net`` as a float64 ``torch.nn.Sequential`` whose output is ``net.forward``.
+
+    Layout: ``Linear, activation, Linear, activation, ..., Linear[, head]``. Each hidden
+    activation is ``nn.ReLU``, ``nn.LeakyReLU(0.01)``, ``nn.Sigmoid``, ``nn.Tanh`` or
+    ``nn.Identity``; the head is ``nn.Sigmoid()``, ``nn.Softmax(dim=1)`` or nothing (identity).
+    ``Linear.weight`` (n_out, n_in) is the transpose of glassnet's ``weights`` (n_in, n_out).
+    The parameters are copies and require gradients. To train with a loss on logits
+    (``BCEWithLogitsLoss``, ``CrossEntropyLoss``), use ``module[:-1]`` for a classifier.
+
+    Parameters
+    ----------
+    net : Network
+        With a built-in activation.
+
+    Returns
+    -------
+    torch.nn.Sequential
+        Maps a float64 tensor (n, n_in) to (n, n_out).
+    """
+    with _requires("torch", "to_torch"):
+        import torch
+    net = _check_network(net, "to_torch")
+    activation = _torch_activations()[net.activation]
+    layers: list[torch.nn.Module] = []
+    last = len(net.params) - 1
+    for i, (p, (n_in, n_out)) in enumerate(zip(net.params, net.shapes, strict=True)):
+        # made on the meta device: no random initialization to overwrite, PyTorch's global generator left alone
+        linear = torch.nn.Linear(n_in, n_out, device="meta", dtype=torch.float64).to_empty(device="cpu")
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(p.weights.T))
+            linear.bias.copy_(torch.from_numpy(p.bias))
+        layers.append(linear)
+        if i < last:
+            layers.append(activation(LEAKY_RELU_SLOPE) if net.activation == "leaky_relu" else activation())
+    if net.head == "sigmoid":
+        layers.append(torch.nn.Sigmoid())
+    elif net.head == "softmax":
+        layers.append(torch.nn.Softmax(dim=1))
+    return torch.nn.Sequential(*layers)
+
+
+_TORCH_HINTS = {
+    "Dropout": "in evaluation it is the identity: build the Sequential without it",
+    "BatchNorm1d": "fold it into the Linear layer before it (scale its weights and bias)",
+}
+
+
+def _describe(index: int, layer: nn.Module) -> str:
+    return f"module[{index}] ({type(layer).__name__})"
+
+
+def _unsupported(index: int, layer: nn.Module) -> ValueError:
+    hint = _TORCH_HINTS.get(type(layer).__name__)
+    return ValueError(
+        f"{_describe(index, layer)}: not supported; from_torch reads nn.Linear layers with one kind of hidden "
+        "activation (ReLU, LeakyReLU(0.01), Sigmoid, Tanh, Identity) between them and an optional final Sigmoid "
+        f"or Softmax(dim=1){f'; {type(layer).__name__}: {hint}' if hint else ''}"
+    )
+
+
+def _hidden_activation(index: int, after: list[nn.Module], next_index: int) -> tuple[str, str]:
+    """The activation between the Linear layers at ``index`` and ``next_index``, and where it is.
+
+    ``after`` holds the layers between them: none (identity) or one activation.
+    Returns glassnet's name for it and a description of its place, for messages.
+    """
+    from torch import nn
+
+    if not after:
+        return "identity", f"module[{next_index}] (Linear, right after the Linear at module[{index}])"
+    kinds = {kind: name for name, kind in _torch_activations().items()}
+    layer = after[0]
+    if type(layer) not in kinds:
+        raise _unsupported(index + 1, layer)
+    if isinstance(layer, nn.LeakyReLU) and layer.negative_slope != LEAKY_RELU_SLOPE:
+        raise ValueError(
+            f"{_describe(index + 1, layer)}: expected negative_slope={LEAKY_RELU_SLOPE} (glassnet's leaky_relu), "
+            f"got {layer.negative_slope}"
+        )
+    if len(after) > 1:
+        if type(after[1]) not in kinds:
+            raise _unsupported(index + 2, after[1])
+        raise ValueError(f"{_describe(index + 2, after[1])}: expected one activation between two Linear layers")
+    return kinds[type(layer)], _describe(index + 1, layer)
+
+
+def _head(index: int, after: list[nn.Module]) -> Head:
+    """The head the layers ``after`` the last Linear (at ``index``) make."""
+    from torch import nn
+
+    if not after:
+        return "identity"
+    layer = after[0]
+    head: Head
+    if type(layer) is nn.Identity:
+        head = "identity"
+    elif type(layer) is nn.Sigmoid:
+        head = "sigmoid"
+    elif isinstance(layer, nn.Softmax) and type(layer) is nn.Softmax:
+        if layer.dim not in (1, -1):
+            raise ValueError(
+                f"{_describe(index + 1, layer)}: expected dim=1 or -1 (over each row's classes), got {layer.dim}"
+            )
+        head = "softmax"
+    else:
+        raise _unsupported(index + 1, layer)
+    if len(after) > 1:
+        raise ValueError(f"{_describe(index + 2, after[1])}: expected nothing after the final {type(layer).__name__}")
+    return head
+
+
+def _linear_params(index: int, layer: nn.Linear) -> LayerParams:
+    """The weights (n_in, n_out) and bias (n_out,) of ``layer``, widened to float64 exactly; no bias is 0."""
+    import torch
+
+    if not torch.is_floating_point(layer.weight):
+        raise TypeError(f"{_describe(index, layer)}: expected real floating-point weights, got {layer.weight.dtype}")
+    weights = layer.weight.detach().to(device="cpu", dtype=torch.float64).numpy().T
+    bias = layer.bias
+    try:
+        return LayerParams(
+            weights=weights,
+            bias=np.zeros(layer.out_features) if bias is None else bias.detach().to("cpu", torch.float64).numpy(),
+        )
+    except ValidationError as error:  # NaN or infinity
+        raise ValueError(f"{_describe(index, layer)}: {first_error(error)}") from None
+
+
+def from_torch(module: torch.nn.Sequential) -> Network:
+    """The glassnet ``Network`` that computes what ``module`` computes.
+
+    ``module`` must be ``Linear (activation Linear)* [head]``, with exactly these layer types:
+
+    - ``nn.Linear``: weights of any floating dtype are widened to float64 exactly (float32,
+      float16, bfloat16 lose nothing); a Linear without bias gets a zero bias, which computes
+      the same and which glassnet then trains like any other.
+    - between two Linear layers, one hidden activation, the same kind everywhere (glassnet
+      has one per network): ``nn.ReLU``, ``nn.LeakyReLU(0.01)``, ``nn.Sigmoid``, ``nn.Tanh``,
+      or ``nn.Identity`` or nothing (identity);
+    - after the last Linear, optionally: ``nn.Sigmoid`` (one output: the sigmoid head),
+      ``nn.Softmax(dim=1)`` or ``dim=-1`` (the softmax head), ``nn.Identity``.
+
+    Anything else (Dropout, BatchNorm, LogSoftmax, another slope, mixed activations, nested
+    modules, subclasses of these types) is refused with a ``ValueError`` naming the layer's
+    index and type and the reason. The network is built through ``NetworkDocument``, so it is
+    one that ``Network.save`` can store.
+
+    Parameters
+    ----------
+    module : torch.nn.Sequential
+        Maps (n, n_in) to (n, n_out).
+
+    Returns
+    -------
+    Network
+        Its ``forward`` equals ``module`` on float64 input; seed 0 for later training.
+    """
+    with _requires("torch", "from_torch"):
+        from torch import nn
+    if not isinstance(module, nn.Sequential):
+        raise TypeError(f"module: expected a torch.nn.Sequential, got {type(module).__name__}")
+    segments: list[tuple[int, nn.Linear, list[nn.Module]]] = []  # each Linear: its index and the layers after it
+    for index, layer in enumerate(module):
+        if isinstance(layer, nn.Linear) and type(layer) is nn.Linear:
+            segments.append((index, layer, []))
+        elif segments:
+            segments[-1][2].append(layer)
+        else:
+            raise ValueError(f"{_describe(index, layer)}: expected an nn.Linear layer first")
+    if not segments:
+        raise ValueError("module: expected nn.Linear layers, got an empty Sequential")
+    sizes, params, hidden = [segments[0][1].in_features], [], []
+    for k, (index, linear, after) in enumerate(segments):
+        if linear.in_features != sizes[-1]:
+            raise ValueError(
+                f"{_describe(index, linear)}: takes {linear.in_features} inputs, the layer before gives {sizes[-1]}"
+            )
+        params.append(_linear_params(index, linear))
+        sizes.append(linear.out_features)
+        if k + 1 < len(segments):
+            hidden.append(_hidden_activation(index, after, segments[k + 1][0]))
+    for name, where in hidden[1:]:
+        if name != hidden[0][0]:
+            raise ValueError(
+                f"{where}: glassnet uses one hidden activation for every layer, "
+                f"got {name} here and {hidden[0][0]} at {hidden[0][1]}"
+            )
+    index, _, after = segments[-1]
+    activation, head = hidden[0][0] if hidden else "identity", _head(index, after)
+    try:
+        document = NetworkDocument(layer_sizes=sizes, activation=activation, head=head, params=params)
+    except ValidationError as error:  # all else is checked: the head does not fit the last layer's outputs
+        raise ValueError(f"{_describe(index + 1, after[0])}: {first_error(error)}") from None
+    return Network.from_document(document)
+
+
+# --------------------------------------------------------------------------- #
+# ONNX
+# --------------------------------------------------------------------------- #
+
+
+def _onnx_model(net: Network) -> onnx.ModelProto:
+    """The ONNX graph of ``net.forward``: input ``X`` (n_samples, n_in), output ``output`` (n_samples, n_out)."""
+    with _requires("onnx", "to_onnx"):
+        from onnx import TensorProto, helper, numpy_helper
+
+    nodes: list[onnx.NodeProto] = []
+    initializers: list[onnx.TensorProto] = []
+    if net.activation == "leaky_relu":
+        initializers.append(numpy_helper.from_array(np.array(LEAKY_RELU_SLOPE), "leaky_relu_slope"))
+    operators = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh"}
+    current = "X"
+    for i, p in enumerate(net.params, start=1):
+        initializers += [
+            numpy_helper.from_array(p.weights, f"weights_{i}"),
+            numpy_helper.from_array(p.bias, f"bias_{i}"),
+        ]
+        nodes.append(helper.make_node("MatMul", [current, f"weights_{i}"], [f"product_{i}"]))
+        nodes.append(helper.make_node("Add", [f"product_{i}", f"bias_{i}"], [f"z_{i}"]))
+        function = net.head if i == len(net.params) else net.activation
+        if function == "leaky_relu":  # ONNX Runtime's LeakyRelu is float32 only; max(z, 0.01 z) is the same function
+            nodes.append(helper.make_node("Mul", [f"z_{i}", "leaky_relu_slope"], [f"slope_z_{i}"]))
+            nodes.append(helper.make_node("Max", [f"z_{i}", f"slope_z_{i}"], [f"a_{i}"]))
+        elif function == "softmax":
+            nodes.append(helper.make_node("Softmax", [f"z_{i}"], [f"a_{i}"], axis=1))
+        elif function != "identity":
+            nodes.append(helper.make_node(operators[function], [f"z_{i}"], [f"a_{i}"]))
+        current = nodes[-1].output[0]
+    nodes[-1].output[0] = "output"
+    n_in, n_out = net.layer_sizes[0], net.layer_sizes[-1]
+    graph = helper.make_graph(
+        nodes,
+        "glassnet",
+        [helper.make_tensor_value_info("X", TensorProto.DOUBLE, ["n_samples", n_in])],
+        [helper.make_tensor_value_info("output", TensorProto.DOUBLE, ["n_samples", n_out])],
+        initializers,
+        doc_string=f"{net!r}: output = forward(X), with the {net.head} head applied",
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", ONNX_OPSET)], producer_name="glassnet", ir_version=ONNX_IR_VERSION
+    )
+    helper.set_model_props(
+        model, {"layer_sizes": ",".join(map(str, net.layer_sizes)), "activation": net.activation, "head": net.head}
+    )
+    return model
+
+
+def to_onnx(net: Network, path: str | os.PathLike[str]) -> None:
+    """Write ``net`` to ``path`` as an ONNX model whose output is ``net.forward``, in float64 throughout.
+
+    The graph takes ``X``, float64 (n_samples, n_in), any number of rows, and gives
+    ``output``, float64 (n_samples, n_out): ``forward(X)`` with the head applied (for the
+    sigmoid head the probability of class 1, for softmax that of each class). Each layer is
+    ``MatMul`` then ``Add``; the activations are ``Relu``, ``Sigmoid``, ``Tanh`` and
+    ``Softmax(axis=1)``, and leaky_relu is ``Max(z, Mul(z, 0.01))`` because ONNX Runtime has
+    no float64 ``LeakyRelu``. ONNX Runtime's CPU provider runs every one of them in float64,
+    so its output equals ``forward``'s to rounding. Operator set 17; the model's metadata
+    holds ``layer_sizes``, ``activation`` and ``head``.
+
+    Parameters
+    ----------
+    net : Network
+        With a built-in activation.
+    path : str or PathLike
+        The ``.onnx`` file, written atomically (``write_atomically``): a new path or a
+        regular file to replace.
+    """
+    model = _onnx_model(_check_network(net, "to_onnx"))
+    write_atomically(path, model.SerializeToString(), name="path")
+
+
+__all__ = ["from_torch", "to_onnx", "to_torch"]

@@ -1,0 +1,246 @@
+"""scikit-learn estimators backed by a glassnet ``Network``: pipelines, cross-validation, searches.
+
+``GlassnetRegressor`` and ``GlassnetClassifier`` follow scikit-learn's conventions (parameters
+stored as given, learned attributes ending in ``_``) and pass its ``check_estimator`` on
+glassnet's own input checks: ``X`` goes to ``Network.fit`` and ``Network.predict`` as given,
+and their messages are the ones a user sees. What the adapter adds is what scikit-learn
+expects of an estimator and glassnet does not do: class labels of any kind for the
+classifier, and a standardized target for the regressor.
+
+After ``fit`` the glassnet objects are there to inspect: ``network_`` (the ``Network``, with
+``params``, ``gradients`` and ``gradient_check``) and ``history_`` (its ``TrainingHistory``).
+
+Needs scikit-learn (``pip install scikit-learn``, or the extra ``pip install 'glassnet[sklearn]'``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Self
+
+import numpy as np
+import numpy.typing as npt
+
+try:
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+    from sklearn.utils import Tags, assert_all_finite
+    from sklearn.utils.multiclass import check_classification_targets
+    from sklearn.utils.validation import check_is_fitted, column_or_1d
+except ImportError as error:  # the estimators subclass scikit-learn's: nothing here works without it
+    raise ImportError(
+        "glassnet_sklearn needs scikit-learn: pip install scikit-learn (or pip install 'glassnet[sklearn]')"
+    ) from error
+
+from create_data import Standardizer
+from glassnet_guards import float_array, optional_seed, positive_int
+from network import Activation, Head, Init, Network, OptimizerName, TrainingHistory
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def _hidden_sizes(value: object) -> list[int]:
+    """``hidden_layer_sizes`` as a list of widths; empty means no hidden layer (a linear or logistic model)."""
+    if isinstance(value, str) or not isinstance(value, Sequence | np.ndarray):
+        raise TypeError(f"hidden_layer_sizes: expected a sequence of positive integers such as (32,), got {value!r}")
+    return [positive_int(size, "hidden_layer_sizes") for size in value]
+
+
+def _required(y: object, estimator: BaseEstimator) -> object:
+    """``y`` unless it is ``None``: supervised estimators need a target (scikit-learn's wording)."""
+    if y is None:
+        raise ValueError(f"y: {type(estimator).__name__} requires y to be passed, but the target y is None")
+    return y
+
+
+class _GlassnetEstimator(BaseEstimator):  # type: ignore[misc]  # scikit-learn has no type hints
+    """The parameters and the training call the regressor and the classifier share.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : sequence of int
+        Widths of the hidden layers, input to output; ``()`` for none.
+    activation : {"relu", "leaky_relu", "tanh", "sigmoid", "identity"} or str
+        Hidden activation, shared by every hidden layer (or one added with ``register_activation``).
+    init : {"he", "xavier", "normal"}, optional
+        Weight initialization; ``None`` takes the one derived for the activation:
+        He for relu and leaky_relu, Xavier otherwise.
+    optimizer : {"adam", "momentum", "sgd"}
+        Update rule, with PyTorch's conventions.
+    learning_rate : float, optional
+        Step size; ``None`` takes the optimizer's default (adam 0.01, momentum 0.01, sgd 0.05).
+    epochs : int
+        Passes over the training rows.
+    batch_size : int, optional
+        Rows per step, reshuffled every epoch; ``None`` trains full batch.
+    l2 : float
+        Adds ``(l2 / 2) * sum(W**2)`` over the weights to the loss.
+    random_state : int, optional
+        Seeds initialization and shuffling (``Network(seed=...)``); ``None`` draws fresh entropy.
+
+    The defaults, one hidden layer of 32 relu units trained full batch by Adam for 200 epochs,
+    fit a few thousand rows in a fraction of a second. In 5-fold cross-validation on
+    scikit-learn's small tables they score within about a point of accuracy of its
+    ``MLPClassifier`` defaults (iris, wine, breast cancer, digits) and above ``MLPRegressor``'s
+    (diabetes, Friedman #1: the regressor standardizes its target), in several times less
+    time. Scale ``X`` first (a ``StandardScaler`` in the pipeline), as for any network.
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes: Sequence[int] = (32,),
+        activation: Activation | str = "relu",
+        *,
+        init: Init | None = None,
+        optimizer: OptimizerName = "adam",
+        learning_rate: float | None = None,
+        epochs: int = 200,
+        batch_size: int | None = None,
+        l2: float = 0.0,
+        random_state: int | None = None,
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.init = init
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.l2 = l2
+        self.random_state = random_state
+
+    def _train(self, X: FloatArray, targets: npt.ArrayLike, head: Head, n_outputs: int) -> None:
+        """Build a network for ``X`` (n, n_features) and ``n_outputs``, train it on ``targets``, keep both.
+
+        ``Network.fit`` checks ``X`` and ``targets``; the learned attributes are set only
+        once it has succeeded, so a failed ``fit`` leaves the estimator as it was.
+        """
+        # A network needs a width before it can check X: an X that is not 2-D with at least one
+        # column gets a placeholder width, and Network.fit refuses it with its own message.
+        n_features = X.shape[1] if X.ndim == 2 and X.shape[1] > 0 else 1
+        init = self.init if self.init is not None else "he" if self.activation in ("relu", "leaky_relu") else "xavier"
+        network = Network(
+            [n_features, *_hidden_sizes(self.hidden_layer_sizes), n_outputs],
+            activation=self.activation,
+            head=head,
+            init=init,
+            seed=optional_seed(self.random_state, "random_state"),
+        )
+        history = network.fit(
+            X,
+            targets,
+            epochs=self.epochs,
+            learning_rate=self.learning_rate,
+            batch_size=self.batch_size,
+            optimizer=self.optimizer,
+            l2=self.l2,
+        )
+        self.network_, self.history_, self.n_features_in_ = network, history, n_features
+
+
+class GlassnetRegressor(RegressorMixin, _GlassnetEstimator):  # type: ignore[misc]
+    """A glassnet network with the identity head and mean squared error, as a scikit-learn regressor.
+
+    The target is standardized inside ``fit`` (``target_scaler_`` holds its mean and scale)
+    and predictions are turned back into its units, so raw prices or temperatures train as
+    well as z-scores. ``y`` of shape (n,) predicts (n,); (n, k) predicts (n, k).
+
+    Attributes
+    ----------
+    network_ : Network
+        The trained network; it maps ``X`` to the standardized target.
+    history_ : TrainingHistory
+        One record per epoch: loss and per-layer gradient norms.
+    target_scaler_ : Standardizer
+        The target's per-column ``mean`` and ``scale`` (k,).
+    n_features_in_ : int
+        Columns of ``X`` seen in ``fit``.
+    """
+
+    network_: Network
+    history_: TrainingHistory
+    n_features_in_: int
+    target_scaler_: Standardizer
+
+    def fit(self, X: npt.ArrayLike, y: npt.ArrayLike) -> Self:
+        """Train on ``X`` (n, n_features) and ``y`` (n,) or (n, k) in its own units; returns ``self``."""
+        X_array = float_array(X, "X")
+        target = float_array(_required(y, self), "y")
+        one_column = target.ndim == 1
+        columns = target[:, None] if one_column else target
+        try:
+            scaler = Standardizer.fit(columns)
+        except ValueError as error:  # its messages name its argument, which here is y
+            raise ValueError(str(error).replace("values:", "y:", 1)) from None
+        standardized = scaler.transform(columns)
+        # in y's own shape, so that glassnet's messages about it show what the user gave
+        self._train(X_array, standardized[:, 0] if one_column else standardized, "identity", columns.shape[1])
+        self.target_scaler_, self._one_column_target = scaler, one_column
+        return self
+
+    def predict(self, X: npt.ArrayLike) -> FloatArray:
+        """Predictions for ``X`` (n, n_features) in the target's units: (n,), or (n, k) for a 2-D target."""
+        check_is_fitted(self)
+        prediction = self.target_scaler_.inverse_transform(self.network_.predict(X))
+        return prediction[:, 0] if self._one_column_target else prediction
+
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+class GlassnetClassifier(ClassifierMixin, _GlassnetEstimator):  # type: ignore[misc]
+    """A glassnet network as a scikit-learn classifier, for labels of any kind.
+
+    Two classes train a sigmoid head with binary cross-entropy; more train a softmax head
+    with cross-entropy. Labels are whatever ``y`` holds (strings, integers, booleans...):
+    ``classes_`` lists them sorted, and the network sees each one's index in it.
+
+    Attributes
+    ----------
+    network_ : Network
+        The trained network; its outputs are the probabilities of ``classes_[1]`` (binary)
+        or of each class in ``classes_`` order.
+    history_ : TrainingHistory
+        One record per epoch: loss and per-layer gradient norms.
+    classes_ : ndarray (n_classes,)
+        The distinct labels of ``y``, sorted.
+    n_features_in_ : int
+        Columns of ``X`` seen in ``fit``.
+    """
+
+    network_: Network
+    history_: TrainingHistory
+    n_features_in_: int
+    classes_: np.ndarray
+
+    def fit(self, X: npt.ArrayLike, y: npt.ArrayLike) -> Self:
+        """Train on ``X`` (n, n_features) and labels ``y`` (n,) of at least two classes; returns ``self``."""
+        X_array = float_array(X, "X")
+        labels = column_or_1d(_required(y, self), warn=True)
+        assert_all_finite(labels, input_name="y")
+        check_classification_targets(labels)
+        classes, codes = np.unique(labels, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(f"y: expected at least 2 classes, got {len(classes)} class(es): {classes.tolist()}")
+        binary = len(classes) == 2
+        self._train(X_array, codes, "sigmoid" if binary else "softmax", 1 if binary else len(classes))
+        self.classes_ = classes
+        return self
+
+    def predict_proba(self, X: npt.ArrayLike) -> FloatArray:
+        """Class probabilities for ``X`` (n, n_features): (n, n_classes), columns in ``classes_`` order."""
+        check_is_fitted(self)
+        probabilities = self.network_.forward(X)
+        if len(self.classes_) == 2:
+            return np.hstack([1.0 - probabilities, probabilities])
+        return probabilities
+
+    def predict(self, X: npt.ArrayLike) -> np.ndarray:
+        """The most probable label of each row of ``X`` (n, n_features): (n,), from ``classes_``."""
+        check_is_fitted(self)
+        codes: npt.NDArray[np.int64] = self.network_.predict(X)
+        return self.classes_[codes]
+
+
+__all__ = ["GlassnetClassifier", "GlassnetRegressor"]
