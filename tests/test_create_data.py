@@ -400,10 +400,10 @@ def test_table_encoding_rejects_infinite_numbers(houses: pd.DataFrame) -> None:
     ("features", "message"),
     [
         (pd.DataFrame(index=range(3)), r"features: expected at least one feature column, got none"),
-        (pd.DataFrame({0: [1.0, 2.0]}), r"features: expected distinct text column names, got \[0\]"),
+        (pd.DataFrame({0: [1.0, 2.0]}), r"features: expected text column names, got \[0\]"),
         (
             pd.DataFrame([[1.0, 2.0], [3.0, 4.0]], columns=["a", "a"]),
-            r"features: expected distinct text column names, got \['a', 'a'\]",
+            r"features: duplicate column name\(s\) \['a'\]; give each column its own name",
         ),
     ],
 )
@@ -467,18 +467,63 @@ def test_binary_text_labels_round_trip() -> None:
     assert restored == encoding
 
 
-def test_numeric_labels_sort_numerically() -> None:
+def test_integer_labels_sort_numerically_and_decode_to_integers() -> None:
     grade = pd.Series([10, 2, 1, 2, 10], name="grade")
     encoding = TargetEncoding.fit(grade, "multiclass")
-    assert encoding.labels == ["1", "2", "10"]
+    assert encoding.labels == [1, 2, 10]
     np.testing.assert_array_equal(encoding.encode(grade), [2, 1, 0, 1, 2])
-    assert encoding.decode(np.array([0, 2])).tolist() == ["1", "10"]
+    decoded = encoding.decode(np.array([0, 2]))
+    assert decoded.dtype == np.int64
+    assert decoded.tolist() == [1, 10]
+    assert TargetEncoding.model_validate_json(encoding.model_dump_json()) == encoding
 
 
-def test_integral_float_labels_match_integer_labels() -> None:
+@pytest.mark.parametrize(
+    ("values", "labels", "dtype"),
+    [
+        ([0.0, 1.0, 0.5], [0.0, 0.5, 1.0], np.float64),
+        ([True, False, True], [False, True], np.bool_),
+        (["b", "a", "b"], ["a", "b"], object),
+    ],
+)
+def test_labels_keep_the_kind_of_the_column(values: list[object], labels: list[object], dtype: type) -> None:
+    encoding = TargetEncoding.fit(pd.Series(values, name="y"), "multiclass" if len(labels) > 2 else "binary")
+    assert encoding.labels == labels
+    assert [type(label) for label in encoding.labels] == [type(label) for label in labels]
+    restored = TargetEncoding.model_validate_json(encoding.model_dump_json())
+    assert restored.labels == labels
+    assert [type(label) for label in restored.labels or []] == [type(label) for label in labels]
+    decoded = restored.decode(restored.encode(pd.Series(values, name="y")))
+    assert decoded.dtype == dtype
+    assert decoded.tolist() == values
+
+
+def test_integral_float_labels_match_integer_values() -> None:
     encoding = TargetEncoding.fit(pd.Series([0.0, 1.0, 0.5], name="y"), "multiclass")
-    assert encoding.labels == ["0", "0.5", "1"]
     np.testing.assert_array_equal(encoding.encode(pd.Series([1, 0], name="y")), [2, 0])
+
+
+def test_text_labels_of_an_older_bundle_still_match_numeric_targets() -> None:
+    """Bundles written before labels kept their kind stored 2 and 2.0 as "2"; they load and predict text."""
+    older = TargetEncoding.model_validate_json('{"column": "y", "task": "multiclass", "labels": ["1", "2", "10"]}')
+    np.testing.assert_array_equal(older.encode(pd.Series([10, 2.0, 1], name="y")), [2, 1, 0])
+    assert older.decode(np.array([2, 0])).tolist() == ["10", "1"]
+
+
+def test_labels_found_only_in_validation_rows_get_an_output() -> None:
+    encoding = TargetEncoding.fit(
+        pd.Series(["a", "b", "a"], name="y"), "multiclass", validation=pd.Series(["c"], name="other")
+    )
+    assert encoding.labels == ["a", "b", "c"]
+    regression = TargetEncoding.fit(pd.Series([1.0, 3.0], name="y"), "regression", validation=pd.Series([100.0]))
+    assert regression.scaler is not None
+    assert regression.scaler.mean.tolist() == [2.0]
+
+
+@pytest.mark.parametrize("labels", ['[1, "a"]', "[NaN, 1.0]"])
+def test_mixed_or_non_finite_labels_are_rejected(labels: str) -> None:
+    with pytest.raises(ValidationError, match="labels"):
+        TargetEncoding.model_validate_json(f'{{"column": "y", "task": "binary", "labels": {labels}}}')
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """Fuzzing the model and bundle loaders with hundreds of mutated files.
 
-``Network.load`` and ``glassnet_guards.read_model(path, train.Bundle)`` (and, for a handful,
+``Network.load`` and ``glassnet_guards.read_model(path, glassnet_tabular.Bundle)`` (and, for a handful,
 ``train.py --model X --predict Y``) must answer every file with either
 
 * a ``ValueError`` (or subclass) whose message names the file, or
@@ -36,6 +36,7 @@ import pytest
 import glassnet_guards
 import train
 from create_data import make_housing
+from glassnet_tabular import Bundle
 from network import Network
 
 Json = Any  # a decoded JSON value
@@ -75,7 +76,7 @@ def load_network(path: Path) -> None:
 
 
 def load_bundle(path: Path) -> None:
-    bundle = glassnet_guards.read_model(path, train.Bundle)
+    bundle = glassnet_guards.read_model(path, Bundle)
     _assert_finite_and_stable(Network.from_document(bundle.network), path)
     scalers = [bundle.features.scaler, *([bundle.target.scaler] if bundle.target.scaler is not None else [])]
     assert all(np.isfinite(s.mean).all() and np.isfinite(s.scale).all() for s in scalers), "non-finite scaler"

@@ -21,6 +21,7 @@ from sklearn.metrics import log_loss
 import train
 from create_data import TRUE_COEFFICIENTS, make_housing, split_rows
 from glassnet_guards import read_model
+from glassnet_tabular import Bundle
 from network import Network, TrainingHistory
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,8 +65,8 @@ def run_cli(*argv: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def read_report(path: Path) -> dict[str, dict[str, float]]:
-    report: dict[str, dict[str, float]] = json.loads(path.read_text())
+def read_report(path: Path) -> dict[str, dict[str, Any]]:
+    report: dict[str, dict[str, Any]] = json.loads(path.read_text())
     return report
 
 
@@ -93,7 +94,7 @@ def loss_table_epochs(stdout: str) -> list[int]:
 
 def bundle_per_unit_coefficients(path: Path) -> dict[str, float]:
     """A linear regression bundle's collapsed weights in target units per raw feature unit."""
-    bundle = read_model(path, train.Bundle)
+    bundle = read_model(path, Bundle)
     weights, _ = Network.from_document(bundle.network).linear_map()
     assert bundle.target.scaler is not None
     per_unit = bundle.target.scaler.scale[0] * weights[:, 0] / bundle.features.scaler.scale
@@ -166,7 +167,7 @@ def reference_features(table: pd.DataFrame, train_rows: np.ndarray) -> np.ndarra
     return z_scores
 
 
-def manual_forward(bundle: train.Bundle, rows: pd.DataFrame) -> np.ndarray:
+def manual_forward(bundle: Bundle, rows: pd.DataFrame) -> np.ndarray:
     """A linear bundle's output (n, n_out) computed from its stored pieces with plain numpy."""
     columns = [rows[name].to_numpy(dtype=np.float64)[:, None] for name in bundle.features.numeric]
     for name, categories in bundle.features.categorical.items():
@@ -221,7 +222,7 @@ def test_default_run_prints_everything_in_order_and_recovers_the_coefficients() 
     metrics = {row[0]: [number(c) for c in row[1:]] for row in github_table(stdout, "metrics")}
     assert set(metrics) == {"train", "test"}
     for mse, rmse, r2 in metrics.values():
-        assert rmse == pytest.approx(math.sqrt(mse), abs=1)
+        assert rmse == pytest.approx(math.sqrt(mse), rel=1e-3)  # 4 significant digits
         assert abs(rmse / NOISE - 1) < 0.05
         assert r2 > 0.99
 
@@ -331,7 +332,7 @@ def test_l2_shrinks_the_weights(tmp_path: Path) -> None:
     run_ok([*common, "--l2", "0.5", "--save", str(decayed)])
 
     def weight_norm(path: Path) -> float:
-        document = read_model(path, train.Bundle).network
+        document = read_model(path, Bundle).network
         return math.sqrt(sum(float((layer.weights**2).sum()) for layer in document.params))
 
     assert weight_norm(decayed) < 0.8 * weight_norm(plain)
@@ -378,6 +379,7 @@ def test_report_and_plot_files(tmp_path: Path) -> None:
     report, plot = tmp_path / "report.json", tmp_path / "loss.png"
     stdout = run_ok(["--samples", "1000", "--epochs", "30", "--report", str(report), "--plot", str(plot)])
     metrics = read_report(report)
+    assert metrics.pop("training") == {"epochs": 30, "stopped_early": False, "best_epoch": None}
     assert set(metrics) == {"train", "test"}
     for values in metrics.values():
         assert set(values) == {"mse", "rmse", "r2"}
@@ -484,7 +486,7 @@ def test_save_then_predict_gives_the_trained_models_predictions(
         assert document["target"]["scaler"]["mean"]["data"] == [pytest.approx(table["spend"].mean(), rel=0.05)]
     else:
         assert document["target"]["labels"] == sorted(set(table[target]))
-    bundle = read_model(bundle_path, train.Bundle)
+    bundle = read_model(bundle_path, Bundle)
 
     rows_csv, predicted_csv = tmp_path / "rows.csv", tmp_path / "predicted.csv"
     new_rows.to_csv(rows_csv, index=False)
@@ -496,18 +498,27 @@ def test_save_then_predict_gives_the_trained_models_predictions(
     assert to_stdout == predicted_csv.read_text()
 
     predicted = pd.read_csv(predicted_csv)
-    assert list(predicted.columns) == [*new_rows.columns, "prediction"]
-    pd.testing.assert_frame_equal(predicted.drop(columns="prediction"), new_rows)
+    labels = list(bundle.target.labels or [])
+    probability_columns = [f"probability_{label}" for label in labels]
+    assert list(predicted.columns) == [*new_rows.columns, "prediction", *probability_columns]
+    pd.testing.assert_frame_equal(predicted[new_rows.columns], new_rows)
     outputs = manual_forward(bundle, new_rows)
     if task == "regression":
         assert bundle.target.scaler is not None
         expected = outputs[:, 0] * bundle.target.scaler.scale[0] + bundle.target.scaler.mean[0]
         np.testing.assert_allclose(predicted["prediction"].to_numpy(), expected, rtol=1e-9)
     else:
-        assert bundle.target.labels is not None
         codes = (outputs[:, 0] > 0).astype(int) if task == "binary" else outputs.argmax(axis=1)
-        assert predicted["prediction"].tolist() == [bundle.target.labels[code] for code in codes]
+        assert predicted["prediction"].tolist() == [labels[code] for code in codes]
         assert set(predicted["prediction"]) <= set(table[target])
+        probabilities = predicted[probability_columns].to_numpy()
+        np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-12)
+        if task == "binary":  # the sigmoid of the logit
+            np.testing.assert_allclose(probabilities[:, 1], 1 / (1 + np.exp(-outputs[:, 0])), rtol=1e-9)
+        else:  # the softmax of the logits
+            exp = np.exp(outputs - outputs.max(axis=1, keepdims=True))
+            np.testing.assert_allclose(probabilities, exp / exp.sum(axis=1, keepdims=True), rtol=1e-9)
+        assert (probabilities.argmax(axis=1) == codes).all()
 
     # predicting the seeded test split from the saved bundle reproduces the reported test metrics
     _, test_rows = split_rows(len(table), 0.2, seed=0)
