@@ -381,7 +381,7 @@ def _not_features(features: pd.DataFrame) -> dict[str, str]:
     for name in features.columns:
         column = features[name]
         if INDEX_NAME.fullmatch(name):
-            reasons[name] = "its header is a saved row index's"
+            reasons[name] = "its name marks a saved row index (an empty header, 'Unnamed: <i>' or 'rownames')"
         elif counts_rows and is_integer_dtype(column.dtype):
             values, positions = column.to_numpy(), labels.to_numpy()
             if (values == positions).all() or (values == positions + 1).all():

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import glassnet_guards
@@ -640,6 +641,11 @@ CLI_CASES: dict[str, Callable[[str, Json, Path], bytes]] = {
     "input narrower than the features": lambda text, doc, folder: _encode(
         _inconsistent(doc, "network input narrower than the features")
     ),
+    "labels of two kinds": lambda text, doc, folder: _encode(_set(doc, ("target", "labels"), [0, "1", 2])),
+    "a NaN label": lambda text, doc, folder: _encode(_set(doc, ("target", "labels"), [0.0, 1.0, 2.0])).replace(
+        b"[0.0,1.0,2.0]", b"[0.0,NaN,2.0]"
+    ),
+    "an older bundle: text labels": lambda text, doc, folder: _encode(_set(doc, ("target", "labels"), ["0", "1", "2"])),
 }
 
 
@@ -659,9 +665,11 @@ def test_cli_predict_with_a_mutated_bundle_exits_cleanly(
         pytest.fail(f"raised {type(error).__name__}: {str(error)[:200]}")
     err = capsys.readouterr().err
     assert not (tmp_path / "EXECUTED").exists()
-    if case == "unchanged":
+    if case in ("unchanged", "an older bundle: text labels"):
         assert status == 0, err
-        assert "prediction" in out.getvalue().splitlines()[0]
+        predicted = pd.read_csv(io.StringIO(out.getvalue()))
+        assert list(predicted.columns)[-4:] == ["prediction", "probability_0", "probability_1", "probability_2"]
+        assert set(predicted["prediction"]) <= {0, 1, 2}
         return
     lines = err.strip().splitlines()
     assert status == 1 and len(lines) == 1 and lines[0].startswith("error: "), (status, err)

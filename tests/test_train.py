@@ -30,7 +30,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ALL_OPTIONS = [
     *("--epochs", "--learning-rate", "--hidden", "--activation", "--task", "--optimizer", "--batch-size", "--l2"),
     *("--samples", "--seed", "--print-every", "--csv", "--target", "--test-fraction", "--save", "--model"),
-    *("--predict", "--output", "--report", "--plot"),
+    *("--predict", "--output", "--report", "--plot", "--drop", "--patience", "--unseen"),
 ]
 NUMERIC_COLUMNS = [
     *("income", "tenure_months", "credit_score", "utilization", "visits", "temperature", "tiny_signal"),
@@ -542,6 +542,52 @@ def test_save_then_predict_gives_the_trained_models_predictions(
     ]
 
 
+def test_drop_patience_and_the_training_report(tmp_path: Path) -> None:
+    table = make_table(seed=4, n_rows=600)
+    csv, report = write_csv(table.assign(ticket=np.arange(600) % 7), "spend", tmp_path / "t.csv"), tmp_path / "r.json"
+    argv = ["--csv", str(csv), "--target", "spend", "--drop", "color, ticket", "--report", str(report)]
+    stdout = run_ok([*argv, "--hidden", "32", "--activation", "relu", "--patience", "3", "--learning-rate", "0.05"])
+    assert stdout.startswith("600 rows (480 train, 120 test), 24 input features")  # 30 less color's 6, no ticket
+    assert "early stopping after 3 epochs without improvement on 10% of the training rows" in stdout
+    training = read_report(report)["training"]
+    assert training["stopped_early"] is True
+    assert training["epochs"] == training["best_epoch"] + 3 < 150
+    assert re.search(
+        rf"^stopped early after epoch {training['epochs']}; kept epoch {training['best_epoch']}", stdout, re.M
+    )
+    assert loss_table_epochs(stdout)[-1] == training["epochs"]  # the last epoch run closes the table
+
+
+def test_the_plot_draws_every_epoch_while_the_table_shows_every_print_every(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    drawn: list[TrainingHistory] = []
+
+    def loss_plot(history: TrainingHistory, loss_name: str) -> bytes:
+        drawn.append(history)
+        return b"png"
+
+    monkeypatch.setattr(train, "loss_plot", loss_plot)
+    stdout = run_ok(["--samples", "300", "--epochs", "25", "--plot", str(tmp_path / "loss.png")])
+    assert loss_table_epochs(stdout) == [1, 10, 20, 25]
+    assert [record.epoch for record in drawn[0].records] == list(range(1, 26))
+    assert all(record.val_loss is not None for record in drawn[0].records)
+
+
+def test_output_dash_is_standard_output_and_added_columns_are_not_overwritten(tmp_path: Path) -> None:
+    bundle, rows_csv = tmp_path / "model.json", tmp_path / "rows.csv"
+    run_ok(["--task", "binary", "--samples", "300", "--epochs", "5", "--save", str(bundle)])
+    make_housing(10, seed=7).drop(columns="price").to_csv(rows_csv, index=False)
+    assert run(["--model", str(bundle), "--predict", str(rows_csv), "--output", "-"]) == run(
+        ["--model", str(bundle), "--predict", str(rows_csv)]
+    )
+    predicted = pd.read_csv(io.StringIO(run_ok(["--model", str(bundle), "--predict", str(rows_csv)])))
+    assert list(predicted.columns)[-3:] == ["prediction", "probability_0", "probability_1"]
+    predicted.to_csv(rows_csv, index=False)  # predicting on a file that already holds predictions
+    code, _ = run(["--model", str(bundle), "--predict", str(rows_csv)])
+    assert code == 1
+
+
 def test_housing_classifier_bundle_predicts_its_labels(tmp_path: Path) -> None:
     bundle, rows_csv = tmp_path / "model.json", tmp_path / "rows.csv"
     run_ok(["--task", "binary", "--samples", "1000", "--save", str(bundle)])
@@ -582,6 +628,10 @@ BAD_OPTIONS = {
     "model-without-predict": ["--model", "model.json"],
     "predict-without-model": ["--predict", "rows.csv"],
     "output-without-predict": ["--output", "out.csv"],
+    "unseen-without-predict": ["--unseen", "zero"],
+    "unseen-unknown": ["--model", "m.json", "--predict", "rows.csv", "--unseen", "skip"],
+    "drop-empty-name": ["--drop", "a,,b"],
+    "patience-zero": ["--patience", "0"],
 }
 
 
@@ -638,6 +688,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rows.drop(columns=["plan"]).to_csv(folder / "rows_missing_plan.csv", index=False)
     rows.assign(region="atlantis").to_csv(folder / "rows_unseen.csv", index=False)
     rows.assign(visits="many").to_csv(folder / "rows_text_visits.csv", index=False)
+    rows.assign(prediction=1.0).to_csv(folder / "rows_predicted.csv", index=False)
     return folder
 
 
@@ -715,6 +766,17 @@ BAD_INPUTS: dict[str, tuple[list[str], str, str]] = {
         "expected numbers",
     ),
     "output-folder-missing": ([*PREDICT, "--output", "{d}/nowhere/predicted.csv"], "nowhere", "does not exist"),
+    "drop-an-absent-column": (
+        [*TRAIN_CSV, "--drop", "nope", *TRAIN_OUTPUTS],
+        "good.csv",
+        "drop: no column(s) ['nope']",
+    ),
+    "drop-the-target": ([*TRAIN_CSV, "--drop", "spend", *TRAIN_OUTPUTS], "good.csv", "'spend' is the target"),
+    "predict-rows-already-predicted": (
+        [*PREDICT[:3], "{d}/rows_predicted.csv", *PREDICT_OUTPUTS],
+        "rows_predicted.csv",
+        "already has column(s) ['prediction']",
+    ),
 }
 
 
