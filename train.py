@@ -276,8 +276,9 @@ def show_metrics(report: dict[str, dict[str, float]], regression: bool, out: Tex
     rows = [[part, *map(significant, values.values())] for part, values in report.items()]
     headers = ["", *report["train"]]
     title = "metrics" + (" (in the target's units)" if regression else "")
-    table = tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True, colalign=["left", *"r" * 3])
-    print(f"\n{title}\n{table}".replace("| r ", "|   "), file=out)
+    align = ["left", *["right"] * (len(headers) - 1)]
+    table = tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True, colalign=align)
+    print(f"\n{title}\n{table}", file=out)
 
 
 def show_confusion(model: TabularModel, test_part: pd.DataFrame, out: TextIO) -> None:

@@ -542,6 +542,35 @@ def test_save_then_predict_gives_the_trained_models_predictions(
     ]
 
 
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (102_539_924.0, "102,500,000"),
+        (10_126.4, "10,130"),
+        (1.33333, "1.333"),
+        (0.99637, "0.9964"),
+        (0.000123456, "0.0001235"),
+        (1.23456e-7, "1.235e-07"),
+        (-2.5, "-2.500"),
+        (0.0, "0"),
+    ],
+)
+def test_metrics_are_printed_to_4_significant_digits(value: float, shown: str) -> None:
+    assert train.significant(value) == shown
+
+
+def test_small_errors_are_not_rounded_away(tmp_path: Path) -> None:
+    """An RMSE of 1.33 printed as 1: metrics were rounded to whole target units."""
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"x": rng.normal(size=200)}).assign(y=lambda t: t["x"] + rng.normal(0, 1.3, 200))
+    table.to_csv(tmp_path / "t.csv", index=False)
+    report = tmp_path / "r.json"
+    stdout = run_ok(["--csv", str(tmp_path / "t.csv"), "--target", "y", "--report", str(report)])
+    printed = dict((row[0], row[1:]) for row in github_table(stdout, "metrics"))
+    assert printed["test"][1] == train.significant(read_report(report)["test"]["rmse"])
+    assert re.fullmatch(r"1\.\d{3}", printed["test"][1]), printed
+
+
 def test_drop_patience_and_the_training_report(tmp_path: Path) -> None:
     table = make_table(seed=4, n_rows=600)
     csv, report = write_csv(table.assign(ticket=np.arange(600) % 7), "spend", tmp_path / "t.csv"), tmp_path / "r.json"
