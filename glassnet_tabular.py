@@ -26,7 +26,7 @@ import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Literal, Self, cast
+from typing import Literal, Self, cast, get_args
 
 import numpy as np
 import pandas as pd
@@ -69,7 +69,9 @@ from network import (
 
 HEADS_BY_TASK: dict[Task, Head] = {"regression": "identity", "binary": "sigmoid", "multiclass": "softmax"}
 """The head each task trains with; its loss follows (mean squared error, binary or categorical cross-entropy)."""
-INITS = ("xavier", "he", "normal")
+INITS: tuple[str, ...] = get_args(Init)
+VALIDATION_FRACTION = 0.1
+"""The share of the training rows that ``patience`` carves out to stop on, unless told otherwise."""
 
 
 def _n_outputs(target: TargetEncoding) -> int:
@@ -172,7 +174,7 @@ class TabularModel:
         many epochs, and keep the best epoch's parameters. Never the rows given as
         ``fit(validation=...)``: those only watch.
     validation_fraction : float
-        The share of the training rows carved out for ``patience`` (0.1).
+        The share of the training rows carved out for ``patience`` (`VALIDATION_FRACTION`, 0.1).
     seed : int
         Seeds the carving, the initialization and the minibatch order.
 
@@ -194,7 +196,7 @@ class TabularModel:
         batch_size: int | None = None,
         l2: float = 0.0,
         patience: int | None = None,
-        validation_fraction: float = 0.1,
+        validation_fraction: float = VALIDATION_FRACTION,
         seed: int = 0,
     ) -> None:
         if isinstance(hidden, str) or not isinstance(hidden, Sequence):

@@ -59,7 +59,7 @@ from glassnet_guards import (
     positive_number,
     write_atomically,
 )
-from glassnet_tabular import TabularModel, feature_columns
+from glassnet_tabular import VALIDATION_FRACTION, TabularModel, feature_columns
 from network import ACTIVATIONS, OPTIMIZERS, EpochRecord, TrainingDiverged, TrainingHistory
 
 SHOWN_ROWS = 5
@@ -120,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--patience",
         type=positive_int.parse,
         help="stop after this many epochs without a better loss on a validation part carved from the training "
-        "rows (10%%), keeping the best epoch (default: train every epoch)",
+        f"rows ({VALIDATION_FRACTION:.0%}), keeping the best epoch (default: train every epoch)".replace("%", "%%"),
     )
     model.add_argument(
         "--seed", type=non_negative_int.parse, default=0, help="seeds the data, the split and the network (%(default)s)"
