@@ -206,7 +206,8 @@ def check_destination(path: str | os.PathLike[str], name: str) -> Path:
         raise ValueError(f"{name} {target}: cannot be checked ({error.strerror or error})") from None
     if status is not None and not stat.S_ISREG(status.st_mode):
         raise ValueError(f"{name} {target}: is {_kind_of_file(status.st_mode)}, expected a regular file to write")
-    if status is not None and not os.access(target, os.W_OK):
+    # the mode bits as well as access(): root may write anywhere, but a file marked read-only is not replaced silently
+    if status is not None and (not status.st_mode & 0o222 or not os.access(target, os.W_OK)):
         raise ValueError(f"{name} {target}: is read-only; make it writable or choose another path")
     folder = target.parent
     if not folder.is_dir():
@@ -286,6 +287,7 @@ LOADERS: dict[str, str] = {
     "glassnet.network": "network.Network.load",
     "glassnet.bundle": "glassnet_tabular.TabularModel.load",
     "glassnet.checkpoint": "network.TrainingRun.load",
+    "glassnet.tabular-checkpoint": "glassnet_tabular.TabularModel.resume, or train.py --resume",
 }
 """Each glassnet file format and the call that reads it, for messages about a file given to the wrong one."""
 

@@ -17,6 +17,7 @@ from create_data import (
     TARGET,
     TRUE_COEFFICIENTS,
     DataError,
+    DataNote,
     Standardizer,
     TableEncoding,
     TargetEncoding,
@@ -196,6 +197,33 @@ def test_constant_column_warns_and_is_not_divided_by_zero() -> None:
     np.testing.assert_array_equal(z[:, 1:], 0.0)
 
 
+@pytest.mark.parametrize("magnitude", [1e-310, 1e300, 1.0])
+def test_standardizing_is_scale_robust(magnitude: float) -> None:
+    """A subnormal column's spread underflowed to 0 and it was called constant; huge ones overflowed."""
+    steps = np.arange(60.0)[:, None]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scaler = Standardizer.fit(steps * magnitude)
+    np.testing.assert_allclose(scaler.transform(steps * magnitude), Standardizer.fit(steps).transform(steps), atol=1e-9)
+
+
+def test_the_smallest_subnormals_still_spread() -> None:
+    """Multiples of 5e-324 carry a few bits only: their z-scores are coarse (within 3%) but not zero."""
+    steps = np.arange(60.0)[:, None]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        z = Standardizer.fit(steps * 5e-324).transform(steps * 5e-324)
+    np.testing.assert_allclose(z, Standardizer.fit(steps).transform(steps), rtol=0.05, atol=0.05)
+
+
+def test_ordinary_columns_standardize_as_before() -> None:
+    values = np.random.default_rng(2).normal(3.0, 7.0, size=(1_000, 3)) * [1e-3, 1.0, 1e6]
+    values = np.asfortranarray(values)  # the layout a table's columns are encoded in
+    scaler = Standardizer.fit(values)
+    assert scaler.mean.tobytes() == values.mean(axis=0).tobytes()
+    assert scaler.scale.tobytes() == values.std(axis=0).tobytes()
+
+
 def test_varying_columns_do_not_warn() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -290,6 +318,60 @@ def test_read_table_rejects_a_missing_file(tmp_path: Path) -> None:
 def test_read_table_rejects_a_directory(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"is a directory, expected a CSV file"):
         read_table(tmp_path)
+
+
+@pytest.mark.parametrize("sep", [",", "\t", ";"], ids=["comma", "tab", "semicolon"])
+def test_read_table_tells_the_delimiter_from_the_header(tmp_path: Path, sep: str) -> None:
+    table = pd.DataFrame({"area": [50.5, 70.0], "city, region": ["Oslo, Norway", "Bergen"], "rooms": [2, 3]})
+    path = tmp_path / "houses.txt"
+    table.to_csv(path, index=False, sep=sep)
+    pd.testing.assert_frame_equal(read_table(path), table)
+
+
+def test_a_comma_file_with_quoted_delimiters_reads_as_pandas_reads_it(tmp_path: Path) -> None:
+    path = tmp_path / "quoted.csv"
+    path.write_text('"a;b",note,"c\td"\n1,"x; y, z",2\n3,"tab\there",4\n')
+    pd.testing.assert_frame_equal(read_table(path), pd.read_csv(path))
+    assert list(read_table(path).columns) == ["a;b", "note", "c\td"]
+
+
+def test_a_single_column_file_reads(tmp_path: Path) -> None:
+    path = tmp_path / "one.csv"
+    path.write_text("price\n1.5\n2.5\n")
+    assert read_table(path)["price"].tolist() == [1.5, 2.5]
+
+
+def test_read_table_refuses_a_name_given_twice(tmp_path: Path) -> None:
+    path = tmp_path / "twice.csv"
+    path.write_text("price,size,price,,\n1,2,3,4,5\n")
+    with pytest.raises(
+        DataError, match=r"twice\.csv: duplicate column name\(s\) \['price'\]; give each column its own name"
+    ):
+        read_table(path)
+
+
+@pytest.mark.parametrize(
+    ("sep", "values", "numbers"),
+    [
+        (",", ['"1,000"', '"12,345.5"', "7", '"-2,000"'], [1000.0, 12345.5, 7.0, -2000.0]),
+        ("\t", ["1,000", "12,345.5", "7", "-2,000"], [1000.0, 12345.5, 7.0, -2000.0]),
+        (";", ["1,5", "12,25", "7", "-2,0"], [1.5, 12.25, 7.0, -2.0]),
+    ],
+    ids=["comma: thousands", "tab: thousands", "semicolon: decimal comma"],
+)
+def test_numbers_written_with_commas_are_numbers(
+    tmp_path: Path, sep: str, values: list[str], numbers: list[float]
+) -> None:
+    path = tmp_path / "numbers.csv"
+    path.write_text(f"size{sep}city\n" + "".join(f"{value}{sep}Oslo\n" for value in values))
+    assert read_table(path)["size"].tolist() == numbers
+
+
+@pytest.mark.parametrize("values", [['"1,000"', "many"], ['"1,00"', "2"], ['"1,000,0"', "2"]])
+def test_text_that_is_not_all_numbers_with_commas_stays_text(tmp_path: Path, values: list[str]) -> None:
+    path = tmp_path / "text.csv"
+    path.write_text("size,n\n" + "".join(f"{value},1\n" for value in values))
+    assert read_table(path)["size"].tolist() == [value.strip('"') for value in values]
 
 
 # --- TableEncoding --------------------------------------------------------------------------
@@ -400,10 +482,10 @@ def test_table_encoding_rejects_infinite_numbers(houses: pd.DataFrame) -> None:
     ("features", "message"),
     [
         (pd.DataFrame(index=range(3)), r"features: expected at least one feature column, got none"),
-        (pd.DataFrame({0: [1.0, 2.0]}), r"features: expected distinct text column names, got \[0\]"),
+        (pd.DataFrame({0: [1.0, 2.0]}), r"features: expected text column names, got \[0\]"),
         (
             pd.DataFrame([[1.0, 2.0], [3.0, 4.0]], columns=["a", "a"]),
-            r"features: expected distinct text column names, got \['a', 'a'\]",
+            r"features: duplicate column name\(s\) \['a'\]; give each column its own name",
         ),
     ],
 )
@@ -417,6 +499,62 @@ def test_table_encoding_bundle_must_match_its_scaler(houses: pd.DataFrame) -> No
     document["numeric"].append("floors")
     with pytest.raises(ValidationError, match=r"scaler: expected 10 columns, one per encoded feature, got 9"):
         TableEncoding.model_validate(document | {"scaler": TableEncoding.fit(houses).scaler})
+
+
+def test_unseen_categories_can_encode_as_zeros_with_a_note(houses: pd.DataFrame) -> None:
+    encoding = TableEncoding.fit(houses)
+    new = houses.assign(city=["Oslo", "Paris", "Lima", "Paris"])
+    with pytest.warns(
+        DataNote, match=r"column 'city': 3 row\(s\) with value\(s\) unseen in training \['Lima', 'Paris'\]"
+    ):
+        encoded = encoding.transform(new, unseen="zero")
+    raw = encoding.scaler.inverse_transform(encoded)
+    np.testing.assert_allclose(raw[:, 2:5], [[0, 1, 0], [0, 0, 0], [0, 0, 0], [0, 0, 0]], atol=1e-12)
+    with pytest.raises(ValueError, match=r"unseen: expected one of \['error', 'zero'\], got 'skip'"):
+        encoding.transform(new, unseen="skip")  # type: ignore[arg-type]
+
+
+def test_rows_that_describe_rows_are_left_out_and_small_counts_kept(houses: pd.DataFrame) -> None:
+    """rooms runs 1..4 over four rows: too few to call it an index. Over ten rows, or on a shuffled
+    subset of a table whose index labels it follows, an exact run is a saved index."""
+    assert TableEncoding.fit(houses).numeric == ["area", "rooms"]
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(
+        {
+            "x": rng.normal(size=40),
+            "": rng.normal(size=40),
+            "Unnamed: 3": rng.normal(size=40),
+            "row": np.arange(1, 41),
+            "id": [f"user{i}" for i in range(40)],
+            "city": rng.choice(["a", "b"], 40),
+        }
+    )
+    subset = table.iloc[rng.permutation(40)[:30]]
+    with pytest.warns(DataNote) as notes:
+        encoding = TableEncoding.fit(subset)
+    assert encoding.columns == ["x", "city"]
+    assert [str(note.message).split(" left out")[0] for note in notes] == [
+        "column ''",
+        "column 'Unnamed: 3'",
+        "column 'row'",
+        "column 'id'",
+    ]
+    assert "30 distinct text values in 30 rows" in str(notes[-1].message)
+    expected = r"features: expected at least one feature column, got none \(left out: \['row'\]\)"
+    with pytest.warns(DataNote, match="'row' left out"), pytest.raises(DataError, match=expected):
+        TableEncoding.fit(table[["row"]])
+
+
+def test_an_encoding_too_large_for_memory_is_refused_before_it_is_built() -> None:
+    """200,000 rows of a text column with 90,000 categories (under half the rows, so not an identifier)
+    would make a 144 GB one-hot matrix."""
+    features = pd.DataFrame({"code": [f"c{i % 90_000}" for i in range(200_000)]})
+    expected = (
+        r"features: 200,000 rows x 90,000 encoded columns need 134\.1 GiB, more than the 2 GiB allowed; "
+        r"the widest text columns are 'code' \(90,000 values\)"
+    )
+    with pytest.raises(DataError, match=expected):
+        TableEncoding.fit(features)
 
 
 # --- TargetEncoding -------------------------------------------------------------------------
@@ -467,18 +605,63 @@ def test_binary_text_labels_round_trip() -> None:
     assert restored == encoding
 
 
-def test_numeric_labels_sort_numerically() -> None:
+def test_integer_labels_sort_numerically_and_decode_to_integers() -> None:
     grade = pd.Series([10, 2, 1, 2, 10], name="grade")
     encoding = TargetEncoding.fit(grade, "multiclass")
-    assert encoding.labels == ["1", "2", "10"]
+    assert encoding.labels == [1, 2, 10]
     np.testing.assert_array_equal(encoding.encode(grade), [2, 1, 0, 1, 2])
-    assert encoding.decode(np.array([0, 2])).tolist() == ["1", "10"]
+    decoded = encoding.decode(np.array([0, 2]))
+    assert decoded.dtype == np.int64
+    assert decoded.tolist() == [1, 10]
+    assert TargetEncoding.model_validate_json(encoding.model_dump_json()) == encoding
 
 
-def test_integral_float_labels_match_integer_labels() -> None:
+@pytest.mark.parametrize(
+    ("values", "labels", "dtype"),
+    [
+        ([0.0, 1.0, 0.5], [0.0, 0.5, 1.0], np.float64),
+        ([True, False, True], [False, True], np.bool_),
+        (["b", "a", "b"], ["a", "b"], object),
+    ],
+)
+def test_labels_keep_the_kind_of_the_column(values: list[object], labels: list[object], dtype: type) -> None:
+    encoding = TargetEncoding.fit(pd.Series(values, name="y"), "multiclass" if len(labels) > 2 else "binary")
+    assert encoding.labels == labels
+    assert [type(label) for label in encoding.labels] == [type(label) for label in labels]
+    restored = TargetEncoding.model_validate_json(encoding.model_dump_json())
+    assert restored.labels == labels
+    assert [type(label) for label in restored.labels or []] == [type(label) for label in labels]
+    decoded = restored.decode(restored.encode(pd.Series(values, name="y")))
+    assert decoded.dtype == dtype
+    assert decoded.tolist() == values
+
+
+def test_integral_float_labels_match_integer_values() -> None:
     encoding = TargetEncoding.fit(pd.Series([0.0, 1.0, 0.5], name="y"), "multiclass")
-    assert encoding.labels == ["0", "0.5", "1"]
     np.testing.assert_array_equal(encoding.encode(pd.Series([1, 0], name="y")), [2, 0])
+
+
+def test_text_labels_of_an_older_bundle_still_match_numeric_targets() -> None:
+    """Bundles written before labels kept their kind stored 2 and 2.0 as "2"; they load and predict text."""
+    older = TargetEncoding.model_validate_json('{"column": "y", "task": "multiclass", "labels": ["1", "2", "10"]}')
+    np.testing.assert_array_equal(older.encode(pd.Series([10, 2.0, 1], name="y")), [2, 1, 0])
+    assert older.decode(np.array([2, 0])).tolist() == ["10", "1"]
+
+
+def test_labels_found_only_in_validation_rows_get_an_output() -> None:
+    encoding = TargetEncoding.fit(
+        pd.Series(["a", "b", "a"], name="y"), "multiclass", validation=pd.Series(["c"], name="other")
+    )
+    assert encoding.labels == ["a", "b", "c"]
+    regression = TargetEncoding.fit(pd.Series([1.0, 3.0], name="y"), "regression", validation=pd.Series([100.0]))
+    assert regression.scaler is not None
+    assert regression.scaler.mean.tolist() == [2.0]
+
+
+@pytest.mark.parametrize("labels", ['[1, "a"]', "[NaN, 1.0]"])
+def test_mixed_or_non_finite_labels_are_rejected(labels: str) -> None:
+    with pytest.raises(ValidationError, match="labels"):
+        TargetEncoding.model_validate_json(f'{{"column": "y", "task": "binary", "labels": {labels}}}')
 
 
 @pytest.mark.parametrize(

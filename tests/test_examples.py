@@ -39,11 +39,25 @@ def test_iris_held_out_accuracy_with_xavier_and_he(capsys: pytest.CaptureFixture
 
 
 def test_iris_csv_is_the_complete_data_set() -> None:
-    data = iris.load_split()
+    training, held_out = iris.load_split()
 
-    assert data.species == ["setosa", "versicolor", "virginica"]
-    assert len(data.y_train) + len(data.y_test) == 150
-    assert data.X_train.shape[1] == data.X_test.shape[1] == 4
+    assert sorted(set(training[iris.SPECIES])) == ["setosa", "versicolor", "virginica"]
+    assert len(training) + len(held_out) == 150
+    assert list(training.columns)[-1] == "species"
+    assert len(training.columns) == 5
+    assert set(training.index).isdisjoint(held_out.index)
+
+
+def test_iris_models_predict_species_names_with_their_probabilities() -> None:
+    training, held_out = iris.load_split()
+    model = iris.train(training, "he", "relu")
+
+    assert model.network.layer_sizes == [4, 16, 3]
+    assert model.labels == ["setosa", "versicolor", "virginica"]
+    assert set(model.predict(held_out)) <= set(model.labels)
+    probabilities = model.predict_proba(held_out)
+    assert list(probabilities.columns) == model.labels
+    assert (probabilities.idxmax(axis=1) == model.predict(held_out)).all()
 
 
 def test_two_moons_held_out_accuracy_without_writing_a_plot(

@@ -1,6 +1,6 @@
 """Fuzzing the model and bundle loaders with hundreds of mutated files.
 
-``Network.load`` and ``glassnet_guards.read_model(path, train.Bundle)`` (and, for a handful,
+``Network.load`` and ``glassnet_guards.read_model(path, glassnet_tabular.Bundle)`` (and, for a handful,
 ``train.py --model X --predict Y``) must answer every file with either
 
 * a ``ValueError`` (or subclass) whose message names the file, or
@@ -31,11 +31,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import glassnet_guards
 import train
 from create_data import make_housing
+from glassnet_tabular import Bundle
 from network import Network
 
 Json = Any  # a decoded JSON value
@@ -75,7 +77,7 @@ def load_network(path: Path) -> None:
 
 
 def load_bundle(path: Path) -> None:
-    bundle = glassnet_guards.read_model(path, train.Bundle)
+    bundle = glassnet_guards.read_model(path, Bundle)
     _assert_finite_and_stable(Network.from_document(bundle.network), path)
     scalers = [bundle.features.scaler, *([bundle.target.scaler] if bundle.target.scaler is not None else [])]
     assert all(np.isfinite(s.mean).all() and np.isfinite(s.scale).all() for s in scalers), "non-finite scaler"
@@ -639,6 +641,11 @@ CLI_CASES: dict[str, Callable[[str, Json, Path], bytes]] = {
     "input narrower than the features": lambda text, doc, folder: _encode(
         _inconsistent(doc, "network input narrower than the features")
     ),
+    "labels of two kinds": lambda text, doc, folder: _encode(_set(doc, ("target", "labels"), [0, "1", 2])),
+    "a NaN label": lambda text, doc, folder: _encode(_set(doc, ("target", "labels"), [0.0, 1.0, 2.0])).replace(
+        b"[0.0,1.0,2.0]", b"[0.0,NaN,2.0]"
+    ),
+    "an older bundle: text labels": lambda text, doc, folder: _encode(_set(doc, ("target", "labels"), ["0", "1", "2"])),
 }
 
 
@@ -658,9 +665,11 @@ def test_cli_predict_with_a_mutated_bundle_exits_cleanly(
         pytest.fail(f"raised {type(error).__name__}: {str(error)[:200]}")
     err = capsys.readouterr().err
     assert not (tmp_path / "EXECUTED").exists()
-    if case == "unchanged":
+    if case in ("unchanged", "an older bundle: text labels"):
         assert status == 0, err
-        assert "prediction" in out.getvalue().splitlines()[0]
+        predicted = pd.read_csv(io.StringIO(out.getvalue()))
+        assert list(predicted.columns)[-4:] == ["prediction", "probability_0", "probability_1", "probability_2"]
+        assert set(predicted["prediction"]) <= {0, 1, 2}
         return
     lines = err.strip().splitlines()
     assert status == 1 and len(lines) == 1 and lines[0].startswith("error: "), (status, err)

@@ -23,6 +23,9 @@ import os
 import pickle
 import re
 import stat
+import subprocess
+import sys
+import textwrap
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -37,12 +40,15 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+import glassnet_guards
+import glassnet_tabular
 import network
 import train
-from create_data import make_housing
+from create_data import make_housing, split_rows
 from network import Network, TrainingDiverged
 
 FloatArray = npt.NDArray[np.float64]
+ROOT = Path(__file__).resolve().parents[1]
 
 BUILT_IN_ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh")
 HEADS = ("identity", "sigmoid", "softmax")
@@ -795,7 +801,8 @@ CSV_CASES: dict[str, CsvCase] = {
     "byte order mark before the target name": CsvCase(
         b"\xef\xbb\xbf" + _csv(HOUSING[["price", "size_sqft", "bedrooms"]]), "price", "ok"
     ),
-    "semicolon separated": CsvCase(_csv(HOUSING, sep=";"), "price", "either"),
+    "semicolon separated": CsvCase(_csv(HOUSING, sep=";"), "price", "ok"),
+    "tab separated": CsvCase(_csv(HOUSING, sep="\t"), "price", "ok"),
     "CRLF line ends": CsvCase(HOUSING_CSV.replace("\n", "\r\n").encode(), "price", "ok"),
     "Latin-1 bytes": CsvCase("a,b,price\n1,é,3\n2,x,4\n".encode("latin-1"), "price", "error"),
     "UTF-16": CsvCase(HOUSING_CSV.encode("utf-16"), "price", "error"),
@@ -805,8 +812,10 @@ CSV_CASES: dict[str, CsvCase] = {
     "an unterminated quote": CsvCase(b'a,price\n"1,2\n3,4\n', "price", "error"),
     "a text feature": CsvCase(_csv(HOUSING.assign(city=["north", "south", "east"] * 20)), "price", "ok"),
     "text target for regression": CsvCase(_csv(HOUSING.assign(label="x")), "label", "error", mentions=("label",)),
-    "duplicate column names": CsvCase(HOUSING_CSV.replace("bedrooms", "size_sqft", 1).encode(), "price", "either"),
-    "an empty column name": CsvCase(HOUSING_CSV.replace("bedrooms", "", 1).encode(), "price", "either"),
+    "duplicate column names": CsvCase(
+        HOUSING_CSV.replace("bedrooms", "size_sqft", 1).encode(), "price", "error", mentions=("duplicate", "size_sqft")
+    ),
+    "an empty column name": CsvCase(HOUSING_CSV.replace("bedrooms", "", 1).encode(), "price", "ok"),
     "a NUL byte": CsvCase(HOUSING_CSV.replace("\n1", "\n\x001", 1).encode(), "price", "either"),
     "a 1e308 feature": CsvCase(
         _csv(HOUSING.assign(size_sqft=np.where(HOUSING.index == 0, 1e308, 1.0))), "price", "either"
@@ -814,7 +823,7 @@ CSV_CASES: dict[str, CsvCase] = {
     "a +-1e308 target": CsvCase(
         _csv(HOUSING.assign(price=np.where(HOUSING.index % 2, 1e308, -1e308))), "price", "either"
     ),
-    "a subnormal feature": CsvCase(_csv(HOUSING.assign(size_sqft=np.arange(60) * 5e-324)), "price", "either"),
+    "a subnormal feature": CsvCase(_csv(HOUSING.assign(size_sqft=np.arange(60) * 5e-324)), "price", "ok"),
     "a bool target for binary": CsvCase(
         _csv(HOUSING.assign(label=HOUSING.price > HOUSING.price.median())), "label", "ok", ("--task", "binary")
     ),
@@ -833,8 +842,8 @@ def test_hostile_csv_exits_cleanly(case_id: str, tmp_path: Path, capsys: pytest.
     if case.outcome == "ok" or (case.outcome == "either" and status == 0):
         assert status == 0, f"exit status {status}; stderr {err!r}"
         metrics = json.loads(report.read_text(encoding="utf-8"), parse_constant=_reject_constant)
-        assert set(metrics) == {"train", "test"}
-        assert all(math.isfinite(value) for part in metrics.values() for value in part.values())
+        assert set(metrics) == {"train", "test", "training"}
+        assert all(math.isfinite(value) for part in ("train", "test") for value in metrics[part].values())
     else:
         assert_one_line_error(status, err, *case.mentions)
         assert not report.exists()
@@ -1103,7 +1112,249 @@ def test_divergence_in_the_first_epoch_restores_the_initial_parameters() -> None
 
 
 # --------------------------------------------------------------------------- #
-# 5. Answers that were NaN or misleading
+# 5. Silent wrong results: tables and outputs
+# --------------------------------------------------------------------------- #
+
+
+def _train_csv(
+    tmp_path: Path, table: pd.DataFrame | str, capsys: pytest.CaptureFixture[str], *extra: str, target: str = "price"
+) -> tuple[int, str, str]:
+    """``train.py --csv`` on ``table`` (a frame, or the file's text), 3 epochs."""
+    path = tmp_path / "table.csv"
+    path.write_text(table if isinstance(table, str) else table.to_csv(index=False), encoding="utf-8")
+    return run_cli(["--csv", str(path), "--target", target, "--epochs", "3", *extra], capsys)
+
+
+def _input_features(out: str) -> int:
+    found = re.search(r"(\d+) input features", out)
+    assert found, out
+    return int(found[1])
+
+
+def test_a_duplicated_target_column_is_refused_not_learned_from(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pandas renames a second ``price`` to ``price.1``: the target became a feature and test R^2 was 1.0."""
+    text = HOUSING.assign(copy=HOUSING["price"]).to_csv(index=False).replace(",copy", ",price", 1)
+    status, _, err = _train_csv(tmp_path, text, capsys)
+    assert_one_line_error(status, err, "table.csv", "duplicate column name(s) ['price']")
+
+
+@pytest.mark.parametrize(
+    ("table", "left_out"),
+    [
+        (HOUSING.rename_axis(None), "Unnamed: 0"),  # written with its index
+        (HOUSING.assign(row=np.arange(len(HOUSING))), "row"),
+        (HOUSING.assign(number=np.arange(1, len(HOUSING) + 1)), "number"),
+        (HOUSING.rename_axis("rownames").reset_index(), "rownames"),
+    ],
+    ids=["index written by pandas", "a 0..n-1 column", "a 1..n column", "R's rownames"],
+)
+def test_a_saved_row_index_is_left_out_with_a_note(
+    table: pd.DataFrame, left_out: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = table.to_csv(index=left_out == "Unnamed: 0")
+    status, out, err = _train_csv(tmp_path, text, capsys)
+    assert status == 0, err
+    assert _input_features(out) == 4
+    assert f"note: {tmp_path / 'table.csv'}: column {left_out!r} left out: " in err
+
+
+def test_small_integer_features_are_not_taken_for_a_row_index(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only an exact 0..n-1 or 1..n run over every row is an index: a count that merely rises is a feature."""
+    rises = np.arange(1, len(HOUSING) + 1)
+    rises[-1] += 1
+    table = HOUSING.assign(floors=rises, rooms=HOUSING["bedrooms"] + 1)
+    status, out, err = _train_csv(tmp_path, table, capsys)
+    assert status == 0, err
+    assert _input_features(out) == 6
+    assert "left out" not in err
+
+
+def test_an_identifier_column_is_left_out_before_any_large_allocation(tmp_path: Path) -> None:
+    """One-hot encoding a 30,000-row ID column asked for np.eye(24,000): 4.6 GB. The child runs with its
+    address space capped at 1.5 GiB above its start, so the run must not even try."""
+    rows = 30_000
+    table = make_housing(rows, seed=2).assign(customer=[f"C{i:06d}" for i in range(rows)])
+    path = tmp_path / "customers.csv"
+    table.to_csv(path, index=False)
+    child = textwrap.dedent(
+        """
+        import resource, sys
+        import train
+        with open("/proc/self/status") as status:
+            kib = next(int(line.split()[1]) for line in status if line.startswith("VmSize:"))
+        resource.setrlimit(resource.RLIMIT_AS, (kib * 1024 + 3 * 1024**3 // 2, resource.RLIM_INFINITY))
+        sys.exit(train.main(sys.argv[1:]))
+        """
+    )
+    argv = ["--csv", str(path), "--target", "price", "--epochs", "1"]
+    result = subprocess.run(
+        [sys.executable, "-c", child, *argv], capture_output=True, text=True, timeout=120, cwd=ROOT, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert _input_features(result.stdout) == 4
+    assert "column 'customer' left out: 24,000 distinct text values in 24,000 rows: an identifier" in result.stderr
+
+
+def test_numbers_with_thousands_separators_are_read_as_numbers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ "1,234.5" was text: one-hot encoded, one column per house, and nothing learned from the size."""
+    table = HOUSING.assign(size_sqft=[f"{value:,.1f}" for value in HOUSING["size_sqft"]])
+    assert table["size_sqft"].str.contains(",").sum() > 50
+    status, out, err = _train_csv(tmp_path, table, capsys)
+    assert status == 0, err
+    assert _input_features(out) == 4
+    mixed = table.assign(size_sqft=table["size_sqft"].where(table.index != 3, "large"))
+    status, out, err = _train_csv(tmp_path, mixed, capsys)
+    assert status == 0, err
+    assert _input_features(out) == 3  # a column mixing text stays text: here, 48 distinct values in 48 rows
+    assert "column 'size_sqft' left out: 48 distinct text values in 48 rows" in err
+
+
+def test_a_category_only_in_the_test_rows_never_fails_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The run used to fail for the seeds whose split put the one 'atlantis' row among the test rows."""
+    table = HOUSING.assign(city=np.where(HOUSING.index == 7, "atlantis", np.where(HOUSING.index % 2, "a", "b")))
+    seeds = {seed: 7 in split_rows(len(table), 0.2, seed=seed)[1] for seed in range(12)}
+    assert set(seeds.values()) == {True, False}
+    for seed, in_test in seeds.items():
+        status, _, err = _train_csv(tmp_path, table, capsys, "--seed", str(seed))
+        assert status == 0, (seed, err)
+        note = "column 'city': 1 row(s) with value(s) unseen in training ['atlantis'] encoded as all zeros"
+        assert (note in err) == in_test, (seed, err)
+
+
+def test_unseen_categories_at_predict_are_an_error_unless_asked_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = HOUSING.assign(city=np.where(HOUSING.index % 2, "a", "b"))
+    model, rows = tmp_path / "model.json", tmp_path / "rows.csv"
+    status, _, err = _train_csv(tmp_path, table, capsys, "--save", str(model))
+    assert status == 0, err
+    table.drop(columns="price").assign(city=["a", "atlantis"] * 30).to_csv(rows, index=False)
+    status, _, err = run_cli(["--model", str(model), "--predict", str(rows)], capsys)
+    assert_one_line_error(status, err, "rows.csv", "column 'city': unseen value(s) ['atlantis']")
+    status, out, err = run_cli(["--model", str(model), "--predict", str(rows), "--unseen", "zero"], capsys)
+    assert status == 0, err
+    note = "column 'city': 30 row(s) with value(s) unseen in training ['atlantis'] encoded as all zeros"
+    assert err == f"note: {rows}: {note}\n"
+    assert len(pd.read_csv(io.StringIO(out))) == 60
+
+
+def test_a_subnormal_feature_is_not_taken_for_a_constant(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Its spread underflowed to 0: the column was called constant and scaled to nothing."""
+    model = tmp_path / "model.json"
+    table = HOUSING.assign(tiny=HOUSING["size_sqft"] * 1e-312)
+    status, _, err = _train_csv(tmp_path, table, capsys, "--save", str(model))
+    assert status == 0, err
+    assert "constant" not in err
+    scaler = glassnet_tabular.TabularModel.load(model).features.scaler
+    z = scaler.transform(table[["size_sqft", "bedrooms", "age_years", "distance_km", "tiny"]].to_numpy())
+    np.testing.assert_allclose(z[:, 4], z[:, 0], atol=1e-3)  # scaled like the size it is a multiple of
+
+
+def test_a_read_only_file_is_refused_whoever_runs(tmp_path: Path) -> None:
+    """Root's os.access() ignores permission bits; the guard reads the bits too."""
+    target = tmp_path / "readonly.json"
+    target.write_text("{}")
+    target.chmod(0o444)
+    with pytest.raises(ValueError, match=r"--save .*readonly\.json: is read-only"):
+        glassnet_guards.write_atomically(target, "new", name="--save")
+    assert target.read_text() == "{}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["readonly.json"]
+
+
+# The outputs. Tests run as root in CI, and root's os.access() ignores permission bits: a
+# folder without write permission is writable for root. The guard consults os.access, so here
+# it is made to answer as for an ordinary user (by the owner's permission bits), which is what
+# a user gets.
+
+
+@pytest.fixture
+def as_a_user(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = os.access
+
+    def by_owner_bits(path: Any, mode: int, **kwargs: Any) -> bool:
+        bits = os.stat(path).st_mode
+        if (mode & os.W_OK and not bits & stat.S_IWUSR) or (mode & os.X_OK and not bits & stat.S_IXUSR):
+            return False
+        return real(path, mode, **kwargs)
+
+    monkeypatch.setattr(os, "access", by_owner_bits)
+
+
+def _protected(tmp_path: Path) -> dict[str, Path]:
+    """Files an output must never replace, made once per test: the inputs, a FIFO and a read-only file."""
+    files = {name: tmp_path / name for name in ("table.csv", "model.json", "rows.csv", "readonly.json")}
+    files["table.csv"].write_text(HOUSING.to_csv(index=False), encoding="utf-8")
+    assert train.main(["--csv", str(files["table.csv"]), "--target", "price", "--epochs", "2",
+                       "--save", str(files["model.json"])], out=io.StringIO()) == 0  # fmt: skip
+    files["rows.csv"].write_text(HOUSING.drop(columns="price").to_csv(index=False), encoding="utf-8")
+    files["readonly.json"].write_text("{}")
+    files["readonly.json"].chmod(0o444)
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "locked").mkdir(mode=0o555)
+    return files
+
+
+TRAINING = ["--csv", "{d}/table.csv", "--target", "price", "--epochs", "2"]
+PREDICTING = ["--model", "{d}/model.json", "--predict", "{d}/rows.csv"]
+OUTPUT_CASES: dict[str, tuple[list[str], str]] = {
+    "--save onto --csv": ([*TRAINING, "--save", "{d}/table.csv"], "--save {d}/table.csv: is the input --csv"),
+    "--report onto --csv": ([*TRAINING, "--report", "{d}/table.csv"], "is the input --csv"),
+    "--plot onto --save": (
+        [*TRAINING, "--save", "{d}/new.json", "--plot", "{d}/new.json"],
+        "--plot {d}/new.json: is also --save; give each output its own file",
+    ),
+    "--save onto a folder": ([*TRAINING, "--save", "{d}/locked"], "is a folder"),
+    "--save onto a FIFO": ([*TRAINING, "--save", "{d}/fifo"], "--save {d}/fifo: is a FIFO"),
+    "--report onto a device": ([*TRAINING, "--report", "/dev/null"], "--report /dev/null: is a device"),
+    "--save onto a read-only file": ([*TRAINING, "--save", "{d}/readonly.json"], "is read-only"),
+    "--plot in a folder that cannot be written": (
+        [*TRAINING, "--plot", "{d}/locked/plot.png"],
+        "--plot {d}/locked/plot.png: the folder {d}/locked cannot be written",
+    ),
+    "--checkpoint onto --csv": (
+        [*TRAINING, "--checkpoint", "{d}/table.csv"],
+        "--checkpoint {d}/table.csv: is the input",
+    ),
+    "--trace onto a FIFO": ([*TRAINING, "--trace", "{d}/fifo"], "--trace {d}/fifo: is a FIFO"),
+    "--checkpoint in a folder that cannot be written": (
+        [*TRAINING, "--checkpoint", "{d}/locked/run.json"],
+        "--checkpoint {d}/locked/run.json: the folder {d}/locked cannot be written",
+    ),
+    "--output onto --predict": ([*PREDICTING, "--output", "{d}/rows.csv"], "is the input --predict"),
+    "--output onto --model": ([*PREDICTING, "--output", "{d}/model.json"], "is the input --model"),
+    "--output onto a FIFO": ([*PREDICTING, "--output", "{d}/fifo"], "is a FIFO"),
+    "--output onto a device": ([*PREDICTING, "--output", "/dev/null"], "is a device"),
+    "--output onto a read-only file": ([*PREDICTING, "--output", "{d}/readonly.json"], "is read-only"),
+}
+
+
+@pytest.mark.usefixtures("as_a_user")
+@pytest.mark.parametrize("case", list(OUTPUT_CASES))
+def test_an_output_never_replaces_an_input_another_output_or_a_special_file(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = _protected(tmp_path)
+    before = {path: path.read_bytes() for path in files.values()}
+    folder = sorted(p.name for p in tmp_path.iterdir())
+    argv, message = OUTPUT_CASES[case]
+    status, out, err = run_cli([arg.format(d=tmp_path) for arg in argv], capsys)
+    assert_one_line_error(status, err, message.format(d=tmp_path))
+    assert out == "", "refused before any work: nothing trained or printed"
+    assert {path: path.read_bytes() for path in files.values()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == folder
+    assert stat.S_ISFIFO((tmp_path / "fifo").stat().st_mode)
+
+
+# --------------------------------------------------------------------------- #
+# 6. Answers that were NaN or misleading
 # --------------------------------------------------------------------------- #
 
 

@@ -262,17 +262,9 @@ def test_healthy_runs_diagnose_as_healthy() -> None:
             learning_rate=variant.learning_rate,
             batch_size=variant.batch_size,
         )
-    data = iris.load_split()
+    flowers, _ = iris.load_split()
     for init, activation in iris.PAIRINGS:
-        net = Network([4, 16, 3], activation=activation, head="softmax", init=init, seed=0)
-        histories[f"iris {init}"] = net.fit(
-            data.X_train,
-            data.y_train,
-            epochs=300,
-            learning_rate=0.05,
-            batch_size=16,
-            validation_data=(data.X_test, data.y_test),
-        )
+        histories[f"iris {init}"] = iris.train(flowers, init, activation).history
     unhealthy = {name: h.diagnose().table() for name, h in histories.items() if not h.diagnose().healthy}
     assert unhealthy == {}
 

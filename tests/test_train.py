@@ -8,6 +8,7 @@ import math
 import re
 import subprocess
 import sys
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,8 @@ from sklearn.metrics import log_loss
 import train
 from create_data import TRUE_COEFFICIENTS, make_housing, split_rows
 from glassnet_guards import read_model
-from network import Network, TrainingHistory
+from glassnet_tabular import Bundle
+from network import Network, TrainingHistory, TrainingRun
 
 ROOT = Path(__file__).resolve().parents[1]
 NOISE = 10_000.0  # dollars: the housing data's noise level, the best test RMSE any model can reach
@@ -29,7 +31,8 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ALL_OPTIONS = [
     *("--epochs", "--learning-rate", "--hidden", "--activation", "--task", "--optimizer", "--batch-size", "--l2"),
     *("--samples", "--seed", "--print-every", "--csv", "--target", "--test-fraction", "--save", "--model"),
-    *("--predict", "--output", "--report", "--plot"),
+    *("--predict", "--output", "--report", "--plot", "--drop", "--patience", "--unseen"),
+    *("--gradients", "--trace", "--checkpoint", "--checkpoint-every", "--resume"),
 ]
 NUMERIC_COLUMNS = [
     *("income", "tenure_months", "credit_score", "utilization", "visits", "temperature", "tiny_signal"),
@@ -64,8 +67,8 @@ def run_cli(*argv: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def read_report(path: Path) -> dict[str, dict[str, float]]:
-    report: dict[str, dict[str, float]] = json.loads(path.read_text())
+def read_report(path: Path) -> dict[str, dict[str, Any]]:
+    report: dict[str, dict[str, Any]] = json.loads(path.read_text())
     return report
 
 
@@ -87,13 +90,14 @@ def number(cell: str) -> float:
 
 
 def loss_table_epochs(stdout: str) -> list[int]:
-    """Epochs of the tabulate grid rows (``|   10 | 1.2e-02 | 1.3e-02 |``)."""
-    return [int(m) for m in re.findall(r"^\|\s+(\d+) \| [\d.e+-]+ \| [\d.e+-]+ \|$", stdout, flags=re.MULTILINE)]
+    """Epochs of the tabulate grid rows (``|   10 | 1.2e-02 | 1.3e-02 |``, maybe with gradient columns after)."""
+    row = r"^\|\s+(\d+) \|\s+[\d.e+-]+ \|\s+[\d.e+-]+ \|(?:\s+[\d.e+-]+ \|)*$"
+    return [int(m) for m in re.findall(row, stdout, flags=re.MULTILINE)]
 
 
 def bundle_per_unit_coefficients(path: Path) -> dict[str, float]:
     """A linear regression bundle's collapsed weights in target units per raw feature unit."""
-    bundle = read_model(path, train.Bundle)
+    bundle = read_model(path, Bundle)
     weights, _ = Network.from_document(bundle.network).linear_map()
     assert bundle.target.scaler is not None
     per_unit = bundle.target.scaler.scale[0] * weights[:, 0] / bundle.features.scaler.scale
@@ -166,7 +170,7 @@ def reference_features(table: pd.DataFrame, train_rows: np.ndarray) -> np.ndarra
     return z_scores
 
 
-def manual_forward(bundle: train.Bundle, rows: pd.DataFrame) -> np.ndarray:
+def manual_forward(bundle: Bundle, rows: pd.DataFrame) -> np.ndarray:
     """A linear bundle's output (n, n_out) computed from its stored pieces with plain numpy."""
     columns = [rows[name].to_numpy(dtype=np.float64)[:, None] for name in bundle.features.numeric]
     for name, categories in bundle.features.categorical.items():
@@ -221,7 +225,7 @@ def test_default_run_prints_everything_in_order_and_recovers_the_coefficients() 
     metrics = {row[0]: [number(c) for c in row[1:]] for row in github_table(stdout, "metrics")}
     assert set(metrics) == {"train", "test"}
     for mse, rmse, r2 in metrics.values():
-        assert rmse == pytest.approx(math.sqrt(mse), abs=1)
+        assert rmse == pytest.approx(math.sqrt(mse), rel=1e-3)  # 4 significant digits
         assert abs(rmse / NOISE - 1) < 0.05
         assert r2 > 0.99
 
@@ -247,12 +251,12 @@ def test_default_run_reaches_the_noise_floor(tmp_path: Path) -> None:
 
 def test_the_loss_table_is_printed_while_training(monkeypatch: pytest.MonkeyPatch) -> None:
     fitting = [False]
-    original_fit = Network.fit
+    original_advance = TrainingRun.advance
 
-    def watched_fit(self: Network, *args: Any, **kwargs: Any) -> TrainingHistory:
+    def watched_advance(self: TrainingRun, *args: Any, **kwargs: Any) -> TrainingHistory:
         fitting[0] = True
         try:
-            return original_fit(self, *args, **kwargs)
+            return original_advance(self, *args, **kwargs)
         finally:
             fitting[0] = False
 
@@ -265,7 +269,7 @@ def test_the_loss_table_is_printed_while_training(monkeypatch: pytest.MonkeyPatc
             self.writes.append((fitting[0], text))
             return super().write(text)
 
-    monkeypatch.setattr(Network, "fit", watched_fit)
+    monkeypatch.setattr(TrainingRun, "advance", watched_advance)
     out = Recorder()
     assert train.main(["--samples", "500", "--epochs", "30", "--print-every", "10"], out=out) == 0
     during = [text for in_fit, text in out.writes if in_fit and loss_table_epochs(text)]
@@ -331,7 +335,7 @@ def test_l2_shrinks_the_weights(tmp_path: Path) -> None:
     run_ok([*common, "--l2", "0.5", "--save", str(decayed)])
 
     def weight_norm(path: Path) -> float:
-        document = read_model(path, train.Bundle).network
+        document = read_model(path, Bundle).network
         return math.sqrt(sum(float((layer.weights**2).sum()) for layer in document.params))
 
     assert weight_norm(decayed) < 0.8 * weight_norm(plain)
@@ -378,6 +382,7 @@ def test_report_and_plot_files(tmp_path: Path) -> None:
     report, plot = tmp_path / "report.json", tmp_path / "loss.png"
     stdout = run_ok(["--samples", "1000", "--epochs", "30", "--report", str(report), "--plot", str(plot)])
     metrics = read_report(report)
+    assert metrics.pop("training") == {"epochs": 30, "stopped_early": False, "best_epoch": None}
     assert set(metrics) == {"train", "test"}
     for values in metrics.values():
         assert set(values) == {"mse", "rmse", "r2"}
@@ -484,7 +489,7 @@ def test_save_then_predict_gives_the_trained_models_predictions(
         assert document["target"]["scaler"]["mean"]["data"] == [pytest.approx(table["spend"].mean(), rel=0.05)]
     else:
         assert document["target"]["labels"] == sorted(set(table[target]))
-    bundle = read_model(bundle_path, train.Bundle)
+    bundle = read_model(bundle_path, Bundle)
 
     rows_csv, predicted_csv = tmp_path / "rows.csv", tmp_path / "predicted.csv"
     new_rows.to_csv(rows_csv, index=False)
@@ -496,18 +501,27 @@ def test_save_then_predict_gives_the_trained_models_predictions(
     assert to_stdout == predicted_csv.read_text()
 
     predicted = pd.read_csv(predicted_csv)
-    assert list(predicted.columns) == [*new_rows.columns, "prediction"]
-    pd.testing.assert_frame_equal(predicted.drop(columns="prediction"), new_rows)
+    labels = list(bundle.target.labels or [])
+    probability_columns = [f"probability_{label}" for label in labels]
+    assert list(predicted.columns) == [*new_rows.columns, "prediction", *probability_columns]
+    pd.testing.assert_frame_equal(predicted[new_rows.columns], new_rows)
     outputs = manual_forward(bundle, new_rows)
     if task == "regression":
         assert bundle.target.scaler is not None
         expected = outputs[:, 0] * bundle.target.scaler.scale[0] + bundle.target.scaler.mean[0]
         np.testing.assert_allclose(predicted["prediction"].to_numpy(), expected, rtol=1e-9)
     else:
-        assert bundle.target.labels is not None
         codes = (outputs[:, 0] > 0).astype(int) if task == "binary" else outputs.argmax(axis=1)
-        assert predicted["prediction"].tolist() == [bundle.target.labels[code] for code in codes]
+        assert predicted["prediction"].tolist() == [labels[code] for code in codes]
         assert set(predicted["prediction"]) <= set(table[target])
+        probabilities = predicted[probability_columns].to_numpy()
+        np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-12)
+        if task == "binary":  # the sigmoid of the logit
+            np.testing.assert_allclose(probabilities[:, 1], 1 / (1 + np.exp(-outputs[:, 0])), rtol=1e-9)
+        else:  # the softmax of the logits
+            exp = np.exp(outputs - outputs.max(axis=1, keepdims=True))
+            np.testing.assert_allclose(probabilities, exp / exp.sum(axis=1, keepdims=True), rtol=1e-9)
+        assert (probabilities.argmax(axis=1) == codes).all()
 
     # predicting the seeded test split from the saved bundle reproduces the reported test metrics
     _, test_rows = split_rows(len(table), 0.2, seed=0)
@@ -529,6 +543,81 @@ def test_save_then_predict_gives_the_trained_models_predictions(
         "report.json",
         "rows.csv",
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (102_539_924.0, "102,500,000"),
+        (10_126.4, "10,130"),
+        (1.33333, "1.333"),
+        (0.99637, "0.9964"),
+        (0.000123456, "0.0001235"),
+        (1.23456e-7, "1.235e-07"),
+        (-2.5, "-2.500"),
+        (0.0, "0"),
+    ],
+)
+def test_metrics_are_printed_to_4_significant_digits(value: float, shown: str) -> None:
+    assert train.significant(value) == shown
+
+
+def test_small_errors_are_not_rounded_away(tmp_path: Path) -> None:
+    """An RMSE of 1.33 printed as 1: metrics were rounded to whole target units."""
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"x": rng.normal(size=200)}).assign(y=lambda t: t["x"] + rng.normal(0, 1.3, 200))
+    table.to_csv(tmp_path / "t.csv", index=False)
+    report = tmp_path / "r.json"
+    stdout = run_ok(["--csv", str(tmp_path / "t.csv"), "--target", "y", "--report", str(report)])
+    printed = dict((row[0], row[1:]) for row in github_table(stdout, "metrics"))
+    assert printed["test"][1] == train.significant(read_report(report)["test"]["rmse"])
+    assert re.fullmatch(r"1\.\d{3}", printed["test"][1]), printed
+
+
+def test_drop_patience_and_the_training_report(tmp_path: Path) -> None:
+    table = make_table(seed=4, n_rows=600)
+    csv, report = write_csv(table.assign(ticket=np.arange(600) % 7), "spend", tmp_path / "t.csv"), tmp_path / "r.json"
+    argv = ["--csv", str(csv), "--target", "spend", "--drop", "color, ticket", "--report", str(report)]
+    stdout = run_ok([*argv, "--hidden", "32", "--activation", "relu", "--patience", "3", "--learning-rate", "0.05"])
+    assert stdout.startswith("600 rows (480 train, 120 test), 24 input features")  # 30 less color's 6, no ticket
+    assert "early stopping after 3 epochs without improvement on 10% of the training rows" in stdout
+    training = read_report(report)["training"]
+    assert training["stopped_early"] is True
+    assert training["epochs"] == training["best_epoch"] + 3 < 150
+    assert re.search(
+        rf"^stopped early after epoch {training['epochs']}; kept epoch {training['best_epoch']}", stdout, re.M
+    )
+    assert loss_table_epochs(stdout)[-1] == training["epochs"]  # the last epoch run closes the table
+
+
+def test_the_plot_draws_every_epoch_while_the_table_shows_every_print_every(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    drawn: list[TrainingHistory] = []
+
+    def loss_plot(history: TrainingHistory, loss_name: str, validation: str) -> bytes:
+        drawn.append(history)
+        return b"png"
+
+    monkeypatch.setattr(train, "loss_plot", loss_plot)
+    stdout = run_ok(["--samples", "300", "--epochs", "25", "--plot", str(tmp_path / "loss.png")])
+    assert loss_table_epochs(stdout) == [1, 10, 20, 25]
+    assert [record.epoch for record in drawn[0].records] == list(range(1, 26))
+    assert all(record.val_loss is not None for record in drawn[0].records)
+
+
+def test_output_dash_is_standard_output_and_added_columns_are_not_overwritten(tmp_path: Path) -> None:
+    bundle, rows_csv = tmp_path / "model.json", tmp_path / "rows.csv"
+    run_ok(["--task", "binary", "--samples", "300", "--epochs", "5", "--save", str(bundle)])
+    make_housing(10, seed=7).drop(columns="price").to_csv(rows_csv, index=False)
+    assert run(["--model", str(bundle), "--predict", str(rows_csv), "--output", "-"]) == run(
+        ["--model", str(bundle), "--predict", str(rows_csv)]
+    )
+    predicted = pd.read_csv(io.StringIO(run_ok(["--model", str(bundle), "--predict", str(rows_csv)])))
+    assert list(predicted.columns)[-3:] == ["prediction", "probability_0", "probability_1"]
+    predicted.to_csv(rows_csv, index=False)  # predicting on a file that already holds predictions
+    code, _ = run(["--model", str(bundle), "--predict", str(rows_csv)])
+    assert code == 1
 
 
 def test_housing_classifier_bundle_predicts_its_labels(tmp_path: Path) -> None:
@@ -571,6 +660,10 @@ BAD_OPTIONS = {
     "model-without-predict": ["--model", "model.json"],
     "predict-without-model": ["--predict", "rows.csv"],
     "output-without-predict": ["--output", "out.csv"],
+    "unseen-without-predict": ["--unseen", "zero"],
+    "unseen-unknown": ["--model", "m.json", "--predict", "rows.csv", "--unseen", "skip"],
+    "drop-empty-name": ["--drop", "a,,b"],
+    "patience-zero": ["--patience", "0"],
 }
 
 
@@ -627,6 +720,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rows.drop(columns=["plan"]).to_csv(folder / "rows_missing_plan.csv", index=False)
     rows.assign(region="atlantis").to_csv(folder / "rows_unseen.csv", index=False)
     rows.assign(visits="many").to_csv(folder / "rows_text_visits.csv", index=False)
+    rows.assign(prediction=1.0).to_csv(folder / "rows_predicted.csv", index=False)
     return folder
 
 
@@ -704,6 +798,17 @@ BAD_INPUTS: dict[str, tuple[list[str], str, str]] = {
         "expected numbers",
     ),
     "output-folder-missing": ([*PREDICT, "--output", "{d}/nowhere/predicted.csv"], "nowhere", "does not exist"),
+    "drop-an-absent-column": (
+        [*TRAIN_CSV, "--drop", "nope", *TRAIN_OUTPUTS],
+        "good.csv",
+        "drop: no column(s) ['nope']",
+    ),
+    "drop-the-target": ([*TRAIN_CSV, "--drop", "spend", *TRAIN_OUTPUTS], "good.csv", "'spend' is the target"),
+    "predict-rows-already-predicted": (
+        [*PREDICT[:3], "{d}/rows_predicted.csv", *PREDICT_OUTPUTS],
+        "rows_predicted.csv",
+        "already has column(s) ['prediction']",
+    ),
 }
 
 
@@ -771,3 +876,138 @@ def test_divergence_is_one_line_exit_1_and_writes_nothing(
     assert stderr.count("\n") == 1, stderr
     assert re.fullmatch(r"error: training diverged: .*\n", stderr), stderr
     assert_untouched(out)
+
+
+# --------------------------------------------------------------------------- #
+# Gradients through training: columns, the diagnosis, the trace, checkpoints
+# --------------------------------------------------------------------------- #
+
+
+def test_gradients_adds_each_layers_norm_and_update_ratio_and_the_full_diagnosis() -> None:
+    stdout = run_ok(["--samples", "500", "--epochs", "20", "--gradients"])
+    header = next(line for line in stdout.splitlines() if line.startswith("|   epoch |"))
+    cells = [cell.strip() for cell in header.strip("|").split("|")]
+    assert cells == [
+        "epoch",
+        "train loss",
+        "test loss",
+        *(f"grad norm {i}" for i in (1, 2, 3)),
+        "update 1",
+        "update 2",
+        "update 3",
+    ]
+    assert loss_table_epochs(stdout) == [1, 10, 20]
+    assert "diagnosis of the training records\nno problems found in the training records" in stdout
+
+
+def test_findings_are_printed_after_training_when_there_are_any() -> None:
+    assert "diagnosis" not in run_ok(["--samples", "500", "--epochs", "20"]), "a healthy run says nothing"
+    deep = ["--hidden", ",".join(["16"] * 9), "--activation", "sigmoid", "--optimizer", "sgd"]
+    stdout = run_ok(["--samples", "1000", "--epochs", "20", *deep])
+    assert re.search(
+        r"^diagnosis: vanishing_gradients from epoch 1, layer 1: layer 1's gradient is .* try relu", stdout, re.M
+    )
+    assert re.search(r"^diagnosis: plateau from epoch 1: the loss has stayed at", stdout, re.M)
+
+
+def test_trace_writes_the_history_with_full_gradients_every_print_every(tmp_path: Path) -> None:
+    trace = tmp_path / "trace.json"
+    stdout = run_ok(["--samples", "500", "--epochs", "25", "--print-every", "10", "--trace", str(trace)])
+    history = TrainingHistory.model_validate_json(trace.read_text())
+    assert [r.epoch for r in history.records] == list(range(1, 26))
+    assert sorted(history.kept_gradients()) == [1, 10, 20, 25]
+    assert [layer.weights.shape for layer in history.kept_gradients()[10].layers] == [(4, 10), (10, 25), (25, 1)]
+    assert f"with the full gradients of 4 epochs, to {trace}" in stdout
+
+
+CHECKPOINTED = ["--samples", "1000", "--epochs", "300", "--batch-size", "32", "--print-every", "50"]
+
+
+def test_a_run_killed_after_a_checkpoint_resumes_to_the_same_bytes(tmp_path: Path) -> None:
+    """SIGKILL once a checkpoint is on disk; --resume ends with the bundle and report of an unbroken run."""
+    whole = tmp_path / "whole"
+    whole.mkdir()
+    run_ok([*CHECKPOINTED, "--save", str(whole / "model.json"), "--report", str(whole / "report.json")])
+
+    checkpoint, model, report = tmp_path / "run.json", tmp_path / "model.json", tmp_path / "report.json"
+    argv = [*CHECKPOINTED, "--checkpoint", str(checkpoint), "--save", str(model), "--report", str(report)]
+    process = subprocess.Popen([sys.executable, "train.py", *argv], cwd=ROOT, stdout=subprocess.DEVNULL)
+    try:
+        while not checkpoint.exists() and process.poll() is None:
+            time.sleep(0.005)
+        process.kill()  # SIGKILL: no handler runs, nothing is flushed
+    finally:
+        process.wait(timeout=60)
+    done = json.loads(checkpoint.read_text())["run"]["epochs_done"]
+    assert 0 < done < 300 and not model.exists(), "killed mid-run, after its first checkpoint"
+
+    stdout = run_ok(["--resume", str(checkpoint)])
+    assert f"resumed from {checkpoint} after epoch {done}" in stdout
+    assert f"training: adam, epochs {done + 1} to 300" in stdout
+    assert loss_table_epochs(stdout)[0] > done, "only the epochs that remain run"
+    assert model.read_bytes() == (whole / "model.json").read_bytes()
+    assert report.read_bytes() == (whole / "report.json").read_bytes()
+    assert json.loads(checkpoint.read_text())["run"]["epochs_done"] == 300
+
+
+@pytest.fixture
+def finished_checkpoint(tmp_path: Path) -> tuple[Path, Path]:
+    """A CSV run that wrote checkpoints to the end: (its checkpoint, its table)."""
+    csv = write_csv(make_table(seed=5, n_rows=300), "spend", tmp_path / "table.csv")
+    checkpoint = tmp_path / "run.json"
+    run_ok(
+        [
+            "--csv",
+            str(csv),
+            "--target",
+            "spend",
+            "--epochs",
+            "12",
+            "--checkpoint",
+            str(checkpoint),
+            "--checkpoint-every",
+            "5",
+        ]
+    )
+    return checkpoint, csv
+
+
+def test_resume_keeps_the_runs_settings_and_takes_new_outputs(
+    finished_checkpoint: tuple[Path, Path], tmp_path: Path
+) -> None:
+    checkpoint, _ = finished_checkpoint
+    report = tmp_path / "later.json"
+    stdout = run_ok(["--resume", str(checkpoint), "--epochs", "12", "--report", str(report)])  # the same value is fine
+    assert "training: adam, nothing left to run: the run ended after epoch 12" in stdout
+    assert loss_table_epochs(stdout) == [12], "no epoch runs again; the table shows where it ended"
+    assert read_report(report)["training"]["epochs"] == 12
+
+
+def test_resume_refuses_what_would_not_give_the_same_run(
+    finished_checkpoint: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    checkpoint, csv = finished_checkpoint
+
+    def refused(*argv: str) -> str:
+        code, stdout = run(list(argv))
+        assert code == 1 and stdout == ""
+        return capsys.readouterr().err
+
+    assert re.fullmatch(
+        rf"error: --resume {re.escape(str(checkpoint))}: a resumed run keeps the settings it started with; "
+        r"changed: --epochs 20 \(the checkpoint's run: 12\), --l2 0\.5 \(the checkpoint's run: 0\.0\)\n",
+        refused("--resume", str(checkpoint), "--epochs", "20", "--l2", "0.5"),
+    )
+    table = pd.read_csv(csv)
+    table["income"] = table["income"] + np.where(table.index == 7, 1.0, 0.0)
+    table.to_csv(csv, index=False)
+    assert (
+        "the tables differ from those the run trained on: "
+        "frame has the checkpoint's 240 rows and columns but other values" in refused("--resume", str(checkpoint))
+    )
+    damaged = tmp_path / "damaged.json"
+    damaged.write_text(checkpoint.read_text()[:-40])
+    assert f"error: {damaged}: not a valid TabularCheckpoint" in refused("--resume", str(damaged))
+    foreign = tmp_path / "foreign.json"
+    Network([2, 1]).save(foreign)
+    assert "it is a glassnet.network file, not a glassnet.tabular-checkpoint file" in refused("--resume", str(foreign))

@@ -1,0 +1,666 @@
+"""Tables in, predictions in the table's own terms out: `TabularModel` and its bundle file.
+
+    from glassnet_tabular import TabularModel
+
+    model = TabularModel(task="multiclass", hidden=(16,), activation="relu")
+    model.fit(flowers, "species")              # a pandas DataFrame and its target column
+    model.predict(new_flowers)                 # the table's own labels (or target units)
+    model.predict_proba(new_flowers)           # one column per label, rows sum to 1
+    model.network.params, model.history        # every weight and gradient norm, as in network.py
+    model.save("model.json")                   # the bundle train.py --save writes
+
+One object owns the path from a raw row to a prediction: the encodings learned from the
+training rows (numbers standardized, text one-hot, labels to integer codes), the network,
+and the decoding of its output into the target's units or labels. `HEADS_BY_TASK` is the
+one rule linking a task to its head; `TargetEncoding` gives the output width and decodes.
+
+Why a module of its own: `network.py` knows nothing of tables and `create_data.py` nothing
+of networks; this is where the two meet, for the command line and for library users alike.
+The library never prints: notes (a column left out, categories never seen in training)
+are `create_data.DataNote` warnings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Literal, Self, cast, get_args
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from create_data import (
+    TASKS,
+    UNSEEN,
+    DataError,
+    TableEncoding,
+    TargetEncoding,
+    Task,
+    Unseen,
+    reject_duplicates,
+    reject_missing,
+    split_rows,
+)
+from glassnet_guards import (
+    non_negative_int,
+    non_negative_number,
+    one_of,
+    open_fraction,
+    positive_int,
+    positive_number,
+    read_model,
+    write_atomically,
+)
+from network import (
+    ACTIVATIONS,
+    OPTIMIZERS,
+    EpochRecord,
+    Head,
+    Init,
+    Network,
+    NetworkDocument,
+    OptimizerName,
+    TrainingCheckpoint,
+    TrainingHistory,
+    TrainingRun,
+)
+
+HEADS_BY_TASK: dict[Task, Head] = {"regression": "identity", "binary": "sigmoid", "multiclass": "softmax"}
+"""The head each task trains with; its loss follows (mean squared error, binary or categorical cross-entropy)."""
+INITS: tuple[str, ...] = get_args(Init)
+VALIDATION_FRACTION = 0.1
+"""The share of the training rows that ``patience`` carves out to stop on, unless told otherwise."""
+CHECKPOINT_EVERY = 10
+"""How many epochs `TabularModel.fit` trains between two checkpoints, unless told otherwise."""
+
+
+def _n_outputs(target: TargetEncoding) -> int:
+    """The network's output width for a target: one per class for multiclass, else 1."""
+    return len(target.labels or ()) if target.task == "multiclass" else 1
+
+
+def _decoded(network: Network, target: TargetEncoding, X: np.ndarray) -> np.ndarray:
+    """Predictions for encoded rows ``X`` (n, k), in the target's own units or labels (n,)."""
+    return target.decode(network.forward(X) if target.task == "regression" else network.predict(X))
+
+
+class Bundle(BaseModel):
+    """Everything needed to turn raw rows into predictions, as one JSON document.
+
+    ``{"format": "glassnet.bundle", "version": 1, "network": ..., "features": ..., "target": ...}``;
+    its parts must fit together (input width, head and output width for the target's task).
+    """
+
+    format: Literal["glassnet.bundle"] = "glassnet.bundle"
+    version: Literal[1] = 1
+    network: NetworkDocument
+    features: TableEncoding
+    target: TargetEncoding
+
+    @model_validator(mode="after")
+    def _parts_agree(self) -> Self:
+        sizes, head, n_outputs = self.network.layer_sizes, HEADS_BY_TASK[self.target.task], _n_outputs(self.target)
+        if sizes[0] != len(self.features.feature_names):
+            raise ValueError(f"network: expected {len(self.features.feature_names)} inputs, got {sizes[0]}")
+        if self.network.head != head or sizes[-1] != n_outputs:
+            raise ValueError(
+                f"network: expected a {head} head with {n_outputs} output(s) for the {self.target.task} target, "
+                f"got a {self.network.head} head with {sizes[-1]}"
+            )
+        return self
+
+
+class TabularSettings(BaseModel):
+    """A `TabularModel`'s parameters, as a checkpoint stores them (``TabularModel(**settings.model_dump())``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    task: Task
+    hidden: list[int]
+    activation: str
+    init: Init
+    optimizer: OptimizerName
+    learning_rate: float | None
+    epochs: int
+    batch_size: int | None
+    l2: float
+    patience: int | None
+    validation_fraction: float
+    keep_gradients: int | None
+    seed: int
+
+
+class TableFingerprint(BaseModel):
+    """A table's rows, column names and a SHA-256 of its values, cells and order: enough to tell it from another."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rows: int = Field(ge=1)
+    columns: list[str]
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> Self:
+        """The fingerprint of ``frame``'s values (its index aside)."""
+        digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+        digest.update("\0".join(map(str, frame.columns)).encode("utf-8"))
+        return cls(rows=len(frame), columns=list(map(str, frame.columns)), sha256=digest.hexdigest())
+
+    def difference(self, other: TableFingerprint, name: str) -> str | None:
+        """How ``other`` (given now, as ``name``) differs from this one (recorded), or ``None``."""
+        if other.columns != self.columns:
+            return f"{name} has the columns {other.columns}, the checkpoint's had {self.columns}"
+        if other.rows != self.rows:
+            return f"{name} has {other.rows:,} rows, the checkpoint's had {self.rows:,}"
+        if other.sha256 != self.sha256:
+            return f"{name} has the checkpoint's {self.rows:,} rows and columns but other values"
+        return None
+
+
+class TabularCheckpoint(BaseModel):
+    """Everything a `TabularModel`'s training needs to go on, as one JSON document.
+
+    ``{"format": "glassnet.tabular-checkpoint", "version": 1, ...}``: the model's settings,
+    the target and dropped columns, the encodings, fingerprints of the tables it learned from
+    and watched, the `TrainingCheckpoint` of its run, and ``extra``: JSON values its caller
+    stored with it (``train.py`` keeps its options there).
+    """
+
+    format: Literal["glassnet.tabular-checkpoint"] = "glassnet.tabular-checkpoint"
+    version: Literal[1] = 1
+    settings: TabularSettings
+    target: str
+    drop: list[str]
+    features: TableEncoding
+    target_encoding: TargetEncoding
+    table: TableFingerprint
+    validation: TableFingerprint | None = None
+    run: TrainingCheckpoint
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _parts_agree(self) -> Self:
+        Bundle(network=self.run.network, features=self.features, target=self.target_encoding)  # the same rules
+        mine, run = self.settings, self.run.settings
+        expected = (mine.epochs, mine.batch_size, mine.l2, mine.patience, mine.keep_gradients, 1)
+        found = (run.epochs, run.batch_size, run.l2, run.patience, run.keep_gradients, run.record_every)
+        if found != expected:
+            raise ValueError(f"run.settings: expected {expected} from settings, got {found}")
+        if self.target_encoding.task != mine.task:
+            raise ValueError(
+                f"target_encoding: expected the {mine.task} task of settings, got {self.target_encoding.task}"
+            )
+        return self
+
+
+class NotFittedError(ValueError, AttributeError):
+    """A `TabularModel` asked for what only a fitted (or loaded) one has."""
+
+
+def _check_frame(frame: object, name: str) -> pd.DataFrame:
+    """``frame`` if it is a DataFrame whose column names are distinct; else the error naming ``name``."""
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"{name}: expected a pandas DataFrame, got {type(frame).__name__}")
+    reject_duplicates(list(frame.columns), name)
+    return frame
+
+
+def feature_columns(frame: pd.DataFrame, target: str, drop: Sequence[str] = ()) -> list[str]:
+    """The columns of ``frame`` a model learns from, in frame order: all but ``target`` and ``drop``.
+
+    Raises `DataError` when ``target`` or a name in ``drop`` is not a column of ``frame``,
+    or when ``drop`` names the target; ``TypeError`` when they are not column names.
+    """
+    frame = _check_frame(frame, "frame")
+    if not isinstance(target, str):
+        raise TypeError(f"target: expected a column name, got {target!r}")
+    if isinstance(drop, str) or not isinstance(drop, Sequence) or not all(isinstance(name, str) for name in drop):
+        raise TypeError(f"drop: expected a sequence of column names, got {drop!r}")
+    columns = list(frame.columns)
+    if target not in columns:
+        raise DataError(f"target: no column {target!r}; the columns are {', '.join(map(str, columns))}")
+    absent = [name for name in drop if name not in columns]
+    if absent:
+        raise DataError(f"drop: no column(s) {absent}; the columns are {', '.join(map(str, columns))}")
+    if target in drop:
+        raise DataError(f"drop: {target!r} is the target; it cannot be dropped")
+    return [name for name in columns if name != target and name not in drop]
+
+
+def _table_difference(recorded: TableFingerprint | None, now: TableFingerprint | None, name: str) -> str | None:
+    """How a table given now differs from the one a checkpoint recorded (either may be absent), or ``None``."""
+    if recorded is None or now is None:
+        return (
+            None
+            if recorded is now
+            else f"{name} is {'missing' if now is None else 'given'}; the run had "
+            + ("one" if recorded is not None else "none")
+        )
+    return recorded.difference(now, name)
+
+
+@dataclass(frozen=True)
+class _Fitted:
+    """What fitting (or loading) gives a model: the encodings, the network and how it trained."""
+
+    features: TableEncoding
+    target: TargetEncoding
+    network: Network
+    history: TrainingHistory
+
+
+class TabularModel:
+    """A dense network that learns from a table and predicts in the table's own terms.
+
+    Parameters
+    ----------
+    task : {"regression", "binary", "multiclass"}
+        What the target column holds: numbers, or class labels (two, or two or more).
+    hidden : sequence of int
+        Hidden layer widths; empty for none.
+    activation, init : str
+        Hidden activation (a key of ``network.ACTIVATIONS``) and weight initialization
+        (``"xavier"``, ``"he"`` or ``"normal"``).
+    optimizer, learning_rate, epochs, batch_size, l2 :
+        As in `Network.fit` (``learning_rate=None`` takes the optimizer's default).
+    patience : int, optional
+        Early stopping: carve a validation part of ``validation_fraction`` of the training
+        rows (seeded), train on the rest, stop once its loss has not improved for this
+        many epochs, and keep the best epoch's parameters. Its loss is each record's
+        ``val_loss``, so ``fit(validation=...)`` then takes no rows.
+    validation_fraction : float
+        The share of the training rows carved out for ``patience`` (`VALIDATION_FRACTION`, 0.1).
+    keep_gradients : int, optional
+        Keep the full gradients of the first, every this many, and the last epoch in the
+        history (`Network.fit`); ``None`` keeps none.
+    seed : int
+        Seeds the carving, the initialization and the minibatch order.
+
+    Fitted attributes: ``network``, ``history`` (one record per epoch), ``feature_names``
+    (the encoded columns, the network's inputs), ``features`` and ``target_encoding``
+    (the encodings), ``target`` (the column name) and ``labels`` (classes, or ``None``).
+    """
+
+    def __init__(
+        self,
+        *,
+        task: Task = "regression",
+        hidden: Sequence[int] = (10, 25),
+        activation: str = "identity",
+        init: str = "xavier",
+        optimizer: str = "adam",
+        learning_rate: float | None = None,
+        epochs: int = 150,
+        batch_size: int | None = None,
+        l2: float = 0.0,
+        patience: int | None = None,
+        validation_fraction: float = VALIDATION_FRACTION,
+        keep_gradients: int | None = None,
+        seed: int = 0,
+    ) -> None:
+        if isinstance(hidden, str) or not isinstance(hidden, Sequence):
+            raise TypeError(f"hidden: expected a sequence of positive integers, got {hidden!r}")
+        self.task = cast(Task, one_of(task, "task", TASKS))
+        self.hidden = [positive_int(width, "hidden") for width in hidden]
+        self.activation = one_of(activation, "activation", ACTIVATIONS)
+        self.init = one_of(init, "init", INITS)
+        self.optimizer = one_of(optimizer, "optimizer", OPTIMIZERS)
+        self.learning_rate = None if learning_rate is None else positive_number(learning_rate, "learning_rate")
+        self.epochs = positive_int(epochs, "epochs")
+        self.batch_size = None if batch_size is None else positive_int(batch_size, "batch_size")
+        self.l2 = non_negative_number(l2, "l2")
+        self.patience = None if patience is None else positive_int(patience, "patience")
+        self.validation_fraction = open_fraction(validation_fraction, "validation_fraction")
+        self.keep_gradients = None if keep_gradients is None else positive_int(keep_gradients, "keep_gradients")
+        self.seed = non_negative_int(seed, "seed")
+        self._fitted: _Fitted | None = None
+
+    def __repr__(self) -> str:
+        state = "fitted" if self._fitted is not None else "not fitted"
+        return (
+            f"TabularModel(task={self.task!r}, hidden={self.hidden}, activation={self.activation!r}, "
+            f"optimizer={self.optimizer!r}, epochs={self.epochs}, patience={self.patience}; {state})"
+        )
+
+    # ----- fitted state ------------------------------------------------------
+
+    def _state(self) -> _Fitted:
+        if self._fitted is None:
+            raise NotFittedError("TabularModel: not fitted yet; call fit(frame, target) or TabularModel.load(path)")
+        return self._fitted
+
+    @property
+    def network(self) -> Network:
+        """The network, live: its ``params`` are the parameters predictions use."""
+        return self._state().network
+
+    @property
+    def history(self) -> TrainingHistory:
+        """One record per epoch of the last `fit` (none after `load`)."""
+        return self._state().history
+
+    @property
+    def features(self) -> TableEncoding:
+        """How the feature columns become the network's inputs."""
+        return self._state().features
+
+    @property
+    def target_encoding(self) -> TargetEncoding:
+        """How the target column becomes the network's labels, and back."""
+        return self._state().target
+
+    @property
+    def feature_names(self) -> list[str]:
+        """The network's inputs, in order: numeric column names, then ``"column=category"``."""
+        return self.features.feature_names
+
+    @property
+    def target(self) -> str:
+        """The target column's name."""
+        return self.target_encoding.column
+
+    @property
+    def labels(self) -> list[bool] | list[int] | list[float] | list[str] | None:
+        """The classes, in code order, of the kind the target column held; ``None`` for regression."""
+        return self.target_encoding.labels
+
+    # ----- training ----------------------------------------------------------
+
+    @property
+    def settings(self) -> TabularSettings:
+        """The model's parameters as one record."""
+        return TabularSettings(
+            task=self.task,
+            hidden=self.hidden,
+            activation=self.activation,
+            init=cast(Init, self.init),
+            optimizer=cast(OptimizerName, self.optimizer),
+            learning_rate=self.learning_rate,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            l2=self.l2,
+            patience=self.patience,
+            validation_fraction=self.validation_fraction,
+            keep_gradients=self.keep_gradients,
+            seed=self.seed,
+        )
+
+    def fit(
+        self,
+        frame: pd.DataFrame,
+        target: str,
+        *,
+        drop: Sequence[str] = (),
+        validation: pd.DataFrame | None = None,
+        on_start: Callable[[TabularModel], None] | None = None,
+        on_epoch: Callable[[EpochRecord], None] | None = None,
+        checkpoint: str | os.PathLike[str] | None = None,
+        checkpoint_every: int = CHECKPOINT_EVERY,
+        extra: Mapping[str, Any] | None = None,
+    ) -> TrainingHistory:
+        """Learn the encodings from ``frame`` (n, columns), build the network and train it.
+
+        Parameters
+        ----------
+        frame : DataFrame
+            Training rows: the ``target`` column and the features. Every other column is a
+            feature except those in ``drop`` and those that describe rows rather than hold
+            values (a saved row index, an identifier column), which are left out with a
+            `DataNote`. Missing values are an error.
+        validation : DataFrame, optional
+            Held-out rows to watch: their loss is each record's ``val_loss``. They never
+            decide anything: categories unseen in ``frame`` encode as zeros (with a note).
+            Their labels join the classes, so a class found only there still has an output.
+            With ``patience`` the validation rows are carved from ``frame`` instead.
+        on_start, on_epoch : callable, optional
+            Called with the model once it is built, before the first epoch (it can already
+            predict), and with each epoch's record as it is made.
+        checkpoint : path, optional
+            Write a `TabularCheckpoint` there (atomically) every ``checkpoint_every`` epochs
+            and at the end; `resume` goes on from it, to the same bits. ``extra`` (JSON
+            values) is stored in it for the caller.
+
+        Returns
+        -------
+        TrainingHistory
+            One record per epoch run; ``best_epoch`` and ``stopped_early`` tell how early
+            stopping went (``None`` and ``False`` without ``patience``).
+
+        Raises
+        ------
+        TrainingDiverged
+            The loss became non-finite; the model keeps the last finite parameters, and
+            ``error.history`` the epochs so far.
+        """
+        columns = feature_columns(frame, target, drop)
+        used = [*columns, target]
+        reject_missing(frame[used], "frame")
+        held_out = None if validation is None else _check_frame(validation, "validation")
+        if held_out is not None:
+            if self.patience is not None:
+                raise ValueError(
+                    "validation: with patience the validation rows are carved from frame "
+                    f"({self.validation_fraction:.0%}); expected no validation frame, got one"
+                )
+            absent = [name for name in used if name not in held_out.columns]
+            if absent:
+                raise DataError(f"validation: missing column(s) {absent}; got {list(held_out.columns)}")
+            reject_missing(held_out[used], "validation")
+        every = positive_int(checkpoint_every, "checkpoint_every")
+        features = TableEncoding.fit(frame[columns])
+        target_encoding = TargetEncoding.fit(
+            frame[target], self.task, validation=None if held_out is None else held_out[target]
+        )
+        network = Network(
+            [len(features.feature_names), *self.hidden, _n_outputs(target_encoding)],
+            activation=self.activation,
+            head=HEADS_BY_TASK[self.task],
+            init=cast(Init, self.init),
+            seed=self.seed,
+        )
+        X, y, watched = self._encode(features, target_encoding, frame, held_out)
+        run = TrainingRun(
+            network,
+            X,
+            y,
+            epochs=self.epochs,
+            learning_rate=self.learning_rate,
+            batch_size=self.batch_size,
+            optimizer=cast(OptimizerName, self.optimizer),
+            l2=self.l2,
+            validation_data=watched,
+            patience=self.patience,
+            keep_gradients=self.keep_gradients,
+        )
+        self._fitted = _Fitted(features, target_encoding, network, run.history)
+        tables = (TableFingerprint.of(frame[used]), None if held_out is None else TableFingerprint.of(held_out[used]))
+        return self._train(run, (target, list(drop), *tables), on_start, on_epoch, checkpoint, every, extra)
+
+    def _encode(
+        self,
+        features: TableEncoding,
+        target_encoding: TargetEncoding,
+        frame: pd.DataFrame,
+        held_out: pd.DataFrame | None,
+    ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+        """The rows the network learns from, and those whose loss it records: the validation frame,
+        or with ``patience`` the part carved from ``frame`` (seeded)."""
+        X, y = features.transform(frame), target_encoding.encode(frame[target_encoding.column])
+        if self.patience is not None:
+            learn, carved = split_rows(len(X), self.validation_fraction, seed=self.seed, name="validation_fraction")
+            return X[learn], y[learn], (X[carved], y[carved])
+        if held_out is None:
+            return X, y, None
+        watched = features.transform(held_out, unseen="zero"), target_encoding.encode(held_out[target_encoding.column])
+        return X, y, watched
+
+    def _train(
+        self,
+        run: TrainingRun,
+        tables: tuple[str, list[str], TableFingerprint, TableFingerprint | None],
+        on_start: Callable[[TabularModel], None] | None,
+        on_epoch: Callable[[EpochRecord], None] | None,
+        checkpoint: str | os.PathLike[str] | None,
+        every: int,
+        extra: Mapping[str, Any] | None,
+    ) -> TrainingHistory:
+        """Advance ``run`` to its end, ``every`` epochs at a time when writing checkpoints."""
+        if on_start is not None:
+            on_start(self)
+        fitted = self._state()
+        while not run.finished:
+            run.advance(None if checkpoint is None else every, on_record=on_epoch)
+            if checkpoint is not None:
+                target, drop, table, validation = tables
+                document = TabularCheckpoint(
+                    settings=self.settings,
+                    target=target,
+                    drop=drop,
+                    features=fitted.features,
+                    target_encoding=fitted.target,
+                    table=table,
+                    validation=validation,
+                    run=run.checkpoint(),
+                    extra=dict(extra or {}),
+                )
+                write_atomically(checkpoint, document.model_dump_json(), name="checkpoint")
+        self._fitted = replace(fitted, history=run.history)
+        return run.history
+
+    @classmethod
+    def resume(
+        cls,
+        source: TabularCheckpoint | str | os.PathLike[str],
+        frame: pd.DataFrame,
+        *,
+        validation: pd.DataFrame | None = None,
+        on_start: Callable[[TabularModel], None] | None = None,
+        on_epoch: Callable[[EpochRecord], None] | None = None,
+        checkpoint: str | os.PathLike[str] | None = None,
+        checkpoint_every: int = CHECKPOINT_EVERY,
+        extra: Mapping[str, Any] | None = None,
+    ) -> TabularModel:
+        """The model a checkpoint (or its file) describes, trained to its end on the same tables.
+
+        ``frame`` and ``validation`` must be the tables the run learned from and watched;
+        otherwise a ``ValueError`` says what differs. Only the epochs that remain run, and
+        the model ends with the same bits as a run that was never stopped. The other
+        arguments are those of `fit`.
+        """
+        document = source if isinstance(source, TabularCheckpoint) else read_model(source, TabularCheckpoint)
+        where = "checkpoint" if isinstance(source, TabularCheckpoint) else str(source)
+        model = cls(**document.settings.model_dump())
+        used = [*feature_columns(frame, document.target, document.drop), document.target]
+        held_out = None if validation is None else _check_frame(validation, "validation")
+        given = (TableFingerprint.of(frame[used]), None if held_out is None else TableFingerprint.of(held_out[used]))
+        differences = [
+            difference
+            for name, recorded, now in (
+                ("frame", document.table, given[0]),
+                ("validation", document.validation, given[1]),
+            )
+            if (difference := _table_difference(recorded, now, name))
+        ]
+        if differences:
+            raise ValueError(f"{where}: the tables differ from those the run trained on: {'; '.join(differences)}")
+        X, y, watched = model._encode(document.features, document.target_encoding, frame, held_out)
+        run = TrainingRun.from_checkpoint(document.run, X, y, watched, source=where)
+        model._fitted = _Fitted(document.features, document.target_encoding, run.network, run.history)
+        tables = (document.target, document.drop, *given)
+        every = positive_int(checkpoint_every, "checkpoint_every")
+        model._train(run, tables, on_start, on_epoch, checkpoint, every, extra)
+        return model
+
+    # ----- predicting --------------------------------------------------------
+
+    def _encoded(self, frame: pd.DataFrame, unseen: Unseen) -> tuple[_Fitted, pd.DataFrame, np.ndarray]:
+        fitted = self._state()
+        rows = _check_frame(frame, "frame")
+        return fitted, rows, fitted.features.transform(rows, unseen=cast(Unseen, one_of(unseen, "unseen", UNSEEN)))
+
+    def predict(self, frame: pd.DataFrame, *, unseen: Unseen = "error") -> pd.Series:
+        """Predictions for the rows of ``frame`` (n, any columns): (n,) with ``frame``'s index, named by the target.
+
+        Regression: float64 in the target's units. Classification: the table's own labels
+        (integers for an integer column, text for text, ...). Feature columns are found by
+        name; others are ignored. ``unseen``: a category never seen in training is an error
+        (``"error"``) or encodes as all zeros with a `DataNote` (``"zero"``).
+        """
+        fitted, rows, X = self._encoded(frame, unseen)
+        return pd.Series(_decoded(fitted.network, fitted.target, X), index=rows.index, name=fitted.target.column)
+
+    def predict_proba(self, frame: pd.DataFrame, *, unseen: Unseen = "error") -> pd.DataFrame:
+        """Class probabilities (n, n_labels) with ``frame``'s index and one column per label; rows sum to 1.
+
+        Classifiers only; ``unseen`` as in `predict`.
+        """
+        fitted, rows, X = self._encoded(frame, unseen)
+        if fitted.target.labels is None:
+            raise ValueError("predict_proba: expected a classifier (task 'binary' or 'multiclass'), got a regression")
+        probabilities = fitted.network.forward(X)
+        if probabilities.shape[1] == 1:
+            probabilities = np.hstack([1.0 - probabilities, probabilities])
+        return pd.DataFrame(probabilities, index=rows.index, columns=pd.Index(list(fitted.target.labels)))
+
+    def evaluate(self, frame: pd.DataFrame, *, unseen: Unseen = "error") -> dict[str, float]:
+        """Metrics against ``frame[target]``: regression ``mse``, ``rmse`` (target units) and ``r2``;
+        classification ``accuracy`` and ``log_loss`` (the network's cross-entropy).
+
+        ``r2`` of a constant target is 1 for an exact fit, else 0, as scikit-learn's.
+        """
+        fitted, rows, X = self._encoded(frame, unseen)
+        column = fitted.target.column
+        if column not in rows.columns:
+            raise DataError(f"frame: no target column {column!r} to score against; got {list(rows.columns)}")
+        y = fitted.target.encode(rows[column])
+        if fitted.target.labels is not None:
+            accuracy = float(np.mean(fitted.network.predict(X) == y))
+            return {"accuracy": accuracy, "log_loss": fitted.network.loss(X, y)}
+        actual = rows[column].to_numpy(dtype=np.float64)
+        mse = float(np.mean((_decoded(fitted.network, fitted.target, X) - actual) ** 2))
+        total = float(np.mean((actual - actual.mean()) ** 2))
+        r2 = 1.0 - mse / total if total > 0 else float(mse == 0)
+        return {"mse": mse, "rmse": math.sqrt(mse), "r2": r2}
+
+    def score(self, frame: pd.DataFrame, *, unseen: Unseen = "error") -> float:
+        """R^2 (regression) or accuracy (classification) against ``frame[target]``."""
+        metrics = self.evaluate(frame, unseen=unseen)
+        return metrics["accuracy"] if "accuracy" in metrics else metrics["r2"]
+
+    def coefficients(self) -> pd.Series:
+        """A linear regression network's collapsed map, in target units per raw feature unit, by feature name.
+
+        The network must have identity activation and head (`Network.linear_map`); a one-hot
+        feature's coefficient is per category present.
+        """
+        fitted = self._state()
+        if fitted.target.scaler is None:
+            raise ValueError(f"coefficients: expected a regression model, got a {fitted.target.task} one")
+        weights, _ = fitted.network.linear_map()
+        per_unit = fitted.target.scaler.scale[0] * weights[:, 0] / fitted.features.scaler.scale
+        return pd.Series(per_unit, index=fitted.features.feature_names, name=fitted.target.column)
+
+    # ----- files -------------------------------------------------------------
+
+    def bundle(self) -> Bundle:
+        """The fitted model as one validated document."""
+        fitted = self._state()
+        return Bundle(network=fitted.network.to_document(), features=fitted.features, target=fitted.target)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the bundle to ``path`` (JSON, atomically): what ``train.py --save`` writes and `load` reads."""
+        write_atomically(path, self.bundle().model_dump_json())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> TabularModel:
+        """A fitted model from a bundle file (``train.py --save`` or `save`); anything else is a ``ValueError``
+        naming the file. Its ``history`` is empty; training settings other than the architecture are the defaults."""
+        bundle = read_model(path, Bundle)
+        network = Network.from_document(bundle.network)
+        model = cls(task=bundle.target.task, hidden=network.layer_sizes[1:-1], activation=str(network.activation))
+        model._fitted = _Fitted(bundle.features, bundle.target, network, TrainingHistory())
+        return model

@@ -1,0 +1,361 @@
+"""TabularModel: tables in, predictions in the table's own terms out, and the bundle both ways."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from test_train import TARGETS, make_table
+
+import train
+from create_data import DataError, DataNote, read_table, split_rows
+from glassnet_tabular import NotFittedError, TabularModel
+from network import EpochRecord, Network, TrainingDiverged
+
+IRIS_CSV = Path(__file__).resolve().parents[1] / "examples" / "iris.csv"
+
+
+def customers(target: str, n_rows: int = 1_000, seed: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The customer table of test_train with one target, split 80/20: (training rows, held-out rows)."""
+    table = make_table(seed, n_rows).drop(columns=[name for name in TARGETS if name != target])
+    train_rows, test_rows = split_rows(len(table), 0.2, seed=0)
+    return table.iloc[train_rows], table.iloc[test_rows]
+
+
+def one_hot(training: pd.DataFrame, held_out: pd.DataFrame, target: str) -> tuple[np.ndarray, np.ndarray]:
+    """Both parts' features one-hot encoded the same way, for the scikit-learn baselines."""
+    encoded = pd.get_dummies(pd.concat([training, held_out]).drop(columns=target), dtype=np.float64)
+    return encoded.iloc[: len(training)].to_numpy(), encoded.iloc[len(training) :].to_numpy()
+
+
+@pytest.fixture(scope="module")
+def churn() -> tuple[TabularModel, pd.DataFrame, pd.DataFrame]:
+    """A fitted binary model with text labels ("no"/"yes"), its training and held-out rows."""
+    training, held_out = customers("churn")
+    model = TabularModel(task="binary", hidden=(), epochs=200, learning_rate=0.05)
+    model.fit(training, "churn")
+    return model, training, held_out
+
+
+# --------------------------------------------------------------------------- #
+# Three kinds of table, each within reach of a linear baseline
+# --------------------------------------------------------------------------- #
+
+
+def test_regression_with_text_columns_matches_least_squares() -> None:
+    training, held_out = customers("spend")
+    model = TabularModel()
+    model.fit(training, "spend")
+    X_train, X_test = one_hot(training, held_out, "spend")
+    baseline = LinearRegression().fit(X_train, training["spend"]).score(X_test, held_out["spend"])
+
+    assert model.score(held_out) >= baseline - 0.01, (model.score(held_out), baseline)
+    predicted = model.predict(held_out)
+    assert predicted.dtype == np.float64
+    assert predicted.name == "spend"
+    assert predicted.index.equals(held_out.index)
+    assert len(model.feature_names) == 12 + 5 + 3 + 4 + 6  # numbers, then one column per category
+    assert "region=north" in model.feature_names
+
+
+def test_binary_text_labels_match_logistic_regression(
+    churn: tuple[TabularModel, pd.DataFrame, pd.DataFrame],
+) -> None:
+    model, training, held_out = churn
+    X_train, X_test = one_hot(training, held_out, "churn")
+    baseline = make_pipeline(StandardScaler(), LogisticRegression()).fit(X_train, training["churn"])
+    baseline_accuracy = baseline.score(X_test, held_out["churn"])
+
+    assert model.score(held_out) >= baseline_accuracy - 0.02, (model.score(held_out), baseline_accuracy)
+    assert model.labels == ["no", "yes"]
+    assert set(model.predict(held_out)) == {"no", "yes"}
+
+
+def test_multiclass_iris_matches_logistic_regression() -> None:
+    table = read_table(IRIS_CSV)
+    train_rows, test_rows = split_rows(len(table), 0.3, seed=0)
+    training, held_out = table.iloc[train_rows], table.iloc[test_rows]
+    model = TabularModel(task="multiclass", hidden=(8,), activation="tanh", epochs=200, seed=0)
+    model.fit(training, "species")
+    X_train, X_test = one_hot(training, held_out, "species")
+    baseline = make_pipeline(StandardScaler(), LogisticRegression()).fit(X_train, training["species"])
+    baseline_accuracy = baseline.score(X_test, held_out["species"])
+
+    assert model.score(held_out) >= baseline_accuracy - 0.03, (model.score(held_out), baseline_accuracy)
+    assert model.labels == ["setosa", "versicolor", "virginica"]
+
+
+# --------------------------------------------------------------------------- #
+# Predictions in the table's own terms
+# --------------------------------------------------------------------------- #
+
+
+def test_integer_labels_predict_integers_and_probabilities_sum_to_one() -> None:
+    training, held_out = customers("segment")
+    codes = {"low": 0, "mid": 1, "high": 2}
+    training, held_out = (part.assign(segment=part["segment"].map(codes)) for part in (training, held_out))
+    model = TabularModel(task="multiclass", hidden=(), epochs=50)
+    model.fit(training, "segment")
+
+    assert model.labels == [0, 1, 2]
+    predicted = model.predict(held_out)
+    assert predicted.dtype == np.int64
+    probabilities = model.predict_proba(held_out)
+    assert list(probabilities.columns.to_numpy()) == [0, 1, 2]
+    assert probabilities.index.equals(held_out.index)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-12)
+    assert (probabilities.idxmax(axis=1) == predicted).all()
+
+
+def test_binary_probabilities_are_the_sigmoid_and_its_complement(
+    churn: tuple[TabularModel, pd.DataFrame, pd.DataFrame],
+) -> None:
+    model, _, held_out = churn
+    probabilities = model.predict_proba(held_out)
+    assert list(probabilities.columns) == ["no", "yes"]
+    np.testing.assert_array_equal(probabilities["yes"], model.network.forward(model.features.transform(held_out))[:, 0])
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-15)
+    assert ((probabilities["yes"] > 0.5) == (model.predict(held_out) == "yes")).all()
+
+
+def test_score_is_accuracy_and_evaluate_adds_the_log_loss(
+    churn: tuple[TabularModel, pd.DataFrame, pd.DataFrame],
+) -> None:
+    model, _, held_out = churn
+    metrics = model.evaluate(held_out)
+    assert set(metrics) == {"accuracy", "log_loss"}
+    assert metrics["accuracy"] == model.score(held_out) == np.mean(model.predict(held_out) == held_out["churn"])
+    y = model.target_encoding.encode(held_out["churn"])
+    assert metrics["log_loss"] == model.network.loss(model.features.transform(held_out), y)
+
+
+def test_columns_are_matched_by_name_and_extra_ones_ignored(
+    churn: tuple[TabularModel, pd.DataFrame, pd.DataFrame],
+) -> None:
+    model, _, held_out = churn
+    shuffled = held_out[list(reversed(held_out.columns))].assign(note="hello", extra=1.5).drop(columns="churn")
+    pd.testing.assert_series_equal(model.predict(shuffled), model.predict(held_out))
+
+
+def test_a_classifier_has_no_coefficients(churn: tuple[TabularModel, pd.DataFrame, pd.DataFrame]) -> None:
+    model, _, _ = churn
+    with pytest.raises(ValueError, match=r"coefficients: expected a regression model, got a binary one"):
+        model.coefficients()
+
+
+def _housing_like() -> tuple[pd.DataFrame, str]:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=50), "kind": rng.choice(["a", "b"], 50)})
+    return frame.assign(y=3.0 * frame["x"] + (frame["kind"] == "a")), "y"
+
+
+def test_a_linear_regression_gives_per_unit_coefficients_and_no_probabilities() -> None:
+    frame, target = _housing_like()
+    model = TabularModel(hidden=(), epochs=400, learning_rate=0.05)
+    model.fit(frame, target)
+    assert model.coefficients()["x"] == pytest.approx(3.0, rel=0.01)
+    assert model.coefficients()["kind=a"] - model.coefficients()["kind=b"] == pytest.approx(1.0, rel=0.02)
+    with pytest.raises(ValueError, match=r"predict_proba: expected a classifier"):
+        model.predict_proba(frame)
+
+
+# --------------------------------------------------------------------------- #
+# The bundle: the library and the command line read and write the same file
+# --------------------------------------------------------------------------- #
+
+
+def test_save_and_load_give_the_same_predictions(
+    churn: tuple[TabularModel, pd.DataFrame, pd.DataFrame], tmp_path: Path
+) -> None:
+    model, _, held_out = churn
+    model.save(tmp_path / "model.json")
+    loaded = TabularModel.load(tmp_path / "model.json")
+    pd.testing.assert_series_equal(loaded.predict(held_out), model.predict(held_out))
+    pd.testing.assert_frame_equal(loaded.predict_proba(held_out), model.predict_proba(held_out))
+    assert loaded.feature_names == model.feature_names
+    assert loaded.history.records == []
+    assert (loaded.task, loaded.hidden, loaded.activation) == (model.task, model.hidden, model.activation)
+
+
+@pytest.mark.parametrize(("task", "target"), [("regression", "spend"), ("binary", "churn")])
+def test_the_command_line_and_the_library_predict_identically_from_one_bundle(
+    tmp_path: Path, task: str, target: str
+) -> None:
+    training, held_out = customers(target, n_rows=300)
+    csv, rows_csv, bundle, output = (tmp_path / name for name in ("t.csv", "rows.csv", "model.json", "out.csv"))
+    training.to_csv(csv, index=False)
+    held_out.drop(columns=target).to_csv(rows_csv, index=False)
+    argv = ["--csv", str(csv), "--target", target, "--task", task, "--epochs", "20", "--save", str(bundle)]
+    assert train.main(argv, out=io.StringIO()) == 0
+    assert train.main(["--model", str(bundle), "--predict", str(rows_csv), "--output", str(output)]) == 0
+
+    written = pd.read_csv(output)
+    rows = read_table(rows_csv)
+    model = TabularModel.load(bundle)
+    library = model.predict(rows)
+    if task == "regression":
+        np.testing.assert_array_equal(written["prediction"].to_numpy(), library.to_numpy())  # CSV floats round-trip
+    else:
+        assert written["prediction"].tolist() == library.tolist()
+        probabilities = model.predict_proba(rows)
+        for label in model.labels or []:
+            np.testing.assert_array_equal(written[f"probability_{label}"].to_numpy(), probabilities[label].to_numpy())
+
+
+def test_network_load_of_a_bundle_says_to_use_tabular_model_load(
+    churn: tuple[TabularModel, pd.DataFrame, pd.DataFrame], tmp_path: Path
+) -> None:
+    churn[0].save(tmp_path / "model.json")
+    with pytest.raises(
+        ValueError, match=r"it is a glassnet.bundle file.*read it with glassnet_tabular.TabularModel.load"
+    ):
+        Network.load(tmp_path / "model.json")
+    Network([2, 1]).save(tmp_path / "network.json")
+    with pytest.raises(ValueError, match=r"it is a glassnet.network file.*read it with network.Network.load"):
+        TabularModel.load(tmp_path / "network.json")
+
+
+# --------------------------------------------------------------------------- #
+# Training: callbacks, early stopping, the validation rows only watch
+# --------------------------------------------------------------------------- #
+
+
+def test_fit_records_every_epoch_and_calls_back_before_and_during() -> None:
+    frame, target = _housing_like()
+    events: list[object] = []
+    model = TabularModel(epochs=7, init="he")
+    history = model.fit(
+        frame,
+        target,
+        on_start=lambda built: events.append(built.predict(frame.iloc[:1]).iloc[0]),
+        on_epoch=events.append,
+    )
+    assert isinstance(events[0], float)  # the untrained model already predicts
+    assert [record.epoch for record in events[1:] if isinstance(record, EpochRecord)] == list(range(1, 8))
+    assert [record.epoch for record in history.records] == list(range(1, 8))
+    assert all(record.val_loss is None for record in history.records)
+    assert (history.best_epoch, history.stopped_early) == (None, False)
+
+
+@pytest.mark.parametrize(("init", "expected"), [("he", (2 / 3) ** 0.5), ("xavier", (2 / 403) ** 0.5)])
+def test_init_reaches_the_network(init: str, expected: float) -> None:
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(rng.normal(size=(20, 3)), columns=["a", "b", "c"]).assign(y=rng.normal(size=20))
+    weights: list[np.ndarray] = []
+    model = TabularModel(hidden=(400,), init=init, epochs=1)
+    model.fit(frame, "y", on_start=lambda built: weights.append(built.network.params[0].weights.copy()))
+    assert weights[0].std() == pytest.approx(expected, rel=0.05)
+
+
+def test_patience_stops_on_the_carved_rows_and_keeps_the_best_epoch() -> None:
+    training, held_out = customers("spend", n_rows=400)
+    settings = {"hidden": (32,), "activation": "relu", "epochs": 300, "learning_rate": 0.05, "patience": 5}
+    model = TabularModel(**settings)  # type: ignore[arg-type]
+    history = model.fit(training, "spend")
+    losses = [record.val_loss for record in history.records]
+    assert history.stopped_early
+    assert len(history.records) < 300
+    assert history.best_epoch == 1 + int(np.argmin(np.array(losses, dtype=np.float64)))
+    assert len(history.records) == history.best_epoch + 5
+
+    # the carved rows are the validation rows: other held-out rows would be a second, silent meaning of val_loss
+    with pytest.raises(ValueError, match=r"validation: with patience the validation rows are carved from frame"):
+        TabularModel(**settings).fit(training, "spend", validation=held_out)  # type: ignore[arg-type]
+
+
+def test_the_validation_fraction_must_leave_rows_to_learn_from() -> None:
+    frame, target = _housing_like()
+    with pytest.raises(ValueError, match=r"validation_fraction: expected a fraction leaving both parts non-empty"):
+        TabularModel(patience=2, validation_fraction=0.001).fit(frame, target)
+
+
+def test_a_diverging_fit_reports_the_epochs_it_recorded() -> None:
+    frame, target = _housing_like()
+    with pytest.raises(TrainingDiverged) as caught:
+        TabularModel(optimizer="sgd", learning_rate=1e6, epochs=50).fit(frame, target)
+    assert 0 < len(caught.value.history.records) < 50
+
+
+# --------------------------------------------------------------------------- #
+# Bad input: clear errors that name it
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.parametrize(
+    ("drop", "target", "error", "message"),
+    [
+        (["nope"], "y", DataError, r"drop: no column\(s\) \['nope'\]; the columns are x, kind, y"),
+        (["y"], "y", DataError, r"drop: 'y' is the target; it cannot be dropped"),
+        ([], "price", DataError, r"target: no column 'price'; the columns are x, kind, y"),
+        ("kind", "y", TypeError, r"drop: expected a sequence of column names, got 'kind'"),
+        ([], 3, TypeError, r"target: expected a column name, got 3"),
+    ],
+)
+def test_bad_columns_are_refused_naming_them(drop: object, target: object, error: type, message: str) -> None:
+    frame, _ = _housing_like()
+    with pytest.raises(error, match=message):
+        TabularModel().fit(frame, target, drop=drop)  # type: ignore[arg-type]
+
+
+def test_duplicate_column_names_are_refused(churn: tuple[TabularModel, pd.DataFrame, pd.DataFrame]) -> None:
+    frame, target = _housing_like()
+    twice = pd.concat([frame, frame[["y"]]], axis=1)
+    with pytest.raises(DataError, match=r"frame: duplicate column name\(s\) \['y'\]"):
+        TabularModel().fit(twice, target)
+    model, _, held_out = churn
+    with pytest.raises(DataError, match=r"frame: duplicate column name\(s\) \['plan'\]"):
+        model.predict(pd.concat([held_out, held_out[["plan"]]], axis=1))
+
+
+def test_predict_on_a_frame_without_a_feature_column_names_it(
+    churn: tuple[TabularModel, pd.DataFrame, pd.DataFrame],
+) -> None:
+    model, _, held_out = churn
+    with pytest.raises(DataError, match=r"missing required column\(s\) \['region'\]"):
+        model.predict(held_out.drop(columns="region"))
+
+
+def test_an_unfitted_model_says_so() -> None:
+    with pytest.raises(NotFittedError, match=r"TabularModel: not fitted yet; call fit\(frame, target\)"):
+        TabularModel().predict(pd.DataFrame({"a": [1.0]}))
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"task": "ranking"}, r"task: expected one of"),
+        ({"hidden": (10, 0)}, r"hidden: expected a positive integer, got 0"),
+        ({"hidden": "10,25"}, r"hidden: expected a sequence of positive integers"),
+        ({"activation": "swish"}, r"activation: expected one of"),
+        ({"init": "zeros"}, r"init: expected one of"),
+        ({"optimizer": "rmsprop"}, r"optimizer: expected one of"),
+        ({"learning_rate": 0.0}, r"learning_rate: expected a positive finite number, got 0.0"),
+        ({"epochs": 0}, r"epochs: expected a positive integer, got 0"),
+        ({"patience": 0}, r"patience: expected a positive integer, got 0"),
+        ({"validation_fraction": 1.0}, r"validation_fraction: expected a number strictly between 0 and 1"),
+        ({"l2": -1.0}, r"l2: expected a finite number >= 0"),
+        ({"seed": -1}, r"seed: expected an integer >= 0"),
+    ],
+)
+def test_bad_settings_are_refused_naming_them(settings: dict[str, object], message: str) -> None:
+    with pytest.raises((TypeError, ValueError), match=message):
+        TabularModel(**settings)  # type: ignore[arg-type]
+
+
+def test_notes_are_warnings_never_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    frame, target = _housing_like()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        TabularModel(epochs=2).fit(frame.assign(row_id=np.arange(1, 51)), target)
+    assert [str(w.message) for w in caught if issubclass(w.category, DataNote)] == [
+        "column 'row_id' left out: it counts the rows (0..n-1 or 1..n in row order): a saved row index; "
+        "drop it to silence this note"
+    ]
+    assert capsys.readouterr() == ("", "")
