@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
 import numpy as np
 import pandas as pd
@@ -77,12 +77,10 @@ def _layer_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> st
     return tabulate(rows, headers=headers, tablefmt="github", floatfmt=".6g")
 
 
-def _check_numbers(name: str, values: Sequence[float], *, low: float = 0.0, high: float = math.inf) -> None:
-    """Every value finite and in ``[low, high]``, or a ``ValueError`` naming the field and the first offender."""
-    for i, value in enumerate(values):
-        if not (math.isfinite(value) and low <= value <= high):
-            bounds = f"in [{low:g}, {high:g}]" if math.isfinite(high) else f"finite and >= {low:g}"
-            raise ValueError(f"{name}[{i}]: expected a number {bounds}, got {value!r}")
+NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+"""A finite number >= 0: a loss, a norm, a ratio (checked in pydantic's core: records are made every epoch)."""
+Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+"""A number in [0, 1]."""
 
 
 # --------------------------------------------------------------------------- #
@@ -96,12 +94,11 @@ class GradientRecord(BaseModel):
     The layers chain: ``layers[i].weights.shape[1] == layers[i + 1].weights.shape[0]``.
     """
 
-    loss: float
+    loss: NonNegative
     layers: list[LayerGradients] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _a_network_could_have_made_it(self) -> Self:
-        _check_numbers("loss", [self.loss])
         for i, (layer, following) in enumerate(zip(self.layers, self.layers[1:], strict=False), start=1):
             if layer.weights.shape[1] != following.weights.shape[0]:
                 raise ValueError(
@@ -145,21 +142,15 @@ class EpochRecord(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     epoch: int = Field(ge=1)
-    loss: float
-    val_loss: float | None = None
-    grad_norms: list[float] = Field(min_length=1)
-    update_ratios: list[float]
-    dead_fractions: list[float]
+    loss: NonNegative
+    val_loss: NonNegative | None = None
+    grad_norms: list[NonNegative] = Field(min_length=1)
+    update_ratios: list[NonNegative]
+    dead_fractions: list[Fraction]
     gradients: GradientRecord | None = None
 
     @model_validator(mode="after")
     def _a_network_could_have_made_it(self) -> Self:
-        _check_numbers("loss", [self.loss])
-        if self.val_loss is not None:
-            _check_numbers("val_loss", [self.val_loss])
-        _check_numbers("grad_norms", self.grad_norms)
-        _check_numbers("update_ratios", self.update_ratios)
-        _check_numbers("dead_fractions", self.dead_fractions, high=1.0)
         n_layers = len(self.grad_norms)
         if len(self.update_ratios) != n_layers:
             raise ValueError(f"update_ratios: expected one per layer ({n_layers}), got {len(self.update_ratios)}")
@@ -195,7 +186,7 @@ class TrainingHistory(BaseModel):
     records: list[EpochRecord] = Field(default_factory=list)
     best_epoch: int | None = None
     stopped_early: bool = False
-    baseline_loss: float | None = None
+    baseline_loss: NonNegative | None = None
 
     @model_validator(mode="after")
     def _a_network_could_have_made_it(self) -> Self:
@@ -214,8 +205,6 @@ class TrainingHistory(BaseModel):
             raise ValueError(f"best_epoch: expected one of the recorded epochs, got {self.best_epoch}")
         if self.stopped_early and not self.records:
             raise ValueError("stopped_early: expected records of the epochs run before stopping, got none")
-        if self.baseline_loss is not None:
-            _check_numbers("baseline_loss", [self.baseline_loss])
         return self
 
     def to_frame(self) -> pd.DataFrame:

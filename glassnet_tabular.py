@@ -373,21 +373,7 @@ class TabularModel:
     @property
     def settings(self) -> TabularSettings:
         """The model's parameters as one record."""
-        return TabularSettings(
-            task=self.task,
-            hidden=self.hidden,
-            activation=self.activation,
-            init=cast(Init, self.init),
-            optimizer=cast(OptimizerName, self.optimizer),
-            learning_rate=self.learning_rate,
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            l2=self.l2,
-            patience=self.patience,
-            validation_fraction=self.validation_fraction,
-            keep_gradients=self.keep_gradients,
-            seed=self.seed,
-        )
+        return TabularSettings(**{name: getattr(self, name) for name in TabularSettings.model_fields})
 
     def fit(
         self,

@@ -152,15 +152,16 @@ class ActivationFunction:
     the pre-activation and the output, so it can use whichever is cheaper, and may return a
     boolean mask where f' is 0 or 1. ``None`` means ``f'(z) = 1`` (the delta passes through).
     ``max_derivative`` is the largest value f' can take (relu 1, sigmoid 0.25): a unit whose
-    derivative stays below 1% of it on every row is dead or saturated. ``dead_units(layer, ones)``
-    answers that per unit (k,) from the last pass, faster than reducing the derivative over its
-    rows (``ones`` is (n,) of 1); ``None`` reduces the derivative.
+    derivative stays below 1% of it on every row is dead or saturated. ``dead_shares(layers,
+    bias_gradients)`` gives each hidden layer's share of such units from the last backward pass
+    (``bias_gradients`` holds every hidden layer's bias gradient, one after another), faster than
+    reducing the derivative over the rows; ``None`` reduces the derivative.
     """
 
     forward: Callable[[FloatArray, LayerBuffers], FloatArray]
     derivative: Callable[[FloatArray, FloatArray, LayerBuffers], Derivative] | None
     max_derivative: float = 1.0
-    dead_units: Callable[[LayerBuffers, FloatArray], BoolArray] | None = None
+    dead_shares: Callable[[Sequence[LayerBuffers], FloatArray], list[float]] | None = None
 
     def function(self, z: FloatArray) -> FloatArray:
         """``f(z)`` of ``z`` (n, k) as a new array."""
@@ -168,21 +169,34 @@ class ActivationFunction:
         return self.forward(z, layer).copy()
 
 
-def _no_relu_output(layer: LayerBuffers, ones: FloatArray) -> BoolArray:
-    """A relu unit passes no gradient on any row exactly when its output, never negative, sums to 0."""
-    dead: BoolArray = (ones @ layer.output) == 0.0
-    return dead
+def _relu_dead_shares(layers: Sequence[LayerBuffers], bias_gradients: FloatArray) -> list[float]:
+    """Each hidden layer's share of relu units inactive (``z <= 0``) on every row of the last pass.
+
+    A unit inactive on every row has a delta of exactly 0 on every row, hence a bias gradient
+    of exactly 0: only such units need their rows looked at, so healthy layers cost one
+    comparison over the biases.
+    """
+    zero = bias_gradients == 0.0
+    if not zero.any():
+        return [0.0] * len(layers)
+    shares, start = [], 0
+    for layer in layers:
+        (candidates,) = np.nonzero(zero[start : start + layer.width])
+        dead = np.count_nonzero(~layer.mask[:, candidates].any(axis=0)) if candidates.size else 0
+        shares.append(dead / layer.width)
+        start += layer.width
+    return shares
 
 
-def _never(layer: LayerBuffers, ones: FloatArray) -> BoolArray:
-    """Units whose derivative never falls below 1% of its largest value (leaky relu's is 1 or 0.01)."""
-    return np.zeros(layer.width, dtype=np.bool_)
+def _never_dead(layers: Sequence[LayerBuffers], bias_gradients: FloatArray) -> list[float]:
+    """No unit: the derivative never falls below 1% of its largest value (identity 1; leaky relu 1 or 0.01)."""
+    return [0.0] * len(layers)
 
 
 ACTIVATIONS: dict[str, ActivationFunction] = {
-    "identity": ActivationFunction(_identity, None, dead_units=_never),
-    "relu": ActivationFunction(_relu, _relu_derivative, dead_units=_no_relu_output),
-    "leaky_relu": ActivationFunction(_leaky_relu, _leaky_relu_derivative, dead_units=_never),
+    "identity": ActivationFunction(_identity, None, dead_shares=_never_dead),
+    "relu": ActivationFunction(_relu, _relu_derivative, dead_shares=_relu_dead_shares),
+    "leaky_relu": ActivationFunction(_leaky_relu, _leaky_relu_derivative, dead_shares=_never_dead),
     "sigmoid": ActivationFunction(_sigmoid, _sigmoid_derivative, max_derivative=0.25),
     "tanh": ActivationFunction(_tanh, _tanh_derivative),
 }
@@ -388,53 +402,41 @@ class ArrayMaker:
         return np.empty((self.rows, width), dtype=np.bool_)
 
 
+def _buffer(what: str, *, per_row: bool = False) -> cached_property[FloatArray]:
+    """A float64 array of a `LayerBuffers`, (rows, width) or (rows,) ``per_row``, made on first use."""
+
+    def make(layer: LayerBuffers) -> FloatArray:
+        return layer.maker.floats(None if per_row else layer.width)
+
+    make.__doc__ = what
+    return cached_property(make)
+
+
 class LayerBuffers:
     """One layer's arrays for a batch, each made on first use and then reused.
 
-    ``z`` (rows, width) is the pre-activation; ``a`` the activation's output array (unused
-    by the identity, whose output is ``z``); ``delta`` is ``d loss / d z``; ``floats`` and
-    ``mask`` are the activation's scratch (after a backward pass, one holds ``f'(z)``);
-    ``spare``, ``row_max`` and ``row_sum`` (rows,) serve the heads' outputs and losses. ``output``
-    and ``derivative`` name whichever arrays the last pass left ``f(z)`` and ``f'(z)`` in.
+    ``output`` and ``derivative`` name whichever arrays the last pass left ``f(z)`` and
+    ``f'(z)`` in: for the identity the output is ``z`` itself, and ``a`` is never made.
     """
 
     def __init__(self, maker: ArrayMaker, width: int) -> None:
-        self._maker = maker
+        self.maker = maker
         self.width = width
         self.output: FloatArray
         self.derivative: Derivative | None = None
 
-    @cached_property
-    def z(self) -> FloatArray:
-        return self._maker.floats(self.width)
-
-    @cached_property
-    def a(self) -> FloatArray:
-        return self._maker.floats(self.width)
-
-    @cached_property
-    def delta(self) -> FloatArray:
-        return self._maker.floats(self.width)
-
-    @cached_property
-    def floats(self) -> FloatArray:
-        return self._maker.floats(self.width)
-
-    @cached_property
-    def spare(self) -> FloatArray:
-        return self._maker.floats(self.width)
+    z = _buffer("The pre-activation ``A_prev @ W + b``.")
+    a = _buffer("The activation's output ``f(z)``.")
+    delta = _buffer("``d loss / d z``.")
+    floats = _buffer("The activation's scratch; ``f'(z)`` after a backward pass.")
+    spare = _buffer("A second scratch, for the heads' losses.")
+    row_max = _buffer("A value per row: the row maximum of the logits.", per_row=True)
+    row_sum = _buffer("A value per row: the sum of the shifted exponentials.", per_row=True)
 
     @cached_property
     def mask(self) -> BoolArray:
-        return self._maker.mask(self.width)
-
-    @cached_property
-    def row_max(self) -> FloatArray:
-        return self._maker.floats(None)
-
-    @cached_property
-    def row_sum(self) -> FloatArray:
-        return self._maker.floats(None)
+        """The activation's boolean scratch; relu's ``f'(z)`` after a backward pass."""
+        return self.maker.mask(self.width)
 
 
 class StepBuffers:
@@ -681,8 +683,6 @@ class Network:
     def _set_parameters(self, flat: FloatArray) -> None:
         """Make ``flat`` (p,) the parameter vector: typed per-layer views of it, and a gradient vector like it."""
         self._n_weights = sum(i * o for i, o in self.shapes)  # the flat vector holds these first, then biases
-        segment_sizes = [i * o for i, o in self.shapes] + self.layer_sizes[1:]
-        self._segment_starts = np.cumsum([0, *segment_sizes[:-1]])
         self._flat = flat
         self.params = self._layer_views(flat, LayerParams)
         self._grads = np.zeros_like(flat)
@@ -731,16 +731,11 @@ class Network:
         """Total number of weights and biases."""
         return int(self._flat.size)
 
-    def _layer_norms(self, vectors: FloatArray) -> list[list[float]]:
-        """Per-layer norms (weights and bias together) of each flat vector in ``vectors`` (m, p), in one pass.
-
-        The same numbers as ``[layer.norm for layer in ...]`` for each vector, without a Python
-        loop over arrays: this runs on every recorded epoch. ``vectors`` is squared in place.
-        """
-        segment_sums = np.add.reduceat(np.multiply(vectors, vectors, out=vectors), self._segment_starts, axis=1)
-        n_layers = len(self.layer_sizes) - 1
-        norms: list[list[float]] = np.sqrt(segment_sums[:, :n_layers] + segment_sums[:, n_layers:]).tolist()
-        return norms
+    def _layer_of_parameter(self) -> FloatArray:
+        """(p, n_layers): 1 where parameter i belongs to layer j, else 0. ``squares @ it`` sums per layer."""
+        sizes = [i * o for i, o in self.shapes] + self.layer_sizes[1:]  # the weights, then the biases
+        layers = np.tile(np.arange(len(self.shapes)), 2)
+        return np.repeat(np.eye(len(self.shapes))[layers], sizes, axis=0)
 
     def _layer_views(self, flat: FloatArray, kind: type[LayerT]) -> list[LayerT]:
         """Per-layer ``kind`` records viewing ``flat`` (p,): every layer's weights first, then every bias."""
@@ -890,21 +885,20 @@ class Network:
     def _dead_fractions(self, buffers: StepBuffers) -> list[float]:
         """Per hidden layer, the share of units whose ``f'`` stayed below 1% of its largest value on every row.
 
-        Reads what the last backward pass left in ``buffers``: the activation's own test when it has
-        one, else the derivative's maximum over the rows (derivatives are never negative).
+        Reads what the last backward pass left in ``buffers`` and ``self._grads``: the activation's
+        own test when it has one, else the derivative's maximum over the rows (derivatives are
+        never negative).
         """
-        spec = ACTIVATIONS[self.activation]
+        spec, hidden = ACTIVATIONS[self.activation], buffers.layers[:-1]
+        if spec.dead_shares is not None:
+            start = self._n_weights  # the biases follow the weights, layer by layer
+            return spec.dead_shares(hidden, self._grads[start : start + sum(layer.width for layer in hidden)])
         threshold = DEAD_DERIVATIVE_SHARE * spec.max_derivative
-        fractions: list[float] = []
-        for layer in buffers.layers[:-1]:
-            if spec.dead_units is not None:
-                dead = spec.dead_units(layer, buffers.ones)
-            elif layer.derivative is not None:
-                dead = np.max(layer.derivative, axis=0) < threshold
-            else:
-                raise RuntimeError("dead fractions read before a backward pass")
-            fractions.append(np.count_nonzero(dead) / dead.size)
-        return fractions
+        return [
+            float(np.count_nonzero(np.max(layer.derivative, axis=0) < threshold)) / layer.width
+            for layer in hidden
+            if layer.derivative is not None  # always, after a backward pass
+        ]
 
     # ----- public API --------------------------------------------------------
 
@@ -1472,8 +1466,10 @@ class _EpochLoop:
         self.buffers: dict[int, StepBuffers] = {}
         # the parameters at the first step of the epoch under way, once its loss proved finite
         self.last_finite = network._flat.copy()
-        # a recorded epoch's last step, as rows: its gradients, the parameters before it, its change
+        # a recorded epoch's last step: the parameters before it, then the squares of its gradients,
+        # of those parameters and of its change, one row each
         self.measured = np.empty((3, network._flat.size))
+        self.layer_of_parameter = network._layer_of_parameter()
         optimizer = run.optimizer
         self.step: Callable[[FloatArray, FloatArray], None]
         if isinstance(optimizer, SGD | Momentum | Adam):
@@ -1545,19 +1541,20 @@ class _EpochLoop:
     def record(self, epoch: int, loss: float, last_loss: float, buffers: StepBuffers) -> EpochRecord:
         """The epoch's record, from what its last step left: gradients, derivatives, and the parameters before it."""
         run, network = self.run, self.run.network
-        grads, before_step, change = self.measured
-        np.copyto(grads, network._grads)
-        np.subtract(network._flat, before_step, out=change)
-        grad_norms, before, change_norms = network._layer_norms(self.measured)
-        update_ratios = [c / b if b > 0 else float(c > 0) for c, b in zip(change_norms, before, strict=True)]
+        squares = self.measured  # rows: the gradients, the parameters before the step, the step's change
+        np.subtract(network._flat, squares[1], out=squares[2])
+        np.multiply(squares[1:], squares[1:], out=squares[1:])
+        np.multiply(network._grads, network._grads, out=squares[0])
+        grad_norms, before, change = np.sqrt(squares @ self.layer_of_parameter).tolist()
+        # a layer that was all zeros before the step: 1 if the step made it, 0 if it left it
+        update_ratios = [c / b if b > 0 else float(c > 0) for c, b in zip(change, before, strict=True)]
         dead_fractions = network._dead_fractions(buffers)
         gradients = network._gradient_record(last_loss) if run.settings.keeps(epoch) else None
         val_loss = None
         if run._validation is not None:
             X_val, Y_val = run._validation
             val_loss = network._loss(X_val, Y_val, run.settings.l2, self.buffers_for(X_val.shape[0]))
-        measured = [*grad_norms, *change_norms, *before, *([] if val_loss is None else [val_loss])]
-        if not all(math.isfinite(value) for value in measured):
+        if not all(map(math.isfinite, [*grad_norms, *before, *change, 0.0 if val_loss is None else val_loss])):
             self.diverged(f"a gradient, step or validation loss overflowed float64 in epoch {epoch}")
         return EpochRecord(
             epoch=epoch,

@@ -104,6 +104,7 @@ def test_linear_network_recovers_the_housing_formula(executed: Any) -> None:
     assert "get_data matches Standardizer: True" in printed
     assert "forward(X) equals X @ W + b: True" in printed
     assert "recovered every coefficient within 2%: True" in printed
+    assert "TabularModel recovered every coefficient within 2%: True" in printed
 
 
 def test_classification_heads_and_hidden_activations(executed: Any) -> None:
