@@ -230,7 +230,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             if getattr(args, option) is not None:
                 parser.error(f"--{option} goes with training, not --predict")
     args.output = None if args.output in (None, "-") else Path(args.output)
-    if (args.csv is None) != (args.target is None):
+    if args.resume is None and (args.csv is None) != (args.target is None):  # a resumed run has both
         parser.error("--csv and --target go together")
     args.given = given_options(argv)
     return args
@@ -262,7 +262,8 @@ def resumed(args: argparse.Namespace) -> tuple[argparse.Namespace, TabularCheckp
     changed = [
         f"--{name.replace('_', '-')} {getattr(args, name)} (the checkpoint's run: {stored[name]})"
         for name in RUN_OPTIONS
-        if name in args.given and getattr(args, name) != stored[name]
+        if name in args.given and getattr(args, name) != stored[name] and name != "csv"  # a moved table is
+        # welcome: its content is compared with the checkpoint's fingerprint all the same
     ]
     if changed:
         raise ValueError(

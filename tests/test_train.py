@@ -998,7 +998,9 @@ def test_resume_refuses_what_would_not_give_the_same_run(
         r"changed: --epochs 20 \(the checkpoint's run: 12\), --l2 0\.5 \(the checkpoint's run: 0\.0\)\n",
         refused("--resume", str(checkpoint), "--epochs", "20", "--l2", "0.5"),
     )
-    table = pd.read_csv(csv)
+    moved = csv.rename(tmp_path / "moved.csv")  # the same table elsewhere resumes
+    assert "training: adam, nothing left to run" in run_ok(["--resume", str(checkpoint), "--csv", str(moved)])
+    table = pd.read_csv(moved)
     table["income"] = table["income"] + np.where(table.index == 7, 1.0, 0.0)
     table.to_csv(csv, index=False)
     assert (
