@@ -805,25 +805,36 @@ class Network:
         X_val, y_val = validation_data
         return self._check_data(X_val, y_val, names=("validation_data X", "validation_data y"))
 
-    def _answer(self, X: npt.ArrayLike) -> tuple[FloatArray, StepBuffers]:
-        """``X`` checked, and a forward pass over it whose output is finite.
+    def _answer(self, X: FloatArray) -> StepBuffers:
+        """A forward pass over checked inputs ``X`` (n, n_in), in new buffers, refused if it overflowed."""
+        buffers = self._buffers(X.shape[0])
+        with np.errstate(over="ignore", invalid="ignore"):
+            self._forward(X, buffers)
+        self._refuse_overflow(X, buffers)
+        return buffers
+
+    def _refuse_overflow(self, X: FloatArray, buffers: StepBuffers) -> None:
+        """Raise if the last pass over ``X`` left infinite or NaN logits or outputs in ``buffers``.
 
         Finite but enormous inputs can overflow float64 on the way through the layers; the
-        probabilities and labels computed from infinite logits would be silently wrong, so
-        such an answer is refused.
+        probabilities and labels computed from infinite logits would be silently wrong.
         """
-        X_checked = self._check_inputs(X)
-        buffers = self._buffers(X_checked.shape[0])
-        with np.errstate(over="ignore", invalid="ignore"):
-            self._forward(X_checked, buffers)
         top = buffers.layers[-1]
         if not (np.isfinite(top.z).all() and np.isfinite(top.output).all()):
             raise ValueError(
                 f"X: the network's output is not finite for these inputs: float64 overflowed on the way through "
-                f"the layers (the largest |input| is {np.abs(X_checked).max():.3g}); scale the inputs, "
+                f"the layers (the largest |input| is {np.abs(X).max():.3g}); scale the inputs, "
                 "e.g. standardize them"
             )
-        return X_checked, buffers
+
+    def _decision(self, top: LayerBuffers) -> np.ndarray:
+        """What ``predict`` returns from the output layer's buffers: the output, or labels from the logits."""
+        if self.head == "identity":
+            return top.output
+        labels: npt.NDArray[np.int64] = (
+            (top.z[:, 0] > 0).astype(np.int64) if self.head == "sigmoid" else top.z.argmax(axis=1)
+        )
+        return labels
 
     # ----- the math ----------------------------------------------------------
 
@@ -904,25 +915,19 @@ class Network:
 
     def forward(self, X: npt.ArrayLike) -> FloatArray:
         """Network output (n, n_out) with the head applied: probabilities for classifiers."""
-        return self._answer(X)[1].layers[-1].output
+        return self._answer(self._check_inputs(X)).layers[-1].output
 
     def predict(self, X: npt.ArrayLike) -> np.ndarray:
         """Identity head: ``forward(X)`` (n, n_out). Classifiers: integer labels (n,), from the logits."""
-        top = self._answer(X)[1].layers[-1]
-        if self.head == "identity":
-            return top.output
-        labels: npt.NDArray[np.int64] = (
-            (top.z[:, 0] > 0).astype(np.int64) if self.head == "sigmoid" else top.z.argmax(axis=1)
-        )
-        return labels
+        return self._decision(self._answer(self._check_inputs(X)).layers[-1])
 
     def score(self, X: npt.ArrayLike, y: npt.ArrayLike) -> float:
         """R^2 (averaged over outputs) for the identity head, accuracy for classifiers."""
         X_checked, Y = self._check_data(X, y)
+        prediction = self._decision(self._answer(X_checked).layers[-1])
         if self.head != "identity":
             labels = Y[:, 0] if self.head == "sigmoid" else np.argmax(Y, axis=1)
-            return float(np.mean(self.predict(X_checked) == labels))
-        prediction = self.forward(X_checked)
+            return float(np.mean(prediction == labels))
         with np.errstate(over="ignore", invalid="ignore"):
             residual = ((Y - prediction) ** 2).sum(axis=0)
             total = ((Y - Y.mean(axis=0)) ** 2).sum(axis=0)
@@ -937,7 +942,7 @@ class Network:
         """Mean loss of the head over ``X`` (n, n_in), plus ``(l2 / 2) * sum(W**2)``."""
         X_checked, Y = self._check_data(X, y)
         l2 = non_negative_number(l2, "l2")
-        X_checked, buffers = self._answer(X_checked)
+        buffers = self._answer(X_checked)
         with np.errstate(over="ignore", invalid="ignore"):
             loss = self._head_loss(buffers.layers[-1].output, Y, buffers) + self._penalty(l2)
         if not math.isfinite(loss):
@@ -948,10 +953,10 @@ class Network:
         """One backward pass over all of ``X``: the loss and a copy of every layer's gradients."""
         X_checked, Y = self._check_data(X, y)
         l2 = non_negative_number(l2, "l2")
-        X_checked, _ = self._answer(X_checked)
         buffers = self._buffers(X_checked.shape[0])
         with np.errstate(over="ignore", invalid="ignore"):
             loss = self._loss_and_gradients(X_checked, Y, l2, buffers)
+        self._refuse_overflow(X_checked, buffers)
         if not (math.isfinite(loss) and np.isfinite(self._grads).all()):
             raise ValueError("X, y: the loss or its gradient overflows float64 for these inputs and labels; scale them")
         return self._gradient_record(loss)
