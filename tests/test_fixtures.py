@@ -1,0 +1,100 @@
+"""Files that earlier versions of glassnet wrote still load, predict the same, and resume to the same end.
+
+``tests/fixtures/v1`` was written by ``tests/fixtures/write_v1.py`` with the code of commit 08a6116,
+the last before the library became the ``glassnet`` package; ``expected.json`` holds what that code
+computed. Numbers are compared to 1e-12 (BLAS kernels may differ in the last bits from machine to
+machine); a resumed run is compared bit for bit with an unbroken run of today's code.
+"""
+
+import contextlib
+import io
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import train
+from create_data import get_data
+from glassnet_tabular import TabularModel
+from network import Network, TrainingHistory, TrainingRun
+
+V1 = Path(__file__).parent / "fixtures" / "v1"
+EXPECTED: dict[str, Any] = json.loads((V1 / "expected.json").read_text())
+
+
+def close(actual: object, expected: object) -> None:
+    np.testing.assert_allclose(np.asarray(actual, dtype=np.float64), np.asarray(expected), rtol=1e-12, atol=1e-300)
+
+
+def test_a_network_file_loads_and_computes_what_it_did() -> None:
+    net = Network.load(V1 / "network.json")
+    assert net.layer_sizes == [4, 6, 3] and net.activation == "tanh" and net.head == "softmax"
+    close(net.forward(np.array(EXPECTED["inputs"])), EXPECTED["network_forward"])
+
+
+def test_bundles_load_and_predict_what_they_did() -> None:
+    rows = pd.read_csv(V1 / "housing-rows.csv")
+    multiclass = TabularModel.load(V1 / "bundle.json")
+    assert multiclass.predict(rows).tolist() == EXPECTED["bundle_predictions"]
+    close(multiclass.predict_proba(rows).to_numpy(), EXPECTED["bundle_probabilities"])
+    table = pd.read_csv(V1 / "table.csv")
+    regression = TabularModel.load(V1 / "bundle-table.json")
+    assert regression.feature_names == ["size", "rooms", "city=east", "city=north", "city=south", "garden=False",
+                                        "garden=True"]  # fmt: skip
+    close(regression.predict(table.drop(columns="rent")), EXPECTED["bundle_table_predictions"])
+
+
+def test_a_trace_loads_as_a_history() -> None:
+    history = TrainingHistory.model_validate_json((V1 / "trace.json").read_text())
+    assert [record.epoch for record in history.records] == list(range(1, 13))
+    assert sorted(history.kept_gradients()) == [1, 4, 8, 12]
+
+
+@pytest.mark.parametrize("name", ["adam", "momentum"])
+def test_a_run_checkpoint_resumes_to_the_end_it_had(name: str) -> None:
+    X, y = get_data(80, seed=4)
+    np.testing.assert_array_equal(y, EXPECTED["regression_targets"])
+    watched = (X[60:], y[60:]) if name == "adam" else None
+    resumed = TrainingRun.load(V1 / f"run-checkpoint-{name}.json", X[:60], y[:60], watched)
+    assert resumed.epochs_done == 10
+    history = resumed.advance()
+    close(resumed.network._flat, EXPECTED[f"run_{name}_final"])
+    then = TrainingHistory.model_validate(EXPECTED[f"run_{name}_history"])
+    assert [r.epoch for r in history.records] == [r.epoch for r in then.records]
+    assert (history.best_epoch, history.stopped_early) == (then.best_epoch, then.stopped_early)
+    close([r.loss for r in history.records], [r.loss for r in then.records])
+
+    checkpoint = json.loads((V1 / f"run-checkpoint-{name}.json").read_text())
+    unbroken = Network([4, 7, 1], activation="relu", init="he", seed=2)
+    settings = checkpoint["settings"]
+    unbroken.fit(
+        X[:60],
+        y[:60],
+        epochs=settings["epochs"],
+        batch_size=settings["batch_size"],
+        l2=settings["l2"],
+        patience=settings["patience"],
+        record_every=settings["record_every"],
+        keep_gradients=settings["keep_gradients"],
+        optimizer=checkpoint["optimizer"]["kind"],
+        validation_data=watched,
+    )
+    assert resumed.network._flat.tobytes() == unbroken._flat.tobytes(), "today's unbroken run, bit for bit"
+
+
+def test_a_command_line_checkpoint_resumes_to_the_end_it_had(tmp_path: Path) -> None:
+    checkpoint = tmp_path / "run.json"
+    shutil.copy(V1 / "cli-checkpoint.json", checkpoint)
+    resumed, unbroken = tmp_path / "resumed.json", tmp_path / "unbroken.json"
+    cli_run = ["--samples", "500", "--epochs", "40", "--batch-size", "64", "--print-every", "5"]
+    with contextlib.redirect_stderr(io.StringIO()):
+        assert train.main(["--resume", str(checkpoint), "--checkpoint", str(checkpoint), "--save", str(resumed)],
+                          out=io.StringIO()) == 0  # fmt: skip
+        assert train.main([*cli_run, "--save", str(unbroken)], out=io.StringIO()) == 0
+    network = TabularModel.load(resumed).network
+    close(network._flat, EXPECTED["cli_final"])
+    assert network._flat.tobytes() == TabularModel.load(unbroken).network._flat.tobytes()
