@@ -113,8 +113,8 @@ from tabulate import tabulate
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import network  # noqa: E402  (the repository folder must be on the path first)
-from create_data import get_data  # noqa: E402
+import glassnet  # noqa: E402  (the repository folder must be on the path first)
+from glassnet import get_data  # noqa: E402
 
 FloatArray = npt.NDArray[np.float64]
 Trainer = Callable[[int], None]
@@ -304,20 +304,20 @@ class Runner:
     prepare: Callable[[Config, Data, int], Trainer]
 
 
-def glassnet_network(config: Config, seed: int) -> network.Network:
+def glassnet_network(config: Config, seed: int) -> glassnet.Network:
     """A fresh glassnet network for ``config``."""
-    head: network.Head = "softmax" if config.classifier else "identity"
-    return network.Network(config.sizes, activation=config.activation, head=head, seed=seed)
+    head: glassnet.Head = "softmax" if config.classifier else "identity"
+    return glassnet.Network(config.sizes, activation=config.activation, head=head, seed=seed)
 
 
 def glassnet_fit(
-    net: network.Network,
+    net: glassnet.Network,
     config: Config,
     data: Data,
     *,
     epochs: int,
     record_every: int,
-    on_record: Callable[[network.EpochRecord], None] | None = None,
+    on_record: Callable[[glassnet.EpochRecord], None] | None = None,
 ) -> None:
     """``net.fit`` with plain SGD at ``config``'s batch size and learning rate."""
     net.fit(

@@ -30,10 +30,10 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from tabulate import tabulate
 
-from create_data import read_table
 from examples.iris import IRIS_CSV, SPECIES
-from glassnet_guards import positive_int
-from glassnet_sklearn import GlassnetClassifier
+from glassnet import read_table
+from glassnet.guards import positive_int
+from glassnet.sklearn import GlassnetClassifier
 
 try:
     from dask.distributed import Client, LocalCluster

@@ -18,8 +18,7 @@ from typing import Literal
 
 import pandas as pd
 
-from create_data import read_table, split_rows
-from glassnet_tabular import TabularModel
+from glassnet import TabularModel, read_table, split_rows
 
 IRIS_CSV = Path(__file__).with_name("iris.csv")
 SPECIES = "species"

@@ -4,7 +4,7 @@ import numpy as np
 import numpy.typing as npt
 from matplotlib.axes import Axes
 
-from network import Network
+from glassnet import Network
 
 
 def plot_decision_boundary(

@@ -21,9 +21,8 @@ import numpy as np
 import numpy.typing as npt
 from matplotlib.figure import Figure
 
-from create_data import Standardizer, split_rows
 from examples.plotting import plot_decision_boundary
-from network import Network
+from glassnet import Network, Standardizer, split_rows
 
 L2 = 1e-3
 

@@ -16,7 +16,7 @@ from typing import Literal
 
 import numpy as np
 
-from network import Network
+from glassnet import Network
 
 XOR_INPUTS = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 XOR_LABELS = np.array([0, 1, 1, 0])

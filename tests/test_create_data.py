@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from pydantic import ValidationError
 
-from create_data import (
+from glassnet import (
     FEATURES,
     TARGET,
     TRUE_COEFFICIENTS,

@@ -16,8 +16,7 @@ import pytest
 import torch
 from torch import nn
 
-from glassnet_export import from_torch, to_onnx, to_torch
-from network import ACTIVATIONS, Activation, ActivationFunction, Head, Network
+from glassnet import ACTIVATIONS, Activation, ActivationFunction, Head, Network, from_torch, to_onnx, to_torch
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ACTIVATION_NAMES: tuple[Activation, ...] = get_args(Activation)
@@ -332,8 +331,8 @@ def test_glassnet_imports_without_any_optional_package() -> None:
     optional = ["sklearn", "torch", "onnx", "onnxruntime", "dask", "distributed", "joblib"]
     code = (
         f"import sys\nfor name in {optional!r}:\n    sys.modules[name] = None\n"
-        "import network, create_data, train, glassnet_export\n"
-        "network.Network([2, 1]).fit([[0.0, 1.0]], [1.0], epochs=1)\n"
+        "import glassnet, glassnet.export, network, create_data, train\n"
+        "glassnet.Network([2, 1]).fit([[0.0, 1.0]], [1.0], epochs=1)\n"
         "print(sorted(name for name in sys.modules if name.split('.')[0] in "
         f"{optional!r} and sys.modules[name] is not None))"
     )

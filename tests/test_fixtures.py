@@ -1,9 +1,10 @@
 """Files that earlier versions of glassnet wrote still load, predict the same, and resume to the same end.
 
-``tests/fixtures/v1`` was written by ``tests/fixtures/write_v1.py`` with the code of commit 08a6116,
-the last before the library became the ``glassnet`` package; ``expected.json`` holds what that code
-computed. Numbers are compared to 1e-12 (BLAS kernels may differ in the last bits from machine to
-machine); a resumed run is compared bit for bit with an unbroken run of today's code.
+``tests/fixtures/v1`` was written by ``tests/fixtures/write_v1.py`` in commit 6f87752, with the
+code of the last commit before the library became the ``glassnet`` package (the script imported
+that code's modules, so it went with them); ``expected.json`` holds what that code computed.
+Numbers are compared to 1e-12 (BLAS kernels may differ in the last bits from machine to machine);
+a resumed run is compared bit for bit with an unbroken run of today's code.
 """
 
 import contextlib
@@ -17,10 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import train
-from create_data import get_data
-from glassnet_tabular import TabularModel
-from network import Network, TrainingHistory, TrainingRun
+from glassnet import Network, TabularModel, TrainingHistory, TrainingRun, cli, get_data
 
 V1 = Path(__file__).parent / "fixtures" / "v1"
 EXPECTED: dict[str, Any] = json.loads((V1 / "expected.json").read_text())
@@ -92,9 +90,9 @@ def test_a_command_line_checkpoint_resumes_to_the_end_it_had(tmp_path: Path) -> 
     resumed, unbroken = tmp_path / "resumed.json", tmp_path / "unbroken.json"
     cli_run = ["--samples", "500", "--epochs", "40", "--batch-size", "64", "--print-every", "5"]
     with contextlib.redirect_stderr(io.StringIO()):
-        assert train.main(["--resume", str(checkpoint), "--checkpoint", str(checkpoint), "--save", str(resumed)],
+        assert cli.main(["--resume", str(checkpoint), "--checkpoint", str(checkpoint), "--save", str(resumed)],
                           out=io.StringIO()) == 0  # fmt: skip
-        assert train.main([*cli_run, "--save", str(unbroken)], out=io.StringIO()) == 0
+        assert cli.main([*cli_run, "--save", str(unbroken)], out=io.StringIO()) == 0
     network = TabularModel.load(resumed).network
     close(network._flat, EXPECTED["cli_final"])
     assert network._flat.tobytes() == TabularModel.load(unbroken).network._flat.tobytes()

@@ -1,6 +1,6 @@
 """Fuzzing the model and bundle loaders with hundreds of mutated files.
 
-``Network.load`` and ``glassnet_guards.read_model(path, glassnet_tabular.Bundle)`` (and, for a handful,
+``Network.load`` and ``guards.read_model(path, tabular.Bundle)`` (and, for a handful,
 ``train.py --model X --predict Y``) must answer every file with either
 
 * a ``ValueError`` (or subclass) whose message names the file, or
@@ -34,11 +34,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import glassnet_guards
-import train
-from create_data import make_housing
-from glassnet_tabular import Bundle
-from network import Network
+from glassnet import Bundle, Network, cli, guards, make_housing
 
 Json = Any  # a decoded JSON value
 Mutation = Callable[[random.Random, str, Json, Path], bytes]
@@ -55,7 +51,7 @@ def originals(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     folder = tmp_path_factory.mktemp("originals")
     Network([3, 4, 2], activation="tanh", head="softmax", seed=1).save(folder / "network.json")
     argv = ["--samples", "60", "--epochs", "2", "--task", "multiclass", "--save", str(folder / "bundle.json")]
-    assert train.main(argv, out=io.StringIO()) == 0
+    assert cli.main(argv, out=io.StringIO()) == 0
     return {kind: (folder / f"{kind}.json").read_text(encoding="utf-8") for kind in ("network", "bundle")}
 
 
@@ -77,7 +73,7 @@ def load_network(path: Path) -> None:
 
 
 def load_bundle(path: Path) -> None:
-    bundle = glassnet_guards.read_model(path, Bundle)
+    bundle = guards.read_model(path, Bundle)
     _assert_finite_and_stable(Network.from_document(bundle.network), path)
     scalers = [bundle.features.scaler, *([bundle.target.scaler] if bundle.target.scaler is not None else [])]
     assert all(np.isfinite(s.mean).all() and np.isfinite(s.scale).all() for s in scalers), "non-finite scaler"
@@ -549,14 +545,14 @@ def test_a_tiny_file_cannot_make_the_loader_allocate_gigabytes(originals: dict[s
     child = textwrap.dedent(
         """
         import json, resource, sys
-        import network
+        import glassnet
         with open("/proc/self/status") as status:
             kib = next(int(line.split()[1]) for line in status if line.startswith("VmSize:"))
         limit = kib * 1024 + 2 * 1024**3
         resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
         for path in sys.argv[1:]:
             try:
-                network.Network.load(path)
+                glassnet.Network.load(path)
                 print(json.dumps([path, "loaded", ""]))
             except BaseException as error:
                 print(json.dumps([path, type(error).__name__, str(error)]))
@@ -660,7 +656,7 @@ def test_cli_predict_with_a_mutated_bundle_exits_cleanly(
     out = io.StringIO()
     try:
         with np.errstate(all="ignore"):
-            status = train.main(["--model", str(model), "--predict", str(rows)], out=out)
+            status = cli.main(["--model", str(model), "--predict", str(rows)], out=out)
     except BaseException as error:  # the point: nothing may escape as a traceback
         pytest.fail(f"raised {type(error).__name__}: {str(error)[:200]}")
     err = capsys.readouterr().err

@@ -40,12 +40,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import glassnet_guards
-import glassnet_tabular
-import network
-import train
-from create_data import make_housing, split_rows
-from network import Network, TrainingDiverged
+import glassnet
+from glassnet import Network, TrainingDiverged, cli, guards, make_housing, split_rows, tabular
 
 FloatArray = npt.NDArray[np.float64]
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,8 +54,8 @@ MACHINE_EPSILON = float(np.finfo(np.float64).eps)
 
 def test_the_built_in_activations_are_the_ones_attacked_here() -> None:
     """If an activation is added to the contract, the properties below must cover it too."""
-    assert set(BUILT_IN_ACTIVATIONS) <= set(network.ACTIVATIONS)
-    assert set(HEADS) == set(network.HEADS)
+    assert set(BUILT_IN_ACTIVATIONS) <= set(glassnet.ACTIVATIONS)
+    assert set(HEADS) == set(glassnet.HEADS)
 
 
 # --------------------------------------------------------------------------- #
@@ -73,8 +69,8 @@ class Case:
 
     layer_sizes: tuple[int, ...]
     activation: str
-    head: network.Head
-    init: network.Init
+    head: glassnet.Head
+    init: glassnet.Init
     seed: int
     X: FloatArray
     y: np.ndarray
@@ -105,9 +101,9 @@ def cases(draw: st.DrawFn, max_rows: int = 8) -> Case:
     n_in = draw(st.integers(1, 6))
     hidden = draw(st.lists(st.integers(1, 6), max_size=3))
     activation = draw(st.sampled_from(BUILT_IN_ACTIVATIONS))
-    head: network.Head = draw(st.sampled_from(HEADS))
+    head: glassnet.Head = draw(st.sampled_from(HEADS))
     n_out = {"identity": draw(st.integers(1, 3)), "sigmoid": 1, "softmax": draw(st.integers(2, 4))}[head]
-    init: network.Init = draw(st.sampled_from(("xavier", "he", "normal")))
+    init: glassnet.Init = draw(st.sampled_from(("xavier", "he", "normal")))
     seed = draw(st.integers(0, 2**32 - 1))
     n = draw(st.integers(1, max_rows))
     X = draw(hnp.arrays(np.float64, (n, n_in), elements=st.floats(-2, 2)))
@@ -117,7 +113,7 @@ def cases(draw: st.DrawFn, max_rows: int = 8) -> Case:
 
 def hidden_pre_activations(net: Network, X: FloatArray) -> list[FloatArray]:
     """``Z`` of every hidden layer, computed from the public parameters."""
-    function = network.ACTIVATIONS[net.activation].function
+    function = glassnet.ACTIVATIONS[net.activation].function
     found, a = [], X
     for p in net.params[:-1]:
         z = a @ p.weights + p.bias
@@ -153,7 +149,7 @@ def test_gradients_agree_with_central_differences(case: Case, l2: float) -> None
     if net.activation in KINKED:
         assume(all(np.abs(z).min() > KINK_MARGIN for z in hidden_pre_activations(net, case.X)))
     before = net._flat.copy()
-    report = network.gradient_check(net, case.X, case.y, l2=l2)
+    report = glassnet.gradient_check(net, case.X, case.y, l2=l2)
     assert net._flat.tobytes() == before.tobytes(), "gradient_check must leave the parameters bit-identical"
     if report.passed:
         return
@@ -216,7 +212,7 @@ def test_a_copy_is_independent_and_trains_bit_identically(case: Case, how: str, 
     copied = COPIERS[how](original)
     before = original._flat.copy()
 
-    def train(net: Network) -> network.TrainingHistory:
+    def train(net: Network) -> glassnet.TrainingHistory:
         with np.errstate(all="ignore"):
             return net.fit(case.X, case.y, epochs=3, batch_size=batch_size, optimizer="adam", record_every=3)
 
@@ -227,7 +223,8 @@ def test_a_copy_is_independent_and_trains_bit_identically(case: Case, how: str, 
     assert copied._flat.tobytes() == twin._flat.tobytes()
     assert [p.weights.tobytes() for p in copied.params] == [p.weights.tobytes() for p in twin.params]
     assert copied_history.model_dump_json() == twin_history.model_dump_json()
-    assert network.gradient_check(copied, case.X, case.y).errors == network.gradient_check(twin, case.X, case.y).errors
+    check = glassnet.gradient_check
+    assert check(copied, case.X, case.y).errors == check(twin, case.X, case.y).errors
 
 
 def test_a_copied_network_learns() -> None:
@@ -277,7 +274,7 @@ def test_forward_and_predict_shapes_and_probabilities(case: Case) -> None:
     l2=st.sampled_from([0.0, 0.5]),
 )
 def test_fit_never_leaves_non_finite_parameters(
-    case: Case, learning_rate: float, optimizer: network.OptimizerName, batch_size: int | None, epochs: int, l2: float
+    case: Case, learning_rate: float, optimizer: glassnet.OptimizerName, batch_size: int | None, epochs: int, l2: float
 ) -> None:
     net = case.build()
     states = [net._flat.copy()]  # the parameters at the start of each epoch
@@ -285,7 +282,7 @@ def test_fit_never_leaves_non_finite_parameters(
     with np.errstate(all="ignore"):
         initial_loss = net.loss(case.X, case.y, l2=l2)
 
-    def keep(record: network.EpochRecord) -> None:
+    def keep(record: glassnet.EpochRecord) -> None:
         states.append(net._flat.copy())
 
     with np.errstate(all="ignore"):
@@ -363,7 +360,7 @@ X_ENTRY_POINTS: dict[str, tuple[EntryPoint, str]] = {
     "forward": (lambda net, X, y: net.forward(X), "X"),
     "predict": (lambda net, X, y: net.predict(X), "X"),
     "score": (lambda net, X, y: net.score(X, y), "X"),
-    "gradient_check": (lambda net, X, y: network.gradient_check(net, X, y), "X"),
+    "gradient_check": (lambda net, X, y: glassnet.gradient_check(net, X, y), "X"),
     "fit validation_data": (
         lambda net, X, y: net.fit(GOOD_X, GOOD_Y, epochs=2, validation_data=(X, y)),
         "validation_data X",
@@ -419,7 +416,7 @@ def test_bad_x_is_rejected_naming_it_and_changes_nothing(entry: str, bad: str) -
     assert_rejected(net, lambda: call(net, BAD_X[bad], GOOD_Y), argument)
 
 
-BAD_Y: list[tuple[str, network.Head, int, object]] = [
+BAD_Y: list[tuple[str, glassnet.Head, int, object]] = [
     ("strings", "identity", 1, ["a", "b", "c", "d"]),
     ("object array of text", "identity", 1, np.array(["a", 1.0, 0.0, 1.0], dtype=object)),
     ("complex", "identity", 1, np.zeros(4, dtype=complex)),
@@ -457,7 +454,7 @@ BAD_Y: list[tuple[str, network.Head, int, object]] = [
 @pytest.mark.parametrize("entry", list(Y_ENTRY_POINTS))
 @pytest.mark.parametrize(("bad", "head", "n_out", "y"), BAD_Y, ids=[case[0] for case in BAD_Y])
 def test_bad_y_is_rejected_naming_it_and_changes_nothing(
-    entry: str, bad: str, head: network.Head, n_out: int, y: object
+    entry: str, bad: str, head: glassnet.Head, n_out: int, y: object
 ) -> None:
     net = Network([N_IN, 4, n_out], activation="tanh", head=head)
     call, argument = Y_ENTRY_POINTS[entry]
@@ -506,7 +503,7 @@ BAD_FIT_ARGUMENTS: dict[str, tuple[dict[str, object], str]] = {
     "optimizer unknown name": ({"optimizer": "rmsprop"}, "optimizer"),
     "optimizer without step": ({"optimizer": NoStep()}, "optimizer"),
     "optimizer a list": ({"optimizer": ["sgd"]}, "optimizer"),
-    "optimizer object and learning_rate": ({"optimizer": network.SGD(), "learning_rate": 0.1}, "learning_rate"),
+    "optimizer object and learning_rate": ({"optimizer": glassnet.SGD(), "learning_rate": 0.1}, "learning_rate"),
 }
 
 
@@ -523,34 +520,34 @@ BAD_OTHER_CALLS: dict[str, tuple[Callable[[Network], object], str]] = {
     "loss l2 True": (lambda net: net.loss(GOOD_X, GOOD_Y, l2=True), "l2"),
     "gradients l2 inf": (lambda net: net.gradients(GOOD_X, GOOD_Y, l2=math.inf), "l2"),
     "gradients l2 '1'": (lambda net: net.gradients(GOOD_X, GOOD_Y, l2="1"), "l2"),  # type: ignore[arg-type]
-    "gradient_check l2 -1": (lambda net: network.gradient_check(net, GOOD_X, GOOD_Y, l2=-1.0), "l2"),
-    "gradient_check epsilon 0": (lambda net: network.gradient_check(net, GOOD_X, GOOD_Y, epsilon=0.0), "epsilon"),
+    "gradient_check l2 -1": (lambda net: glassnet.gradient_check(net, GOOD_X, GOOD_Y, l2=-1.0), "l2"),
+    "gradient_check epsilon 0": (lambda net: glassnet.gradient_check(net, GOOD_X, GOOD_Y, epsilon=0.0), "epsilon"),
     "gradient_check epsilon -1e-6": (
-        lambda net: network.gradient_check(net, GOOD_X, GOOD_Y, epsilon=-1e-6),
+        lambda net: glassnet.gradient_check(net, GOOD_X, GOOD_Y, epsilon=-1e-6),
         "epsilon",
     ),
     "gradient_check epsilon NaN": (
-        lambda net: network.gradient_check(net, GOOD_X, GOOD_Y, epsilon=math.nan),
+        lambda net: glassnet.gradient_check(net, GOOD_X, GOOD_Y, epsilon=math.nan),
         "epsilon",
     ),
     "gradient_check epsilon inf": (
-        lambda net: network.gradient_check(net, GOOD_X, GOOD_Y, epsilon=math.inf),
+        lambda net: glassnet.gradient_check(net, GOOD_X, GOOD_Y, epsilon=math.inf),
         "epsilon",
     ),
     "gradient_check epsilon '1e-6'": (
-        lambda net: network.gradient_check(net, GOOD_X, GOOD_Y, epsilon="1e-6"),  # type: ignore[arg-type]
+        lambda net: glassnet.gradient_check(net, GOOD_X, GOOD_Y, epsilon="1e-6"),  # type: ignore[arg-type]
         "epsilon",
     ),
     "gradient_check epsilon array": (
-        lambda net: network.gradient_check(net, GOOD_X, GOOD_Y, epsilon=np.array([1e-6, 1e-6])),  # type: ignore[arg-type]
+        lambda net: glassnet.gradient_check(net, GOOD_X, GOOD_Y, epsilon=np.array([1e-6, 1e-6])),  # type: ignore[arg-type]
         "epsilon",
     ),
     "gradient_check tolerance NaN": (
-        lambda net: network.gradient_check(net, GOOD_X, GOOD_Y, tolerance=math.nan),
+        lambda net: glassnet.gradient_check(net, GOOD_X, GOOD_Y, tolerance=math.nan),
         "tolerance",
     ),
     "gradient_check tolerance -1": (
-        lambda net: network.gradient_check(net, GOOD_X, GOOD_Y, tolerance=-1.0),
+        lambda net: glassnet.gradient_check(net, GOOD_X, GOOD_Y, tolerance=-1.0),
         "tolerance",
     ),
 }
@@ -632,7 +629,7 @@ HUGE_INPUTS: dict[str, tuple[FloatArray, FloatArray]] = {
 
 @pytest.mark.parametrize("huge", list(HUGE_INPUTS))
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
-def test_huge_finite_values_never_make_nan_parameters_in_fit(huge: str, optimizer: network.OptimizerName) -> None:
+def test_huge_finite_values_never_make_nan_parameters_in_fit(huge: str, optimizer: glassnet.OptimizerName) -> None:
     X, y = HUGE_INPUTS[huge]
     net = Network([N_IN, 4, 1], activation="relu", seed=3)
     before = net._flat.copy()
@@ -663,13 +660,13 @@ def test_huge_finite_values_elsewhere_change_nothing(huge: str, entry: str) -> N
         except ValueError:
             pass
         else:
-            if isinstance(result, network.GradientRecord):
+            if isinstance(result, glassnet.GradientRecord):
                 assert all(np.isfinite(layer.weights).all() for layer in result.layers)
     snapshot.assert_unchanged(net)
 
 
 @pytest.mark.parametrize("head", HEADS)
-def test_a_single_row_trains(head: network.Head) -> None:
+def test_a_single_row_trains(head: glassnet.Head) -> None:
     n_out = 2 if head == "softmax" else 1
     net = Network([N_IN, 3, n_out], activation="tanh", head=head)
     X, y = GOOD_X[:1], np.array([1])
@@ -680,7 +677,7 @@ def test_a_single_row_trains(head: network.Head) -> None:
 
 
 @pytest.mark.parametrize(("head", "n_out", "label"), [("sigmoid", 1, 0), ("sigmoid", 1, 1), ("softmax", 3, 2)])
-def test_a_classifier_shown_a_single_class_learns_it(head: network.Head, n_out: int, label: int) -> None:
+def test_a_classifier_shown_a_single_class_learns_it(head: glassnet.Head, n_out: int, label: int) -> None:
     """One class is a legitimate (if dull) data set: training works and ends up predicting it."""
     net = Network([N_IN, 4, n_out], activation="tanh", head=head, seed=1)
     y = np.full(len(GOOD_X), label)
@@ -724,11 +721,11 @@ def test_a_rejected_fit_does_not_change_what_the_next_fit_does() -> None:
 
 
 def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """``train.main`` with its output captured; an escaping exception becomes a failure, not an error."""
+    """``cli.main`` with its output captured; an escaping exception becomes a failure, not an error."""
     out = io.StringIO()
     with np.errstate(all="ignore"):
         try:
-            status = train.main(argv, out=out)
+            status = cli.main(argv, out=out)
         except SystemExit as exit_:
             pytest.fail(f"exited through SystemExit({exit_.code}), expected a return status")
         except BaseException as error:  # the point: nothing may escape as a traceback
@@ -964,7 +961,7 @@ def test_saving_non_finite_parameters_is_refused_and_writes_nothing(tmp_path: Pa
 def bundle_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("bundle")
     path = folder / "bundle.json"
-    status = train.main(["--samples", "40", "--epochs", "2", "--save", str(path)], out=io.StringIO())
+    status = cli.main(["--samples", "40", "--epochs", "2", "--save", str(path)], out=io.StringIO())
     assert status == 0
     return path
 
@@ -1027,7 +1024,7 @@ def test_an_interrupted_gradient_check_leaves_the_parameters_exactly(monkeypatch
 
     monkeypatch.setattr(Network, "_loss", flaky)
     with pytest.raises(KeyboardInterrupt):
-        network.gradient_check(net, GOOD_X, np.array([0, 1, 1, 0]))
+        glassnet.gradient_check(net, GOOD_X, np.array([0, 1, 1, 0]))
     assert net._flat.tobytes() == before
 
 
@@ -1041,7 +1038,7 @@ class Run:
 
 
 def diverging_run(
-    *, optimizer: network.OptimizerName, learning_rate: float, batch_size: int | None, record_every: int = 1
+    *, optimizer: glassnet.OptimizerName, learning_rate: float, batch_size: int | None, record_every: int = 1
 ) -> Run:
     """A linear regression with a learning rate past stability: the loss grows geometrically
     and overflows after some finite epochs (rates found by trying; a few epochs each)."""
@@ -1075,7 +1072,7 @@ def diverging_run(
     ],
 )
 def test_a_divergent_run_keeps_its_last_finite_parameters_and_history(
-    optimizer: network.OptimizerName, learning_rate: float, batch_size: int | None, finite_epochs: int
+    optimizer: glassnet.OptimizerName, learning_rate: float, batch_size: int | None, finite_epochs: int
 ) -> None:
     run = diverging_run(optimizer=optimizer, learning_rate=learning_rate, batch_size=batch_size)
     records = run.error.history.records
@@ -1183,11 +1180,11 @@ def test_an_identifier_column_is_left_out_before_any_large_allocation(tmp_path: 
     child = textwrap.dedent(
         """
         import resource, sys
-        import train
+        from glassnet import cli
         with open("/proc/self/status") as status:
             kib = next(int(line.split()[1]) for line in status if line.startswith("VmSize:"))
         resource.setrlimit(resource.RLIMIT_AS, (kib * 1024 + 3 * 1024**3 // 2, resource.RLIM_INFINITY))
-        sys.exit(train.main(sys.argv[1:]))
+        sys.exit(cli.main(sys.argv[1:]))
         """
     )
     argv = ["--csv", str(path), "--target", "price", "--epochs", "1"]
@@ -1253,7 +1250,7 @@ def test_a_subnormal_feature_is_not_taken_for_a_constant(tmp_path: Path, capsys:
     status, _, err = _train_csv(tmp_path, table, capsys, "--save", str(model))
     assert status == 0, err
     assert "constant" not in err
-    scaler = glassnet_tabular.TabularModel.load(model).features.scaler
+    scaler = tabular.TabularModel.load(model).features.scaler
     z = scaler.transform(table[["size_sqft", "bedrooms", "age_years", "distance_km", "tiny"]].to_numpy())
     np.testing.assert_allclose(z[:, 4], z[:, 0], atol=1e-3)  # scaled like the size it is a multiple of
 
@@ -1264,7 +1261,7 @@ def test_a_read_only_file_is_refused_whoever_runs(tmp_path: Path) -> None:
     target.write_text("{}")
     target.chmod(0o444)
     with pytest.raises(ValueError, match=r"--save .*readonly\.json: is read-only"):
-        glassnet_guards.write_atomically(target, "new", name="--save")
+        guards.write_atomically(target, "new", name="--save")
     assert target.read_text() == "{}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["readonly.json"]
 
@@ -1292,7 +1289,7 @@ def _protected(tmp_path: Path) -> dict[str, Path]:
     """Files an output must never replace, made once per test: the inputs, a FIFO and a read-only file."""
     files = {name: tmp_path / name for name in ("table.csv", "model.json", "rows.csv", "readonly.json")}
     files["table.csv"].write_text(HOUSING.to_csv(index=False), encoding="utf-8")
-    assert train.main(["--csv", str(files["table.csv"]), "--target", "price", "--epochs", "2",
+    assert cli.main(["--csv", str(files["table.csv"]), "--target", "price", "--epochs", "2",
                        "--save", str(files["model.json"])], out=io.StringIO()) == 0  # fmt: skip
     files["rows.csv"].write_text(HOUSING.drop(columns="price").to_csv(index=False), encoding="utf-8")
     files["readonly.json"].write_text("{}")
@@ -1360,7 +1357,7 @@ def test_an_output_never_replaces_an_input_another_output_or_a_special_file(
 
 @pytest.mark.parametrize("head", HEADS)
 @pytest.mark.parametrize("entry", ["forward", "predict", "score", "loss", "gradients"])
-def test_enormous_finite_inputs_give_an_error_not_nan_probabilities_or_labels(head: network.Head, entry: str) -> None:
+def test_enormous_finite_inputs_give_an_error_not_nan_probabilities_or_labels(head: glassnet.Head, entry: str) -> None:
     """Finite inputs near float64's limit overflow inside the network; the answer is refused, naming X."""
     n_out = 3 if head == "softmax" else 1
     net = Network([N_IN, 4, n_out], activation="relu", head=head, seed=0)

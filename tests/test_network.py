@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from network import (
+from glassnet import (
     ACTIVATIONS,
     SGD,
     Activation,

@@ -1,4 +1,4 @@
-"""glassnet_records: records that refuse what no network could produce, and the diagnosis of a history."""
+"""glassnet.records: records that refuse what no network could produce, and the diagnosis of a history."""
 
 from __future__ import annotations
 
@@ -10,11 +10,21 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from create_data import Task, get_data, split_rows
 from examples import iris
 from examples.xor import VARIANTS, XOR_INPUTS, XOR_LABELS
-from glassnet_records import Diagnosis, EpochRecord, Finding, GradientRecord, LayerGradients, TrainingHistory
-from network import Head, Network
+from glassnet import (
+    Diagnosis,
+    EpochRecord,
+    Finding,
+    GradientRecord,
+    Head,
+    LayerGradients,
+    Network,
+    Task,
+    TrainingHistory,
+    get_data,
+    split_rows,
+)
 
 # --------------------------------------------------------------------------- #
 # Records: valid ones round-trip, invalid ones are rejected on construction and from JSON

@@ -19,9 +19,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from create_data import make_housing
-from glassnet_sklearn import GlassnetClassifier, GlassnetRegressor
-from network import Network, TrainingHistory, gradient_check
+from glassnet import Network, TrainingHistory, gradient_check, make_housing
+from glassnet.sklearn import GlassnetClassifier, GlassnetRegressor
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -253,7 +252,7 @@ def test_classifier_target_errors() -> None:
 
 
 def test_importing_without_scikit_learn_says_what_to_install() -> None:
-    code = "import sys; sys.modules['sklearn'] = None; import glassnet_sklearn"
+    code = "import sys; sys.modules['sklearn'] = None; import glassnet; glassnet.GlassnetClassifier"
 
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=False
@@ -262,6 +261,6 @@ def test_importing_without_scikit_learn_says_what_to_install() -> None:
     assert result.returncode == 1
     last_line = result.stderr.strip().splitlines()[-1]
     assert last_line == (
-        "ImportError: glassnet_sklearn needs scikit-learn: pip install scikit-learn "
+        "ImportError: glassnet.sklearn needs scikit-learn: pip install scikit-learn "
         "(or pip install 'glassnet[sklearn]')"
     )

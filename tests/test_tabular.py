@@ -14,10 +14,18 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from test_train import TARGETS, make_table
 
-import train
-from create_data import DataError, DataNote, read_table, split_rows
-from glassnet_tabular import NotFittedError, TabularModel
-from network import EpochRecord, Network, TrainingDiverged
+from glassnet import (
+    DataError,
+    DataNote,
+    EpochRecord,
+    Network,
+    NotFittedError,
+    TabularModel,
+    TrainingDiverged,
+    cli,
+    read_table,
+    split_rows,
+)
 
 IRIS_CSV = Path(__file__).resolve().parents[1] / "examples" / "iris.csv"
 
@@ -193,8 +201,8 @@ def test_the_command_line_and_the_library_predict_identically_from_one_bundle(
     training.to_csv(csv, index=False)
     held_out.drop(columns=target).to_csv(rows_csv, index=False)
     argv = ["--csv", str(csv), "--target", target, "--task", task, "--epochs", "20", "--save", str(bundle)]
-    assert train.main(argv, out=io.StringIO()) == 0
-    assert train.main(["--model", str(bundle), "--predict", str(rows_csv), "--output", str(output)]) == 0
+    assert cli.main(argv, out=io.StringIO()) == 0
+    assert cli.main(["--model", str(bundle), "--predict", str(rows_csv), "--output", str(output)]) == 0
 
     written = pd.read_csv(output)
     rows = read_table(rows_csv)
@@ -213,12 +221,10 @@ def test_network_load_of_a_bundle_says_to_use_tabular_model_load(
     churn: tuple[TabularModel, pd.DataFrame, pd.DataFrame], tmp_path: Path
 ) -> None:
     churn[0].save(tmp_path / "model.json")
-    with pytest.raises(
-        ValueError, match=r"it is a glassnet.bundle file.*read it with glassnet_tabular.TabularModel.load"
-    ):
+    with pytest.raises(ValueError, match=r"it is a glassnet.bundle file.*read it with glassnet.TabularModel.load"):
         Network.load(tmp_path / "model.json")
     Network([2, 1]).save(tmp_path / "network.json")
-    with pytest.raises(ValueError, match=r"it is a glassnet.network file.*read it with network.Network.load"):
+    with pytest.raises(ValueError, match=r"it is a glassnet.network file.*read it with glassnet.Network.load"):
         TabularModel.load(tmp_path / "network.json")
 
 

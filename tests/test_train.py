@@ -19,11 +19,8 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 
-import train
-from create_data import TRUE_COEFFICIENTS, make_housing, split_rows
-from glassnet_guards import read_model
-from glassnet_tabular import Bundle
-from network import Network, TrainingHistory, TrainingRun
+from glassnet import TRUE_COEFFICIENTS, Bundle, Network, TrainingHistory, TrainingRun, cli, make_housing, split_rows
+from glassnet.guards import read_model
 
 ROOT = Path(__file__).resolve().parents[1]
 NOISE = 10_000.0  # dollars: the housing data's noise level, the best test RMSE any model can reach
@@ -50,7 +47,7 @@ TARGETS = ("spend", "segment", "churn")
 def run(argv: list[str]) -> tuple[int, str]:
     """train.main in-process: (exit status, what it printed to standard output)."""
     out = io.StringIO()
-    code = train.main(argv, out=out)
+    code = cli.main(argv, out=out)
     return code, out.getvalue()
 
 
@@ -271,7 +268,7 @@ def test_the_loss_table_is_printed_while_training(monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(TrainingRun, "advance", watched_advance)
     out = Recorder()
-    assert train.main(["--samples", "500", "--epochs", "30", "--print-every", "10"], out=out) == 0
+    assert cli.main(["--samples", "500", "--epochs", "30", "--print-every", "10"], out=out) == 0
     during = [text for in_fit, text in out.writes if in_fit and loss_table_epochs(text)]
     assert [epoch for text in during for epoch in loss_table_epochs(text)] == [1, 10, 20, 30]
     assert len(during) == 4  # one write per row, not the whole table at the end
@@ -559,7 +556,7 @@ def test_save_then_predict_gives_the_trained_models_predictions(
     ],
 )
 def test_metrics_are_printed_to_4_significant_digits(value: float, shown: str) -> None:
-    assert train.significant(value) == shown
+    assert cli.significant(value) == shown
 
 
 def test_small_errors_are_not_rounded_away(tmp_path: Path) -> None:
@@ -570,7 +567,7 @@ def test_small_errors_are_not_rounded_away(tmp_path: Path) -> None:
     report = tmp_path / "r.json"
     stdout = run_ok(["--csv", str(tmp_path / "t.csv"), "--target", "y", "--report", str(report)])
     printed = dict((row[0], row[1:]) for row in github_table(stdout, "metrics"))
-    assert printed["test"][1] == train.significant(read_report(report)["test"]["rmse"])
+    assert printed["test"][1] == cli.significant(read_report(report)["test"]["rmse"])
     assert re.fullmatch(r"1\.\d{3}", printed["test"][1]), printed
 
 
@@ -599,7 +596,7 @@ def test_the_plot_draws_every_epoch_while_the_table_shows_every_print_every(
         drawn.append(history)
         return b"png"
 
-    monkeypatch.setattr(train, "loss_plot", loss_plot)
+    monkeypatch.setattr(cli, "loss_plot", loss_plot)
     stdout = run_ok(["--samples", "300", "--epochs", "25", "--plot", str(tmp_path / "loss.png")])
     assert loss_table_epochs(stdout) == [1, 10, 20, 25]
     assert [record.epoch for record in drawn[0].records] == list(range(1, 26))
@@ -670,7 +667,7 @@ BAD_OPTIONS = {
 @pytest.mark.parametrize("argv", BAD_OPTIONS.values(), ids=BAD_OPTIONS.keys())
 def test_bad_options_exit_2_with_usage(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
-        train.main(argv, out=io.StringIO())
+        cli.main(argv, out=io.StringIO())
     assert exit_info.value.code == 2
     stderr = capsys.readouterr().err
     assert stderr.startswith("usage: ")

@@ -13,9 +13,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-import network
-from create_data import get_data
-from network import SGD, Adam, Network, TrainingCheckpoint, TrainingRun
+import glassnet
+from glassnet import SGD, Adam, Network, TrainingCheckpoint, TrainingRun, get_data
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -39,7 +38,7 @@ def data(n: int = 60, task: str = "regression") -> tuple[FloatArray, np.ndarray]
     return X, y
 
 
-def flat(record: network.GradientRecord) -> FloatArray:
+def flat(record: glassnet.GradientRecord) -> FloatArray:
     """A gradient record in the network's flat layout: every layer's weights, then every bias."""
     return np.concatenate([*(g.weights.ravel() for g in record.layers), *(g.bias for g in record.layers)])
 
@@ -95,9 +94,9 @@ def test_update_ratios_are_exact_for_plain_sgd() -> None:
         layout = Network([4, 5, 1])
         change = [
             math.hypot(0.3 * np.linalg.norm(g.weights), 0.3 * np.linalg.norm(g.bias))
-            for g in layout._layer_views(grads, network.LayerGradients)
+            for g in layout._layer_views(grads, glassnet.LayerGradients)
         ]
-        size = [p.norm for p in layout._layer_views(before, network.LayerParams)]
+        size = [p.norm for p in layout._layer_views(before, glassnet.LayerParams)]
         assert record.update_ratios == pytest.approx([c / s for c, s in zip(change, size, strict=True)], rel=1e-9)
 
 
@@ -142,7 +141,7 @@ def test_keep_gradients_must_be_a_positive_integer_and_changes_nothing(bad: Any)
 def test_a_gradient_whose_size_overflows_is_divergence() -> None:
     X = np.array([[1e200], [-1e200]])
     net = Network([1, 1], seed=0)
-    with np.errstate(all="ignore"), pytest.raises(network.TrainingDiverged, match="epoch 1"):
+    with np.errstate(all="ignore"), pytest.raises(glassnet.TrainingDiverged, match="epoch 1"):
         net.fit(X, np.array([0.0, 1.0]), epochs=3, learning_rate=1e-300)
     assert np.isfinite(net._flat).all()
 
@@ -304,30 +303,30 @@ def test_a_checkpoint_round_trips_its_document() -> None:
     ],
 )
 def test_no_step_buffer_is_made_after_the_first_epoch(
-    monkeypatch: pytest.MonkeyPatch, activation: str, head: network.Head, batch_size: int | None, l2: float
+    monkeypatch: pytest.MonkeyPatch, activation: str, head: glassnet.Head, batch_size: int | None, l2: float
 ) -> None:
     made_in_epoch: list[int] = []
     epoch = [1]
-    real_init = network.ArrayMaker.__init__
+    real_init = glassnet.ArrayMaker.__init__
 
-    def counting_init(self: network.ArrayMaker, rows: int) -> None:
+    def counting_init(self: glassnet.ArrayMaker, rows: int) -> None:
         made_in_epoch.append(epoch[0])  # a new buffer set
         real_init(self, rows)
 
-    monkeypatch.setattr(network.ArrayMaker, "__init__", counting_init)
+    monkeypatch.setattr(glassnet.ArrayMaker, "__init__", counting_init)
     for name in ("floats", "mask"):
-        real = getattr(network.ArrayMaker, name)
+        real = getattr(glassnet.ArrayMaker, name)
 
-        def counting(self: network.ArrayMaker, *args: Any, _real: Any = real) -> Any:
+        def counting(self: glassnet.ArrayMaker, *args: Any, _real: Any = real) -> Any:
             made_in_epoch.append(epoch[0])  # a new array in a set
             return _real(self, *args)
 
-        monkeypatch.setattr(network.ArrayMaker, name, counting)
+        monkeypatch.setattr(glassnet.ArrayMaker, name, counting)
     X, y = data(100, task={"identity": "regression", "sigmoid": "binary", "softmax": "multiclass"}[head])
     sizes = [4, 9, 5, 3 if head == "softmax" else 1]
     net = Network(sizes, activation=activation, head=head, seed=0)
 
-    def next_epoch(record: network.EpochRecord) -> None:
+    def next_epoch(record: glassnet.EpochRecord) -> None:
         epoch[0] = record.epoch + 1
 
     net.fit(
@@ -342,7 +341,7 @@ def test_later_epochs_allocate_no_batch_sized_arrays_and_fit_frees_its_buffers()
     batch_array = 8_000 * 25 * 8  # one hidden layer's pre-activations: 1.6 MB
     memory: list[tuple[int, int]] = []  # (current, peak since the previous record) at each record
 
-    def measure(record: network.EpochRecord) -> None:
+    def measure(record: glassnet.EpochRecord) -> None:
         memory.append(tracemalloc.get_traced_memory())
         tracemalloc.reset_peak()
 

@@ -28,12 +28,12 @@ try:
     from sklearn.utils.validation import check_is_fitted, column_or_1d
 except ImportError as error:  # the estimators subclass scikit-learn's: nothing here works without it
     raise ImportError(
-        "glassnet_sklearn needs scikit-learn: pip install scikit-learn (or pip install 'glassnet[sklearn]')"
+        "glassnet.sklearn needs scikit-learn: pip install scikit-learn (or pip install 'glassnet[sklearn]')"
     ) from error
 
-from create_data import Standardizer
-from glassnet_guards import float_array, optional_seed, positive_int
-from network import Activation, Head, Init, Network, OptimizerName, TrainingHistory
+from glassnet.guards import float_array, optional_seed, positive_int
+from glassnet.network import Activation, Head, Init, Network, OptimizerName, TrainingHistory
+from glassnet.tables import Standardizer
 
 FloatArray = npt.NDArray[np.float64]
 

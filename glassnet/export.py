@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, get_args
 import numpy as np
 from pydantic import ValidationError
 
-from glassnet_guards import first_error, write_atomically
-from network import LEAKY_RELU_SLOPE, Activation, Head, LayerParams, Network, NetworkDocument
+from glassnet.guards import first_error, write_atomically
+from glassnet.network import LEAKY_RELU_SLOPE, Activation, Head, LayerParams, Network, NetworkDocument
 
 if TYPE_CHECKING:
     import onnx

@@ -284,10 +284,10 @@ def first_error(error: ValidationError) -> str:
 
 
 LOADERS: dict[str, str] = {
-    "glassnet.network": "network.Network.load",
-    "glassnet.bundle": "glassnet_tabular.TabularModel.load",
+    "glassnet.network": "glassnet.Network.load",
+    "glassnet.bundle": "glassnet.TabularModel.load",
     "glassnet.checkpoint": "network.TrainingRun.load",
-    "glassnet.tabular-checkpoint": "glassnet_tabular.TabularModel.resume, or train.py --resume",
+    "glassnet.tabular-checkpoint": "glassnet.TabularModel.resume, or glassnet --resume (python train.py --resume)",
 }
 """Each glassnet file format and the call that reads it, for messages about a file given to the wrong one."""
 

@@ -1,6 +1,6 @@
 """Tables in, predictions in the table's own terms out: `TabularModel` and its bundle file.
 
-    from glassnet_tabular import TabularModel
+    from glassnet.tabular import TabularModel
 
     model = TabularModel(task="multiclass", hidden=(16,), activation="relu")
     model.fit(flowers, "species")              # a pandas DataFrame and its target column
@@ -33,19 +33,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from create_data import (
-    TASKS,
-    UNSEEN,
-    DataError,
-    TableEncoding,
-    TargetEncoding,
-    Task,
-    Unseen,
-    reject_duplicates,
-    reject_missing,
-    split_rows,
-)
-from glassnet_guards import (
+from glassnet.guards import (
     non_negative_int,
     non_negative_number,
     one_of,
@@ -55,7 +43,7 @@ from glassnet_guards import (
     read_model,
     write_atomically,
 )
-from network import (
+from glassnet.network import (
     ACTIVATIONS,
     OPTIMIZERS,
     EpochRecord,
@@ -67,6 +55,18 @@ from network import (
     TrainingCheckpoint,
     TrainingHistory,
     TrainingRun,
+)
+from glassnet.tables import (
+    TASKS,
+    UNSEEN,
+    DataError,
+    TableEncoding,
+    TargetEncoding,
+    Task,
+    Unseen,
+    reject_duplicates,
+    reject_missing,
+    split_rows,
 )
 
 HEADS_BY_TASK: dict[Task, Head] = {"regression": "identity", "binary": "sigmoid", "multiclass": "softmax"}

@@ -26,7 +26,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tabulate import tabulate
 
-from glassnet_guards import Float64Matrix, Float64Vector
+from glassnet.guards import Float64Matrix, Float64Vector
 
 # --------------------------------------------------------------------------- #
 # 1. Layer records

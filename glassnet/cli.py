@@ -1,0 +1,635 @@
+"""Train a glassnet network from the command line, on the housing data or your own table.
+
+    python train.py                                  # the linear 4-10-25-1 net on 10,000 houses
+    python train.py --task multiclass --activation relu --optimizer adam
+    python train.py --csv homes.csv --target price --drop id --patience 10 --save model.json
+    python train.py --model model.json --predict new_homes.csv --output priced.csv
+    python train.py --epochs 5000 --gradients --checkpoint run.json   # killed? go on:
+    python train.py --resume run.json
+
+Installed (``pip install .``), the same command is ``glassnet``. This is the only module
+that parses arguments or prints: `glassnet.tabular.TabularModel` does the work and returns
+values, raises errors and warns notes; here they become tables on standard output, notes
+on standard error and, for bad input, one line on standard error with exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import math
+import os
+import sys
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TextIO
+
+import pandas as pd
+from tabulate import tabulate
+from threadpoolctl import threadpool_limits
+
+from glassnet.guards import (
+    check_outputs,
+    non_negative_int,
+    non_negative_number,
+    open_fraction,
+    positive_int,
+    positive_number,
+    read_model,
+    write_atomically,
+)
+from glassnet.network import ACTIVATIONS, OPTIMIZERS, Diagnosis, EpochRecord, TrainingDiverged, TrainingHistory
+from glassnet.tables import (
+    TARGET,
+    TASKS,
+    TRUE_COEFFICIENTS,
+    UNSEEN,
+    DataError,
+    DataNote,
+    Unseen,
+    make_housing,
+    price_bands,
+    read_table,
+    reject_missing,
+    split_rows,
+)
+from glassnet.tabular import CHECKPOINT_EVERY, VALIDATION_FRACTION, TabularCheckpoint, TabularModel, feature_columns
+
+SHOWN_ROWS = 5
+RUN_OPTIONS = (
+    "task",
+    "hidden",
+    "activation",
+    "optimizer",
+    "learning_rate",
+    "epochs",
+    "batch_size",
+    "l2",
+    "patience",
+    "seed",
+    "print_every",
+    "samples",
+    "csv",
+    "target",
+    "drop",
+    "test_fraction",
+)
+"""The options that define a training run: a resumed run keeps the values it started with."""
+OUTPUT_OPTIONS = ("save", "report", "plot", "trace", "checkpoint", "checkpoint_every", "gradients")
+"""The options that only say what to write or show: given again with --resume, they replace the checkpoint's."""
+PATH_OPTIONS = ("csv", "save", "report", "plot", "trace", "checkpoint")
+
+
+# --------------------------------------------------------------------------- #
+# Arguments
+# --------------------------------------------------------------------------- #
+
+
+def hidden_sizes(text: str) -> list[int]:
+    """``"10,25"`` -> ``[10, 25]``; an empty text means no hidden layer."""
+    if not text.strip():
+        return []
+    try:
+        return [positive_int.parse(part) for part in text.split(",")]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated positive integers like 10,25, got {text!r}"
+        ) from None
+
+
+def column_names(text: str) -> list[str]:
+    """``"id,notes"`` -> ``["id", "notes"]``: comma-separated column names, spaces around them ignored."""
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected comma-separated column names like id,notes, got {text!r}")
+    return names
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line; ``--help`` lists every option with its default."""
+    parser = argparse.ArgumentParser(
+        description="Train a glassnet network on the housing data or on your own CSV, or predict with a saved one."
+    )
+    model = parser.add_argument_group("network and training")
+    model.add_argument(
+        "--epochs", type=positive_int.parse, default=150, help="passes over the training rows (%(default)s)"
+    )
+    model.add_argument(
+        "--learning-rate",
+        type=positive_number.parse,
+        help="step size (default: the optimizer's own: sgd 0.05, momentum 0.01, adam 0.01)",
+    )
+    model.add_argument(
+        "--hidden", type=hidden_sizes, default=[10, 25], help="hidden layer widths, comma-separated (10,25)"
+    )
+    model.add_argument(
+        "--activation", choices=list(ACTIVATIONS), default="identity", help="hidden activation (%(default)s)"
+    )
+    model.add_argument("--task", choices=TASKS, default="regression", help="what to predict (%(default)s)")
+    model.add_argument("--optimizer", choices=list(OPTIMIZERS), default="adam", help="update rule (%(default)s)")
+    model.add_argument("--batch-size", type=positive_int.parse, help="rows per step (default: all of them)")
+    model.add_argument(
+        "--l2", type=non_negative_number.parse, default=0.0, help="weight decay on the weights (%(default)s)"
+    )
+    model.add_argument(
+        "--patience",
+        type=positive_int.parse,
+        help="stop after this many epochs without a better loss on a validation part carved from the training "
+        f"rows ({VALIDATION_FRACTION:.0%}), keeping the best epoch (default: train every epoch)".replace("%", "%%"),
+    )
+    model.add_argument(
+        "--seed", type=non_negative_int.parse, default=0, help="seeds the data, the split and the network (%(default)s)"
+    )
+    model.add_argument(
+        "--print-every",
+        type=positive_int.parse,
+        default=10,
+        help="a loss-table row every this many epochs (%(default)s)",
+    )
+    data = parser.add_argument_group("data")
+    data.add_argument(
+        "--samples", type=positive_int.parse, default=10_000, help="housing rows to generate (%(default)s)"
+    )
+    data.add_argument("--csv", type=Path, help="train on this CSV instead of the housing data")
+    data.add_argument("--target", help="the CSV column to predict (with --csv)")
+    data.add_argument(
+        "--drop", type=column_names, default=[], help="comma-separated columns that are not features (none)"
+    )
+    data.add_argument(
+        "--test-fraction",
+        type=open_fraction.parse,
+        default=0.2,
+        help="share of rows held out for testing (%(default)s)",
+    )
+    files = parser.add_argument_group("files")
+    files.add_argument("--save", type=Path, help="write the trained bundle (network + encodings) as JSON")
+    files.add_argument("--report", type=Path, help="write train and test metrics as JSON")
+    files.add_argument("--plot", type=Path, help="write a PNG of the loss curves")
+    files.add_argument(
+        "--trace", type=Path, help="write the training history as JSON, with full gradients every --print-every epochs"
+    )
+    files.add_argument(
+        "--checkpoint",
+        type=Path,
+        help="write everything the run needs to go on, every --checkpoint-every epochs (see --resume)",
+    )
+    files.add_argument(
+        "--checkpoint-every",
+        type=positive_int.parse,
+        default=CHECKPOINT_EVERY,
+        help="epochs between two checkpoints (%(default)s)",
+    )
+    files.add_argument(
+        "--resume",
+        type=Path,
+        help="go on from a --checkpoint file: only the epochs that remain run, to the same end as an unbroken run; "
+        "options that define the run must stay as they were, output options given again replace the checkpoint's",
+    )
+    files.add_argument("--model", type=Path, help="a bundle written by --save (with --predict)")
+    files.add_argument("--predict", type=Path, help="CSV of rows to predict, without the target column")
+    files.add_argument("--output", help="where --predict writes its CSV; - or none: standard output")
+    files.add_argument(
+        "--unseen",
+        choices=UNSEEN,
+        help="with --predict, a category the model never saw: error (the default) or zero, encoded as all zeros",
+    )
+    show = parser.add_argument_group("display")
+    show.add_argument(
+        "--gradients",
+        action="store_true",
+        help="add each layer's gradient norm and update ratio to the loss table, and print the full diagnosis",
+    )
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse and cross-check the options; a bad combination exits with status 2 and the usage.
+
+    ``args.given`` holds the options given on the command line (not left at their default).
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if (args.model is None) != (args.predict is None):
+        parser.error("--model and --predict go together")
+    if args.predict is None:
+        for option in ("output", "unseen"):
+            if getattr(args, option) is not None:
+                parser.error(f"--{option} goes with --predict")
+    else:
+        for option in ("resume", "checkpoint", "trace"):
+            if getattr(args, option) is not None:
+                parser.error(f"--{option} goes with training, not --predict")
+    args.output = None if args.output in (None, "-") else Path(args.output)
+    if args.resume is None and (args.csv is None) != (args.target is None):  # a resumed run has both
+        parser.error("--csv and --target go together")
+    args.given = given_options(argv)
+    return args
+
+
+def given_options(argv: Sequence[str] | None) -> set[str]:
+    """The options ``argv`` gives (their ``dest`` names), whatever their values: what was left at its default is not."""
+    parser = build_parser()
+    for action in parser._actions:  # argparse has no public way to ask which options were given
+        action.default = argparse.SUPPRESS
+    return set(vars(parser.parse_args(argv)))
+
+
+def resumed(args: argparse.Namespace) -> tuple[argparse.Namespace, TabularCheckpoint]:
+    """The options of the run ``args.resume`` holds, with the output options given now in place of its own.
+
+    Raises ``ValueError`` naming the file when it is not a checkpoint of this command, or when
+    an option that defines the run was given with another value.
+    """
+    checkpoint = read_model(args.resume, TabularCheckpoint)
+    stored = checkpoint.extra.get("train.py")
+    if not isinstance(stored, dict) or set(stored) != {*RUN_OPTIONS, *OUTPUT_OPTIONS}:
+        raise ValueError(
+            f"--resume {args.resume}: not a checkpoint of train.py (TabularModel.resume reads those of the library)"
+        )
+    stored = {
+        name: Path(value) if name in PATH_OPTIONS and value is not None else value for name, value in stored.items()
+    }
+    changed = [
+        f"--{name.replace('_', '-')} {getattr(args, name)} (the checkpoint's run: {stored[name]})"
+        for name in RUN_OPTIONS
+        if name in args.given and getattr(args, name) != stored[name] and name != "csv"  # a moved table is
+        # welcome: its content is compared with the checkpoint's fingerprint all the same
+    ]
+    if changed:
+        raise ValueError(
+            f"--resume {args.resume}: a resumed run keeps the settings it started with; changed: {', '.join(changed)}"
+        )
+    merged = {name: getattr(args, name) if name in args.given else stored[name] for name in stored}
+    return argparse.Namespace(**{**vars(args), **merged}), checkpoint
+
+
+def stored_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The run's options as JSON values, for its checkpoints."""
+    return {
+        name: str(value) if isinstance(value, Path) else value
+        for name in (*RUN_OPTIONS, *OUTPUT_OPTIONS)
+        for value in [getattr(args, name)]
+    }
+
+
+# --------------------------------------------------------------------------- #
+# Data
+# --------------------------------------------------------------------------- #
+
+
+def load_table(args: argparse.Namespace) -> tuple[pd.DataFrame, str]:
+    """The raw table to learn from and its target column."""
+    if args.csv is not None:
+        return read_table(args.csv), args.target
+    housing = make_housing(args.samples, seed=args.seed)
+    if args.task == "regression":
+        return housing, TARGET
+    bands = price_bands(housing.pop(TARGET), args.task)
+    label = str(bands.name)
+    return housing.assign(**{label: bands}), label
+
+
+@contextmanager
+def about(source: str) -> Iterator[None]:
+    """Inside, the library's notes print as ``note: <source>: ...`` on standard error, each once and as
+    they come, and its `DataError` messages name ``source`` (a file, or the housing data)."""
+    shown: set[str] = set()
+    other = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
+        if not issubclass(category, DataNote):
+            other(message, category, *args, **kwargs)  # type: ignore[arg-type]
+        elif str(message) not in shown:
+            shown.add(str(message))
+            print(f"note: {source}: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", DataNote)
+        warnings.showwarning = show
+        try:
+            yield
+        except DataError as error:
+            raise DataError(f"{source}: {error}") from None
+
+
+# --------------------------------------------------------------------------- #
+# Printing
+# --------------------------------------------------------------------------- #
+
+
+def significant(value: float) -> str:
+    """``value`` to 4 significant digits, with thousands separators: 102,539,924 -> 102,500,000; 1.3333 -> 1.333."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    exponent = math.floor(math.log10(abs(value)))
+    if exponent < -4:
+        return f"{value:.3e}"
+    return f"{round(value, 3 - exponent):,.{max(0, 3 - exponent)}f}"
+
+
+class LossTable:
+    """Prints a tabulate grid one row at a time, so a long run shows progress as it goes.
+
+    Columns: the epoch, the train loss and the loss of ``validation`` (the name of the rows
+    whose loss it is); with ``layers``, also each layer's gradient norm and update ratio.
+    Numbers are printed in a fixed-width format so every row has the same column widths.
+    """
+
+    def __init__(self, validation: str, layers: int, out: TextIO) -> None:
+        self.headers = [
+            "epoch",
+            "train loss",
+            f"{validation} loss",
+            *(f"grad norm {i}" for i in range(1, layers + 1)),
+            *(f"update {i}" for i in range(1, layers + 1)),
+        ]
+        self.layers = layers
+        self.out = out
+        self.last_epoch = 0
+
+    def add(self, record: EpochRecord) -> None:
+        """Print one row: the header and the row the first time, then the row and its closing rule."""
+        losses = ("" if loss is None else f"{loss:.6e}" for loss in (record.loss, record.val_loss))
+        gradients = (f"{value:.3e}" for value in (*record.grad_norms, *record.update_ratios)) if self.layers else ()
+        row = [[record.epoch, *losses, *gradients]]
+        align = ["right"] * len(self.headers)
+        grid = tabulate(row, headers=self.headers, tablefmt="grid", disable_numparse=True, colalign=align)
+        lines = grid.splitlines()
+        print("\n".join(lines if not self.last_epoch else lines[-2:]), file=self.out, flush=True)
+        self.last_epoch = record.epoch
+
+
+def print_table(
+    title: str,
+    rows: Sequence[Sequence[object]],
+    headers: Sequence[str],
+    out: TextIO,
+    floatfmt: str | Sequence[str] = ",.2f",
+) -> None:
+    """A titled github-style table."""
+    print(f"\n{title}\n{tabulate(rows, headers=headers, tablefmt='github', floatfmt=floatfmt)}", file=out)
+
+
+def show_predictions(title: str, model: TabularModel, test_part: pd.DataFrame, out: TextIO) -> None:
+    """The first test rows' targets next to the model's predictions."""
+    shown = test_part.iloc[:SHOWN_ROWS]
+    predicted = model.predict(shown, unseen="zero")
+    print_table(title, list(zip(shown[model.target], predicted, strict=True)), [model.target, "prediction"], out)
+
+
+def show_metrics(report: dict[str, dict[str, float]], regression: bool, out: TextIO) -> None:
+    """Train and test metrics, each to 4 significant digits."""
+    rows = [[part, *map(significant, values.values())] for part, values in report.items()]
+    headers = ["", *report["train"]]
+    title = "metrics" + (" (in the target's units)" if regression else "")
+    align = ["left", *["right"] * (len(headers) - 1)]
+    table = tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True, colalign=align)
+    print(f"\n{title}\n{table}", file=out)
+
+
+def show_confusion(model: TabularModel, test_part: pd.DataFrame, out: TextIO) -> None:
+    """Counts of test rows by true label (rows) and predicted label (columns)."""
+    labels: list[object] = list(model.labels or [])
+    predicted = model.predict(test_part, unseen="zero")
+    counts = pd.crosstab(pd.Categorical(test_part[model.target], labels), pd.Categorical(predicted, labels))
+    rows = [[label, *counts.to_numpy()[i]] for i, label in enumerate(labels)]
+    print_table(
+        "confusion matrix on the test rows (rows: true, columns: predicted)", rows, ["", *map(str, labels)], out
+    )
+
+
+def show_coefficients(model: TabularModel, housing: bool, out: TextIO) -> None:
+    """What a linear network learned, collapsed into one map, in target units per feature unit."""
+    per_unit = dict(zip(model.feature_names, model.coefficients().tolist(), strict=True))
+    if housing:
+        truth = TRUE_COEFFICIENTS
+        rows = [
+            [name, found, truth[name], 100.0 * (found - truth[name]) / abs(truth[name])]
+            for name, found in per_unit.items()
+        ]
+        headers = ["feature", "recovered $/unit", "true $/unit", "error %"]
+    else:
+        rows = [[name, found] for name, found in per_unit.items()]
+        headers = ["feature", "target units per feature unit"]
+    floatfmt = ",.2f" if housing else ",.4g"  # a per-unit weight on a large-scale column is tiny, not 0.00
+    print_table("coefficients of the collapsed linear map", rows, headers, out, floatfmt=floatfmt)
+
+
+def show_diagnosis(diagnosis: Diagnosis, full: bool, out: TextIO) -> None:
+    """What the records say: every finding in one line each, or (``full``) the whole table, healthy or not."""
+    if full:
+        print(f"\ndiagnosis of the training records\n{diagnosis.table()}", file=out)
+        return
+    for finding in diagnosis.findings:
+        where = "" if finding.layer is None else f", layer {finding.layer}"
+        print(f"\ndiagnosis: {finding.kind} from epoch {finding.epoch}{where}: {finding.message}", file=out)
+
+
+def loss_plot(history: TrainingHistory, loss_name: str, validation: str) -> bytes:
+    """A PNG of the train and validation (or test) loss at every epoch."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    frame = history.to_frame()
+    figure, axes = plt.subplots(figsize=(7, 4))
+    axes.plot(frame.index, frame["loss"], label="train")
+    axes.plot(frame.index, frame["val_loss"], label=validation)
+    axes.set(xlabel="epoch", ylabel=loss_name, yscale="log", title="loss per epoch")
+    axes.legend()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------- #
+# The two jobs
+# --------------------------------------------------------------------------- #
+
+
+def train(args: argparse.Namespace, out: TextIO) -> None:
+    """Train (or go on from ``--resume``), print what happened, and write the files asked for."""
+    checkpoint = None
+    if args.resume is not None:
+        args, checkpoint = resumed(args)
+    check_outputs(
+        {f"--{name}": getattr(args, name) for name in ("save", "report", "plot", "trace")},
+        {"--csv": args.csv, "--resume": args.resume},
+    )
+    check_outputs({"--checkpoint": args.checkpoint}, {"--csv": args.csv})  # it may replace the one it resumes
+    table, target = load_table(args)
+    source = str(args.csv or "housing data")
+    with about(source):
+        columns = feature_columns(table, target, args.drop)
+    reject_missing(table[[*columns, target]], source)  # counted over the whole table, before the split
+    train_rows, test_rows = split_rows(len(table), args.test_fraction, seed=args.seed)
+    train_part, test_part = table.iloc[train_rows], table.iloc[test_rows]
+    watched = "validation" if args.patience is not None else "test"  # patience stops on rows carved for it
+    loss_table = LossTable(watched, len(args.hidden) + 1 if args.gradients else 0, out)
+    started = [0.0]
+
+    def on_start(model: TabularModel) -> None:
+        print(
+            f"{len(table):,} rows ({len(train_part):,} train, {len(test_part):,} test), "
+            f"{len(model.feature_names)} input features, target {target!r} ({args.task}); {model.network}",
+            file=out,
+        )
+        done = 0 if checkpoint is None else checkpoint.run.epochs_done
+        moment = "before training" if checkpoint is None else f"resumed from {args.resume} after epoch {done}"
+        show_predictions(f"{moment} (first test rows)", model, test_part, out)
+        stopping = (
+            f"; early stopping after {args.patience} epochs without improvement on "
+            f"{model.validation_fraction:.0%} of the training rows"
+            if args.patience is not None
+            else ""
+        )
+        epochs = f"{args.epochs} epochs" if not done else f"epochs {done + 1} to {args.epochs}"
+        if done >= args.epochs or (checkpoint is not None and checkpoint.run.history.stopped_early):
+            epochs = f"nothing left to run: the run ended after epoch {done}"
+        print(f"\ntraining: {args.optimizer}, {epochs}, loss = {model.network.loss_name}{stopping}", file=out)
+        started[0] = time.perf_counter()
+
+    def on_epoch(record: EpochRecord) -> None:
+        if record.epoch == 1 or record.epoch % args.print_every == 0 or record.epoch == args.epochs:
+            loss_table.add(record)
+
+    keep_going = {
+        "validation": None if args.patience is not None else test_part,
+        "on_start": on_start,
+        "on_epoch": on_epoch,
+        "checkpoint": args.checkpoint,
+        "checkpoint_every": args.checkpoint_every,
+        "extra": {"train.py": stored_options(args)},
+    }
+    with about(source):
+        if checkpoint is None:
+            model = TabularModel(
+                task=args.task,
+                hidden=args.hidden,
+                activation=args.activation,
+                optimizer=args.optimizer,
+                learning_rate=args.learning_rate,
+                epochs=args.epochs,
+                batch_size=args.batch_size,
+                l2=args.l2,
+                patience=args.patience,
+                keep_gradients=args.print_every if args.trace is not None else None,
+                seed=args.seed,
+            )
+            model.fit(train_part, target, drop=args.drop, **keep_going)
+        else:
+            model = TabularModel.resume(checkpoint, train_part, **keep_going)
+        history = model.history
+        last = history.records[-1]
+        if loss_table.last_epoch != last.epoch:
+            loss_table.add(last)
+        print(f"trained in {time.perf_counter() - started[0]:.2f} s", file=out)
+        if history.stopped_early:
+            print(f"stopped early after epoch {last.epoch}; kept epoch {history.best_epoch}, the best", file=out)
+        show_predictions("after training (first test rows)", model, test_part, out)
+        report = {"train": model.evaluate(train_part), "test": model.evaluate(test_part, unseen="zero")}
+    not_finite = [
+        f"{part} {name}" for part, values in report.items() for name, v in values.items() if not math.isfinite(v)
+    ]
+    if not_finite:
+        raise ValueError(
+            f"training ended with predictions beyond float64 ({', '.join(not_finite)} not finite); "
+            "try a smaller --learning-rate"
+        )
+    show_metrics(report, args.task == "regression", out)
+    if args.task != "regression":
+        with about(source):
+            show_confusion(model, test_part, out)
+    elif model.network.activation == "identity":
+        show_coefficients(model, housing=args.csv is None, out=out)
+    show_diagnosis(history.diagnose(), args.gradients, out)
+    write_outputs(args, model, report, watched, out)
+
+
+def write_outputs(
+    args: argparse.Namespace, model: TabularModel, report: dict[str, dict[str, float]], watched: str, out: TextIO
+) -> None:
+    """The files asked for: the bundle, the metrics, the loss curves, the history with its gradients."""
+    history = model.history
+    training = {
+        "epochs": history.records[-1].epoch,
+        "stopped_early": history.stopped_early,
+        "best_epoch": history.best_epoch if args.patience is not None else None,  # the test rows' best decides nothing
+    }
+    if args.save is not None:
+        write_atomically(args.save, model.bundle().model_dump_json(), name="--save")
+        print(f"\nsaved the model bundle to {args.save}", file=out)
+    if args.report is not None:
+        document = {**report, "training": training}
+        write_atomically(args.report, json.dumps(document, indent=2, allow_nan=False), name="--report")
+        print(f"wrote the metrics to {args.report}", file=out)
+    if args.plot is not None:
+        write_atomically(args.plot, loss_plot(history, model.network.loss_name, watched), name="--plot")
+        print(f"wrote the loss curves to {args.plot}", file=out)
+    if args.trace is not None:
+        write_atomically(args.trace, history.model_dump_json(), name="--trace")
+        kept = len(history.kept_gradients())
+        print(f"wrote the training history, with the full gradients of {kept} epochs, to {args.trace}", file=out)
+
+
+def predict(args: argparse.Namespace, out: TextIO) -> None:
+    """Read a bundle and a table of raw rows; write the rows with a ``prediction`` column
+    and, for classifiers, a ``probability_<label>`` column per class."""
+    check_outputs({"--output": args.output}, {"--model": args.model, "--predict": args.predict})
+    model = TabularModel.load(args.model)
+    rows = read_table(args.predict)
+    unseen: Unseen = args.unseen or "error"
+    with about(str(args.predict)):
+        added = ["prediction", *(f"probability_{label}" for label in model.labels or [])]
+        taken = [name for name in added if name in rows.columns]
+        if taken:
+            raise DataError(f"already has column(s) {taken}, which the output adds; rename or drop them")
+        result = rows.assign(prediction=model.predict(rows, unseen=unseen))
+        if model.labels is not None:
+            probabilities = model.predict_proba(rows, unseen=unseen)
+            result[added[1:]] = probabilities.to_numpy()
+    if args.output is None:
+        result.to_csv(out, index=False)
+    else:
+        write_atomically(args.output, result.to_csv(index=False), name="--output")
+
+
+def one_blas_thread() -> contextlib.AbstractContextManager[object]:
+    """Inside, BLAS computes in one thread, unless the user chose a number with ``OPENBLAS_NUM_THREADS``.
+
+    The matrices here are small: BLAS worker threads cost more than they give, and on a busy
+    machine they spin (measured: the default run trains in 0.4 s single-threaded, 2.5 s with
+    two threads beside another process).
+    """
+    if "OPENBLAS_NUM_THREADS" in os.environ:
+        return contextlib.nullcontext()
+    limits: contextlib.AbstractContextManager[object] = threadpool_limits(1, user_api="blas")
+    return limits
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 bad input or divergence, 2 bad options)."""
+    args = parse_args(argv)
+    stream = sys.stdout if out is None else out
+    with one_blas_thread():
+        return run(args, stream)
+
+
+def run(args: argparse.Namespace, stream: TextIO) -> int:
+    """Train or predict as ``args`` say, turning bad input into one line on standard error."""
+    try:
+        if args.predict is not None:
+            predict(args, stream)
+        else:
+            train(args, stream)
+    except (DataError, ValueError, TypeError, OSError, TrainingDiverged) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,603 @@
+"""Data for glassnet: the synthetic housing table, CSV tables, encoding and standardizing.
+
+The housing data follows a known linear formula, so a linear network's weights can be
+checked against it::
+
+    price = 150 size_sqft + 50,000 bedrooms - 1,000 age_years - 2,000 distance_km
+            + Normal(0, noise)
+
+with size uniform on [500, 4000) sqft, bedrooms an integer 1..5, age an integer 0..49
+years and distance uniform on [0, 30) km; prices are in dollars.
+
+Errors about a table, a column or a value in it are `DataError` (a `ValueError`);
+a wrong argument type is a `TypeError`, a wrong argument value a `ValueError`. What is
+worth knowing but did not stop the work (a column left out, categories never seen in
+training) is a `DataNote` warning: this module never prints.
+"""
+
+import csv
+import math
+import os
+import re
+import warnings
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal, Self, cast, get_args
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from pandas.api.types import is_bool_dtype, is_float_dtype, is_integer_dtype, is_numeric_dtype
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
+
+from glassnet.guards import Float64Vector, non_negative_int, non_negative_number, one_of, open_fraction, positive_int
+
+Task = Literal["regression", "binary", "multiclass"]
+TASKS: tuple[Task, ...] = get_args(Task)
+Unseen = Literal["error", "zero"]
+"""What encoding does with a category never seen in training: raise, or encode it as all zeros."""
+UNSEEN: tuple[Unseen, ...] = get_args(Unseen)
+Labels = list[StrictBool] | list[StrictInt] | list[StrictFloat] | list[StrictStr]
+"""Class labels as the target column held them: booleans, integers, floats or text."""
+
+DELIMITERS = (",", "\t", ";")
+"""The field separators `read_table` tells apart, a comma first on a tie."""
+INDEX_NAME = re.compile(r"|Unnamed: \d+|rownames")
+"""Header names of a saved row index: empty (pandas reads it as ``Unnamed: <i>``) or R's ``rownames``."""
+INDEX_MIN_ROWS = 10
+"""An integer column counts the rows (0..n-1 or 1..n) only over at least this many rows."""
+ID_MIN_DISTINCT, ID_SHARE = 20, 0.5
+"""A text column with more distinct values than both of these (a count, a share of the rows) is an identifier."""
+MAX_ENCODED_BYTES = 2 * 1024**3
+"""The largest encoded feature matrix (float64) a table may ask for: 2 GiB."""
+FEATURES: tuple[str, ...] = ("size_sqft", "bedrooms", "age_years", "distance_km")
+TARGET = "price"
+TRUE_COEFFICIENTS: dict[str, float] = {
+    "size_sqft": 150.0,
+    "bedrooms": 50_000.0,
+    "age_years": -1_000.0,
+    "distance_km": -2_000.0,
+}
+_MODEL_CONFIG = ConfigDict(frozen=True, extra="forbid")
+
+
+class DataError(ValueError):
+    """A file, table, column or value that cannot be used; the message names which and why."""
+
+
+class DataNote(UserWarning):
+    """Something about a table that did not stop the work but changes it: a column left out, unseen categories."""
+
+
+def _check_task(task: object) -> Task:
+    return cast(Task, one_of(task, "task", TASKS))
+
+
+def make_housing(n_samples: int = 10_000, *, seed: int = 0, noise: float = 10_000.0) -> pd.DataFrame:
+    """Generate the housing table in raw units.
+
+    Returns
+    -------
+    DataFrame (n_samples, 5): columns ``FEATURES`` then ``TARGET``; size, distance and price
+    float64, bedrooms and age int64. The same ``seed`` gives the same table.
+    """
+    n_samples = positive_int(n_samples, "n_samples")
+    seed = non_negative_int(seed, "seed")
+    noise = non_negative_number(noise, "noise")
+    rng = np.random.default_rng(seed)
+    housing = pd.DataFrame(
+        {
+            "size_sqft": rng.uniform(500.0, 4000.0, n_samples),
+            "bedrooms": rng.integers(1, 6, n_samples, dtype=np.int64),
+            "age_years": rng.integers(0, 50, n_samples, dtype=np.int64),
+            "distance_km": rng.uniform(0.0, 30.0, n_samples),
+        }
+    )
+    coefficients = np.array([TRUE_COEFFICIENTS[name] for name in FEATURES])
+    features = housing[list(FEATURES)].to_numpy(dtype=np.float64)
+    housing[TARGET] = features @ coefficients + rng.normal(0.0, noise, n_samples)
+    return housing
+
+
+def get_data(n_samples: int = 10_000, *, seed: int = 0, task: Task = "regression") -> tuple[np.ndarray, np.ndarray]:
+    """Housing data ready for a network (noise 10,000 dollars).
+
+    Returns
+    -------
+    X : (n_samples, 4) float64, each feature z-scored.
+    y : regression: (n_samples, 1) float64 z-scored price; binary: (n_samples,) int64,
+        1 where price is above the median; multiclass: (n_samples,) int64 price tertile
+        0, 1 or 2 (cut at the 1/3 and 2/3 quantiles).
+    """
+    task = _check_task(task)
+    housing = make_housing(n_samples, seed=seed)
+    features = housing[list(FEATURES)].to_numpy(dtype=np.float64)
+    price = housing[TARGET].to_numpy(dtype=np.float64)
+    X = Standardizer.fit(features).transform(features)
+    if task == "regression":
+        return X, Standardizer.fit(price[:, None]).transform(price[:, None])
+    return X, price_bands(housing[TARGET], task).to_numpy()
+
+
+def price_bands(price: pd.Series, task: Literal["binary", "multiclass"]) -> pd.Series:
+    """Class labels from prices (n,), int64 (n,) with the same index.
+
+    binary: ``price_above_median``, 1 where the price is above the median;
+    multiclass: ``price_tertile``, 0, 1 or 2, cut at the 1/3 and 2/3 quantiles.
+    """
+    values = price.to_numpy(dtype=np.float64)
+    if task == "binary":
+        return pd.Series((values > np.median(values)).astype(np.int64), index=price.index, name="price_above_median")
+    tertiles = np.digitize(values, np.quantile(values, [1 / 3, 2 / 3])).astype(np.int64)
+    return pd.Series(tertiles, index=price.index, name="price_tertile")
+
+
+def _as_matrix(values: npt.ArrayLike) -> np.ndarray:
+    matrix = np.asarray(values, dtype=np.float64)
+    if matrix.ndim != 2:
+        raise ValueError(f"values: expected a 2-D array (n, k), got shape {matrix.shape}")
+    if not np.isfinite(matrix).all():
+        raise ValueError("values: expected finite numbers, got NaN or infinity")
+    return matrix
+
+
+class Standardizer(BaseModel):
+    """Per-column z-scoring: ``(values - mean) / scale``.
+
+    ``mean`` and ``scale`` are (k,) float64 (strict: convert before constructing);
+    ``scale`` is the population standard deviation, or 1.0 for a constant column.
+    """
+
+    model_config = _MODEL_CONFIG
+    mean: Float64Vector
+    scale: Float64Vector
+
+    @field_validator("mean", "scale")
+    @classmethod
+    def _finite_read_only_copy(cls, values: np.ndarray) -> np.ndarray:
+        if not np.isfinite(values).all():
+            raise ValueError(f"expected finite numbers, got {values.tolist()}")
+        copy = values.copy()
+        copy.flags.writeable = False
+        return copy
+
+    @model_validator(mode="after")
+    def _check_scale(self) -> Self:
+        if self.mean.shape != self.scale.shape:
+            raise ValueError(f"mean and scale: expected the same length, got {len(self.mean)} and {len(self.scale)}")
+        if not (self.scale > 0).all():
+            raise ValueError(f"scale: expected positive numbers, got {self.scale.tolist()}")
+        return self
+
+    @classmethod
+    def fit(cls, values: npt.ArrayLike, names: Sequence[str] | None = None) -> Self:
+        """Learn each column's mean and scale from ``values`` (n, k), n >= 1.
+
+        The statistics are taken of each column divided by the power of two at or just below
+        its largest magnitude, then scaled back (both exact), so they neither overflow for values
+        near float64's largest nor underflow for subnormal ones (1e-310 spreads like 1). A constant column gets scale
+        1.0, so it transforms to 0, and a `DataNote` warning. Messages name the columns by
+        ``names`` (k,) if given, else by index.
+        """
+        matrix = _as_matrix(values)
+        if len(matrix) == 0:
+            raise ValueError("values: expected at least one row, got 0")
+        labels = list(names) if names is not None else list(range(matrix.shape[1]))
+        unit = np.ldexp(1.0, np.frexp(np.abs(matrix).max(axis=0))[1] - 1)  # 2**k <= max |value| < 2**(k+1)
+        unit_values = matrix / unit
+        mean, spread = unit_values.mean(axis=0) * unit, unit_values.std(axis=0) * unit
+        constant = (matrix.min(axis=0) == matrix.max(axis=0)) | (spread == 0)
+        if constant.any():
+            columns = [labels[i] for i in np.flatnonzero(constant)]
+            warnings.warn(f"column(s) {columns} are constant; scale set to 1.0", DataNote, stacklevel=2)
+        return cls(mean=np.where(constant, matrix[0], mean), scale=np.where(constant, 1.0, spread))
+
+    def transform(self, values: npt.ArrayLike) -> np.ndarray:
+        """Z-score ``values`` (n, k) -> (n, k) float64."""
+        return (self._check_width(values) - self.mean) / self.scale
+
+    def inverse_transform(self, values: npt.ArrayLike) -> np.ndarray:
+        """Undo `transform`: ``values`` (n, k) -> (n, k) float64 in the original units."""
+        return self._check_width(values) * self.scale + self.mean
+
+    def _check_width(self, values: npt.ArrayLike) -> np.ndarray:
+        matrix = _as_matrix(values)
+        if matrix.shape[1] != len(self.mean):
+            raise ValueError(f"values: expected {len(self.mean)} columns, got {matrix.shape[1]}")
+        return matrix
+
+
+def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a delimited text file with a header row into a DataFrame (n_rows >= 1, n_columns >= 1).
+
+    The delimiter is the one of `DELIMITERS` (comma, tab, semicolon) that splits the header
+    into the most fields, a comma on a tie; quoted fields may hold any of them. The header's
+    names must be distinct. A text column whose every value is a number written with
+    commas is read as numbers: thousands separators (``"12,345.5"``) in comma- and
+    tab-separated files, a decimal comma (``"3,5"``) in semicolon-separated ones.
+
+    Raises `DataError` naming the file and the problem: missing, a directory, unreadable,
+    not UTF-8 text, empty, not well-formed, or a column name given twice.
+    """
+    location = Path(path)
+    try:
+        delimiter, header = _header(location)
+        reject_duplicates(header, str(location))
+        table = pd.read_csv(location, sep=delimiter)
+    except FileNotFoundError as error:
+        raise DataError(f"{location}: no such file") from error
+    except IsADirectoryError as error:
+        raise DataError(f"{location}: is a directory, expected a CSV file") from error
+    except OSError as error:
+        raise DataError(f"{location}: cannot be read ({error.strerror or error})") from error
+    except UnicodeDecodeError as error:
+        raise DataError(f"{location}: not UTF-8 text (byte {error.start} cannot be decoded)") from error
+    except pd.errors.EmptyDataError as error:
+        raise DataError(f"{location}: is empty, expected a header row and data rows") from error
+    except DataError:
+        raise
+    except (ValueError, csv.Error) as error:
+        reason = str(error).strip().partition("\n")[0]
+        raise DataError(f"{location}: not well-formed CSV ({reason})") from error
+    if not isinstance(table.index, pd.RangeIndex):
+        raise DataError(f"{location}: not well-formed CSV (rows have more fields than the header)")
+    if table.empty:
+        raise DataError(f"{location}: has a header but no data rows")
+    return _numbers_with_commas(table, delimiter)
+
+
+def _header(location: Path) -> tuple[str, list[str]]:
+    """The delimiter that splits the file's first non-empty record into the most fields, and those fields."""
+    best: tuple[str, list[str]] = (DELIMITERS[0], [])
+    for delimiter in DELIMITERS:
+        with location.open(encoding="utf-8-sig", newline="") as file:
+            record = next((row for row in csv.reader(file, delimiter=delimiter) if row), [])
+        if len(record) > len(best[1]):
+            best = (delimiter, record)
+    return best
+
+
+_THOUSANDS = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
+_DECIMAL_COMMA = re.compile(r"[+-]?\d+(?:,\d+)?")
+
+
+def _numbers_with_commas(table: pd.DataFrame, delimiter: str) -> pd.DataFrame:
+    """``table`` with each text column whose every value is a number written with commas read as numbers."""
+    pattern, replacement = (_DECIMAL_COMMA, ".") if delimiter == ";" else (_THOUSANDS, "")
+    for name in table.columns:
+        if _is_numeric(table[name]) or is_bool_dtype(table[name].dtype):
+            continue
+        text = table[name].dropna().astype(str).str.strip()
+        if len(text) and text.str.contains(",", regex=False).any() and text.str.fullmatch(pattern).all():
+            numbers = table[name].astype(str).str.strip().str.replace(",", replacement, regex=False)
+            table[name] = pd.to_numeric(numbers.where(table[name].notna()))
+    return table
+
+
+def reject_duplicates(names: Sequence[object], what: str) -> None:
+    """Raise `DataError` naming every column name that ``names`` holds more than once (empty names aside)."""
+    repeated = [name for name, count in Counter(names).items() if count > 1 and name != ""]
+    if repeated:
+        raise DataError(f"{what}: duplicate column name(s) {repeated}; give each column its own name")
+
+
+def reject_missing(table: pd.DataFrame, what: str) -> None:
+    """Raise `DataError` naming each column of ``table`` with missing values, and how many rows."""
+    counts = table.isna().sum()
+    missing = counts[counts > 0]
+    if len(missing):
+        found = ", ".join(f"{name!r} ({count} of {len(table)} rows)" for name, count in missing.items())
+        raise DataError(f"{what}: missing values in column(s) {found}")
+
+
+def _is_numeric(column: pd.Series) -> bool:
+    return is_numeric_dtype(column.dtype) and not is_bool_dtype(column.dtype)
+
+
+def _some(values: Sequence[object], limit: int = 10) -> str:
+    """``values`` as a list for a message, the first ``limit`` of them when there are more."""
+    if len(values) <= limit:
+        return repr(list(values))
+    return f"{list(values[:limit])!r}[:{limit}] of {len(values):,}"
+
+
+def _codes(values: np.ndarray, known: Sequence[object], what: str, unseen: Unseen = "error") -> np.ndarray:
+    """Position of each of ``values`` (n,) in ``known``, as int64 (n,); -1 where unseen, if ``unseen="zero"``."""
+    codes = pd.Index(list(known)).get_indexer(pd.Index(values)).astype(np.int64)
+    absent = codes < 0
+    if absent.any():
+        found = sorted(set(values[absent].tolist()))
+        if unseen == "error":
+            raise DataError(f"{what}: unseen value(s) {_some(found)}; known values are {_some(known)}")
+        warnings.warn(
+            f"{what}: {int(absent.sum()):,} row(s) with value(s) unseen in training {_some(found)} "
+            "encoded as all zeros",
+            DataNote,
+            stacklevel=4,
+        )
+    return codes
+
+
+def _encoded_names(numeric: list[str], categorical: dict[str, list[str]]) -> list[str]:
+    one_hot = [f"{name}={category}" for name, categories in categorical.items() for category in categories]
+    return numeric + one_hot
+
+
+def _encode(
+    features: pd.DataFrame, numeric: list[str], categorical: dict[str, list[str]], unseen: Unseen = "error"
+) -> np.ndarray:
+    """Numeric columns then one-hot blocks, unscaled: (n, n_encoded) float64, allocated once."""
+    not_numbers = [name for name in numeric if not _is_numeric(features[name])]
+    if not_numbers:
+        raise DataError(f"features: expected numbers in column(s) {not_numbers}, got text")
+    width = len(numeric) + sum(len(categories) for categories in categorical.values())
+    if len(features) * width * 8 > MAX_ENCODED_BYTES:
+        widest = ", ".join(
+            f"{name!r} ({len(categorical[name]):,} values)"
+            for name in sorted(categorical, key=lambda name: -len(categorical[name]))[:3]
+        )
+        raise DataError(
+            f"features: {len(features):,} rows x {width:,} encoded columns need "
+            f"{len(features) * width * 8 / 1024**3:.1f} GiB, more than the {MAX_ENCODED_BYTES // 1024**3} GiB allowed; "
+            f"the widest text columns are {widest}"
+        )
+    numbers = features[numeric].to_numpy(dtype=np.float64)
+    not_finite = [name for name, finite in zip(numeric, np.isfinite(numbers).all(axis=0), strict=True) if not finite]
+    if not_finite:
+        raise DataError(f"features: expected finite numbers in column(s) {not_finite}, got infinity")
+    encoded = np.zeros((len(features), width), order="F")  # column by column: pairwise sums in the statistics
+    encoded[:, : len(numeric)] = numbers
+    start = len(numeric)
+    for name, categories in categorical.items():
+        codes = _codes(features[name].astype(str).to_numpy(), categories, f"column {name!r}", unseen)
+        rows = np.flatnonzero(codes >= 0)
+        encoded[rows, start + codes[rows]] = 1.0
+        start += len(categories)
+    return encoded
+
+
+def _not_features(features: pd.DataFrame) -> dict[str, str]:
+    """The columns of ``features`` that describe rows rather than what they hold, each with the reason.
+
+    A saved row index: a header of `INDEX_NAME`, or an integer column equal to each row's
+    integer index label (or label + 1) on at least `INDEX_MIN_ROWS` rows: read from a file,
+    0..n-1 or 1..n in file order. An identifier: a text column with more distinct values
+    than `ID_MIN_DISTINCT` and than `ID_SHARE` of the rows (IDs, dates, free text), which
+    one-hot encoding would turn into a column per row.
+    """
+    reasons: dict[str, str] = {}
+    rows, labels = len(features), features.index
+    counts_rows = rows >= INDEX_MIN_ROWS and is_integer_dtype(labels.dtype)
+    for name in features.columns:
+        column = features[name]
+        if INDEX_NAME.fullmatch(name):
+            reasons[name] = "its name marks a saved row index (an empty header, 'Unnamed: <i>' or 'rownames')"
+        elif counts_rows and is_integer_dtype(column.dtype):
+            values, positions = column.to_numpy(), labels.to_numpy()
+            if (values == positions).all() or (values == positions + 1).all():
+                reasons[name] = "it counts the rows (0..n-1 or 1..n in row order): a saved row index"
+        elif not _is_numeric(column) and (distinct := column.nunique()) > max(ID_MIN_DISTINCT, ID_SHARE * rows):
+            reasons[name] = f"{distinct:,} distinct text values in {rows:,} rows: an identifier or free text"
+    return reasons
+
+
+class TableEncoding(BaseModel):
+    """How a table's feature columns become a z-scored numeric matrix.
+
+    Numeric columns are used as they are; every other column (text, bool, category) is
+    one-hot encoded, its categories compared as strings in sorted order. Columns are
+    selected by name, so a table at prediction time may have them in any order and may
+    have extra columns. A category not seen by `fit` is a `DataError` naming the column,
+    the unseen values and the known ones, unless ``unseen="zero"`` asks for an all-zero
+    encoding (with a `DataNote` counting the rows): silently encoding it would predict
+    for a row unlike any the network was trained on.
+    """
+
+    model_config = _MODEL_CONFIG
+    numeric: list[str]
+    categorical: dict[str, list[str]]
+    scaler: Standardizer
+
+    @model_validator(mode="after")
+    def _check_width(self) -> Self:
+        if not self.feature_names:
+            raise ValueError("numeric and categorical: expected at least one feature column, got none")
+        if len(self.scaler.mean) != len(self.feature_names):
+            raise ValueError(
+                f"scaler: expected {len(self.feature_names)} columns, one per encoded feature, "
+                f"got {len(self.scaler.mean)}"
+            )
+        return self
+
+    @property
+    def feature_names(self) -> list[str]:
+        """Names of the encoded columns: numeric names, then ``"column=category"``."""
+        return _encoded_names(self.numeric, self.categorical)
+
+    @property
+    def columns(self) -> list[str]:
+        """The table columns the encoding reads: numeric, then categorical."""
+        return [*self.numeric, *self.categorical]
+
+    @classmethod
+    def fit(cls, features: pd.DataFrame) -> Self:
+        """Learn the columns, categories and scaling of ``features`` (n, n_columns).
+
+        Saved row indexes and identifier columns (see `_not_features`) are left out, each
+        with a `DataNote` saying why.
+        """
+        names = [name for name in features.columns if isinstance(name, str)]
+        if len(names) != features.shape[1]:
+            raise DataError(f"features: expected text column names, got {list(features.columns)}")
+        reject_duplicates(names, "features")
+        reject_missing(features, "features")
+        left_out = _not_features(features)
+        for name, reason in left_out.items():
+            warnings.warn(f"column {name!r} left out: {reason}; drop it to silence this note", DataNote, stacklevel=2)
+        names = [name for name in names if name not in left_out]
+        if not names:
+            dropped = f" (left out: {list(left_out)})" if left_out else ""
+            raise DataError(f"features: expected at least one feature column, got none{dropped}")
+        numeric = [name for name in names if _is_numeric(features[name])]
+        categorical = {name: sorted(set(features[name].astype(str))) for name in names if name not in numeric}
+        raw = _encode(features, numeric, categorical)
+        scaler = Standardizer.fit(raw, _encoded_names(numeric, categorical))
+        return cls(numeric=numeric, categorical=categorical, scaler=scaler)
+
+    def transform(self, features: pd.DataFrame, unseen: Unseen = "error") -> np.ndarray:
+        """Encode ``features`` (n, any columns) -> (n, len(feature_names)) float64, z-scored.
+
+        ``unseen``: ``"error"`` raises on a category `fit` never saw; ``"zero"`` encodes it
+        as all zeros and warns with a `DataNote` counting the rows.
+        """
+        unseen = cast(Unseen, one_of(unseen, "unseen", UNSEEN))
+        absent = [name for name in self.columns if name not in features.columns]
+        if absent:
+            raise DataError(f"features: missing required column(s) {absent}; got {list(features.columns)}")
+        reject_missing(features[self.columns], "features")
+        return self.scaler.transform(_encode(features, self.numeric, self.categorical, unseen))
+
+
+def _label_strings(target: pd.Series) -> np.ndarray:
+    """Each value of ``target`` (n,) as a class label string, (n,) object; 2.0 -> "2".
+
+    How glassnet stored every label before labels kept their type: bundles from then
+    hold text labels, and a numeric target is matched against them this way.
+    """
+    if not _is_numeric(target):
+        return target.astype(str).to_numpy(dtype=object)
+    return np.array([str(int(value)) if float(value).is_integer() else str(value) for value in target], dtype=object)
+
+
+def _label_values(target: pd.Series) -> np.ndarray:
+    """The values of ``target`` (n,) as labels of their kind: bool, int64, finite float64, or text (object)."""
+    if is_bool_dtype(target.dtype):
+        return target.to_numpy(dtype=bool)
+    if is_integer_dtype(target.dtype):
+        return target.to_numpy(dtype=np.int64)
+    if is_float_dtype(target.dtype):
+        return _regression_values(target)
+    return target.astype(str).to_numpy(dtype=object)
+
+
+def _check_class_count(column: str, task: Task, count: int) -> None:
+    if task == "binary" and count != 2:
+        raise DataError(f"target {column!r}: binary needs exactly 2 distinct values, found {count}")
+    if count < 2:
+        raise DataError(f"target {column!r}: multiclass needs at least 2 distinct values, found {count}")
+
+
+def _regression_values(target: pd.Series) -> np.ndarray:
+    if not _is_numeric(target):
+        raise DataError(
+            f"target {target.name!r}: regression needs numbers, got {target.dtype} values such as "
+            f"{target.iloc[0]!r}; for class labels use the binary or multiclass task (--task)"
+        )
+    values = target.to_numpy(dtype=np.float64)
+    if not np.isfinite(values).all():
+        raise DataError(f"target {target.name!r}: expected finite numbers, got infinity")
+    return values
+
+
+class TargetEncoding(BaseModel):
+    """The target column's meaning: a scaler for regression, class labels for classification.
+
+    ``labels[i]`` is the class with code ``i``, sorted, of the kind the column held: an
+    integer column gives integer labels, a bool column bools, a float column floats, any
+    other column text. Bundles written before labels kept their kind hold text labels
+    ("2" for 2 or 2.0); they are read as they are and predict text.
+    """
+
+    model_config = _MODEL_CONFIG
+    column: str
+    task: Task
+    labels: Labels | None = None
+    scaler: Standardizer | None = None
+
+    @model_validator(mode="after")
+    def _check_task_fields(self) -> Self:
+        if self.task == "regression":
+            if self.scaler is None or len(self.scaler.mean) != 1 or self.labels is not None:
+                raise ValueError(f"regression: expected a one-column scaler and no labels, got labels {self.labels}")
+            return self
+        if self.labels is None or self.scaler is not None or len(set(self.labels)) != len(self.labels):
+            raise ValueError(f"{self.task}: expected distinct labels and no scaler, got labels {self.labels}")
+        if not all(math.isfinite(label) for label in self.labels if isinstance(label, float)):
+            raise ValueError(f"{self.task}: expected finite labels, got {self.labels}")
+        _check_class_count(self.column, self.task, len(self.labels))
+        return self
+
+    @classmethod
+    def fit(cls, target: pd.Series, task: Task, *, validation: pd.Series | None = None) -> Self:
+        """Learn how to encode ``target`` (n,) for ``task``.
+
+        Classification takes its labels from ``target`` and ``validation`` (held-out rows'
+        targets, if given), so a class found only in held-out rows still has an output;
+        regression scales by ``target`` alone.
+        """
+        task = _check_task(task)
+        if not isinstance(target.name, str):
+            raise DataError(f"target: expected a named column, got name {target.name!r}")
+        parts = [target] if validation is None else [target, validation.rename(target.name)]
+        for part in parts:
+            reject_missing(part.to_frame(), "target")
+        if task == "regression":
+            values = _regression_values(target)
+            return cls(column=target.name, task=task, scaler=Standardizer.fit(values[:, None], [target.name]))
+        labels = np.unique(np.concatenate([_label_values(part) for part in parts])).tolist()
+        _check_class_count(target.name, task, len(labels))
+        return cls(column=target.name, task=task, labels=labels)
+
+    def encode(self, target: pd.Series) -> np.ndarray:
+        """Regression: (n, 1) float64 z-scored; classification: int64 codes (n,)."""
+        reject_missing(target.to_frame(), "target")
+        if self.scaler is not None:
+            return self.scaler.transform(_regression_values(target)[:, None])
+        labels = cast(list[object], self.labels)
+        values = _label_strings(target) if isinstance(labels[0], str) else _label_values(target)
+        return _codes(values, labels, f"target {self.column!r}")
+
+    def decode(self, values: npt.ArrayLike) -> np.ndarray:
+        """Regression: (n, 1) or (n,) z-scores -> (n,) float64 in target units;
+        classification: int codes (n,) -> labels (n,) of the labels' kind (text as object)."""
+        array = np.asarray(values)
+        if self.scaler is not None:
+            if array.ndim not in (1, 2) or (array.ndim == 2 and array.shape[1] != 1):
+                raise ValueError(f"values: expected shape (n,) or (n, 1), got {array.shape}")
+            return self.scaler.inverse_transform(array.reshape(-1, 1))[:, 0]
+        labels = cast(list[object], self.labels)
+        if array.ndim != 1 or array.dtype.kind not in "iu" or ((array < 0) | (array >= len(labels))).any():
+            raise ValueError(
+                f"values: expected integer codes (n,) in [0, {len(labels)}), got {array.dtype} {array.shape}"
+            )
+        return np.take(np.array(labels, dtype=object if isinstance(labels[0], str) else None), array)
+
+
+def split_rows(
+    n_rows: int, test_fraction: float, *, seed: int, name: str = "test_fraction"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Shuffle ``range(n_rows)`` and split it: (train indices, test indices), int64, both non-empty.
+
+    The test part has ``round(n_rows * test_fraction)`` rows; messages call the fraction ``name``.
+    """
+    n_rows = positive_int(n_rows, "n_rows")
+    seed = non_negative_int(seed, "seed")
+    test_fraction = open_fraction(test_fraction, name)
+    n_test = round(n_rows * test_fraction)
+    if not 0 < n_test < n_rows:
+        raise ValueError(
+            f"{name}: expected a fraction leaving both parts non-empty, got {test_fraction!r} "
+            f"of {n_rows} rows ({n_test} held out)"
+        )
+    order = np.random.default_rng(seed).permutation(n_rows)
+    return order[n_test:], order[:n_test]
