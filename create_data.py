@@ -1,7 +1,9 @@
 """The door from a checkout into glassnet's data: ``import create_data`` as before the package.
 
+    python create_data.py --rows 2000 --out homes.csv     # the housing table, as a CSV to train on
+
 The library is the ``glassnet`` package (``from glassnet import get_data``); this file only
-re-exports the names it had when it held them, for code written against a checkout.
+re-exports the names it had when it held them, and runs ``glassnet.cli.write_housing``.
 """
 
 from glassnet import (
@@ -37,3 +39,10 @@ __all__ = [
     "read_table",
     "split_rows",
 ]
+
+if __name__ == "__main__":
+    import sys
+
+    from glassnet.cli import write_housing
+
+    sys.exit(write_housing())

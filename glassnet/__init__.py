@@ -2,71 +2,64 @@
 
     from glassnet import Network, TabularModel, get_data
 
-Every public name of the library is an attribute of this package (``__all__`` lists them).
-The scikit-learn estimators are imported on first use, since they subclass scikit-learn's
-and so need it installed; nothing else here needs an optional package.
+Every public name of the library is an attribute of this package, and ``__all__`` lists them
+all but the scikit-learn estimators: those subclass scikit-learn's, so they are imported on
+first use, and ``from glassnet import *`` works without scikit-learn. Nothing else here needs
+an optional package.
+
+The modules, from the bottom up (each imports only those before it):
+
+- ``guards``: argument rules, float64 array fields, fingerprints, atomic files
+- ``buffers``, ``functions``, ``optim``: step buffers, activation and head tables, optimizers
+- ``diagnosis``, ``records``: the typed records, and what a history says about itself
+- ``network``: the math, the training interface, persistence, the gradient check
+- ``settings``, ``epochs``, ``training``: a run's settings, its epochs, the run and its checkpoint
+- ``tables``, ``data``: reading and encoding tables; the housing data
+- ``tabular``: `TabularModel` and its bundle
+- ``cli``: the command line; ``export``, ``sklearn``: the bridges to PyTorch, ONNX and scikit-learn
 """
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
+from glassnet.buffers import ArrayMaker, LayerBuffers, StepBuffers
+from glassnet.data import FEATURES, TARGET, TRUE_COEFFICIENTS, get_data, make_housing, price_bands
+from glassnet.diagnosis import Diagnosis, Finding
 from glassnet.export import from_torch, to_onnx, to_torch
-from glassnet.network import (
+from glassnet.functions import (
     ACTIVATIONS,
     HEADS,
     LEAKY_RELU_SLOPE,
-    OPTIMIZERS,
-    SGD,
     Activation,
     ActivationFunction,
-    Adam,
-    AdamState,
-    ArrayFingerprint,
-    ArrayMaker,
-    DataFingerprint,
-    Diagnosis,
-    EpochRecord,
-    Finding,
-    GradientCheckReport,
-    GradientRecord,
     Head,
     HeadFunction,
-    Init,
-    LayerBuffers,
-    LayerGradients,
-    LayerParams,
-    Momentum,
-    MomentumState,
-    Network,
-    NetworkDocument,
-    Optimizer,
-    OptimizerName,
-    RandomState,
-    StepBuffers,
-    TrainingCheckpoint,
-    TrainingDiverged,
-    TrainingHistory,
-    TrainingRun,
-    TrainingSettings,
-    gradient_check,
     register_activation,
 )
+from glassnet.guards import ArrayFingerprint
+from glassnet.network import Init, Network, NetworkDocument, gradient_check
+from glassnet.optim import OPTIMIZERS, SGD, Adam, AdamState, Momentum, MomentumState, Optimizer, OptimizerName
+from glassnet.records import (
+    EpochRecord,
+    GradientCheckReport,
+    GradientRecord,
+    LayerGradients,
+    LayerParams,
+    TrainingHistory,
+)
+from glassnet.settings import TrainingOptions, TrainingSettings
 from glassnet.tables import (
-    FEATURES,
-    TARGET,
-    TRUE_COEFFICIENTS,
     DataError,
     DataNote,
     Standardizer,
     TableEncoding,
     TargetEncoding,
     Task,
-    get_data,
-    make_housing,
-    price_bands,
     read_table,
     split_rows,
 )
-from glassnet.tabular import Bundle, NotFittedError, TabularCheckpoint, TabularModel
+from glassnet.tabular import TABULAR_TRAINING, Bundle, NotFittedError, TabularCheckpoint, TabularModel
+from glassnet.training import DataFingerprint, RandomState, TrainingCheckpoint, TrainingDiverged, TrainingRun
 
 if TYPE_CHECKING:
     from glassnet.sklearn import GlassnetClassifier as GlassnetClassifier
@@ -79,18 +72,17 @@ def __getattr__(name: str) -> Any:
     """The scikit-learn estimators, imported when first asked for (they need scikit-learn)."""
     if name not in _ON_FIRST_USE:
         raise AttributeError(f"module 'glassnet' has no attribute {name!r}")
-    import importlib
-
     return getattr(importlib.import_module(_ON_FIRST_USE[name]), name)
 
 
-__all__ = [  # the estimators are left out: `from glassnet import *` must not need scikit-learn
+__all__ = [
     "ACTIVATIONS",
     "FEATURES",
     "HEADS",
     "LEAKY_RELU_SLOPE",
     "OPTIMIZERS",
     "SGD",
+    "TABULAR_TRAINING",
     "TARGET",
     "TRUE_COEFFICIENTS",
     "Activation",
@@ -132,6 +124,7 @@ __all__ = [  # the estimators are left out: `from glassnet import *` must not ne
     "TrainingCheckpoint",
     "TrainingDiverged",
     "TrainingHistory",
+    "TrainingOptions",
     "TrainingRun",
     "TrainingSettings",
     "from_torch",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import inspect
 import io
 import json
 import math
@@ -33,6 +34,9 @@ import pandas as pd
 from tabulate import tabulate
 from threadpoolctl import threadpool_limits
 
+from glassnet.data import HOUSES, NOISE, TARGET, TRUE_COEFFICIENTS, make_housing, price_bands
+from glassnet.diagnosis import Diagnosis
+from glassnet.functions import ACTIVATIONS
 from glassnet.guards import (
     check_outputs,
     non_negative_int,
@@ -43,46 +47,62 @@ from glassnet.guards import (
     read_model,
     write_atomically,
 )
-from glassnet.network import ACTIVATIONS, OPTIMIZERS, Diagnosis, EpochRecord, TrainingDiverged, TrainingHistory
-from glassnet.tables import (
-    TARGET,
-    TASKS,
-    TRUE_COEFFICIENTS,
-    UNSEEN,
-    DataError,
-    DataNote,
-    Unseen,
-    make_housing,
-    price_bands,
-    read_table,
-    reject_missing,
-    split_rows,
+from glassnet.optim import OPTIMIZERS
+from glassnet.records import EpochRecord, TrainingHistory
+from glassnet.settings import RULES, TrainingSettings, default_learning_rates
+from glassnet.tables import TASKS, UNSEEN, DataError, DataNote, Unseen, read_table, reject_missing, split_rows
+from glassnet.tabular import (
+    CHECKPOINT_EVERY,
+    TABULAR_TRAINING,
+    VALIDATION_FRACTION,
+    TabularCheckpoint,
+    TabularModel,
+    feature_columns,
 )
-from glassnet.tabular import CHECKPOINT_EVERY, VALIDATION_FRACTION, TabularCheckpoint, TabularModel, feature_columns
+from glassnet.training import TrainingDiverged
 
 SHOWN_ROWS = 5
-RUN_OPTIONS = (
-    "task",
-    "hidden",
-    "activation",
-    "optimizer",
-    "learning_rate",
-    "epochs",
-    "batch_size",
-    "l2",
-    "patience",
-    "seed",
-    "print_every",
-    "samples",
-    "csv",
-    "target",
-    "drop",
-    "test_fraction",
-)
+MODEL_OPTIONS = ("task", "hidden", "activation", "seed")
+"""The options that are `TabularModel` arguments; their defaults are its own."""
+TRAINING_OPTIONS = ("epochs", "optimizer", "learning_rate", "batch_size", "l2", "patience")
+"""The options that are training settings; their defaults are `TABULAR_TRAINING`'s, their help its fields'."""
+TABLE_OPTIONS = ("target", "drop")
+"""The options that say which columns to learn from; a tabular checkpoint records them."""
+COMMAND_LINE_OPTIONS = ("print_every", "samples", "csv", "test_fraction")
+"""The options of a run that only the command line knows: its checkpoints keep them in their ``extra``."""
+RUN_OPTIONS = (*MODEL_OPTIONS, *TRAINING_OPTIONS, *TABLE_OPTIONS, *COMMAND_LINE_OPTIONS)
 """The options that define a training run: a resumed run keeps the values it started with."""
 OUTPUT_OPTIONS = ("save", "report", "plot", "trace", "checkpoint", "checkpoint_every", "gradients")
 """The options that only say what to write or show: given again with --resume, they replace the checkpoint's."""
 PATH_OPTIONS = ("csv", "save", "report", "plot", "trace", "checkpoint")
+
+_MODEL_DEFAULTS = {
+    name: parameter.default
+    for name, parameter in inspect.signature(TabularModel).parameters.items()
+    if name in MODEL_OPTIONS
+}
+DEFAULTS: dict[str, Any] = {
+    **{name: list(value) if name == "hidden" else value for name, value in _MODEL_DEFAULTS.items()},
+    **{name: getattr(TABULAR_TRAINING, name) for name in ("epochs", "batch_size", "l2", "patience")},
+    "optimizer": TABULAR_TRAINING.optimizer_name,
+    "learning_rate": None,  # the optimizer's own
+    "print_every": 10,
+    "samples": HOUSES,
+    "csv": None,
+    "target": None,
+    "drop": [],
+    "test_fraction": 0.2,
+    **{name: None for name in PATH_OPTIONS if name != "csv"},
+    "checkpoint_every": CHECKPOINT_EVERY,
+    "gradients": False,
+    "resume": None,
+    "model": None,
+    "predict": None,
+    "output": None,
+    "unseen": None,
+}
+"""Every option's default, in one place: each comes from its owner (`TabularModel`, `TABULAR_TRAINING`,
+the housing data), and those that only the command line has are written here."""
 
 
 # --------------------------------------------------------------------------- #
@@ -110,61 +130,68 @@ def column_names(text: str) -> list[str]:
     return names
 
 
+def _shown(value: object) -> str:
+    """A default as ``--help`` shows it: ``10,25`` for a list, ``none`` for ``None``."""
+    if isinstance(value, list | tuple):
+        return ",".join(map(str, value)) or "none"
+    return "none" if value is None else str(value)
+
+
+def _setting_help(name: str, after: str = "") -> str:
+    """The help of a training-setting option: its `TrainingSettings` field's description, and its default."""
+    description = TrainingSettings.model_fields[name].description
+    return f"{description}{after} ({_shown(DEFAULTS[name])})".replace("%", "%%")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The command line; ``--help`` lists every option with its default."""
+    """The command line; ``--help`` lists every option with its default (`DEFAULTS`).
+
+    No option has a default of argparse's own: what was not given is absent from the parsed
+    namespace, so one parse says both the values and which options were given.
+    """
     parser = argparse.ArgumentParser(
-        description="Train a glassnet network on the housing data or on your own CSV, or predict with a saved one."
+        description="Train a glassnet network on the housing data or on your own CSV, or predict with a saved one.",
+        argument_default=argparse.SUPPRESS,
     )
     model = parser.add_argument_group("network and training")
-    model.add_argument(
-        "--epochs", type=positive_int.parse, default=150, help="passes over the training rows (%(default)s)"
-    )
+    model.add_argument("--epochs", type=RULES["epochs"].parse, help=_setting_help("epochs"))
     model.add_argument(
         "--learning-rate",
         type=positive_number.parse,
-        help="step size (default: the optimizer's own: sgd 0.05, momentum 0.01, adam 0.01)",
+        help=f"step size (default: the optimizer's own: {default_learning_rates()})",
     )
     model.add_argument(
-        "--hidden", type=hidden_sizes, default=[10, 25], help="hidden layer widths, comma-separated (10,25)"
+        "--hidden", type=hidden_sizes, help=f"hidden layer widths, comma-separated ({_shown(DEFAULTS['hidden'])})"
     )
-    model.add_argument(
-        "--activation", choices=list(ACTIVATIONS), default="identity", help="hidden activation (%(default)s)"
-    )
-    model.add_argument("--task", choices=TASKS, default="regression", help="what to predict (%(default)s)")
-    model.add_argument("--optimizer", choices=list(OPTIMIZERS), default="adam", help="update rule (%(default)s)")
-    model.add_argument("--batch-size", type=positive_int.parse, help="rows per step (default: all of them)")
-    model.add_argument(
-        "--l2", type=non_negative_number.parse, default=0.0, help="weight decay on the weights (%(default)s)"
-    )
+    model.add_argument("--activation", choices=list(ACTIVATIONS), help=f"hidden activation ({DEFAULTS['activation']})")
+    model.add_argument("--task", choices=TASKS, help=f"what to predict ({DEFAULTS['task']})")
+    model.add_argument("--optimizer", choices=list(OPTIMIZERS), help=f"update rule ({DEFAULTS['optimizer']})")
+    model.add_argument("--batch-size", type=RULES["batch_size"].parse, help=_setting_help("batch_size"))
+    model.add_argument("--l2", type=RULES["l2"].parse, help=_setting_help("l2"))
     model.add_argument(
         "--patience",
-        type=positive_int.parse,
-        help="stop after this many epochs without a better loss on a validation part carved from the training "
-        f"rows ({VALIDATION_FRACTION:.0%}), keeping the best epoch (default: train every epoch)".replace("%", "%%"),
+        type=RULES["patience"].parse,
+        help=_setting_help(
+            "patience", f", on a validation part carved from the training rows ({VALIDATION_FRACTION:.0%})"
+        ),
     )
     model.add_argument(
-        "--seed", type=non_negative_int.parse, default=0, help="seeds the data, the split and the network (%(default)s)"
+        "--seed", type=non_negative_int.parse, help=f"seeds the data, the split and the network ({DEFAULTS['seed']})"
     )
     model.add_argument(
         "--print-every",
         type=positive_int.parse,
-        default=10,
-        help="a loss-table row every this many epochs (%(default)s)",
+        help=f"a loss-table row every this many epochs ({DEFAULTS['print_every']})",
     )
     data = parser.add_argument_group("data")
-    data.add_argument(
-        "--samples", type=positive_int.parse, default=10_000, help="housing rows to generate (%(default)s)"
-    )
+    data.add_argument("--samples", type=positive_int.parse, help=f"housing rows to generate ({DEFAULTS['samples']})")
     data.add_argument("--csv", type=Path, help="train on this CSV instead of the housing data")
     data.add_argument("--target", help="the CSV column to predict (with --csv)")
-    data.add_argument(
-        "--drop", type=column_names, default=[], help="comma-separated columns that are not features (none)"
-    )
+    data.add_argument("--drop", type=column_names, help="comma-separated columns that are not features (none)")
     data.add_argument(
         "--test-fraction",
         type=open_fraction.parse,
-        default=0.2,
-        help="share of rows held out for testing (%(default)s)",
+        help=f"share of rows held out for testing ({DEFAULTS['test_fraction']})",
     )
     files = parser.add_argument_group("files")
     files.add_argument("--save", type=Path, help="write the trained bundle (network + encodings) as JSON")
@@ -181,8 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     files.add_argument(
         "--checkpoint-every",
         type=positive_int.parse,
-        default=CHECKPOINT_EVERY,
-        help="epochs between two checkpoints (%(default)s)",
+        help=f"epochs between two checkpoints ({DEFAULTS['checkpoint_every']})",
     )
     files.add_argument(
         "--resume",
@@ -208,12 +234,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    """Parse and cross-check the options; a bad combination exits with status 2 and the usage.
+    """Parse and cross-check the options, once; a bad combination exits with status 2 and the usage.
 
-    ``args.given`` holds the options given on the command line (not left at their default).
+    ``args.given`` holds the options given on the command line; the others take `DEFAULTS`.
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    given = vars(parser.parse_args(argv))
+    args = argparse.Namespace(**{**DEFAULTS, **given}, given=set(given))
     if (args.model is None) != (args.predict is None):
         parser.error("--model and --predict go together")
     if args.predict is None:
@@ -227,16 +254,56 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args.output = None if args.output in (None, "-") else Path(args.output)
     if args.resume is None and (args.csv is None) != (args.target is None):  # a resumed run has both
         parser.error("--csv and --target go together")
-    args.given = given_options(argv)
     return args
 
 
-def given_options(argv: Sequence[str] | None) -> set[str]:
-    """The options ``argv`` gives (their ``dest`` names), whatever their values: what was left at its default is not."""
-    parser = build_parser()
-    for action in parser._actions:  # argparse has no public way to ask which options were given
-        action.default = argparse.SUPPRESS
-    return set(vars(parser.parse_args(argv)))
+def recorded_options(checkpoint: TabularCheckpoint) -> dict[str, Any]:
+    """The run-defining options a checkpoint's own parts record: the model's, the training's and the table's."""
+    model, training = checkpoint.settings, checkpoint.run.settings
+    return {
+        **{name: getattr(model, name) for name in MODEL_OPTIONS},
+        **{name: getattr(training, name) for name in TRAINING_OPTIONS if name != "optimizer"},
+        "optimizer": training.optimizer_name,
+        "target": checkpoint.target,
+        "drop": checkpoint.drop,
+    }
+
+
+def _stored(checkpoint: TabularCheckpoint, path: Path) -> dict[str, Any]:
+    """The command line's own options in ``checkpoint.extra``, as option values (paths as `Path`).
+
+    A version 1 checkpoint stored every option, those that the checkpoint's parts record as
+    well: they must agree with those parts, or the file is refused naming the options.
+    """
+    stored = checkpoint.extra.get("train.py")
+    own, version_1 = {*COMMAND_LINE_OPTIONS, *OUTPUT_OPTIONS}, {*RUN_OPTIONS, *OUTPUT_OPTIONS}
+    if not isinstance(stored, dict) or set(stored) not in (own, version_1):
+        raise ValueError(
+            f"--resume {path}: not a checkpoint of the command line (TabularModel.resume reads those of the library)"
+        )
+    recorded = recorded_options(checkpoint)
+    disagree = [
+        f"--{name.replace('_', '-')} {stored[name]!r} in extra, {recorded[name]!r} in the run"
+        for name in recorded
+        if name in stored and not _same_option(name, stored[name], recorded[name], recorded)
+    ]
+    if disagree:
+        raise ValueError(f"--resume {path}: the checkpoint's options disagree with its run: {', '.join(disagree)}")
+    return {
+        name: Path(value) if name in PATH_OPTIONS and value is not None else value
+        for name, value in stored.items()
+        if name in own
+    }
+
+
+def _same_option(name: str, given: object, recorded: object, run: dict[str, Any]) -> bool:
+    """Whether an option's value ``given`` is the ``recorded`` one. No learning rate means the optimizer's
+    default, and no target the housing data's (a version 1 checkpoint stores what was given)."""
+    if name == "learning_rate" and given is None:
+        return bool(recorded == OPTIMIZERS[run["optimizer"]].model_fields["learning_rate"].default)
+    if name == "target" and given is None:
+        return True
+    return given == recorded
 
 
 def resumed(args: argparse.Namespace) -> tuple[argparse.Namespace, TabularCheckpoint]:
@@ -246,33 +313,27 @@ def resumed(args: argparse.Namespace) -> tuple[argparse.Namespace, TabularCheckp
     an option that defines the run was given with another value.
     """
     checkpoint = read_model(args.resume, TabularCheckpoint)
-    stored = checkpoint.extra.get("train.py")
-    if not isinstance(stored, dict) or set(stored) != {*RUN_OPTIONS, *OUTPUT_OPTIONS}:
-        raise ValueError(
-            f"--resume {args.resume}: not a checkpoint of train.py (TabularModel.resume reads those of the library)"
-        )
-    stored = {
-        name: Path(value) if name in PATH_OPTIONS and value is not None else value for name, value in stored.items()
-    }
+    recorded = {**recorded_options(checkpoint), **_stored(checkpoint, args.resume)}
     changed = [
-        f"--{name.replace('_', '-')} {getattr(args, name)} (the checkpoint's run: {stored[name]})"
+        f"--{name.replace('_', '-')} {getattr(args, name)} (the checkpoint's run: {recorded[name]})"
         for name in RUN_OPTIONS
-        if name in args.given and getattr(args, name) != stored[name] and name != "csv"  # a moved table is
-        # welcome: its content is compared with the checkpoint's fingerprint all the same
+        if name in args.given
+        and not _same_option(name, getattr(args, name), recorded[name], recorded)
+        and name != "csv"  # a moved table is welcome: its content is compared with the checkpoint's fingerprint
     ]
     if changed:
         raise ValueError(
             f"--resume {args.resume}: a resumed run keeps the settings it started with; changed: {', '.join(changed)}"
         )
-    merged = {name: getattr(args, name) if name in args.given else stored[name] for name in stored}
+    merged = {name: getattr(args, name) if name in args.given else recorded[name] for name in recorded}
     return argparse.Namespace(**{**vars(args), **merged}), checkpoint
 
 
 def stored_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The run's options as JSON values, for its checkpoints."""
+    """The command line's own options as JSON values, for its checkpoints: the rest the checkpoint records itself."""
     return {
         name: str(value) if isinstance(value, Path) else value
-        for name in (*RUN_OPTIONS, *OUTPUT_OPTIONS)
+        for name in (*COMMAND_LINE_OPTIONS, *OUTPUT_OPTIONS)
         for value in [getattr(args, name)]
     }
 
@@ -511,17 +572,8 @@ def train(args: argparse.Namespace, out: TextIO) -> None:
     with about(source):
         if checkpoint is None:
             model = TabularModel(
-                task=args.task,
-                hidden=args.hidden,
-                activation=args.activation,
-                optimizer=args.optimizer,
-                learning_rate=args.learning_rate,
-                epochs=args.epochs,
-                batch_size=args.batch_size,
-                l2=args.l2,
-                patience=args.patience,
+                **{name: getattr(args, name) for name in (*MODEL_OPTIONS, *TRAINING_OPTIONS)},
                 keep_gradients=args.print_every if args.trace is not None else None,
-                seed=args.seed,
             )
             model.fit(train_part, target, drop=args.drop, **keep_going)
         else:
@@ -632,4 +684,33 @@ def run(args: argparse.Namespace, stream: TextIO) -> int:
     except (DataError, ValueError, TypeError, OSError, TrainingDiverged) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    return 0
+
+
+def write_housing(argv: Sequence[str] | None = None) -> int:
+    """``python create_data.py --rows N --out homes.csv``: the housing table in raw units, as a CSV file.
+
+    Returns the exit status: 0 written, 1 the file could not be written, 2 bad options.
+    """
+    defaults = inspect.signature(make_housing).parameters
+    parser = argparse.ArgumentParser(
+        prog="python create_data.py",
+        description="Write the generated housing table (features in raw units, prices in dollars) as a CSV file, "
+        "to train on with python train.py --csv FILE --target price.",
+    )
+    parser.add_argument("--rows", type=positive_int.parse, default=HOUSES, help="houses to generate (%(default)s)")
+    seed = defaults["seed"].default
+    parser.add_argument("--seed", type=non_negative_int.parse, default=seed, help="seeds the houses (%(default)s)")
+    parser.add_argument(
+        "--noise", type=non_negative_number.parse, default=NOISE, help="price noise in dollars (%(default)s)"
+    )
+    parser.add_argument("--out", type=Path, required=True, help="the CSV file to write")
+    args = parser.parse_args(argv)
+    try:
+        housing = make_housing(args.rows, seed=args.seed, noise=args.noise)
+        write_atomically(args.out, housing.to_csv(index=False), name="--out")
+    except (ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"wrote {len(housing):,} houses to {args.out}")
     return 0

@@ -11,27 +11,29 @@ every message and every error type:
 Each message names the argument, what was expected and what was given.
 
 The module also holds the float64 array fields that Pydantic records store (guarded so
-that JSON from anywhere is safe to read) and the only code that reads or writes glassnet's
-JSON files: a file is written whole through a temporary file and a rename, only onto a
+that JSON from anywhere is safe to read), the fingerprints by which a checkpoint tells the
+data it trained on from any other, and the only code that reads or writes glassnet's JSON
+files: a file is written whole through a temporary file and a rename, only onto a
 regular file or a new path, and read back with validation, never unpickled.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
 import stat
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Generic, TypeVar, cast
+from typing import Annotated, Any, Generic, Self, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, BeforeValidator, ValidationError, ValidationInfo
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo
 from pydantic_numpy.typing import Np1DArrayFp64, Np2DArrayFp64
 
 FloatArray = npt.NDArray[np.float64]
@@ -87,9 +89,32 @@ non_negative_number = NumberRule("a finite number >= 0", float, lambda v: 0 <= v
 open_fraction = NumberRule("a number strictly between 0 and 1", float, lambda v: 0 < v < 1)
 
 
+@dataclass(frozen=True)
+class OptionalRule(Generic[NumberT]):
+    """``rule``, or ``None`` let through: for the settings where ``None`` means "not at all" or "all of them".
+
+    ``parse`` is the rule's own: on a command line, leaving the option out gives ``None``.
+    """
+
+    rule: NumberRule[NumberT]
+
+    def __call__(self, value: object, name: str) -> NumberT | None:
+        """``None``, or ``value`` checked by the rule."""
+        return None if value is None else self.rule(value, name)
+
+    def parse(self, text: str) -> NumberT:
+        """The rule as an argparse ``type``."""
+        return self.rule.parse(text)
+
+
+def optional(rule: NumberRule[NumberT]) -> OptionalRule[NumberT]:
+    """``rule``, or ``None``."""
+    return OptionalRule(rule)
+
+
 def optional_seed(value: object, name: str = "seed") -> int | None:
     """A seed: an integer >= 0, or ``None`` for fresh entropy."""
-    return None if value is None else non_negative_int(value, name)
+    return optional(non_negative_int)(value, name)
 
 
 def one_of(value: object, name: str, choices: Mapping[str, object] | tuple[str, ...]) -> str:
@@ -176,6 +201,73 @@ Float64Vector = Annotated[Np1DArrayFp64, BeforeValidator(_plain_array)]
 
 Float64Matrix = Annotated[Np2DArrayFp64, BeforeValidator(_plain_array)]
 """A 2-D float64 array field of a Pydantic record."""
+
+
+# --------------------------------------------------------------------------- #
+# Fingerprints: what a checkpoint remembers of its data, and how data given later differs
+# --------------------------------------------------------------------------- #
+
+
+class Fingerprint(BaseModel):
+    """What tells a piece of data from any other: its size (in a subclass's fields) and a SHA-256 of its content."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+    def size(self) -> str:
+        """The size in words, as a message names it: ``"shape (50, 4)"``."""
+        raise NotImplementedError
+
+    def size_difference(self, other: Self, name: str) -> str | None:
+        """How the size of ``other`` (given now, as ``name``) differs from this one's (recorded), or ``None``."""
+        raise NotImplementedError
+
+    def difference(self, other: Self, name: str) -> str | None:
+        """How ``other`` (given now, as ``name``) differs from this one (recorded), or ``None``."""
+        if (size := self.size_difference(other, name)) is not None:
+            return size
+        return None if other.sha256 == self.sha256 else f"{name} has the checkpoint's {self.size()} but other values"
+
+
+class ArrayFingerprint(Fingerprint):
+    """An array's shape and the SHA-256 of its float64 bytes."""
+
+    shape: tuple[int, ...]
+
+    @classmethod
+    def of(cls, array: FloatArray) -> Self:
+        """The fingerprint of a validated float64 array."""
+        return cls(shape=array.shape, sha256=hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest())
+
+    def size(self) -> str:
+        return f"shape {self.shape}"
+
+    def size_difference(self, other: Self, name: str) -> str | None:
+        return (
+            None if other.shape == self.shape else f"{name} has shape {other.shape}, the checkpoint's had {self.shape}"
+        )
+
+
+FingerprintT = TypeVar("FingerprintT", bound=Fingerprint)
+
+
+def fingerprint_differences(pairs: Iterable[tuple[str, FingerprintT | None, FingerprintT | None]]) -> list[str]:
+    """What differs between data recorded and data given now, in words, for ``(name, recorded, given)`` pairs.
+
+    Either may be absent (no validation data, say): one absent and not the other is a difference.
+    """
+    found: list[str] = []
+    for name, recorded, given in pairs:
+        if recorded is None or given is None:
+            if recorded is not given:
+                found.append(
+                    f"{name} is {'missing' if given is None else 'given'}; the checkpoint's run had "
+                    f"{'none' if recorded is None else 'one'}"
+                )
+        elif (difference := recorded.difference(given, name)) is not None:
+            found.append(difference)
+    return found
 
 
 # --------------------------------------------------------------------------- #
@@ -286,7 +378,7 @@ def first_error(error: ValidationError) -> str:
 LOADERS: dict[str, str] = {
     "glassnet.network": "glassnet.Network.load",
     "glassnet.bundle": "glassnet.TabularModel.load",
-    "glassnet.checkpoint": "network.TrainingRun.load",
+    "glassnet.checkpoint": "glassnet.TrainingRun.load",
     "glassnet.tabular-checkpoint": "glassnet.TabularModel.resume, or glassnet --resume (python train.py --resume)",
 }
 """Each glassnet file format and the call that reads it, for messages about a file given to the wrong one."""

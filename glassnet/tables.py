@@ -1,13 +1,12 @@
-"""Data for glassnet: the synthetic housing table, CSV tables, encoding and standardizing.
+"""Tables: reading them, and encoding their columns as a network's inputs and targets.
 
-The housing data follows a known linear formula, so a linear network's weights can be
-checked against it::
-
-    price = 150 size_sqft + 50,000 bedrooms - 1,000 age_years - 2,000 distance_km
-            + Normal(0, noise)
-
-with size uniform on [500, 4000) sqft, bedrooms an integer 1..5, age an integer 0..49
-years and distance uniform on [0, 30) km; prices are in dollars.
+`read_table` reads a delimited text file once (delimiter detected, names checked). A
+`TableEncoding` turns feature columns into a z-scored float64 matrix (numbers standardized,
+text one-hot encoded) and a `TargetEncoding` the target column into regression targets or
+class codes, and back. ``fit_transform`` learns an encoding from the training rows and applies
+it in the same pass: the table is encoded once, its missing values and its finiteness are
+checked once, and the matrix the network takes is in C order from the start.
+`Standardizer` is the z-scoring both use. This module knows nothing of networks.
 
 Errors about a table, a column or a value in it are `DataError` (a `ValueError`);
 a wrong argument type is a `TypeError`, a wrong argument value a `ValueError`. What is
@@ -40,7 +39,7 @@ from pydantic import (
     model_validator,
 )
 
-from glassnet.guards import Float64Vector, non_negative_int, non_negative_number, one_of, open_fraction, positive_int
+from glassnet.guards import Float64Vector, non_negative_int, one_of, open_fraction, positive_int
 
 Task = Literal["regression", "binary", "multiclass"]
 TASKS: tuple[Task, ...] = get_args(Task)
@@ -60,14 +59,6 @@ ID_MIN_DISTINCT, ID_SHARE = 20, 0.5
 """A text column with more distinct values than both of these (a count, a share of the rows) is an identifier."""
 MAX_ENCODED_BYTES = 2 * 1024**3
 """The largest encoded feature matrix (float64) a table may ask for: 2 GiB."""
-FEATURES: tuple[str, ...] = ("size_sqft", "bedrooms", "age_years", "distance_km")
-TARGET = "price"
-TRUE_COEFFICIENTS: dict[str, float] = {
-    "size_sqft": 150.0,
-    "bedrooms": 50_000.0,
-    "age_years": -1_000.0,
-    "distance_km": -2_000.0,
-}
 _MODEL_CONFIG = ConfigDict(frozen=True, extra="forbid")
 
 
@@ -79,70 +70,15 @@ class DataNote(UserWarning):
     """Something about a table that did not stop the work but changes it: a column left out, unseen categories."""
 
 
-def _check_task(task: object) -> Task:
+def check_task(task: object) -> Task:
+    """``task`` if it is one of `TASKS`, else the error naming it."""
     return cast(Task, one_of(task, "task", TASKS))
 
 
-def make_housing(n_samples: int = 10_000, *, seed: int = 0, noise: float = 10_000.0) -> pd.DataFrame:
-    """Generate the housing table in raw units.
-
-    Returns
-    -------
-    DataFrame (n_samples, 5): columns ``FEATURES`` then ``TARGET``; size, distance and price
-    float64, bedrooms and age int64. The same ``seed`` gives the same table.
-    """
-    n_samples = positive_int(n_samples, "n_samples")
-    seed = non_negative_int(seed, "seed")
-    noise = non_negative_number(noise, "noise")
-    rng = np.random.default_rng(seed)
-    housing = pd.DataFrame(
-        {
-            "size_sqft": rng.uniform(500.0, 4000.0, n_samples),
-            "bedrooms": rng.integers(1, 6, n_samples, dtype=np.int64),
-            "age_years": rng.integers(0, 50, n_samples, dtype=np.int64),
-            "distance_km": rng.uniform(0.0, 30.0, n_samples),
-        }
-    )
-    coefficients = np.array([TRUE_COEFFICIENTS[name] for name in FEATURES])
-    features = housing[list(FEATURES)].to_numpy(dtype=np.float64)
-    housing[TARGET] = features @ coefficients + rng.normal(0.0, noise, n_samples)
-    return housing
+FloatArray = npt.NDArray[np.float64]
 
 
-def get_data(n_samples: int = 10_000, *, seed: int = 0, task: Task = "regression") -> tuple[np.ndarray, np.ndarray]:
-    """Housing data ready for a network (noise 10,000 dollars).
-
-    Returns
-    -------
-    X : (n_samples, 4) float64, each feature z-scored.
-    y : regression: (n_samples, 1) float64 z-scored price; binary: (n_samples,) int64,
-        1 where price is above the median; multiclass: (n_samples,) int64 price tertile
-        0, 1 or 2 (cut at the 1/3 and 2/3 quantiles).
-    """
-    task = _check_task(task)
-    housing = make_housing(n_samples, seed=seed)
-    features = housing[list(FEATURES)].to_numpy(dtype=np.float64)
-    price = housing[TARGET].to_numpy(dtype=np.float64)
-    X = Standardizer.fit(features).transform(features)
-    if task == "regression":
-        return X, Standardizer.fit(price[:, None]).transform(price[:, None])
-    return X, price_bands(housing[TARGET], task).to_numpy()
-
-
-def price_bands(price: pd.Series, task: Literal["binary", "multiclass"]) -> pd.Series:
-    """Class labels from prices (n,), int64 (n,) with the same index.
-
-    binary: ``price_above_median``, 1 where the price is above the median;
-    multiclass: ``price_tertile``, 0, 1 or 2, cut at the 1/3 and 2/3 quantiles.
-    """
-    values = price.to_numpy(dtype=np.float64)
-    if task == "binary":
-        return pd.Series((values > np.median(values)).astype(np.int64), index=price.index, name="price_above_median")
-    tertiles = np.digitize(values, np.quantile(values, [1 / 3, 2 / 3])).astype(np.int64)
-    return pd.Series(tertiles, index=price.index, name="price_tertile")
-
-
-def _as_matrix(values: npt.ArrayLike) -> np.ndarray:
+def _as_matrix(values: npt.ArrayLike) -> FloatArray:
     matrix = np.asarray(values, dtype=np.float64)
     if matrix.ndim != 2:
         raise ValueError(f"values: expected a 2-D array (n, k), got shape {matrix.shape}")
@@ -192,6 +128,11 @@ class Standardizer(BaseModel):
         matrix = _as_matrix(values)
         if len(matrix) == 0:
             raise ValueError("values: expected at least one row, got 0")
+        return cls._fit(matrix, names)
+
+    @classmethod
+    def _fit(cls, matrix: FloatArray, names: Sequence[str] | None) -> Self:
+        """`fit` on a checked matrix (n, k): finite, n >= 1."""
         labels = list(names) if names is not None else list(range(matrix.shape[1]))
         unit = np.ldexp(1.0, np.frexp(np.abs(matrix).max(axis=0))[1] - 1)  # 2**k <= max |value| < 2**(k+1)
         unit_values = matrix / unit
@@ -199,12 +140,19 @@ class Standardizer(BaseModel):
         constant = (matrix.min(axis=0) == matrix.max(axis=0)) | (spread == 0)
         if constant.any():
             columns = [labels[i] for i in np.flatnonzero(constant)]
-            warnings.warn(f"column(s) {columns} are constant; scale set to 1.0", DataNote, stacklevel=2)
+            warnings.warn(f"column(s) {columns} are constant; scale set to 1.0", DataNote, stacklevel=3)
         return cls(mean=np.where(constant, matrix[0], mean), scale=np.where(constant, 1.0, spread))
 
     def transform(self, values: npt.ArrayLike) -> np.ndarray:
         """Z-score ``values`` (n, k) -> (n, k) float64."""
-        return (self._check_width(values) - self.mean) / self.scale
+        matrix = self._check_width(values)
+        return self._standardize(matrix, np.empty(matrix.shape))
+
+    def _standardize(self, matrix: FloatArray, out: FloatArray) -> FloatArray:
+        """``(matrix - mean) / scale`` of a checked matrix (n, k), into ``out`` (which may be ``matrix``)."""
+        np.subtract(matrix, self.mean, out=out)
+        out /= self.scale
+        return out
 
     def inverse_transform(self, values: npt.ArrayLike) -> np.ndarray:
         """Undo `transform`: ``values`` (n, k) -> (n, k) float64 in the original units."""
@@ -334,12 +282,22 @@ def _encoded_names(numeric: list[str], categorical: dict[str, list[str]]) -> lis
 
 
 def _encode(
-    features: pd.DataFrame, numeric: list[str], categorical: dict[str, list[str]], unseen: Unseen = "error"
-) -> np.ndarray:
-    """Numeric columns then one-hot blocks, unscaled: (n, n_encoded) float64, allocated once."""
-    not_numbers = [name for name in numeric if not _is_numeric(features[name])]
+    features: pd.DataFrame,
+    numeric: list[str],
+    categorical: dict[str, list[str]],
+    *,
+    unseen: Unseen,
+    order: Literal["C", "F"],
+    name: str,
+) -> FloatArray:
+    """Numeric columns then one-hot blocks, unscaled: (n, n_encoded) float64 in ``order``, allocated once.
+
+    The numbers are checked here, once: text in a numeric column or infinity is a `DataError`
+    naming ``name`` (the part of the table) and the columns.
+    """
+    not_numbers = [column for column in numeric if not _is_numeric(features[column])]
     if not_numbers:
-        raise DataError(f"features: expected numbers in column(s) {not_numbers}, got text")
+        raise DataError(f"{name}: expected numbers in column(s) {not_numbers}, got text")
     width = len(numeric) + sum(len(categories) for categories in categorical.values())
     if len(features) * width * 8 > MAX_ENCODED_BYTES:
         widest = ", ".join(
@@ -347,19 +305,20 @@ def _encode(
             for name in sorted(categorical, key=lambda name: -len(categorical[name]))[:3]
         )
         raise DataError(
-            f"features: {len(features):,} rows x {width:,} encoded columns need "
+            f"{name}: {len(features):,} rows x {width:,} encoded columns need "
             f"{len(features) * width * 8 / 1024**3:.1f} GiB, more than the {MAX_ENCODED_BYTES // 1024**3} GiB allowed; "
             f"the widest text columns are {widest}"
         )
     numbers = features[numeric].to_numpy(dtype=np.float64)
-    not_finite = [name for name, finite in zip(numeric, np.isfinite(numbers).all(axis=0), strict=True) if not finite]
+    finite = np.isfinite(numbers).all(axis=0)
+    not_finite = [column for column, ok in zip(numeric, finite, strict=True) if not ok]
     if not_finite:
-        raise DataError(f"features: expected finite numbers in column(s) {not_finite}, got infinity")
-    encoded = np.zeros((len(features), width), order="F")  # column by column: pairwise sums in the statistics
+        raise DataError(f"{name}: expected finite numbers in column(s) {not_finite}, got infinity")
+    encoded = np.zeros((len(features), width), order=order)
     encoded[:, : len(numeric)] = numbers
     start = len(numeric)
-    for name, categories in categorical.items():
-        codes = _codes(features[name].astype(str).to_numpy(), categories, f"column {name!r}", unseen)
+    for column, categories in categorical.items():
+        codes = _codes(features[column].astype(str).to_numpy(), categories, f"column {column!r}", unseen)
         rows = np.flatnonzero(codes >= 0)
         encoded[rows, start + codes[rows]] = 1.0
         start += len(categories)
@@ -436,6 +395,21 @@ class TableEncoding(BaseModel):
         Saved row indexes and identifier columns (see `_not_features`) are left out, each
         with a `DataNote` saying why.
         """
+        return cls._learn(features)[0]
+
+    @classmethod
+    def fit_transform(cls, features: pd.DataFrame) -> tuple[Self, FloatArray]:
+        """`fit` ``features`` (n, n_columns), and their encoding: (n, len(feature_names)) z-scored, C order.
+
+        One pass: the table is encoded once, and its missing values and numbers checked once.
+        """
+        encoding, raw = cls._learn(features)
+        return encoding, encoding.scaler._standardize(raw, np.empty(raw.shape))  # C order: as the network takes it
+
+    @classmethod
+    def _learn(cls, features: pd.DataFrame) -> tuple[Self, FloatArray]:
+        """The encoding of ``features``, and their unscaled encoded matrix, column by column (F order):
+        each column's statistics are then sums over contiguous values, taken pairwise."""
         names = [name for name in features.columns if isinstance(name, str)]
         if len(names) != features.shape[1]:
             raise DataError(f"features: expected text column names, got {list(features.columns)}")
@@ -443,29 +417,30 @@ class TableEncoding(BaseModel):
         reject_missing(features, "features")
         left_out = _not_features(features)
         for name, reason in left_out.items():
-            warnings.warn(f"column {name!r} left out: {reason}; drop it to silence this note", DataNote, stacklevel=2)
+            warnings.warn(f"column {name!r} left out: {reason}; drop it to silence this note", DataNote, stacklevel=3)
         names = [name for name in names if name not in left_out]
         if not names:
             dropped = f" (left out: {list(left_out)})" if left_out else ""
             raise DataError(f"features: expected at least one feature column, got none{dropped}")
         numeric = [name for name in names if _is_numeric(features[name])]
         categorical = {name: sorted(set(features[name].astype(str))) for name in names if name not in numeric}
-        raw = _encode(features, numeric, categorical)
-        scaler = Standardizer.fit(raw, _encoded_names(numeric, categorical))
-        return cls(numeric=numeric, categorical=categorical, scaler=scaler)
+        raw = _encode(features, numeric, categorical, unseen="error", order="F", name="features")
+        scaler = Standardizer._fit(raw, _encoded_names(numeric, categorical))
+        return cls(numeric=numeric, categorical=categorical, scaler=scaler), raw
 
-    def transform(self, features: pd.DataFrame, unseen: Unseen = "error") -> np.ndarray:
-        """Encode ``features`` (n, any columns) -> (n, len(feature_names)) float64, z-scored.
+    def transform(self, features: pd.DataFrame, unseen: Unseen = "error", *, name: str = "features") -> FloatArray:
+        """Encode ``features`` (n, any columns) -> (n, len(feature_names)) float64, z-scored, C order.
 
         ``unseen``: ``"error"`` raises on a category `fit` never saw; ``"zero"`` encodes it
-        as all zeros and warns with a `DataNote` counting the rows.
+        as all zeros and warns with a `DataNote` counting the rows. Messages call the rows ``name``.
         """
         unseen = cast(Unseen, one_of(unseen, "unseen", UNSEEN))
-        absent = [name for name in self.columns if name not in features.columns]
+        absent = [column for column in self.columns if column not in features.columns]
         if absent:
-            raise DataError(f"features: missing required column(s) {absent}; got {list(features.columns)}")
-        reject_missing(features[self.columns], "features")
-        return self.scaler.transform(_encode(features, self.numeric, self.categorical, unseen))
+            raise DataError(f"{name}: missing required column(s) {absent}; got {list(features.columns)}")
+        reject_missing(features[self.columns], name)
+        raw = _encode(features, self.numeric, self.categorical, unseen=unseen, order="C", name=name)
+        return self.scaler._standardize(raw, raw)
 
 
 def _label_strings(target: pd.Series) -> np.ndarray:
@@ -545,7 +520,20 @@ class TargetEncoding(BaseModel):
         targets, if given), so a class found only in held-out rows still has an output;
         regression scales by ``target`` alone.
         """
-        task = _check_task(task)
+        return cls._learn(target, task, validation)[0]
+
+    @classmethod
+    def fit_transform(
+        cls, target: pd.Series, task: Task, *, validation: pd.Series | None = None
+    ) -> tuple[Self, np.ndarray]:
+        """`fit`, and ``target`` encoded with it (as `encode` gives it), checked once."""
+        encoding, values = cls._learn(target, task, validation)
+        return encoding, encoding._encode_values(values)
+
+    @classmethod
+    def _learn(cls, target: pd.Series, task: Task, validation: pd.Series | None) -> tuple[Self, np.ndarray]:
+        """The encoding, and ``target``'s values as it reads them: finite float64 numbers, or labels."""
+        task = check_task(task)
         if not isinstance(target.name, str):
             raise DataError(f"target: expected a named column, got name {target.name!r}")
         parts = [target] if validation is None else [target, validation.rename(target.name)]
@@ -553,19 +541,27 @@ class TargetEncoding(BaseModel):
             reject_missing(part.to_frame(), "target")
         if task == "regression":
             values = _regression_values(target)
-            return cls(column=target.name, task=task, scaler=Standardizer.fit(values[:, None], [target.name]))
-        labels = np.unique(np.concatenate([_label_values(part) for part in parts])).tolist()
+            scaler = Standardizer._fit(values[:, None], [target.name])
+            return cls(column=target.name, task=task, scaler=scaler), values
+        values, *others = [_label_values(part) for part in parts]
+        labels = np.unique(np.concatenate([values, *others])).tolist()
         _check_class_count(target.name, task, len(labels))
-        return cls(column=target.name, task=task, labels=labels)
+        return cls(column=target.name, task=task, labels=labels), values
 
     def encode(self, target: pd.Series) -> np.ndarray:
         """Regression: (n, 1) float64 z-scored; classification: int64 codes (n,)."""
         reject_missing(target.to_frame(), "target")
         if self.scaler is not None:
-            return self.scaler.transform(_regression_values(target)[:, None])
+            return self._encode_values(_regression_values(target))
         labels = cast(list[object], self.labels)
-        values = _label_strings(target) if isinstance(labels[0], str) else _label_values(target)
-        return _codes(values, labels, f"target {self.column!r}")
+        return self._encode_values(_label_strings(target) if isinstance(labels[0], str) else _label_values(target))
+
+    def _encode_values(self, values: np.ndarray) -> np.ndarray:
+        """Checked values (n,) as `encode` gives them: z-scores (n, 1), or codes (n,)."""
+        if self.scaler is not None:
+            column = values[:, None]
+            return self.scaler._standardize(column, np.empty(column.shape))
+        return _codes(values, cast(list[object], self.labels), f"target {self.column!r}")
 
     def decode(self, values: npt.ArrayLike) -> np.ndarray:
         """Regression: (n, 1) or (n,) z-scores -> (n,) float64 in target units;

@@ -60,7 +60,7 @@ def test_a_run_checkpoint_resumes_to_the_end_it_had(name: str) -> None:
     resumed = TrainingRun.load(V1 / f"run-checkpoint-{name}.json", X[:60], y[:60], watched)
     assert resumed.epochs_done == 10
     history = resumed.advance()
-    close(resumed.network._flat, EXPECTED[f"run_{name}_final"])
+    close(resumed.network.parameter_vector, EXPECTED[f"run_{name}_final"])
     then = TrainingHistory.model_validate(EXPECTED[f"run_{name}_history"])
     assert [r.epoch for r in history.records] == [r.epoch for r in then.records]
     assert (history.best_epoch, history.stopped_early) == (then.best_epoch, then.stopped_early)
@@ -81,7 +81,9 @@ def test_a_run_checkpoint_resumes_to_the_end_it_had(name: str) -> None:
         optimizer=checkpoint["optimizer"]["kind"],
         validation_data=watched,
     )
-    assert resumed.network._flat.tobytes() == unbroken._flat.tobytes(), "today's unbroken run, bit for bit"
+    assert resumed.network.parameter_vector.tobytes() == unbroken.parameter_vector.tobytes(), (
+        "today's unbroken run, bit for bit"
+    )
 
 
 def test_a_command_line_checkpoint_resumes_to_the_end_it_had(tmp_path: Path) -> None:
@@ -94,5 +96,5 @@ def test_a_command_line_checkpoint_resumes_to_the_end_it_had(tmp_path: Path) -> 
                           out=io.StringIO()) == 0  # fmt: skip
         assert cli.main([*cli_run, "--save", str(unbroken)], out=io.StringIO()) == 0
     network = TabularModel.load(resumed).network
-    close(network._flat, EXPECTED["cli_final"])
-    assert network._flat.tobytes() == TabularModel.load(unbroken).network._flat.tobytes()
+    close(network.parameter_vector, EXPECTED["cli_final"])
+    assert network.parameter_vector.tobytes() == TabularModel.load(unbroken).network.parameter_vector.tobytes()

@@ -113,12 +113,12 @@ def cases(draw: st.DrawFn, max_rows: int = 8) -> Case:
 
 def hidden_pre_activations(net: Network, X: FloatArray) -> list[FloatArray]:
     """``Z`` of every hidden layer, computed from the public parameters."""
-    function = glassnet.ACTIVATIONS[net.activation].function
+    forward = glassnet.ACTIVATIONS[net.activation].forward
     found, a = [], X
     for p in net.params[:-1]:
         z = a @ p.weights + p.bias
         found.append(z)
-        a = function(z)
+        a = forward(z, np.empty_like(z), np.empty_like(z))
     return found
 
 
@@ -148,9 +148,9 @@ def test_gradients_agree_with_central_differences(case: Case, l2: float) -> None
     net = case.build()
     if net.activation in KINKED:
         assume(all(np.abs(z).min() > KINK_MARGIN for z in hidden_pre_activations(net, case.X)))
-    before = net._flat.copy()
+    before = net.parameter_vector.copy()
     report = glassnet.gradient_check(net, case.X, case.y, l2=l2)
-    assert net._flat.tobytes() == before.tobytes(), "gradient_check must leave the parameters bit-identical"
+    assert net.parameter_vector.tobytes() == before.tobytes(), "gradient_check must leave the parameters bit-identical"
     if report.passed:
         return
     floor = NOISE_FLOORS * MACHINE_EPSILON * max(1.0, abs(report.analytic.loss)) / report.epsilon
@@ -210,17 +210,17 @@ def test_a_copy_is_independent_and_trains_bit_identically(case: Case, how: str, 
     """A copied network trains exactly as the original would, and neither touches the other."""
     original, twin = case.build(), case.build()
     copied = COPIERS[how](original)
-    before = original._flat.copy()
+    before = original.parameter_vector.copy()
 
     def train(net: Network) -> glassnet.TrainingHistory:
         with np.errstate(all="ignore"):
             return net.fit(case.X, case.y, epochs=3, batch_size=batch_size, optimizer="adam", record_every=3)
 
     copied_history = train(copied)
-    assert original._flat.tobytes() == before.tobytes(), "training the copy changed the original"
+    assert original.parameter_vector.tobytes() == before.tobytes(), "training the copy changed the original"
     twin_history = train(twin)
 
-    assert copied._flat.tobytes() == twin._flat.tobytes()
+    assert copied.parameter_vector.tobytes() == twin.parameter_vector.tobytes()
     assert [p.weights.tobytes() for p in copied.params] == [p.weights.tobytes() for p in twin.params]
     assert copied_history.model_dump_json() == twin_history.model_dump_json()
     check = glassnet.gradient_check
@@ -277,13 +277,13 @@ def test_fit_never_leaves_non_finite_parameters(
     case: Case, learning_rate: float, optimizer: glassnet.OptimizerName, batch_size: int | None, epochs: int, l2: float
 ) -> None:
     net = case.build()
-    states = [net._flat.copy()]  # the parameters at the start of each epoch
+    states = [net.parameter_vector.copy()]  # the parameters at the start of each epoch
     full_batch = batch_size is None or batch_size >= len(case.X)
     with np.errstate(all="ignore"):
         initial_loss = net.loss(case.X, case.y, l2=l2)
 
     def keep(record: glassnet.EpochRecord) -> None:
-        states.append(net._flat.copy())
+        states.append(net.parameter_vector.copy())
 
     with np.errstate(all="ignore"):
         try:
@@ -298,16 +298,16 @@ def test_fit_never_leaves_non_finite_parameters(
                 on_record=keep,
             )
         except TrainingDiverged as error:
-            assert np.isfinite(net._flat).all()
+            assert np.isfinite(net.parameter_vector).all()
             # TrainingDiverged's promise: the last parameters that gave a finite loss, those at the first
             # step of the diverging epoch, or of the epoch before when that first step diverged
-            assert net._flat.tobytes() in {state.tobytes() for state in states[-2:]}, "not an earlier state"
+            assert net.parameter_vector.tobytes() in {state.tobytes() for state in states[-2:]}, "not an earlier state"
             if full_batch and math.isfinite(initial_loss):
                 assert math.isfinite(net.loss(case.X, case.y, l2=l2)), "restored parameters with a non-finite loss"
             assert [r.epoch for r in error.history.records] == list(range(1, len(states)))
             assert all(math.isfinite(r.loss) for r in error.history.records)
         else:
-            assert np.isfinite(net._flat).all()
+            assert np.isfinite(net.parameter_vector).all()
             assert [r.epoch for r in history.records] == list(range(1, epochs + 1))
             assert all(math.isfinite(r.loss) for r in history.records), "a non-finite loss was recorded"
 
@@ -336,11 +336,11 @@ class Snapshot:
 
     @classmethod
     def of(cls, net: Network) -> Snapshot:
-        return cls(net._flat.tobytes(), net._rng.bit_generator.state)
+        return cls(net.parameter_vector.tobytes(), net.generator.bit_generator.state)
 
     def assert_unchanged(self, net: Network) -> None:
-        assert net._flat.tobytes() == self.params, "a rejected call changed the parameters"
-        assert net._rng.bit_generator.state == self.rng, "a rejected call advanced the random generator"
+        assert net.parameter_vector.tobytes() == self.params, "a rejected call changed the parameters"
+        assert net.generator.bit_generator.state == self.rng, "a rejected call advanced the random generator"
 
 
 def assert_rejected(net: Network, call: Callable[[], object], argument: str) -> None:
@@ -632,17 +632,17 @@ HUGE_INPUTS: dict[str, tuple[FloatArray, FloatArray]] = {
 def test_huge_finite_values_never_make_nan_parameters_in_fit(huge: str, optimizer: glassnet.OptimizerName) -> None:
     X, y = HUGE_INPUTS[huge]
     net = Network([N_IN, 4, 1], activation="relu", seed=3)
-    before = net._flat.copy()
+    before = net.parameter_vector.copy()
     with np.errstate(all="ignore"):
         try:
             history = net.fit(X, y, epochs=5, optimizer=optimizer, batch_size=2)
         except TrainingDiverged:
-            assert np.isfinite(net._flat).all()
+            assert np.isfinite(net.parameter_vector).all()
         except ValueError as error:
             assert names(str(error), huge.split()[0]), f"a ValueError that does not name the input: {error}"
-            assert net._flat.tobytes() == before.tobytes()
+            assert net.parameter_vector.tobytes() == before.tobytes()
         else:
-            assert np.isfinite(net._flat).all()
+            assert np.isfinite(net.parameter_vector).all()
             assert all(math.isfinite(r.loss) for r in history.records)
 
 
@@ -672,7 +672,7 @@ def test_a_single_row_trains(head: glassnet.Head) -> None:
     X, y = GOOD_X[:1], np.array([1])
     history = net.fit(X, y, epochs=3, batch_size=5)
     assert [r.epoch for r in history.records] == [1, 2, 3]
-    assert np.isfinite(net._flat).all()
+    assert np.isfinite(net.parameter_vector).all()
     assert net.forward(X).shape == (1, n_out)
 
 
@@ -682,7 +682,7 @@ def test_a_classifier_shown_a_single_class_learns_it(head: glassnet.Head, n_out:
     net = Network([N_IN, 4, n_out], activation="tanh", head=head, seed=1)
     y = np.full(len(GOOD_X), label)
     net.fit(GOOD_X, y, epochs=100, learning_rate=0.5)
-    assert np.isfinite(net._flat).all()
+    assert np.isfinite(net.parameter_vector).all()
     np.testing.assert_array_equal(net.predict(GOOD_X), y)
     assert net.score(GOOD_X, y) == 1.0
 
@@ -712,7 +712,7 @@ def test_a_rejected_fit_does_not_change_what_the_next_fit_does() -> None:
             attacked.fit(GOOD_X, GOOD_Y, **{"batch_size": 2, **bad})
     fresh.fit(GOOD_X, GOOD_Y, epochs=3, batch_size=2)
     attacked.fit(GOOD_X, GOOD_Y, epochs=3, batch_size=2)
-    assert attacked._flat.tobytes() == fresh._flat.tobytes()
+    assert attacked.parameter_vector.tobytes() == fresh.parameter_vector.tobytes()
 
 
 # --------------------------------------------------------------------------- #
@@ -1013,8 +1013,8 @@ def test_save_gives_an_ordinary_file_mode(existing: bool, tmp_path: Path) -> Non
 
 def test_an_interrupted_gradient_check_leaves_the_parameters_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
     net = Network([N_IN, 4, 2], activation="tanh", head="softmax", seed=4)
-    before = net._flat.tobytes()
-    real_loss = Network._loss
+    before = net.parameter_vector.tobytes()
+    real_loss = Network.batch_loss
     calls = iter(range(1_000_000))
 
     def flaky(self: Network, *args: Any) -> float:
@@ -1022,10 +1022,10 @@ def test_an_interrupted_gradient_check_leaves_the_parameters_exactly(monkeypatch
             raise KeyboardInterrupt
         return real_loss(self, *args)
 
-    monkeypatch.setattr(Network, "_loss", flaky)
+    monkeypatch.setattr(Network, "batch_loss", flaky)
     with pytest.raises(KeyboardInterrupt):
         glassnet.gradient_check(net, GOOD_X, np.array([0, 1, 1, 0]))
-    assert net._flat.tobytes() == before
+    assert net.parameter_vector.tobytes() == before
 
 
 @dataclass
@@ -1046,7 +1046,7 @@ def diverging_run(
     X = rng.normal(size=(32, N_IN))
     y = X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=32)
     net = Network([N_IN, 4, 1], seed=0)
-    states = [net._flat.copy()]
+    states = [net.parameter_vector.copy()]
     with np.errstate(all="ignore"), pytest.raises(TrainingDiverged) as caught:
         net.fit(
             X,
@@ -1056,7 +1056,7 @@ def diverging_run(
             batch_size=batch_size,
             optimizer=optimizer,
             record_every=record_every,
-            on_record=lambda record: states.append(net._flat.copy()),
+            on_record=lambda record: states.append(net.parameter_vector.copy()),
         )
     return Run(net, X, y, states, caught.value)
 
@@ -1080,11 +1080,11 @@ def test_a_divergent_run_keeps_its_last_finite_parameters_and_history(
     assert [r.epoch for r in records] == list(range(1, len(records) + 1))
     assert len(run.states) == len(records) + 1
     assert all(math.isfinite(r.loss) for r in records)
-    assert np.isfinite(run.net._flat).all()
+    assert np.isfinite(run.net.parameter_vector).all()
     # restored to the last parameters that gave a finite loss: those the diverging epoch started
     # from when its step overflowed a gradient's size, or those the epoch before started from
     # when the diverging epoch's first loss was already infinite (for minibatches, its first step's)
-    restored = run.net._flat.tobytes()
+    restored = run.net.parameter_vector.tobytes()
     assert restored in (run.states[-1].tobytes(), run.states[-2].tobytes())
     if batch_size is None:
         assert math.isfinite(run.net.loss(run.X, run.y))
@@ -1096,16 +1096,16 @@ def test_a_divergent_run_records_only_the_recorded_epochs_before_it() -> None:
     run = diverging_run(optimizer="momentum", learning_rate=0.2, batch_size=None, record_every=3)
     epochs = [r.epoch for r in run.error.history.records]
     assert epochs == [1, 3, 6, 9, 12, 15], "epoch 18 diverges; the records are the recorded epochs before it"
-    assert np.isfinite(run.net._flat).all()
+    assert np.isfinite(run.net.parameter_vector).all()
 
 
 def test_divergence_in_the_first_epoch_restores_the_initial_parameters() -> None:
     net = Network([N_IN, 4, 1], activation="relu", seed=2)
-    before = net._flat.tobytes()
+    before = net.parameter_vector.tobytes()
     with np.errstate(all="ignore"), pytest.raises(TrainingDiverged) as caught:
         net.fit(np.full((4, N_IN), 1e300), GOOD_Y, epochs=5)
     assert caught.value.history.records == []
-    assert net._flat.tobytes() == before
+    assert net.parameter_vector.tobytes() == before
 
 
 # --------------------------------------------------------------------------- #

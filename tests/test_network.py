@@ -31,6 +31,7 @@ from glassnet import (
     Network,
     TrainingDiverged,
     TrainingHistory,
+    TrainingRun,
     gradient_check,
     register_activation,
 )
@@ -449,14 +450,14 @@ def test_sgd_step_by_hand() -> None:
 def test_momentum_steps_by_hand() -> None:
     p = P0.copy()
     optimizer = Momentum(learning_rate=0.1)
-    optimizer.step(p, G1)
+    state = optimizer.init(p)
+    optimizer.step(p, G1, state)
     # v = g1; p -= 0.1 g1 -> [0.95, -1.975, 0.3]
     np.testing.assert_allclose(p, [0.95, -1.975, 0.3], rtol=0, atol=1e-15)
-    optimizer.step(p, G2)
+    optimizer.step(p, G2, state)
     # v = 0.9 g1 + g2 = [0.45 - 1, -0.225 + 0.5, 1.8 + 0.25] = [-0.55, 0.275, 2.05]
     # p -= 0.1 v -> [0.95 + 0.055, -1.975 - 0.0275, 0.3 - 0.205] = [1.005, -2.0025, 0.095]
-    assert optimizer.state is not None
-    np.testing.assert_allclose(optimizer.state.velocity, [-0.55, 0.275, 2.05], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(state.velocity, [-0.55, 0.275, 2.05], rtol=0, atol=1e-15)
     np.testing.assert_allclose(p, [1.005, -2.0025, 0.095], rtol=0, atol=1e-15)
 
 
@@ -464,19 +465,20 @@ def test_adam_steps_by_hand() -> None:
     p = P0.copy()
     lr, eps = 0.01, 1e-8
     optimizer = Adam(learning_rate=lr)
-    optimizer.step(p, G1)
+    state = optimizer.init(p)
+    optimizer.step(p, G1, state)
     # first step: m_hat = g, v_hat = g^2, so each parameter moves by lr * g / (|g| + eps) ~ lr * sign(g)
     np.testing.assert_allclose(p, P0 - lr * np.sign(G1), rtol=0, atol=1e-9)
     np.testing.assert_allclose(p, P0 - lr * G1 / (np.abs(G1) + eps), rtol=1e-15)
     p1 = p.copy()
-    optimizer.step(p, G2)
+    optimizer.step(p, G2, state)
     # m = 0.9 * (0.1 g1) + 0.1 g2 = [0.045 - 0.1, -0.0225 + 0.05, 0.18 + 0.025] = [-0.055, 0.0275, 0.205]
     m = np.array([-0.055, 0.0275, 0.205])
     # v = 0.999 * (0.001 g1^2) + 0.001 g2^2
     v = 0.999 * 0.001 * G1**2 + 0.001 * G2**2
-    assert optimizer.state is not None and optimizer.state.step == 2
-    np.testing.assert_allclose(optimizer.state.first_moment, m, rtol=1e-14)
-    np.testing.assert_allclose(optimizer.state.second_moment, v, rtol=1e-14)
+    assert state.step == 2
+    np.testing.assert_allclose(state.first_moment, m, rtol=1e-14)
+    np.testing.assert_allclose(state.second_moment, v, rtol=1e-14)
     # bias corrections: 1 - 0.9^2 = 0.19 and 1 - 0.999^2 = 0.001999
     expected = p1 - lr * (m / 0.19) / (np.sqrt(v / 0.001999) + eps)
     np.testing.assert_allclose(p, expected, rtol=1e-14)
@@ -484,7 +486,8 @@ def test_adam_steps_by_hand() -> None:
 
 def test_adam_leaves_zero_gradient_parameters_alone() -> None:
     p = P0.copy()
-    Adam(learning_rate=0.5).step(p, np.array([0.0, 1.0, 0.0]))
+    adam = Adam(learning_rate=0.5)
+    adam.step(p, np.array([0.0, 1.0, 0.0]), adam.init(p))
     assert p[0] == P0[0] and p[2] == P0[2]
     assert p[1] == pytest.approx(P0[1] - 0.5, abs=1e-8)
 
@@ -563,15 +566,14 @@ def test_fit_first_steps_by_hand() -> None:
     np.testing.assert_allclose(snapshot(net), [0.51, -0.49, 0.11], rtol=0, atol=1e-9)
 
 
-def test_fit_with_an_optimizer_object_keeps_its_state() -> None:
+def test_a_run_with_an_optimizer_object_keeps_its_state() -> None:
     net = fit_net()
-    optimizer = Momentum(learning_rate=0.1)
-    net.fit(FIT_X, FIT_Y, epochs=2, optimizer=optimizer)
+    run = TrainingRun(net, FIT_X, FIT_Y, epochs=2, optimizer=Momentum(learning_rate=0.1))
+    run.advance()
     np.testing.assert_allclose(snapshot(net), simulate("momentum", 0.1, 2), rtol=1e-13)
-    assert optimizer.state is not None
     g1 = linear_mse_gradient(np.array([0.5, -0.5, 0.1]))
     g2 = linear_mse_gradient(simulate("momentum", 0.1, 1))
-    np.testing.assert_allclose(optimizer.state.velocity, 0.9 * g1 + g2, rtol=1e-13)
+    np.testing.assert_allclose(run.optimizer_state.velocity, 0.9 * g1 + g2, rtol=1e-13)
 
 
 # learning_rate=None takes the optimizer's default
@@ -594,7 +596,10 @@ class Recorder:
         self.learning_rate = learning_rate
         self.grads: list[FloatArray] = []
 
-    def step(self, params: FloatArray, grads: FloatArray) -> None:
+    def init(self, params: FloatArray) -> None:
+        return None
+
+    def step(self, params: FloatArray, grads: FloatArray, state: None, scratch: FloatArray) -> None:
         self.grads.append(grads.copy())
         params -= self.learning_rate * grads
 
@@ -1327,7 +1332,11 @@ FIT_ERRORS: list[tuple[dict[str, Any], type[Exception], str]] = [
         ValueError,
         r"optimizer: expected one of \['adam', 'momentum', 'sgd'\] or an Optimizer, got 'rmsprop'",
     ),
-    ({"optimizer": object()}, TypeError, r"optimizer: expected a name or an object with step\(params, grads\)"),
+    (
+        {"optimizer": object()},
+        TypeError,
+        r"optimizer: expected a name or an Optimizer with init\(parameters\) and step\(parameters, gradients, state",
+    ),
     (
         {"optimizer": SGD(), "learning_rate": 0.1},
         ValueError,

@@ -27,10 +27,13 @@ class Recorder:
         self.before: list[FloatArray] = []
         self.grads: list[FloatArray] = []
 
-    def step(self, params: FloatArray, grads: FloatArray) -> None:
+    def init(self, params: FloatArray) -> None:
+        return self.sgd.init(params)
+
+    def step(self, params: FloatArray, grads: FloatArray, state: None, scratch: FloatArray) -> None:
         self.before.append(params.copy())
         self.grads.append(grads.copy())
-        self.sgd.step(params, grads)
+        self.sgd.step(params, grads, state, scratch)
 
 
 def data(n: int = 60, task: str = "regression") -> tuple[FloatArray, np.ndarray]:
@@ -58,7 +61,7 @@ def test_kept_gradients_are_those_of_the_step_recomputed_on_its_parameters() -> 
     assert sorted(kept) == [1, 5, 10, 12], "the first, every 5th and the last epoch"
     for epoch, record in kept.items():
         replay = Network([4, 5, 3, 1], activation="tanh")
-        replay._flat[...] = recorder.before[epoch - 1]  # full batch: one step per epoch
+        replay.parameter_vector[...] = recorder.before[epoch - 1]  # full batch: one step per epoch
         recomputed = replay.gradients(X, y)
         np.testing.assert_allclose(flat(record), flat(recomputed), rtol=0, atol=1e-12)
         assert record.loss == pytest.approx(recomputed.loss, abs=1e-12)
@@ -94,9 +97,9 @@ def test_update_ratios_are_exact_for_plain_sgd() -> None:
         layout = Network([4, 5, 1])
         change = [
             math.hypot(0.3 * np.linalg.norm(g.weights), 0.3 * np.linalg.norm(g.bias))
-            for g in layout._layer_views(grads, glassnet.LayerGradients)
+            for g in layout.layer_views(grads, glassnet.LayerGradients)
         ]
-        size = [p.norm for p in layout._layer_views(before, glassnet.LayerParams)]
+        size = [p.norm for p in layout.layer_views(before, glassnet.LayerParams)]
         assert record.update_ratios == pytest.approx([c / s for c, s in zip(change, size, strict=True)], rel=1e-9)
 
 
@@ -132,10 +135,10 @@ def test_saturated_units_count_as_dead_and_identity_never(activation: str) -> No
 def test_keep_gradients_must_be_a_positive_integer_and_changes_nothing(bad: Any) -> None:
     X, y = data()
     net = Network([4, 3, 1])
-    before = net._flat.copy()
+    before = net.parameter_vector.copy()
     with pytest.raises((TypeError, ValueError), match=r"keep_gradients: expected a positive integer"):
         net.fit(X, y, keep_gradients=bad)
-    assert net._flat.tobytes() == before.tobytes()
+    assert net.parameter_vector.tobytes() == before.tobytes()
 
 
 def test_a_gradient_whose_size_overflows_is_divergence() -> None:
@@ -143,7 +146,7 @@ def test_a_gradient_whose_size_overflows_is_divergence() -> None:
     net = Network([1, 1], seed=0)
     with np.errstate(all="ignore"), pytest.raises(glassnet.TrainingDiverged, match="epoch 1"):
         net.fit(X, np.array([0.0, 1.0]), epochs=3, learning_rate=1e-300)
-    assert np.isfinite(net._flat).all()
+    assert np.isfinite(net.parameter_vector).all()
 
 
 # --------------------------------------------------------------------------- #
@@ -175,7 +178,7 @@ def test_a_run_advanced_in_pieces_ends_with_the_bits_of_one_call() -> None:
         pieces.advance(step)
         assert pieces.history.records[-1].epoch <= pieces.epochs_done
     assert pieces.finished and pieces.epochs_done == 20
-    assert pieces.network._flat.tobytes() == whole.network._flat.tobytes()
+    assert pieces.network.parameter_vector.tobytes() == whole.network.parameter_vector.tobytes()
     assert pieces.history.model_dump_json() == whole.history.model_dump_json()
 
 
@@ -187,7 +190,7 @@ def test_fit_goes_on_in_a_later_call_with_the_same_optimizer() -> None:
     adam = Adam()
     twice.fit(X, y, epochs=12, batch_size=8, optimizer=adam)
     twice.fit(X, y, epochs=18, batch_size=8, optimizer=adam)
-    assert twice._flat.tobytes() == once._flat.tobytes()
+    assert twice.parameter_vector.tobytes() == once.parameter_vector.tobytes()
 
 
 def test_a_saved_run_resumes_to_the_same_bits(tmp_path: Path) -> None:
@@ -201,7 +204,7 @@ def test_a_saved_run_resumes_to_the_same_bits(tmp_path: Path) -> None:
     resumed = TrainingRun.load(tmp_path / "run.json", X[:50], y[:50], validation_data=(X[50:], y[50:]))
     assert resumed.epochs_done == 7 and not resumed.finished
     resumed.advance()
-    assert resumed.network._flat.tobytes() == whole.network._flat.tobytes()
+    assert resumed.network.parameter_vector.tobytes() == whole.network.parameter_vector.tobytes()
     assert resumed.history.model_dump_json() == whole.history.model_dump_json()
     assert json.loads((tmp_path / "run.json").read_text())["format"] == "glassnet.checkpoint"
 
@@ -228,8 +231,8 @@ def test_resuming_with_other_data_says_what_differs(tmp_path: Path) -> None:
         (lambda doc: doc.update(format="someone.else"), r"format"),
         (lambda doc: doc.update(epochs_done=99), r"epochs_done: expected at most settings\.epochs"),
         (lambda doc: doc["random_state"].update(bit_generator="MT19937"), r"random_state"),
-        (lambda doc: doc["optimizer"].update(kind="rmsprop"), r"optimizer"),
-        (lambda doc: doc["optimizer"]["state"]["first_moment"].update(data=[0.0], shape=[1]), r"one per parameter"),
+        (lambda doc: doc["settings"]["optimizer"].update(kind="rmsprop"), r"optimizer"),
+        (lambda doc: doc["optimizer_state"]["first_moment"].update(data=[0.0], shape=[1]), r"one per parameter"),
         (lambda doc: doc["settings"].update(batch_size=0), r"settings\.batch_size"),
         (lambda doc: doc["data"]["inputs"].update(sha256="not a digest"), r"sha256"),
         (lambda doc: doc["history"]["records"][0].update(loss=-1.0), r"loss"),
@@ -284,7 +287,7 @@ def test_a_checkpoint_round_trips_its_document() -> None:
     checkpoint = run.checkpoint()
     again = TrainingCheckpoint.model_validate_json(checkpoint.model_dump_json())
     assert again.model_dump_json() == checkpoint.model_dump_json()
-    assert again.random_state.generator().bit_generator.state == run.network._rng.bit_generator.state
+    assert again.random_state.generator().bit_generator.state == run.network.generator.bit_generator.state
 
 
 # --------------------------------------------------------------------------- #
@@ -314,14 +317,13 @@ def test_no_step_buffer_is_made_after_the_first_epoch(
         real_init(self, rows)
 
     monkeypatch.setattr(glassnet.ArrayMaker, "__init__", counting_init)
-    for name in ("floats", "mask"):
-        real = getattr(glassnet.ArrayMaker, name)
+    real = glassnet.ArrayMaker.floats
 
-        def counting(self: glassnet.ArrayMaker, *args: Any, _real: Any = real) -> Any:
-            made_in_epoch.append(epoch[0])  # a new array in a set
-            return _real(self, *args)
+    def counting(self: glassnet.ArrayMaker, *args: Any) -> Any:
+        made_in_epoch.append(epoch[0])  # a new array in a set
+        return real(self, *args)
 
-        monkeypatch.setattr(glassnet.ArrayMaker, name, counting)
+    monkeypatch.setattr(glassnet.ArrayMaker, "floats", counting)
     X, y = data(100, task={"identity": "regression", "sigmoid": "binary", "softmax": "multiclass"}[head])
     sizes = [4, 9, 5, 3 if head == "softmax" else 1]
     net = Network(sizes, activation=activation, head=head, seed=0)

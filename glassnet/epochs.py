@@ -1,0 +1,179 @@
+"""One epoch of training: the workspace it computes in, its steps, and what it measures.
+
+`TrainingRun.advance` is the loop. For each epoch it calls `train_epoch`, which takes the
+epoch's minibatch steps in a `Workspace` and, on a recorded epoch, returns the `EpochRecord`
+that `measure` makes of what the epoch's last step left behind. Nothing here holds on to the
+run: each function is given what it reads and writes.
+
+The workspace holds every array an ``advance`` call computes in (step buffers per batch size,
+the minibatch gather, the snapshots for divergence and update ratios, the optimizer's scratch),
+made when the call starts and dropped when it returns, so that a step allocates nothing and a
+paused run keeps only its parameters, its optimizer state and its history.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from glassnet.buffers import StepBuffers
+from glassnet.network import Network
+from glassnet.optim import SCRATCH_ROWS
+from glassnet.records import EpochRecord
+from glassnet.settings import TrainingSettings
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """A run's data as the network sees it, checked once: ``X`` (n, n_in), targets ``Y`` (n, n_out),
+    and the validation pair, or ``None``."""
+
+    X: FloatArray
+    Y: FloatArray
+    validation: tuple[FloatArray, FloatArray] | None
+
+    @classmethod
+    def check(cls, network: Network, X: object, y: object, validation_data: object) -> TrainingData:
+        """``X``, labels ``y`` and ``validation_data`` (a pair, or ``None``) checked by ``network``."""
+        X_checked, Y = network.check_data(X, y)
+        validation = None if validation_data is None else network.check_validation(validation_data)
+        return cls(X_checked, Y, validation)
+
+
+class Divergence(ArithmeticError):
+    """An epoch's loss, parameters or measurements became non-finite; the parameters are back at
+    their last finite values. `TrainingRun` turns it into `TrainingDiverged`, with its history."""
+
+
+class Workspace:
+    """Every array one ``advance`` call computes in, for ``network`` training on ``data`` in batches of
+    ``batch_size`` rows (``None``: all of them)."""
+
+    def __init__(self, network: Network, data: TrainingData, batch_size: int | None) -> None:
+        self.network = network
+        n, p = data.X.shape[0], network.n_parameters
+        self.batch = n if batch_size is None else min(batch_size, n)
+        self.steps = -(-n // self.batch)
+        self.step_buffers: dict[int, StepBuffers] = {}
+        self.last_finite = network.parameter_vector.copy()
+        """(p,) the parameters at the first step of the epoch under way, once its loss proved finite."""
+        self.measured = np.empty((3, p))
+        """(3, p) on a recorded epoch's last step: the parameters before it, then the squares of its
+        gradients, of those parameters and of its change."""
+        self.layer_of_parameter = network.layer_of_parameter()
+        self.optimizer_scratch = np.empty((SCRATCH_ROWS, p))
+        self.finite = np.empty(p, dtype=np.bool_)
+        if self.batch < n:
+            self.rows = np.arange(n)
+            self.order = np.empty_like(self.rows)
+            self.X_batch = np.empty((self.batch, data.X.shape[1]))
+            self.Y_batch = np.empty((self.batch, data.Y.shape[1]))
+
+    def buffers(self, rows: int) -> StepBuffers:
+        """The step buffers for batches of ``rows`` rows, made the first time they are needed."""
+        if rows not in self.step_buffers:
+            self.step_buffers[rows] = self.network.buffers(rows)
+        return self.step_buffers[rows]
+
+    def minibatches(self, data: TrainingData) -> Iterator[tuple[FloatArray, FloatArray]]:
+        """One epoch's minibatches of ``data.X`` (n, n_in) and ``data.Y`` (n, n_out).
+
+        Full batch yields the data itself. Otherwise the rows are put in a fresh random order
+        (the network generator's shuffle of ``arange(n)``, which is its ``permutation(n)``) and
+        each batch is gathered into one reused buffer, which stays small and warm in cache.
+        """
+        X, Y = data.X, data.Y
+        if self.batch >= X.shape[0]:
+            yield X, Y
+            return
+        np.copyto(self.order, self.rows)
+        self.network.generator.shuffle(self.order)
+        for start in range(0, X.shape[0], self.batch):
+            rows = self.order[start : start + self.batch]
+            # mode="clip": a permutation's indices are always valid, and the default "raise" buffers out=
+            X_batch = np.take(X, rows, axis=0, out=self.X_batch[: rows.size], mode="clip")
+            yield X_batch, np.take(Y, rows, axis=0, out=self.Y_batch[: rows.size], mode="clip")
+
+    def diverged(self, what: str) -> Divergence:
+        """Put the last parameters with a finite loss back, and say what diverged."""
+        np.copyto(self.network.parameter_vector, self.last_finite)
+        return Divergence(
+            f"training diverged: {what}; parameters restored to the last ones with a finite loss "
+            "(try a smaller learning_rate)"
+        )
+
+
+def train_epoch(
+    network: Network, data: TrainingData, settings: TrainingSettings, state: Any, workspace: Workspace, epoch: int
+) -> EpochRecord | None:
+    """Train ``network`` one epoch on ``data`` as ``settings`` say, its optimizer going on from ``state``;
+    return the epoch's record if ``settings`` record it.
+
+    Raises `Divergence` when a loss or the parameters become non-finite.
+    """
+    parameters, gradients = network.parameter_vector, network.gradient_vector
+    optimizer, l2, recorded = settings.optimizer, settings.l2, settings.records(epoch)
+    loss_sum, batch_loss, buffers = 0.0, 0.0, None
+    for step, (X_batch, Y_batch) in enumerate(workspace.minibatches(data)):
+        buffers = workspace.buffers(X_batch.shape[0])
+        batch_loss = network.loss_and_gradients(X_batch, Y_batch, l2, buffers)
+        if not math.isfinite(batch_loss):
+            raise workspace.diverged(f"loss became {batch_loss} in epoch {epoch}")
+        if step == 0:
+            np.copyto(workspace.last_finite, parameters)
+        if recorded and step == workspace.steps - 1:
+            np.copyto(workspace.measured[1], parameters)
+        optimizer.step(parameters, gradients, state, workspace.optimizer_scratch)
+        loss_sum += batch_loss * X_batch.shape[0]
+    if not np.isfinite(parameters, out=workspace.finite).all():
+        raise workspace.diverged(f"parameters became non-finite in epoch {epoch}")
+    if not recorded or buffers is None:
+        return None
+    return measure(network, data, settings, workspace, buffers, epoch, loss_sum / data.X.shape[0], batch_loss)
+
+
+def measure(
+    network: Network,
+    data: TrainingData,
+    settings: TrainingSettings,
+    workspace: Workspace,
+    buffers: StepBuffers,
+    epoch: int,
+    loss: float,
+    last_loss: float,
+) -> EpochRecord:
+    """The record of ``epoch``, from what its last step left: its gradients and derivatives in
+    ``buffers``, and the parameters before it in ``workspace``. ``loss`` is the epoch's mean loss,
+    ``last_loss`` that of its last step; the validation loss is measured here."""
+    squares = workspace.measured  # rows: the gradients, the parameters before the step, the step's change
+    parameters, gradients = network.parameter_vector, network.gradient_vector
+    np.subtract(parameters, squares[1], out=squares[2])
+    np.multiply(squares[1:], squares[1:], out=squares[1:])
+    np.multiply(gradients, gradients, out=squares[0])
+    grad_norms, before, change = np.sqrt(squares @ workspace.layer_of_parameter).tolist()
+    # a layer that was all zeros before the step: 1 if the step made it, 0 if it left it
+    update_ratios = [c / b if b > 0 else float(c > 0) for c, b in zip(change, before, strict=True)]
+    dead_fractions = network.dead_fractions(buffers)
+    kept = network.gradient_record(last_loss) if settings.keeps(epoch) else None
+    val_loss = None
+    if data.validation is not None:
+        X_val, Y_val = data.validation
+        val_loss = network.batch_loss(X_val, Y_val, settings.l2, workspace.buffers(X_val.shape[0]))
+    if not all(map(math.isfinite, [*grad_norms, *before, *change, 0.0 if val_loss is None else val_loss])):
+        raise workspace.diverged(f"a gradient, step or validation loss overflowed float64 in epoch {epoch}")
+    return EpochRecord(
+        epoch=epoch,
+        loss=loss,
+        val_loss=val_loss,
+        grad_norms=grad_norms,
+        update_ratios=update_ratios,
+        dead_fractions=dead_fractions,
+        gradients=kept,
+    )

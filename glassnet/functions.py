@@ -1,0 +1,335 @@
+"""The hidden activations and the output heads, one table each.
+
+An activation is a pair of functions on arrays: ``forward(z, out, scratch)`` writes ``f(z)``
+into ``out`` (computing in ``scratch`` if it needs to), and ``derivative(z, a, out)`` writes
+``f'(z)`` into ``out``, from the pre-activation ``z`` or the output ``a``, whichever is
+cheaper. Every array is (n, k) and made beforehand, so a training step allocates nothing.
+Each reproduces, operation for operation, the expression in its docstring.
+
+A head is the output layer's function and its loss (the canonical link): for every head
+``d loss / d z = (a - y) * delta_factor(n_out) / n``. Sigmoid, softmax and both
+cross-entropies are computed from the logits, so ``exp`` never overflows and ``log`` never
+sees 0. ``register_activation`` adds an activation; the heads are fixed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from glassnet.buffers import LayerBuffers
+from glassnet.guards import positive_number
+
+FloatArray = npt.NDArray[np.float64]
+
+Activation = Literal["identity", "relu", "leaky_relu", "sigmoid", "tanh"]
+Head = Literal["identity", "sigmoid", "softmax"]
+
+LEAKY_RELU_SLOPE = 0.01
+DEAD_DERIVATIVE_SHARE = 0.01
+"""A unit is dead (or saturated) when its derivative stays below this share of the largest it can be."""
+
+
+# --------------------------------------------------------------------------- #
+# Hidden activations
+# --------------------------------------------------------------------------- #
+
+
+def _identity(z: FloatArray, out: FloatArray, scratch: FloatArray) -> FloatArray:
+    """``f(z) = z``: the output is the pre-activation itself (``out`` is left alone)."""
+    return z
+
+
+def _relu(z: FloatArray, out: FloatArray, scratch: FloatArray) -> FloatArray:
+    """``max(z, 0)``."""
+    return np.maximum(z, 0.0, out=out)
+
+
+def _relu_derivative(z: FloatArray, a: FloatArray, out: FloatArray) -> FloatArray:
+    """``z > 0`` as 1.0 or 0.0 (0 at 0)."""
+    return np.greater(z, 0.0, out=out)
+
+
+def _leaky_relu(z: FloatArray, out: FloatArray, scratch: FloatArray) -> FloatArray:
+    """``max(z, 0.01 z)``: ``z`` where it is positive, ``0.01 z`` elsewhere."""
+    slope_z = np.multiply(z, LEAKY_RELU_SLOPE, out=out)
+    return np.maximum(z, slope_z, out=out)
+
+
+def _leaky_relu_derivative(z: FloatArray, a: FloatArray, out: FloatArray) -> FloatArray:
+    """``max(z > 0, 0.01)``: 1 where ``z`` is positive, 0.01 elsewhere."""
+    positive = np.greater(z, 0.0, out=out)
+    return np.maximum(positive, LEAKY_RELU_SLOPE, out=out)
+
+
+def _sigmoid(z: FloatArray, out: FloatArray, scratch: FloatArray) -> FloatArray:
+    """``max(z >= 0, e) / (1 + e)`` with ``e = exp(-|z|)``: 1 or ``e`` over ``1 + e``, and ``exp``
+    never sees a positive number (``e <= 1``, so the maximum picks 1 exactly where ``z >= 0``)."""
+    e = np.exp(np.negative(np.abs(z, out=scratch), out=scratch), out=scratch)
+    numerator = np.maximum(np.greater_equal(z, 0.0, out=out), e, out=out)
+    e += 1.0
+    numerator /= e
+    return numerator
+
+
+def _sigmoid_derivative(z: FloatArray, a: FloatArray, out: FloatArray) -> FloatArray:
+    """``a (1 - a)``."""
+    slopes = np.subtract(1.0, a, out=out)
+    slopes *= a
+    return slopes
+
+
+def _tanh(z: FloatArray, out: FloatArray, scratch: FloatArray) -> FloatArray:
+    """``tanh(z)``."""
+    return np.tanh(z, out=out)
+
+
+def _tanh_derivative(z: FloatArray, a: FloatArray, out: FloatArray) -> FloatArray:
+    """``1 - a a``."""
+    squares = np.multiply(a, a, out=out)
+    return np.subtract(1.0, squares, out=squares)
+
+
+def _relu_dead_shares(derivatives: Sequence[FloatArray], bias_gradients: FloatArray) -> list[float]:
+    """Each hidden layer's share of relu units inactive (``z <= 0``) on every row of the last pass.
+
+    ``derivatives`` holds each hidden layer's ``f'(z)`` (n, k); ``bias_gradients`` every hidden
+    layer's bias gradient, one after another. A unit inactive on every row has a delta of exactly
+    0 on every row, hence a bias gradient of exactly 0: only such units need their rows looked
+    at, so a healthy network costs one comparison over its biases.
+    """
+    zero = bias_gradients == 0.0
+    if not zero.any():
+        return [0.0] * len(derivatives)
+    shares, start = [], 0
+    for derivative in derivatives:
+        width = derivative.shape[1]
+        (candidates,) = np.nonzero(zero[start : start + width])
+        dead = np.count_nonzero(~derivative[:, candidates].any(axis=0)) if candidates.size else 0
+        shares.append(dead / width)
+        start += width
+    return shares
+
+
+def _never_dead(derivatives: Sequence[FloatArray], bias_gradients: FloatArray) -> list[float]:
+    """No unit: the derivative never falls below 1% of its largest value (identity 1; leaky relu 1 or 0.01)."""
+    return [0.0] * len(derivatives)
+
+
+@dataclass(frozen=True)
+class ActivationFunction:
+    """A hidden activation: ``forward(z, out, scratch) -> f(z)`` and ``derivative(z, a, out) -> f'(z)``.
+
+    All arrays are (n, k). ``derivative=None`` means ``f'(z) = 1``: the delta passes through.
+    ``max_derivative`` is the largest value f' can take (relu 1, sigmoid 0.25): a unit whose
+    derivative stays below 1% of it on every row is dead or saturated. ``dead_shares(derivatives,
+    bias_gradients)`` gives each hidden layer's share of such units faster than reducing each
+    derivative over its rows, which is what ``None`` does.
+    """
+
+    forward: Callable[[FloatArray, FloatArray, FloatArray], FloatArray]
+    derivative: Callable[[FloatArray, FloatArray, FloatArray], FloatArray] | None
+    max_derivative: float = 1.0
+    dead_shares: Callable[[Sequence[FloatArray], FloatArray], list[float]] | None = None
+
+
+ACTIVATIONS: dict[str, ActivationFunction] = {
+    "identity": ActivationFunction(_identity, None, dead_shares=_never_dead),
+    "relu": ActivationFunction(_relu, _relu_derivative, dead_shares=_relu_dead_shares),
+    "leaky_relu": ActivationFunction(_leaky_relu, _leaky_relu_derivative, dead_shares=_never_dead),
+    "sigmoid": ActivationFunction(_sigmoid, _sigmoid_derivative, max_derivative=0.25),
+    "tanh": ActivationFunction(_tanh, _tanh_derivative),
+}
+
+
+def register_activation(
+    name: str,
+    function: Callable[[FloatArray], FloatArray],
+    derivative: Callable[[FloatArray, FloatArray], FloatArray],
+    *,
+    max_derivative: float = 1.0,
+) -> None:
+    """Add a hidden activation usable as ``Network(..., activation=name)``.
+
+    Parameters
+    ----------
+    name : str
+        New name; the built-in names cannot be replaced.
+    function : callable
+        ``z (n, k) -> a (n, k)``, as a new array.
+    derivative : callable
+        ``(z, a) -> f'(z)``, all (n, k).
+    max_derivative : float
+        The largest value ``f'`` takes, for the dead-unit measure of the training records.
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name: expected a non-empty string, got {name!r}")
+    if name in ACTIVATIONS:
+        raise ValueError(f"name: expected a new activation name, got {name!r}, which is already registered")
+    if not callable(function) or not callable(derivative):
+        raise TypeError("function, derivative: expected two callables")
+    max_derivative = positive_number(max_derivative, "max_derivative")
+
+    def forward(z: FloatArray, out: FloatArray, scratch: FloatArray) -> FloatArray:
+        np.copyto(out, function(z))  # a user's function allocates; its result is kept in the buffers
+        return out
+
+    def slopes(z: FloatArray, a: FloatArray, out: FloatArray) -> FloatArray:
+        np.copyto(out, derivative(z, a))
+        return out
+
+    ACTIVATIONS[name] = ActivationFunction(forward, slopes, max_derivative)
+
+
+# --------------------------------------------------------------------------- #
+# Output heads and their losses
+# --------------------------------------------------------------------------- #
+
+
+def _identity_head(z: FloatArray, layer: LayerBuffers) -> FloatArray:
+    """The pre-activation itself: a regression's prediction."""
+    return z
+
+
+def _sigmoid_head(z: FloatArray, layer: LayerBuffers) -> FloatArray:
+    """The hidden activation's sigmoid, into the layer's buffers."""
+    return _sigmoid(z, layer.a, layer.scratch)
+
+
+def _softmax(z: FloatArray, layer: LayerBuffers) -> FloatArray:
+    """Row-wise softmax of ``z`` (n, k); shifting by the row maximum keeps ``exp <= 1``."""
+    top = np.max(z, axis=1, out=layer.row_max)
+    e = np.exp(np.subtract(z, top[:, None], out=layer.a), out=layer.a)
+    e /= np.sum(e, axis=1, keepdims=True, out=layer.row_sum[:, None])
+    return e
+
+
+def _mse(z: FloatArray, a: FloatArray, y: FloatArray, diff: FloatArray, layer: LayerBuffers) -> float:
+    """Mean over samples and outputs of ``(a - y)**2``, from ``diff = a - y``."""
+    return float(np.vdot(diff, diff)) / diff.size
+
+
+def _binary_cross_entropy(z: FloatArray, a: FloatArray, y: FloatArray, diff: FloatArray, layer: LayerBuffers) -> float:
+    """Mean BCE from the logits: ``log(1 + e^z) - y z`` never takes ``log(0)``."""
+    terms = np.logaddexp(0.0, z, out=layer.scratch)
+    terms -= np.multiply(y, z, out=layer.spare)
+    return float(np.mean(terms))
+
+
+def _cross_entropy(z: FloatArray, a: FloatArray, y: FloatArray, diff: FloatArray, layer: LayerBuffers) -> float:
+    """Mean categorical cross-entropy from the logits: ``logsumexp(z) - sum(y z)``, row by row.
+
+    ``logsumexp(z) = max(z) + log(sum(exp(z - max(z))))`` is exact for large logits.
+    """
+    top = np.max(z, axis=1, out=layer.row_max)
+    shifted = np.subtract(z, top[:, None], out=layer.scratch)
+    per_row = np.log(np.sum(np.exp(shifted, out=shifted), axis=1, out=layer.row_sum), out=layer.row_sum)
+    per_row += top
+    per_row -= np.einsum("ij,ij->i", y, z, out=layer.row_max)
+    return float(np.mean(per_row))
+
+
+def _entropy(frequencies: FloatArray) -> float:
+    """``-sum(f log f)`` over the non-zero frequencies (k,)."""
+    present = frequencies[frequencies > 0]
+    return float(-np.sum(present * np.log(present)))
+
+
+def _some_values(y: np.ndarray) -> str:
+    """Up to five distinct values of ``y``, each written exactly (1.0000001, not 1)."""
+    values = np.unique(y)
+    shown = ", ".join(str(int(v)) if float(v).is_integer() else repr(float(v)) for v in values[:5])
+    return f"{{{shown}{', ...' if values.size > 5 else ''}}}"
+
+
+def _real_targets(y: FloatArray, n_out: int) -> FloatArray:
+    if y.ndim == 1 and n_out == 1:
+        y = y[:, None]
+    if y.ndim != 2 or y.shape[1] != n_out:
+        shapes = "(n,) or (n, 1)" if n_out == 1 else f"(n, {n_out})"
+        raise ValueError(f"y: expected shape {shapes} for the identity head, got {y.shape}")
+    return y
+
+
+def _binary_targets(y: FloatArray, n_out: int) -> FloatArray:
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(f"y: expected labels of shape (n,) or (n, 1) for the sigmoid head, got {y.shape}")
+    if not np.isin(y, (0, 1)).all():
+        raise ValueError(f"y: expected labels in {{0, 1}} for the sigmoid head, got values {_some_values(y)}")
+    return y[:, None]
+
+
+def _categorical_targets(y: FloatArray, n_out: int) -> FloatArray:
+    if y.ndim == 1:
+        if not (np.isin(y, np.arange(n_out))).all():
+            raise ValueError(
+                f"y: expected integer labels in [0, {n_out}) for the softmax head, got values {_some_values(y)}"
+            )
+        return np.eye(n_out)[y.astype(np.intp)]
+    if y.ndim != 2 or y.shape[1] != n_out:
+        raise ValueError(f"y: expected labels (n,) or one-hot rows (n, {n_out}) for the softmax head, got {y.shape}")
+    if not np.isin(y, (0, 1)).all() or not (y.sum(axis=1) == 1).all():
+        raise ValueError("y: expected one-hot rows (0/1 values, each row summing to 1), got rows that are not")
+    return y
+
+
+@dataclass(frozen=True, kw_only=True)
+class HeadFunction:
+    """An output head with its matching loss (the canonical link).
+
+    ``output(z, layer) -> a`` computes into the output layer's `LayerBuffers`;
+    ``loss(z, a, y, a - y, layer) -> float`` is a mean over samples; ``targets(y, n_out) ->
+    (n, n_out)`` checks a float64 label array and returns the target matrix; ``baseline(Y)``
+    is the loss of the best constant prediction for targets ``Y`` (n, n_out). With the
+    canonical link, ``d loss / d z`` is ``(a - y) * delta_factor(n_out) / n`` for every head.
+    ``min_outputs`` and ``max_outputs`` bound the output layer's width.
+    """
+
+    loss_name: str
+    output: Callable[[FloatArray, LayerBuffers], FloatArray]
+    loss: Callable[[FloatArray, FloatArray, FloatArray, FloatArray, LayerBuffers], float]
+    targets: Callable[[FloatArray, int], FloatArray]
+    delta_factor: Callable[[int], float]
+    baseline: Callable[[FloatArray], float]
+    min_outputs: int
+    max_outputs: int | None
+
+
+HEADS: dict[str, HeadFunction] = {
+    "identity": HeadFunction(
+        loss_name="mean squared error",
+        output=_identity_head,
+        loss=_mse,
+        targets=_real_targets,
+        delta_factor=lambda k: 2.0 / k,
+        baseline=lambda Y: float(np.mean(np.var(Y, axis=0))),  # predicting each column's mean
+        min_outputs=1,
+        max_outputs=None,
+    ),
+    "sigmoid": HeadFunction(
+        loss_name="binary cross-entropy",
+        output=_sigmoid_head,
+        loss=_binary_cross_entropy,
+        targets=_binary_targets,
+        delta_factor=lambda k: 1.0,
+        baseline=lambda Y: _entropy(np.array([Y.mean(), 1.0 - Y.mean()])),  # predicting the share of ones
+        min_outputs=1,
+        max_outputs=1,
+    ),
+    "softmax": HeadFunction(
+        loss_name="cross-entropy",
+        output=_softmax,
+        loss=_cross_entropy,
+        targets=_categorical_targets,
+        delta_factor=lambda k: 1.0,
+        baseline=lambda Y: _entropy(Y.mean(axis=0)),  # predicting the class frequencies
+        min_outputs=2,
+        max_outputs=None,
+    ),
+}

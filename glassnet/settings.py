@@ -1,0 +1,154 @@
+"""How a run trains: `TrainingSettings`, one frozen record, the one owner of every training setting.
+
+Every way in builds it and nothing else lists its fields or checks them: ``Network.fit``,
+`TrainingRun`, `TabularModel`, the scikit-learn estimators and the command line (whose
+options read their defaults and help from here). A checkpoint stores it once.
+
+Each field's default is written once, below, with its reason; each field's rule (a positive
+integer, a finite number >= 0, ...) is written once, in `RULES`, and checked once, when the
+record is made from Python values by `TrainingSettings.of`, with messages that name the
+argument. The same record read from JSON is checked by its field types.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Self, TypedDict, Unpack
+
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator
+
+from glassnet.guards import NumberRule, OptionalRule, non_negative_number, optional, positive_int
+from glassnet.optim import (
+    OPTIMIZERS,
+    SGD,
+    BuiltInOptimizer,
+    Optimizer,
+    OptimizerName,
+    SavedOptimizer,
+    is_optimizer,
+    make_optimizer,
+)
+
+
+def _custom_optimizer(value: object) -> object:
+    """An object of the `Optimizer` protocol, which trains but cannot be stored in a checkpoint."""
+    if not is_optimizer(value):
+        raise ValueError(f"expected sgd, momentum, adam or an Optimizer with init and step, got {value!r}")
+    return value
+
+
+class TrainingOptions(TypedDict, total=False):
+    """`TrainingSettings`' fields as keywords (``optimizer`` as a name or an object, and ``learning_rate``
+    for a name's), for the calls that take them: ``fit(X, y, epochs=..., optimizer="adam")``."""
+
+    epochs: int
+    optimizer: OptimizerName | Optimizer
+    learning_rate: float | None
+    batch_size: int | None
+    l2: float
+    patience: int | None
+    record_every: int
+    keep_gradients: int | None
+
+
+RULES: dict[str, NumberRule[Any] | OptionalRule[Any]] = {
+    "epochs": positive_int,
+    "batch_size": optional(positive_int),
+    "l2": non_negative_number,
+    "patience": optional(positive_int),
+    "record_every": positive_int,
+    "keep_gradients": optional(positive_int),
+}
+"""The rule each field besides the optimizer must pass (`make_optimizer` checks the optimizer); the command
+line parses its options with the same rules."""
+
+
+class TrainingSettings(BaseModel):
+    """How a run trains: epochs, the optimizer with its settings, batch size, ``l2``, patience, records.
+
+    Make one from Python values with `of` (each value checked by its rule, with a message that
+    names it), or read one from JSON. ``optimizer`` holds the learning rate: `learning_rate`
+    reads it from there.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    epochs: int = Field(
+        default=150,  # the default housing network's test loss is within 3% of the noise by then (README)
+        ge=1,
+        description="passes over the training rows",
+    )
+    optimizer: SavedOptimizer | Annotated[Optimizer, PlainValidator(_custom_optimizer)] = Field(
+        default=SGD(),  # the textbook rule, with the fewest settings: what a reader follows by hand
+        description="the update rule and its settings, learning rate included",
+    )
+    batch_size: int | None = Field(
+        default=None,  # full batch: every epoch one exact gradient, the same whatever the row order
+        ge=1,
+        description="rows per step, reshuffled every epoch (default: all of them)",
+    )
+    l2: float = Field(
+        default=0.0,  # no penalty unless asked: the loss is the head's own, as the contract defines it
+        ge=0.0,
+        allow_inf_nan=False,
+        description="weight decay: adds (l2 / 2) sum(W**2) over the weights to the loss",
+    )
+    patience: int | None = Field(
+        default=None,  # train every epoch asked for; stopping early needs validation data to watch
+        ge=1,
+        description="stop after this many epochs without a better validation loss, keeping the best epoch",
+    )
+    record_every: int = Field(
+        default=1,  # every epoch: the tables and plots show them all (bench/compare.py measures what a record costs)
+        ge=1,
+        description="record the first epoch, every this many epochs, and the last",
+    )
+    keep_gradients: int | None = Field(
+        default=None,  # full gradients are as large as the network: kept only when asked for
+        ge=1,
+        description="keep the full gradients of the first, every this many, and the last recorded epoch",
+    )
+
+    @classmethod
+    def of(cls, base: TrainingSettings | None = None, **options: Unpack[TrainingOptions]) -> Self:
+        """``base`` (default: every field's default) with ``options`` in its place, each checked by its rule.
+
+        ``optimizer`` is a name (``"sgd"``, ``"momentum"``, ``"adam"``) or an `Optimizer`;
+        ``learning_rate`` sets a name's (``None``: its default). A ``learning_rate`` alone
+        changes the base optimizer's.
+        """
+        given: dict[str, Any] = dict(options)
+        unknown = sorted(set(given) - set(RULES) - {"optimizer", "learning_rate"})
+        if unknown:
+            known = sorted(TrainingOptions.__annotations__)
+            raise TypeError(f"{', '.join(unknown)}: not a training setting; expected some of {known}")
+        start = dict(base if base is not None else cls())
+        optimizer, learning_rate = given.pop("optimizer", None), given.pop("learning_rate", None)
+        if optimizer is None and learning_rate is not None and isinstance(start["optimizer"], BuiltInOptimizer):
+            optimizer = start["optimizer"].kind  # a learning rate for the base's kind of optimizer
+        if optimizer is not None or learning_rate is not None:
+            start["optimizer"] = make_optimizer(start["optimizer"] if optimizer is None else optimizer, learning_rate)
+        return cls(**{**start, **{name: RULES[name](value, name) for name, value in given.items()}})
+
+    @property
+    def learning_rate(self) -> float | None:
+        """The optimizer's learning rate (``None`` for an optimizer of your own without one)."""
+        return getattr(self.optimizer, "learning_rate", None)
+
+    @property
+    def optimizer_name(self) -> str:
+        """The optimizer's name: ``"sgd"``, ``"momentum"``, ``"adam"``, or the class name of one of your own."""
+        return str(getattr(self.optimizer, "kind", type(self.optimizer).__name__))
+
+    def records(self, epoch: int) -> bool:
+        """Whether ``epoch`` is recorded: the first, every ``record_every``-th, and the last."""
+        return epoch == 1 or epoch % self.record_every == 0 or epoch == self.epochs
+
+    def keeps(self, epoch: int) -> bool:
+        """Whether a recorded ``epoch`` keeps its full gradients: the first, the last, every ``keep_gradients``-th."""
+        every = self.keep_gradients
+        return every is not None and (epoch == 1 or epoch == self.epochs or epoch % every == 0)
+
+
+def default_learning_rates() -> str:
+    """Each built-in optimizer's default learning rate, for help texts: ``"sgd 0.05, momentum 0.01, adam 0.01"``."""
+    return ", ".join(f"{name} {kind.model_fields['learning_rate'].default:g}" for name, kind in OPTIMIZERS.items())
