@@ -525,32 +525,38 @@ class TargetEncoding(BaseModel):
     @classmethod
     def fit_transform(
         cls, target: pd.Series, task: Task, *, validation: pd.Series | None = None
-    ) -> tuple[Self, np.ndarray]:
-        """`fit`, and ``target`` encoded with it (as `encode` gives it), checked once."""
+    ) -> tuple[Self, np.ndarray, np.ndarray | None]:
+        """`fit`, and ``target`` and ``validation`` (or ``None``) encoded with it as `encode` gives them.
+
+        Each part is checked once, its missing values named by ``"target"`` or ``"validation"``.
+        """
         encoding, values = cls._learn(target, task, validation)
-        return encoding, encoding._encode_values(values)
+        encoded = [encoding._encode_values(part) for part in values]
+        return encoding, encoded[0], encoded[1] if validation is not None else None
 
     @classmethod
-    def _learn(cls, target: pd.Series, task: Task, validation: pd.Series | None) -> tuple[Self, np.ndarray]:
-        """The encoding, and ``target``'s values as it reads them: finite float64 numbers, or labels."""
+    def _learn(cls, target: pd.Series, task: Task, validation: pd.Series | None) -> tuple[Self, list[np.ndarray]]:
+        """The encoding, and the values of ``target`` (and ``validation``) as it reads them: numbers or labels."""
         task = check_task(task)
         if not isinstance(target.name, str):
             raise DataError(f"target: expected a named column, got name {target.name!r}")
-        parts = [target] if validation is None else [target, validation.rename(target.name)]
-        for part in parts:
-            reject_missing(part.to_frame(), "target")
+        parts = [(target, "target")]
+        if validation is not None:
+            parts.append((validation.rename(target.name), "validation"))
+        for part, name in parts:
+            reject_missing(part.to_frame(), name)
         if task == "regression":
-            values = _regression_values(target)
-            scaler = Standardizer._fit(values[:, None], [target.name])
-            return cls(column=target.name, task=task, scaler=scaler), values
-        values, *others = [_label_values(part) for part in parts]
-        labels = np.unique(np.concatenate([values, *others])).tolist()
+            numbers = [_regression_values(part) for part, _ in parts]
+            scaler = Standardizer._fit(numbers[0][:, None], [target.name])
+            return cls(column=target.name, task=task, scaler=scaler), numbers
+        values = [_label_values(part) for part, _ in parts]
+        labels = np.unique(np.concatenate(values)).tolist()
         _check_class_count(target.name, task, len(labels))
         return cls(column=target.name, task=task, labels=labels), values
 
-    def encode(self, target: pd.Series) -> np.ndarray:
-        """Regression: (n, 1) float64 z-scored; classification: int64 codes (n,)."""
-        reject_missing(target.to_frame(), "target")
+    def encode(self, target: pd.Series, *, name: str = "target") -> np.ndarray:
+        """Regression: (n, 1) float64 z-scored; classification: int64 codes (n,). Messages call it ``name``."""
+        reject_missing(target.to_frame(), name)
         if self.scaler is not None:
             return self._encode_values(_regression_values(target))
         labels = cast(list[object], self.labels)

@@ -439,7 +439,7 @@ class TabularModel:
                 raise DataError(f"validation: missing column(s) {absent}; got {list(held_out.columns)}")
         every = positive_int(checkpoint_every, "checkpoint_every")
         features, X = TableEncoding.fit_transform(frame[columns])
-        target_encoding, y = TargetEncoding.fit_transform(
+        target_encoding, y, held_out_y = TargetEncoding.fit_transform(
             frame[target], self.task, validation=None if held_out is None else held_out[target]
         )
         network = Network(
@@ -449,7 +449,7 @@ class TabularModel:
             init=self.init,
             seed=self.seed,
         )
-        X, y, watched = self._watched(features, target_encoding, X, y, held_out)
+        X, y, watched = self._watched(features, X, y, held_out, held_out_y)
         run = TrainingRun(network, X, y, self.training, validation_data=watched)
         self._fitted = _Fitted(features, target_encoding, network, run.history)
         tables = (TableFingerprint.of(frame[used]), None if held_out is None else TableFingerprint.of(held_out[used]))
@@ -458,20 +458,20 @@ class TabularModel:
     def _watched(
         self,
         features: TableEncoding,
-        target_encoding: TargetEncoding,
         X: np.ndarray,
         y: np.ndarray,
         held_out: pd.DataFrame | None,
+        held_out_y: np.ndarray | None,
     ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
         """Of the encoded rows ``X``, ``y``, those the network learns from, and the rows whose loss it records:
-        the validation frame encoded, or with ``patience`` the part carved from the rows (seeded)."""
+        the validation frame (its target encoded as ``held_out_y``), or with ``patience`` the part carved from
+        the rows (seeded)."""
         if self.training.patience is not None:
             learn, carved = split_rows(len(X), self.validation_fraction, seed=self.seed, name="validation_fraction")
             return X[learn], y[learn], (X[carved], y[carved])
-        if held_out is None:
+        if held_out is None or held_out_y is None:
             return X, y, None
-        watched_X = features.transform(held_out, unseen="zero", name="validation")
-        return X, y, (watched_X, target_encoding.encode(held_out[target_encoding.column]))
+        return X, y, (features.transform(held_out, unseen="zero", name="validation"), held_out_y)
 
     def _train(
         self,
@@ -537,9 +537,10 @@ class TabularModel:
         )
         if differences:
             raise ValueError(f"{where}: the tables differ from those the run trained on: {'; '.join(differences)}")
-        X = document.features.transform(frame)
-        y = document.target_encoding.encode(frame[document.target])
-        X, y, watched = model._watched(document.features, document.target_encoding, X, y, held_out)
+        encoding, column = document.target_encoding, document.target
+        X, y = document.features.transform(frame), encoding.encode(frame[column])
+        held_out_y = None if held_out is None else encoding.encode(held_out[column], name="validation")
+        X, y, watched = model._watched(document.features, X, y, held_out, held_out_y)
         run = TrainingRun.from_checkpoint(document.run, X, y, watched, source=where)
         model._fitted = _Fitted(document.features, document.target_encoding, run.network, run.history)
         tables = (document.target, document.drop, *given)

@@ -1,8 +1,9 @@
-"""Tests for create_data: housing generation, standardizing, CSV reading, table and target encoding."""
+"""Tests for glassnet.data and glassnet.tables: housing generation, standardizing, CSV reading, encoding."""
 
 import json
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,11 +21,13 @@ from glassnet import (
     DataNote,
     Standardizer,
     TableEncoding,
+    TabularModel,
     TargetEncoding,
     get_data,
     make_housing,
     read_table,
     split_rows,
+    tables,
 )
 
 COEFFICIENTS = np.array([TRUE_COEFFICIENTS[name] for name in FEATURES])
@@ -744,3 +747,45 @@ def test_split_rows_partitions_shuffled_rows() -> None:
 def test_split_rows_rejects_bad_arguments(n_rows: int, test_fraction: float, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         split_rows(n_rows, test_fraction, seed=0)
+
+
+# --- one encoding pass ------------------------------------------------------------------------
+
+
+def priced_houses() -> pd.DataFrame:
+    """40 houses with a text column."""
+    houses = make_housing(40, seed=2)
+    return houses.assign(city=np.where(houses["bedrooms"] > 2, "north", "south"))
+
+
+def test_fit_transform_encodes_as_fit_then_transform_in_c_order() -> None:
+    houses = priced_houses()
+    features = houses.drop(columns="price")
+    encoding, X = TableEncoding.fit_transform(features)
+    assert encoding.model_dump_json() == TableEncoding.fit(features).model_dump_json()
+    assert X.tobytes() == encoding.transform(houses).tobytes()
+    assert X.flags.c_contiguous and X.dtype == np.float64
+    target, y, held_out = TargetEncoding.fit_transform(
+        houses["price"][:30], "regression", validation=houses["price"][30:]
+    )
+    assert target == TargetEncoding.fit(houses["price"][:30], "regression")
+    assert y.tobytes() == target.encode(houses["price"][:30]).tobytes()
+    assert held_out is not None and held_out.tobytes() == target.encode(houses["price"][30:]).tobytes()
+    labels, codes, none = TargetEncoding.fit_transform(houses["city"], "binary")
+    assert codes.tolist() == labels.encode(houses["city"]).tolist() and none is None
+
+
+def test_a_tabular_model_encodes_and_checks_each_part_of_its_table_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: dict[str, list[object]] = {"_encode": [], "reject_missing": []}
+    for function, record in calls.items():
+        real = getattr(tables, function)
+
+        def counted(*args: Any, _real: Any = real, _record: list[object] = record, **kwargs: Any) -> Any:
+            _record.append(kwargs["name"] if "name" in kwargs else args[1])
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(tables, function, counted)
+    houses = priced_houses()
+    TabularModel(epochs=2).fit(houses.iloc[:30], "price", validation=houses.iloc[30:])
+    assert calls["_encode"] == ["features", "validation"], "each table's features encoded once"
+    assert calls["reject_missing"] == ["features", "target", "validation", "validation"], "each part checked once"

@@ -1,0 +1,168 @@
+"""glassnet is one package: a folder of the user's own modules never shadows it, the doors at the top of
+the checkout give the names they always gave, and no module reaches into another's private members."""
+
+import ast
+import importlib
+import io
+import pkgutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import create_data
+import glassnet
+import network
+import train
+from glassnet import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "glassnet"
+MODULES = sorted(f"glassnet.{info.name}" for info in pkgutil.iter_modules([str(PACKAGE)]))
+
+
+def test_the_package_holds_the_rooms_of_the_design() -> None:
+    rooms = {"buffers", "cli", "data", "diagnosis", "epochs", "export", "functions", "guards", "network", "optim"}
+    rooms |= {"records", "settings", "sklearn", "tables", "tabular", "training"}
+    assert {name.removeprefix("glassnet.") for name in MODULES} == rooms
+
+
+def test_a_folder_with_its_own_network_train_and_create_data_uses_glassnet_all_the_same(tmp_path: Path) -> None:
+    for name in ("network", "train", "create_data", "tables", "data", "records"):
+        (tmp_path / f"{name}.py").write_text(f"raise RuntimeError('the user\\'s own {name}.py ran')\n")
+    child = textwrap.dedent(
+        f"""
+        import importlib, io, sys
+        sys.path.append({str(ROOT)!r})  # glassnet is found after the user's folder, as an installed package is
+        import glassnet
+        for module in {MODULES!r}:
+            importlib.import_module(module)
+        from glassnet import GlassnetClassifier, TabularModel, cli
+        assert cli.main(["--samples", "60", "--epochs", "2"], out=io.StringIO()) == 0
+        assert not {{"network", "train", "create_data", "tables", "data", "records"}} & set(sys.modules)
+        try:
+            import network
+        except RuntimeError as error:
+            print(error)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", child], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "the user's own network.py ran", "the user's network.py is theirs to import"
+
+
+def test_importing_the_package_gives_every_public_name() -> None:
+    assert len(set(glassnet.__all__)) == len(glassnet.__all__)
+    missing = [name for name in glassnet.__all__ if not hasattr(glassnet, name)]
+    assert missing == []
+    assert glassnet.GlassnetRegressor.__module__ == "glassnet.sklearn"  # on first use, not in __all__
+    with pytest.raises(AttributeError, match="module 'glassnet' has no attribute 'Netwrok'"):
+        _ = glassnet.Netwrok
+
+
+@pytest.mark.parametrize("door", [network, create_data])
+def test_the_doors_give_their_names_and_those_are_glassnet_s_own(door: object) -> None:
+    names = door.__all__  # type: ignore[attr-defined]
+    assert names and all(getattr(door, name) is getattr(glassnet, name) for name in names)
+
+
+def test_the_network_door_gives_the_contract_s_names() -> None:
+    contract = {"Network", "LayerParams", "LayerGradients", "GradientRecord", "TrainingHistory", "GradientCheckReport"}
+    contract |= {"TrainingDiverged", "TrainingRun", "gradient_check", "SGD", "Momentum", "Adam", "EpochRecord"}
+    contract |= {"Diagnosis", "Finding", "Activation", "Head", "register_activation", "ACTIVATIONS", "HEADS"}
+    assert contract <= set(network.__all__)
+    assert {"get_data", "make_housing", "read_table", "split_rows", "Standardizer"} <= set(create_data.__all__)
+    assert train.main is cli.main
+
+
+def test_python_create_data_writes_the_housing_table(tmp_path: Path) -> None:
+    out = tmp_path / "homes.csv"
+    result = subprocess.run(
+        [sys.executable, "create_data.py", "--rows", "30", "--seed", "4", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"wrote 30 houses to {out}\n"
+    pd.testing.assert_frame_equal(pd.read_csv(out), glassnet.make_housing(30, seed=4), check_exact=False, rtol=1e-15)
+
+
+def test_python_create_data_refuses_what_it_cannot_write(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.write_housing(["--rows", "5", "--out", str(tmp_path / "nowhere" / "homes.csv")]) == 1
+    assert (
+        capsys.readouterr().err
+        == f"error: --out {tmp_path}/nowhere/homes.csv: the folder {tmp_path}/nowhere does not exist\n"
+    )
+    with pytest.raises(SystemExit) as exit_:
+        cli.write_housing(["--rows", "0", "--out", str(tmp_path / "homes.csv")])
+    assert exit_.value.code == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_python_train_py_is_the_command_line() -> None:
+    result = subprocess.run(
+        [sys.executable, "train.py", "--samples", "80", "--epochs", "3"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    out = io.StringIO()
+    assert cli.main(["--samples", "80", "--epochs", "3"], out=out) == 0
+    strip = [line for line in out.getvalue().splitlines() if not line.startswith("trained in")]
+    assert [line for line in result.stdout.splitlines() if not line.startswith("trained in")] == strip
+
+
+def _private_members(tree: ast.Module) -> set[str]:
+    """The private names a module defines: its functions, classes, methods and attributes set on ``self``."""
+    defined: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.ClassDef):
+            defined.add(node.name)
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
+            defined.add(node.attr)
+        elif isinstance(node, ast.AnnAssign | ast.Assign):
+            targets = [node.target] if isinstance(node, ast.AnnAssign) else node.targets
+            defined |= {target.id for target in targets if isinstance(target, ast.Name)}
+    return {name for name in defined if name.startswith("_") and not name.startswith("__")}
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_no_module_reaches_into_the_private_members_of_another(module: str) -> None:
+    path = PACKAGE / f"{module.removeprefix('glassnet.')}.py"
+    tree = ast.parse(path.read_text())
+    own = _private_members(tree)
+    reached = {
+        f"line {node.lineno}: .{node.attr}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
+        if node.attr not in own
+    }
+    assert reached == set(), f"{module} uses private members of other modules"
+
+
+def test_the_modules_import_downwards_only() -> None:
+    """Each module imports only those below it in the package docstring's order (network's fit the one exception,
+    inside the function: training drives the network)."""
+    order = ["guards", "buffers", "functions", "optim", "diagnosis", "records", "network", "settings", "epochs"]
+    order += ["training", "tables", "data", "tabular", "cli", "export", "sklearn"]
+    assert sorted(order) == sorted(name.removeprefix("glassnet.") for name in MODULES)
+    for position, name in enumerate(order):
+        tree = ast.parse((PACKAGE / f"{name}.py").read_text())
+        imported = {
+            node.module.removeprefix("glassnet.")
+            for node in tree.body  # module level only
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("glassnet.")
+        }
+        assert imported <= set(order[:position]), f"glassnet.{name} imports {imported - set(order[:position])}"
+        importlib.import_module(f"glassnet.{name}")
