@@ -99,7 +99,7 @@ DEFAULTS: dict[str, Any] = {
     "model": None,
     "predict": None,
     "output": None,
-    "unseen": None,
+    "unseen": "error",
 }
 """Every option's default, in one place: each comes from its owner (`TabularModel`, `TABULAR_TRAINING`,
 the housing data), and those that only the command line has are written here."""
@@ -130,7 +130,7 @@ def column_names(text: str) -> list[str]:
     return names
 
 
-def _shown(value: object) -> str:
+def shown_default(value: object) -> str:
     """A default as ``--help`` shows it: ``10,25`` for a list, ``none`` for ``None``."""
     if isinstance(value, list | tuple):
         return ",".join(map(str, value)) or "none"
@@ -140,7 +140,7 @@ def _shown(value: object) -> str:
 def _setting_help(name: str, after: str = "") -> str:
     """The help of a training-setting option: its `TrainingSettings` field's description, and its default."""
     description = TrainingSettings.model_fields[name].description
-    return f"{description}{after} ({_shown(DEFAULTS[name])})".replace("%", "%%")
+    return f"{description}{after} ({shown_default(DEFAULTS[name])})".replace("%", "%%")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -161,7 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"step size (default: the optimizer's own: {default_learning_rates()})",
     )
     model.add_argument(
-        "--hidden", type=hidden_sizes, help=f"hidden layer widths, comma-separated ({_shown(DEFAULTS['hidden'])})"
+        "--hidden",
+        type=hidden_sizes,
+        help=f"hidden layer widths, comma-separated ({shown_default(DEFAULTS['hidden'])})",
     )
     model.add_argument("--activation", choices=list(ACTIVATIONS), help=f"hidden activation ({DEFAULTS['activation']})")
     model.add_argument("--task", choices=TASKS, help=f"what to predict ({DEFAULTS['task']})")
@@ -222,7 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
     files.add_argument(
         "--unseen",
         choices=UNSEEN,
-        help="with --predict, a category the model never saw: error (the default) or zero, encoded as all zeros",
+        help="with --predict, a category the model never saw: error, or zero (encoded as all zeros) "
+        f"({DEFAULTS['unseen']})",
     )
     show = parser.add_argument_group("display")
     show.add_argument(
@@ -245,7 +248,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--model and --predict go together")
     if args.predict is None:
         for option in ("output", "unseen"):
-            if getattr(args, option) is not None:
+            if option in args.given:
                 parser.error(f"--{option} goes with --predict")
     else:
         for option in ("resume", "checkpoint", "trace"):
@@ -637,7 +640,7 @@ def predict(args: argparse.Namespace, out: TextIO) -> None:
     check_outputs({"--output": args.output}, {"--model": args.model, "--predict": args.predict})
     model = TabularModel.load(args.model)
     rows = read_table(args.predict)
-    unseen: Unseen = args.unseen or "error"
+    unseen: Unseen = args.unseen
     with about(str(args.predict)):
         added = ["prediction", *(f"probability_{label}" for label in model.labels or [])]
         taken = [name for name in added if name in rows.columns]

@@ -146,7 +146,7 @@ class Standardizer(BaseModel):
     def transform(self, values: npt.ArrayLike) -> np.ndarray:
         """Z-score ``values`` (n, k) -> (n, k) float64."""
         matrix = self._check_width(values)
-        return self._standardize(matrix, np.empty(matrix.shape))
+        return self._standardize(matrix, np.empty_like(matrix))  # in the layout given
 
     def _standardize(self, matrix: FloatArray, out: FloatArray) -> FloatArray:
         """``(matrix - mean) / scale`` of a checked matrix (n, k), into ``out`` (which may be ``matrix``)."""

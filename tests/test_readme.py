@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 
 import train
+from glassnet import cli
+from glassnet.settings import default_learning_rates
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -66,3 +68,26 @@ def test_same_line_tells_numbers_apart() -> None:
     assert not same_line("| 10 | 1.085326e-01 |", "| 10 | 1.095326e-01 |")
     assert not same_line("| 10 | 1.085326e-01 |", "| 20 | 1.085326e-01 |")
     assert not same_line("train loss", "test loss")
+
+
+def test_the_default_learning_rates_it_states_are_the_optimizers_own() -> None:
+    text = " ".join(README.read_text().split())
+    assert f"Default learning rates: {default_learning_rates()} (" in text
+
+
+def test_the_command_line_defaults_it_states_are_the_command_line_s() -> None:
+    """Every `--option value` in the command-line table's first column is that option's default (`N`, `PATH`
+    and the like say what to give instead)."""
+    text = README.read_text()
+    table = text[text.index("| option | meaning |") : text.index("```bash", text.index("| option | meaning |"))]
+    first_column = "\n".join(row.split(" | ")[0] for row in table.splitlines())
+    found = re.findall(r"`--([a-z-]+) ([^`]+?)`", first_column)
+    stated = [(option, value) for option, value in found if not value.split()[0].isupper()]  # N, PATH: to give
+    assert len(stated) >= 10
+    for option, value in stated:
+        default = cli.DEFAULTS[option.replace("-", "_")]
+        shown = value.split("\\|")[0]  # `--task regression\|binary\|multiclass`: the first is the default
+        if isinstance(default, float):
+            assert float(shown) == default, option
+        else:
+            assert shown == cli.shown_default(default), option
