@@ -35,7 +35,7 @@ Two measurements, each timed block reporting seconds and minor page faults
 Alone, what ``python train.py`` users get: each library in a fresh Python process per
 configuration, started as ``python bench/compare.py --child LIB --config NAME`` with
 ``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS`` and ``MKL_NUM_THREADS`` set to 1 in its
-environment, so before NumPy loads, as ``train.py`` sets them (and
+environment, so before NumPy loads (the command line holds BLAS to one thread too; and
 ``torch.set_num_threads(1)`` in torch's children; each child checks with threadpoolctl
 that every pool has one thread, whatever ``--threads`` says). A child makes the data,
 warms up, times its blocks and prints one JSON line; this process tabulates. glassnet's
@@ -580,7 +580,7 @@ def interleave(runners: Sequence[Runner], config: Config, data: Data, *, repeats
 # --------------------------------------------------------------------------- #
 
 ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-"""Added to a child's environment, so that they hold before its NumPy loads, as ``train.py`` sets them."""
+"""Added to a child's environment, so that they hold before its NumPy loads: one thread, as the command line runs."""
 
 LIBRARIES: dict[str, Callable[[], list[Runner]]] = {
     "glassnet": lambda: [

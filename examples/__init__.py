@@ -1,6 +1,6 @@
 """Short scripts that train glassnet on the problems classic from-scratch networks are shown on.
 
-Run them from the repository root, as modules, so that ``network`` and ``create_data`` import::
+Run them from the repository root, as modules (they import ``glassnet``, and share ``examples.plotting``)::
 
     python -m examples.xor          # XOR: softmax and sigmoid heads, full batch and online
     python -m examples.iris         # Iris: softmax head, minibatches, Xavier and He initialization

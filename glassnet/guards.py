@@ -368,6 +368,17 @@ def write_atomically(path: str | os.PathLike[str], content: str | bytes, *, name
         raise
 
 
+def older_document(document: object, version: int, *parts: str) -> dict[str, Any] | None:
+    """``document`` if it is a JSON object of ``version`` whose ``parts`` are objects too, else ``None``.
+
+    For the readers that turn an older version into the current one; a malformed older
+    document is left as it is, for the current version's checks to say what is wrong.
+    """
+    if not (isinstance(document, dict) and document.get("version") == version):
+        return None
+    return document if all(isinstance(document.get(part), dict) for part in parts) else None
+
+
 def first_error(error: ValidationError) -> str:
     """The first problem of a Pydantic ``ValidationError``, as ``location: message``."""
     first = error.errors()[0]

@@ -38,6 +38,7 @@ from glassnet.guards import (
     Fingerprint,
     fingerprint_differences,
     non_negative_int,
+    older_document,
     one_of,
     open_fraction,
     positive_int,
@@ -193,16 +194,14 @@ class TabularCheckpoint(BaseModel):
     @classmethod
     def _read_version_1(cls, document: Any) -> Any:
         """A version 1 document in version 2's shape, refused if its two copies of the training settings differ."""
-        if not (isinstance(document, dict) and document.get("version") == 1):
+        old = older_document(document, 1, "settings", "run")
+        if old is None:
             return document
-        settings, run = document.get("settings"), document.get("run")
-        if not (isinstance(settings, dict) and isinstance(run, dict)):
-            return document  # malformed: the version 2 checks say what is missing
-        disagreements = _version_1_disagreements(settings, run)
+        disagreements = _version_1_disagreements(old["settings"], old["run"])
         if disagreements:
             raise ValueError(f"the training settings disagree: {'; '.join(disagreements)}")
-        kept = {name: value for name, value in settings.items() if name in TabularSettings.model_fields}
-        return {**document, "version": 2, "settings": kept}
+        kept = {name: value for name, value in old["settings"].items() if name in TabularSettings.model_fields}
+        return {**old, "version": 2, "settings": kept}
 
     @model_validator(mode="after")
     def _parts_agree(self) -> Self:

@@ -31,6 +31,7 @@ from glassnet.guards import (
     ArrayFingerprint,
     Float64Vector,
     fingerprint_differences,
+    older_document,
     positive_int,
     read_model,
     write_atomically,
@@ -150,14 +151,13 @@ class TrainingCheckpoint(BaseModel):
     @classmethod
     def _read_version_1(cls, document: Any) -> Any:
         """A version 1 document in version 2's shape: its ``optimizer`` split into settings and state."""
-        if not (isinstance(document, dict) and document.get("version") == 1):
+        old = older_document(document, 1, "optimizer", "settings")
+        if old is None:
             return document
-        optimizer, settings = document.get("optimizer"), document.get("settings")
-        if not (isinstance(optimizer, dict) and isinstance(settings, dict)):
-            return document  # malformed: the version 2 checks say what is missing
-        upgraded = {name: value for name, value in document.items() if name != "optimizer"}
+        optimizer = old["optimizer"]
+        upgraded = {name: value for name, value in old.items() if name != "optimizer"}
         upgraded["version"] = 2
-        upgraded["settings"] = {**settings, "optimizer": {k: v for k, v in optimizer.items() if k != "state"}}
+        upgraded["settings"] = {**old["settings"], "optimizer": {k: v for k, v in optimizer.items() if k != "state"}}
         upgraded["optimizer_state"] = optimizer.get("state")
         return upgraded
 

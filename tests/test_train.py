@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import threadpoolctl
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 
@@ -1010,3 +1011,18 @@ def test_resume_refuses_what_would_not_give_the_same_run(
     foreign = tmp_path / "foreign.json"
     Network([2, 1]).save(foreign)
     assert "it is a glassnet.network file, not a glassnet.tabular-checkpoint file" in refused("--resume", str(foreign))
+
+
+def test_the_command_line_computes_in_one_blas_thread_unless_told_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[set[int]] = []
+
+    def note_threads(args: object, out: object) -> None:
+        seen.append({pool["num_threads"] for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"})
+
+    monkeypatch.setattr(cli, "train", note_threads)
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        assert cli.main([]) == 0
+        monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")  # the user's own choice wins
+        assert cli.main([]) == 0
+    assert seen == [{1}, {2}]
