@@ -1,79 +1,9 @@
-"""The door from a checkout into glassnet's network: ``import network`` as before the package.
+"""The door from a checkout into glassnet: ``import network`` gives what it gave before the package.
 
-The library is the ``glassnet`` package (``from glassnet import Network``); this file only
-re-exports the names it had when it held them, for code written against a checkout.
+The library is the ``glassnet`` package (``from glassnet import Network``); this file holds no
+code of its own and re-exports every public name of the package, the network's among them, for
+code written against a checkout.
 """
 
-from glassnet import (
-    ACTIVATIONS,
-    HEADS,
-    SGD,
-    Activation,
-    ActivationFunction,
-    Adam,
-    AdamState,
-    ArrayFingerprint,
-    ArrayMaker,
-    DataFingerprint,
-    Diagnosis,
-    EpochRecord,
-    Finding,
-    GradientCheckReport,
-    GradientRecord,
-    Head,
-    HeadFunction,
-    LayerBuffers,
-    LayerGradients,
-    LayerParams,
-    Momentum,
-    MomentumState,
-    Network,
-    NetworkDocument,
-    Optimizer,
-    RandomState,
-    StepBuffers,
-    TrainingCheckpoint,
-    TrainingDiverged,
-    TrainingHistory,
-    TrainingRun,
-    TrainingSettings,
-    gradient_check,
-    register_activation,
-)
-
-__all__ = [
-    "ACTIVATIONS",
-    "HEADS",
-    "SGD",
-    "Activation",
-    "ActivationFunction",
-    "Adam",
-    "AdamState",
-    "ArrayFingerprint",
-    "ArrayMaker",
-    "DataFingerprint",
-    "Diagnosis",
-    "EpochRecord",
-    "Finding",
-    "GradientCheckReport",
-    "GradientRecord",
-    "Head",
-    "HeadFunction",
-    "LayerBuffers",
-    "LayerGradients",
-    "LayerParams",
-    "Momentum",
-    "MomentumState",
-    "Network",
-    "NetworkDocument",
-    "Optimizer",
-    "RandomState",
-    "StepBuffers",
-    "TrainingCheckpoint",
-    "TrainingDiverged",
-    "TrainingHistory",
-    "TrainingRun",
-    "TrainingSettings",
-    "gradient_check",
-    "register_activation",
-]
+from glassnet import *  # noqa: F403  (every name of glassnet.__all__)
+from glassnet import __all__ as __all__
