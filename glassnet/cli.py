@@ -272,11 +272,11 @@ def recorded_options(checkpoint: TabularCheckpoint) -> dict[str, Any]:
     }
 
 
-def _stored(checkpoint: TabularCheckpoint, path: Path) -> dict[str, Any]:
+def _stored(checkpoint: TabularCheckpoint, recorded: dict[str, Any], path: Path) -> dict[str, Any]:
     """The command line's own options in ``checkpoint.extra``, as option values (paths as `Path`).
 
-    A version 1 checkpoint stored every option, those that the checkpoint's parts record as
-    well: they must agree with those parts, or the file is refused naming the options.
+    A version 1 checkpoint stored every option, those that the checkpoint's parts record
+    (``recorded``) as well: they must agree with those parts, or the file is refused naming the options.
     """
     stored = checkpoint.extra.get("train.py")
     own, version_1 = {*COMMAND_LINE_OPTIONS, *OUTPUT_OPTIONS}, {*RUN_OPTIONS, *OUTPUT_OPTIONS}
@@ -284,7 +284,6 @@ def _stored(checkpoint: TabularCheckpoint, path: Path) -> dict[str, Any]:
         raise ValueError(
             f"--resume {path}: not a checkpoint of the command line (TabularModel.resume reads those of the library)"
         )
-    recorded = recorded_options(checkpoint)
     disagree = [
         f"--{name.replace('_', '-')} {stored[name]!r} in extra, {recorded[name]!r} in the run"
         for name in recorded
@@ -316,7 +315,8 @@ def resumed(args: argparse.Namespace) -> tuple[argparse.Namespace, TabularCheckp
     an option that defines the run was given with another value.
     """
     checkpoint = read_model(args.resume, TabularCheckpoint)
-    recorded = {**recorded_options(checkpoint), **_stored(checkpoint, args.resume)}
+    run_options = recorded_options(checkpoint)
+    recorded = {**run_options, **_stored(checkpoint, run_options, args.resume)}
     changed = [
         f"--{name.replace('_', '-')} {getattr(args, name)} (the checkpoint's run: {recorded[name]})"
         for name in RUN_OPTIONS

@@ -116,7 +116,7 @@ def _relu_dead_shares(derivatives: Sequence[FloatArray], bias_gradients: FloatAr
 
 
 def _never_dead(derivatives: Sequence[FloatArray], bias_gradients: FloatArray) -> list[float]:
-    """No unit: the derivative never falls below 1% of its largest value (identity 1; leaky relu 1 or 0.01)."""
+    """No unit: leaky relu's derivative is 1 or 0.01, never below 1% of its largest value."""
     return [0.0] * len(derivatives)
 
 
@@ -138,7 +138,7 @@ class ActivationFunction:
 
 
 ACTIVATIONS: dict[str, ActivationFunction] = {
-    "identity": ActivationFunction(_identity, None, dead_shares=_never_dead),
+    "identity": ActivationFunction(_identity, None),
     "relu": ActivationFunction(_relu, _relu_derivative, dead_shares=_relu_dead_shares),
     "leaky_relu": ActivationFunction(_leaky_relu, _leaky_relu_derivative, dead_shares=_never_dead),
     "sigmoid": ActivationFunction(_sigmoid, _sigmoid_derivative, max_derivative=0.25),

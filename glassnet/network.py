@@ -382,11 +382,13 @@ class Network:
     def dead_fractions(self, buffers: StepBuffers) -> list[float]:
         """Per hidden layer, the share of units whose ``f'`` stayed below 1% of its largest value on every row.
 
-        Reads what the last `loss_and_gradients` left in ``buffers`` and `gradient_vector`: the
-        activation's own test when it has one, else the derivative's maximum over the rows
-        (derivatives are never negative).
+        Reads what the last `loss_and_gradients` left in ``buffers`` and `gradient_vector`: none
+        for an activation without a derivative (``f' = 1``), else the activation's own test when it
+        has one, else the derivative's maximum over the rows (derivatives are never negative).
         """
         spec, hidden = ACTIVATIONS[self.activation], buffers.layers[:-1]
+        if spec.derivative is None:  # the backward pass made no derivative arrays: none to read
+            return [0.0] * len(hidden)
         derivatives = [layer.derivative for layer in hidden]
         if spec.dead_shares is not None:
             start = self._n_weights  # the biases follow the weights, layer by layer
