@@ -10,6 +10,10 @@ classifier, and a standardized target for the regressor.
 After ``fit`` the glassnet objects are there to inspect: ``network_`` (the ``Network``, with
 ``params``, ``gradients`` and ``gradient_check``) and ``history_`` (its ``TrainingHistory``).
 
+Column names are scikit-learn's: a fit on a DataFrame records ``feature_names_in_``, and
+predicting on other names, or on the same names in another order, is refused rather than
+answered column by position; names on one side only get scikit-learn's warning.
+
 Needs scikit-learn (``pip install scikit-learn``, or the extra ``pip install 'glassnet[sklearn]'``).
 """
 
@@ -25,7 +29,7 @@ try:
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
     from sklearn.utils import Tags, assert_all_finite
     from sklearn.utils.multiclass import check_classification_targets
-    from sklearn.utils.validation import check_is_fitted, column_or_1d
+    from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 except ImportError as error:  # the estimators subclass scikit-learn's: nothing here works without it
     raise ImportError(
         "glassnet.sklearn needs scikit-learn: pip install scikit-learn (or pip install 'glassnet[sklearn]')"
@@ -108,11 +112,12 @@ class _GlassnetEstimator(BaseEstimator):  # type: ignore[misc]  # scikit-learn h
         self.l2 = l2
         self.random_state = random_state
 
-    def _train(self, X: FloatArray, targets: npt.ArrayLike, head: Head, n_outputs: int) -> None:
+    def _train(self, given: npt.ArrayLike, X: FloatArray, targets: npt.ArrayLike, head: Head, n_outputs: int) -> None:
         """Build a network for ``X`` (n, n_features) and ``n_outputs``, train it on ``targets``, keep both.
 
-        ``Network.fit`` checks ``X`` and ``targets``; the learned attributes are set only
-        once it has succeeded, so a failed ``fit`` leaves the estimator as it was.
+        ``Network.fit`` checks ``X`` and ``targets``; the learned attributes, ``given``'s column
+        names among them, are set only once it has succeeded, so a failed ``fit`` leaves the
+        estimator as it was.
         """
         # A network needs a width before it can check X: an X that is not 2-D with at least one
         # column gets a placeholder width, and Network.fit refuses it with its own message.
@@ -129,6 +134,13 @@ class _GlassnetEstimator(BaseEstimator):  # type: ignore[misc]  # scikit-learn h
         settings = TrainingSettings.of(ESTIMATOR_TRAINING, **training)
         history = network.fit(X, targets, settings=settings)
         self.network_, self.history_, self.n_features_in_ = network, history, n_features
+        validate_data(self, given, reset=True, skip_check_array=True, ensure_2d=False)  # feature_names_in_, or none
+
+    def _named_inputs(self, X: npt.ArrayLike) -> npt.ArrayLike:
+        """``X`` for a fitted estimator, its column names checked against those ``fit`` saw (scikit-learn's rule)."""
+        check_is_fitted(self)
+        validate_data(self, X, reset=False, skip_check_array=True, ensure_2d=False)
+        return X
 
 
 class GlassnetRegressor(RegressorMixin, _GlassnetEstimator):  # type: ignore[misc]
@@ -148,6 +160,8 @@ class GlassnetRegressor(RegressorMixin, _GlassnetEstimator):  # type: ignore[mis
         The target's per-column ``mean`` and ``scale`` (k,).
     n_features_in_ : int
         Columns of ``X`` seen in ``fit``.
+    feature_names_in_ : ndarray (n_features,)
+        ``X``'s column names, when ``fit`` was given a DataFrame with string names.
     """
 
     network_: Network
@@ -167,14 +181,15 @@ class GlassnetRegressor(RegressorMixin, _GlassnetEstimator):  # type: ignore[mis
             raise ValueError(str(error).replace("values:", "y:", 1)) from None
         standardized = scaler.transform(columns)
         # in y's own shape, so that glassnet's messages about it show what the user gave
-        self._train(X_array, standardized[:, 0] if one_column else standardized, "identity", columns.shape[1])
+        self._train(X, X_array, standardized[:, 0] if one_column else standardized, "identity", columns.shape[1])
         self.target_scaler_, self._one_column_target = scaler, one_column
         return self
 
     def predict(self, X: npt.ArrayLike) -> FloatArray:
         """Predictions for ``X`` (n, n_features) in the target's units: (n,), or (n, k) for a 2-D target."""
-        check_is_fitted(self)
-        prediction = self.target_scaler_.inverse_transform(self.network_.predict(X))
+        X = self._named_inputs(X)
+        standardized = self.network_.predict(X)
+        prediction = self.target_scaler_.inverse_transform(standardized)
         return prediction[:, 0] if self._one_column_target else prediction
 
     def __sklearn_tags__(self) -> Tags:
@@ -201,6 +216,8 @@ class GlassnetClassifier(ClassifierMixin, _GlassnetEstimator):  # type: ignore[m
         The distinct labels of ``y``, sorted.
     n_features_in_ : int
         Columns of ``X`` seen in ``fit``.
+    feature_names_in_ : ndarray (n_features,)
+        ``X``'s column names, when ``fit`` was given a DataFrame with string names.
     """
 
     network_: Network
@@ -218,13 +235,13 @@ class GlassnetClassifier(ClassifierMixin, _GlassnetEstimator):  # type: ignore[m
         if len(classes) < 2:
             raise ValueError(f"y: expected at least 2 classes, got {len(classes)} class(es): {classes.tolist()}")
         binary = len(classes) == 2
-        self._train(X_array, codes, "sigmoid" if binary else "softmax", 1 if binary else len(classes))
+        self._train(X, X_array, codes, "sigmoid" if binary else "softmax", 1 if binary else len(classes))
         self.classes_ = classes
         return self
 
     def predict_proba(self, X: npt.ArrayLike) -> FloatArray:
         """Class probabilities for ``X`` (n, n_features): (n, n_classes), columns in ``classes_`` order."""
-        check_is_fitted(self)
+        X = self._named_inputs(X)
         probabilities = self.network_.forward(X)
         if len(self.classes_) == 2:
             return np.hstack([1.0 - probabilities, probabilities])
@@ -232,7 +249,7 @@ class GlassnetClassifier(ClassifierMixin, _GlassnetEstimator):  # type: ignore[m
 
     def predict(self, X: npt.ArrayLike) -> np.ndarray:
         """The most probable label of each row of ``X`` (n, n_features): (n,), from ``classes_``."""
-        check_is_fitted(self)
+        X = self._named_inputs(X)
         codes: npt.NDArray[np.int64] = self.network_.predict(X)
         return self.classes_[codes]
 

@@ -264,3 +264,24 @@ def test_importing_without_scikit_learn_says_what_to_install() -> None:
         "ImportError: glassnet.sklearn needs scikit-learn: pip install scikit-learn "
         "(or pip install 'glassnet[sklearn]')"
     )
+
+
+@pytest.mark.parametrize("estimator", [GlassnetRegressor(epochs=5), GlassnetClassifier(epochs=5)], ids=type)
+def test_column_names_are_checked_as_scikit_learn_does(estimator: BaseEstimator) -> None:
+    houses = make_housing(60, seed=1)
+    X = houses.drop(columns="price")
+    y = houses["price"] if isinstance(estimator, GlassnetRegressor) else houses["price"] > houses["price"].median()
+    model = clone(estimator).fit(X, y)
+
+    assert model.feature_names_in_.tolist() == X.columns.tolist()
+    np.testing.assert_array_equal(model.predict(X), model.predict(X[list(X.columns)]))
+    with pytest.raises(ValueError, match="same order"):  # answered by position, every row would change
+        model.predict(X[X.columns[::-1]])
+    with pytest.raises(ValueError, match="unseen at fit time"):
+        model.predict(X.rename(columns={"bedrooms": "rooms"}))
+    with pytest.warns(UserWarning, match="fitted with feature names"):
+        model.predict(X.to_numpy())
+    unnamed = clone(estimator).fit(X.to_numpy(), y)
+    assert not hasattr(unnamed, "feature_names_in_")
+    with pytest.warns(UserWarning, match="fitted without feature names"):
+        unnamed.predict(X)
