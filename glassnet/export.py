@@ -191,6 +191,44 @@ def _head(index: int, after: list[nn.Module]) -> Head:
     return head
 
 
+def _computes_its_layers(module: nn.Sequential) -> None:
+    """Refuse ``module`` unless its output is exactly its layers applied in turn, on numbers it holds.
+
+    A subclass's own ``forward``, a ``forward`` set on an instance, or a forward hook or pre-hook
+    (on the module, a layer, or every module at once) computes something the listed layers do not
+    say; a module on the meta device has shapes and no numbers.
+    """
+    from torch import nn
+    from torch.nn.modules import module as torch_module
+
+    if type(module).forward is not nn.Sequential.forward:
+        raise ValueError(
+            f"module: {type(module).__name__} overrides Sequential.forward, so its output is not its layers "
+            "applied in turn; give from_torch a plain nn.Sequential of the same layers"
+        )
+    every_module = {
+        "forward hooks on every module": torch_module._global_forward_hooks,
+        "forward pre-hooks on every module": torch_module._global_forward_pre_hooks,
+    }
+    for what, hooks in every_module.items():
+        if hooks:
+            raise ValueError(f"module: {len(hooks)} {what} change what it computes; remove them first")
+    for where, part in [("module", module), *((_describe(i, layer), layer) for i, layer in enumerate(module))]:
+        if "forward" in vars(part):
+            raise ValueError(f"{where}: has its own forward set on the instance; from_torch reads plain layers")
+        n_hooks = len(part._forward_hooks) + len(part._forward_pre_hooks)
+        if n_hooks:
+            raise ValueError(
+                f"{where}: {n_hooks} forward hook(s) or pre-hook(s) change what it computes; remove them first"
+            )
+    for name, tensor in [*module.named_parameters(), *module.named_buffers()]:
+        if tensor.is_meta:
+            raise ValueError(
+                f"module: {name} is on the meta device (a shape without numbers); "
+                "load its weights first, e.g. module.to_empty(device='cpu') then load_state_dict"
+            )
+
+
 def _linear_params(index: int, layer: nn.Linear) -> LayerParams:
     """The weights (n_in, n_out) and bias (n_out,) of ``layer``, widened to float64 exactly; no bias is 0."""
     import torch
@@ -224,7 +262,9 @@ def from_torch(module: torch.nn.Sequential) -> Network:
 
     Anything else (Dropout, BatchNorm, LogSoftmax, another slope, mixed activations, nested
     modules, subclasses of these types) is refused with a ``ValueError`` naming the layer's
-    index and type and the reason. The network is built through ``NetworkDocument``, so it is
+    index and type and the reason, and so is a module that computes something other than its
+    layers in turn (its own ``forward``, forward hooks or pre-hooks) or holds no numbers (the
+    meta device). The network is built through ``NetworkDocument``, so it is
     one that ``Network.save`` can store.
 
     Parameters
@@ -241,6 +281,7 @@ def from_torch(module: torch.nn.Sequential) -> Network:
         from torch import nn
     if not isinstance(module, nn.Sequential):
         raise TypeError(f"module: expected a torch.nn.Sequential, got {type(module).__name__}")
+    _computes_its_layers(module)
     segments: list[tuple[int, nn.Linear, list[nn.Module]]] = []  # each Linear: its index and the layers after it
     for index, layer in enumerate(module):
         if isinstance(layer, nn.Linear) and type(layer) is nn.Linear:
@@ -281,6 +322,25 @@ def from_torch(module: torch.nn.Sequential) -> Network:
 # --------------------------------------------------------------------------- #
 
 
+def _sigmoid_nodes(z: str, a: str) -> list[onnx.NodeProto]:
+    """``a = max(sign(z), e) / (1 + e)`` with ``e = exp(-|z|)``: ``functions``' ``max(z >= 0, e) / (1 + e)``.
+
+    Both numerators are 1 where ``z > 0`` and ``e`` where ``z < 0`` (``e < 1``, the sign -1),
+    and 1 at ``z = 0`` (``e = 1``), so the output equals ``forward``'s to rounding, tails included.
+    """
+    from onnx import helper
+
+    return [
+        helper.make_node("Abs", [z], [f"{z}_abs"]),
+        helper.make_node("Neg", [f"{z}_abs"], [f"{z}_negative_abs"]),
+        helper.make_node("Exp", [f"{z}_negative_abs"], [f"{z}_e"]),
+        helper.make_node("Sign", [z], [f"{z}_sign"]),
+        helper.make_node("Max", [f"{z}_sign", f"{z}_e"], [f"{z}_numerator"]),
+        helper.make_node("Add", [f"{z}_e", "one"], [f"{z}_denominator"]),
+        helper.make_node("Div", [f"{z}_numerator", f"{z}_denominator"], [a]),
+    ]
+
+
 def _onnx_model(net: Network) -> onnx.ModelProto:
     """The ONNX graph of ``net.forward``: input ``X`` (n_samples, n_in), output ``output`` (n_samples, n_out)."""
     with _requires("onnx", "to_onnx"):
@@ -290,7 +350,9 @@ def _onnx_model(net: Network) -> onnx.ModelProto:
     initializers: list[onnx.TensorProto] = []
     if net.activation == "leaky_relu":
         initializers.append(numpy_helper.from_array(np.array(LEAKY_RELU_SLOPE), "leaky_relu_slope"))
-    operators = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh"}
+    if "sigmoid" in (net.activation, net.head):
+        initializers.append(numpy_helper.from_array(np.array(1.0), "one"))
+    operators = {"relu": "Relu", "tanh": "Tanh"}
     current = "X"
     for i, p in enumerate(net.params, start=1):
         initializers += [
@@ -303,6 +365,8 @@ def _onnx_model(net: Network) -> onnx.ModelProto:
         if function == "leaky_relu":  # ONNX Runtime's LeakyRelu is float32 only; max(z, 0.01 z) is the same function
             nodes.append(helper.make_node("Mul", [f"z_{i}", "leaky_relu_slope"], [f"slope_z_{i}"]))
             nodes.append(helper.make_node("Max", [f"z_{i}", f"slope_z_{i}"], [f"a_{i}"]))
+        elif function == "sigmoid":  # glassnet's form: ONNX Runtime's Sigmoid gives 0 below z = -37, 1e-3 off at -30
+            nodes += _sigmoid_nodes(f"z_{i}", f"a_{i}")
         elif function == "softmax":
             nodes.append(helper.make_node("Softmax", [f"z_{i}"], [f"a_{i}"], axis=1))
         elif function != "identity":
@@ -333,9 +397,11 @@ def to_onnx(net: Network, path: str | os.PathLike[str]) -> None:
     The graph takes ``X``, float64 (n_samples, n_in), any number of rows, and gives
     ``output``, float64 (n_samples, n_out): ``forward(X)`` with the head applied (for the
     sigmoid head the probability of class 1, for softmax that of each class). Each layer is
-    ``MatMul`` then ``Add``; the activations are ``Relu``, ``Sigmoid``, ``Tanh`` and
-    ``Softmax(axis=1)``, and leaky_relu is ``Max(z, Mul(z, 0.01))`` because ONNX Runtime has
-    no float64 ``LeakyRelu``. ONNX Runtime's CPU provider runs every one of them in float64,
+    ``MatMul`` then ``Add``; the activations are ``Relu``, ``Tanh`` and ``Softmax(axis=1)``,
+    leaky_relu is ``Max(z, Mul(z, 0.01))`` because ONNX Runtime has no float64 ``LeakyRelu``,
+    and sigmoid is glassnet's own stable form, ``Max(Sign(z), e) / (1 + e)`` with
+    ``e = Exp(-|z|)``, because ONNX Runtime's ``Sigmoid`` loses the tails (0 below z = -37).
+    ONNX Runtime's CPU provider runs every one of them in float64,
     so its output equals ``forward``'s to rounding. Operator set 17; the model's metadata
     holds ``layer_sizes``, ``activation`` and ``head``.
 

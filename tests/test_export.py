@@ -235,6 +235,52 @@ def test_from_torch_refuses_other_kinds() -> None:
         from_torch(nn.Sequential(linear))
 
 
+class Doubled(nn.Sequential):
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        output: torch.Tensor = 2 * super().forward(input)  # type: ignore[no-untyped-call]
+        return output
+
+
+def hooked(where: str) -> nn.Sequential:
+    module = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
+    if where == "module":
+        module.register_forward_hook(lambda _, inputs, output: output + 1)
+    elif where == "layer":
+        module[1].register_forward_pre_hook(lambda _, inputs: (inputs[0] * 2,))
+    else:
+        module[2].forward = lambda input: input.sum(dim=1, keepdim=True)
+    return module
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: Doubled(nn.Linear(3, 1)), r"^module: Doubled overrides Sequential.forward"),
+        (lambda: hooked("module"), r"^module: 1 forward hook\(s\) or pre-hook\(s\) change what it computes"),
+        (lambda: hooked("layer"), r"^module\[1\] \(ReLU\): 1 forward hook\(s\) or pre-hook\(s\)"),
+        (lambda: hooked("instance"), r"^module\[2\] \(Linear\): has its own forward set on the instance"),
+        (lambda: nn.Sequential(nn.Linear(3, 1, device="meta")), r"^module: 0.weight is on the meta device"),
+    ],
+    ids=["subclass forward", "module hook", "layer pre-hook", "instance forward", "meta device"],
+)
+def test_from_torch_refuses_a_module_that_computes_more_than_its_layers(
+    make: Callable[[], nn.Sequential], message: str
+) -> None:
+    module = make()
+    with pytest.raises(ValueError, match=message):
+        from_torch(module)
+
+
+def test_from_torch_refuses_hooks_on_every_module() -> None:
+    handle = nn.modules.module.register_module_forward_pre_hook(lambda _, inputs: inputs)
+    try:
+        with pytest.raises(ValueError, match=r"^module: 1 forward pre-hooks on every module change what it computes"):
+            from_torch(nn.Sequential(nn.Linear(3, 1)))
+    finally:
+        handle.remove()
+    assert from_torch(nn.Sequential(nn.Linear(3, 1))).layer_sizes == [3, 1]
+
+
 def test_bridges_refuse_an_activation_they_cannot_translate(monkeypatch: pytest.MonkeyPatch) -> None:
     tanh = ACTIVATIONS["tanh"]  # under another name: registered activations have no counterpart elsewhere
     monkeypatch.setitem(ACTIVATIONS, "softsign", ActivationFunction(tanh.forward, tanh.derivative))
@@ -343,3 +389,19 @@ def test_glassnet_imports_without_any_optional_package() -> None:
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(("activation", "head"), [("identity", "sigmoid"), ("sigmoid", "identity")])
+def test_onnx_sigmoid_keeps_forward_s_tails(activation: Activation, head: Head, tmp_path: Path) -> None:
+    # one unit per layer, weights 1 and biases 0: the sigmoid sees z itself, from exp's underflow to 1
+    net = Network([1, 1] if activation == "identity" else [1, 1, 1], activation=activation, head=head)
+    for layer in net.params:
+        layer.weights[:], layer.bias[:] = 1.0, 0.0
+    z = np.concatenate([np.linspace(-745.0, 40.0, 4001), [0.0, -0.0, 1e-300, -1e-300]])[:, None]
+    path = tmp_path / "model.onnx"
+
+    to_onnx(net, path)
+    output, expected = run_onnx(path, z), net.forward(z)
+
+    assert expected[np.searchsorted(z[:4001, 0], -40.0), 0] > 0  # forward keeps probabilities ONNX's Sigmoid lost
+    np.testing.assert_allclose(output, expected, rtol=1e-15, atol=0)
