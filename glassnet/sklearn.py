@@ -86,7 +86,9 @@ class _GlassnetEstimator(BaseEstimator):  # type: ignore[misc]  # scikit-learn h
         Seeds initialization and shuffling (``Network(seed=...)``); ``None`` draws fresh entropy.
 
     Scale ``X`` first (a ``StandardScaler`` in the pipeline), as for any network; the
-    regressor standardizes its target itself.
+    regressor standardizes its target itself. A column that is 0 in every row of the
+    training ``X`` (a constant one, once scaled) gets zero weights: training never moves
+    them, so its values at prediction time change nothing.
     """
 
     def __init__(
@@ -130,6 +132,10 @@ class _GlassnetEstimator(BaseEstimator):  # type: ignore[misc]  # scikit-learn h
             init=init,
             seed=optional_seed(self.random_state, "random_state"),
         )
+        if X.ndim == 2 and X.shape[1] == n_features:
+            # a column that is 0 on every row (a constant one after a StandardScaler) sends no gradient to its
+            # weights: they start at 0 rather than at random, so that no prediction depends on them
+            network.params[0].weights[~X.any(axis=0)] = 0.0
         training = {name: value for name, value in self.get_params().items() if name in TrainingOptions.__annotations__}
         settings = TrainingSettings.of(ESTIMATOR_TRAINING, **training)
         history = network.fit(X, targets, settings=settings)

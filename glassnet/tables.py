@@ -350,6 +350,26 @@ def _not_features(features: pd.DataFrame) -> dict[str, str]:
     return reasons
 
 
+def _constant(features: pd.DataFrame, names: Sequence[str]) -> dict[str, str]:
+    """The columns of ``features`` that hold one value in every row, each with the reason to leave it out.
+
+    Such a column standardizes to 0 on every training row, so no gradient ever reaches its
+    weights: kept, a row with another value would be predicted through the random initial
+    weight, and ``coefficients()`` would report that weight as an effect.
+    """
+    reasons: dict[str, str] = {}
+    for name in names:
+        column = features[name]
+        numbers = _is_numeric(column)
+        if column.min() == column.max() if numbers else column.astype(str).nunique() == 1:
+            value = column.iloc[0].item() if numbers else str(column.iloc[0])
+            reasons[name] = (
+                f"it holds one value ({value!r}) in every training row, so the network cannot learn "
+                "what it does, and other values of it will not change a prediction"
+            )
+    return reasons
+
+
 class TableEncoding(BaseModel):
     """How a table's feature columns become a z-scored numeric matrix.
 
@@ -392,8 +412,8 @@ class TableEncoding(BaseModel):
     def fit(cls, features: pd.DataFrame) -> Self:
         """Learn the columns, categories and scaling of ``features`` (n, n_columns).
 
-        Saved row indexes and identifier columns (see `_not_features`) are left out, each
-        with a `DataNote` saying why.
+        Saved row indexes, identifier columns (see `_not_features`) and columns holding one
+        value in every row (`_constant`) are left out, each with a `DataNote` saying why.
         """
         return cls._learn(features)[0]
 
@@ -416,6 +436,7 @@ class TableEncoding(BaseModel):
         reject_duplicates(names, "features")
         reject_missing(features, "features")
         left_out = _not_features(features)
+        left_out |= _constant(features, [name for name in names if name not in left_out])
         for name, reason in left_out.items():
             warnings.warn(f"column {name!r} left out: {reason}; drop it to silence this note", DataNote, stacklevel=3)
         names = [name for name in names if name not in left_out]

@@ -285,3 +285,21 @@ def test_column_names_are_checked_as_scikit_learn_does(estimator: BaseEstimator)
     assert not hasattr(unnamed, "feature_names_in_")
     with pytest.warns(UserWarning, match="fitted without feature names"):
         unnamed.predict(X)
+
+
+@pytest.mark.parametrize("estimator", [GlassnetRegressor(epochs=20), GlassnetClassifier(epochs=20)], ids=type)
+def test_a_column_constant_in_training_changes_no_prediction(estimator: BaseEstimator) -> None:
+    """Scaled, a constant column is 0 on every training row: its weights got no gradient and kept random values."""
+    X, y = make_regression(80, 3, random_state=0)
+    X[:, 1] = 2024.0  # a year, the same in every training row
+    labels = y if isinstance(estimator, GlassnetRegressor) else y > 0
+    model = make_pipeline(StandardScaler(), clone(estimator).set_params(random_state=3)).fit(X, labels)
+    next_year = X.copy()
+    next_year[:, 1] = 2025.0
+
+    fitted = model[-1]
+    assert (fitted.network_.params[0].weights[1] == 0).all()
+    if isinstance(fitted, GlassnetRegressor):
+        np.testing.assert_array_equal(model.predict(next_year), model.predict(X))
+    else:
+        np.testing.assert_array_equal(model.predict_proba(next_year), model.predict_proba(X))

@@ -365,3 +365,25 @@ def test_notes_are_warnings_never_prints(capsys: pytest.CaptureFixture[str]) -> 
         "drop it to silence this note"
     ]
     assert capsys.readouterr() == ("", "")
+
+
+def test_a_column_constant_in_the_training_rows_is_left_out_with_a_note() -> None:
+    """Kept, it standardized to 0 on every training row, so its weights never moved from their random start:
+    next year's rows were predicted through them, and coefficients() reported one as an effect."""
+    from glassnet import make_housing
+
+    houses = make_housing(200, seed=4).assign(year=2024, city="Springfield")
+    model = TabularModel(hidden=(8,), activation="relu", epochs=30)
+    with pytest.warns(DataNote) as notes:
+        model.fit(houses, "price")
+
+    said = "\n".join(str(note.message) for note in notes)
+    assert "column 'year' left out: it holds one value (2024) in every training row" in said
+    assert "column 'city' left out: it holds one value ('Springfield')" in said
+    assert "year" not in model.feature_names and not any(name.startswith("city") for name in model.feature_names)
+    later = houses.assign(year=2025, city="Shelbyville")
+    np.testing.assert_array_equal(model.predict(later), model.predict(houses))
+    linear = TabularModel(hidden=(), epochs=30)
+    with pytest.warns(DataNote):
+        linear.fit(houses, "price")
+    assert "year" not in linear.coefficients().index
