@@ -197,6 +197,14 @@ class TrainingCheckpoint(BaseModel):
                 f"got {self.data.inputs.shape} and {self.data.targets.shape}"
             )
         self._optimizer_agrees(n_parameters)
+        rows = self.data.inputs.shape[0]
+        steps = self.epochs_done * -(-rows // (settings.batch_size or rows))  # minibatches per epoch, rounded up
+        if isinstance(self.optimizer_state, AdamState) and self.optimizer_state.step < steps:
+            # a run may go on from an optimizer's earlier steps (the same object), never from fewer than its own
+            raise ValueError(
+                f"optimizer_state: expected at least {steps} Adam steps, as {self.epochs_done} epochs_done "
+                f"of {rows} rows in batches of {settings.batch_size or rows} take, got {self.optimizer_state.step}"
+            )
         best = None if history.best_epoch is None else _val_loss_at(history, history.best_epoch)
         if self.best_val_loss != best:
             raise ValueError(

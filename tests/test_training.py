@@ -359,3 +359,41 @@ def test_later_epochs_allocate_no_batch_sized_arrays_and_fit_frees_its_buffers()
     assert memory[0][1] - baseline > 2 * batch_array, "the first epoch makes the buffers"
     assert max(grown) < batch_array / 8, "later epochs reuse them"
     assert after - baseline < batch_array / 8, "fit's buffers are gone when it returns"
+
+
+def _spliced(tmp_path: Path, change: Any, **settings: Any) -> Path:
+    """A checkpoint of a 40-epoch Adam run stopped at epoch 20, edited by ``change``."""
+    X, y = data(60)
+    run = TrainingRun(Network([4, 8, 1], activation="tanh", seed=1), X, y, epochs=40, optimizer="adam", **settings)
+    run.advance(20)
+    document = json.loads(run.checkpoint().model_dump_json())
+    change(document)
+    path = tmp_path / "spliced.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
+def _other_architecture_history() -> dict[str, Any]:
+    X, y = data(60)
+    run = TrainingRun(Network([4, 3, 3, 1], activation="tanh", seed=1), X, y, epochs=40, optimizer="adam")
+    run.advance(20)
+    history: dict[str, Any] = json.loads(run.checkpoint().model_dump_json())["history"]
+    return history
+
+
+@pytest.mark.parametrize(
+    ("record_every", "change", "message"),
+    [  # the resumed run would have skipped epochs 21 to 30 without a word
+        (1, lambda doc: doc.update(epochs_done=30), r"history: expected the records of epochs \[1, 2, 3, ..., 28, 29, 30\] \(30 epochs_done"),
+        (50, lambda doc: doc.update(epochs_done=30), r"optimizer_state: expected at least 30 Adam steps.* got 20"),
+        (1, lambda doc: doc.update(history=_other_architecture_history()), r"history: expected records of the network"),
+    ],
+    ids=["epochs_done beyond the records", "epochs_done beyond the optimizer's steps", "another network's history"],
+)
+def test_a_checkpoint_whose_parts_disagree_is_refused_naming_them(
+    tmp_path: Path, record_every: int, change: Any, message: str
+) -> None:
+    path = _spliced(tmp_path, change, record_every=record_every)
+    X, y = data(60)
+    with pytest.raises(ValueError, match=r"spliced\.json: not a valid TrainingCheckpoint: .*" + message):
+        TrainingRun.load(path, X, y)
