@@ -17,6 +17,7 @@ when read from JSON, so a record that could not have come from a network is reje
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from typing import Annotated, Self
@@ -178,8 +179,9 @@ class EpochRecord(BaseModel):
 class TrainingHistory(BaseModel):
     """The recorded epochs of a training run, and how it ended.
 
-    ``records`` have strictly increasing epochs and all describe the same number of layers;
-    ``best_epoch`` (the recorded epoch with the lowest ``val_loss``) is one of them;
+    ``records`` have strictly increasing epochs and all describe the same layers (kept
+    gradients included); ``best_epoch``, if given, is the first recorded epoch with the lowest
+    ``val_loss``, as a run tracks it; ``stopped_early`` needs epochs recorded after it;
     ``baseline_loss`` is the loss of the best constant prediction on the training labels
     (their mean, or their class frequencies): where a network that learned nothing stays.
     """
@@ -199,14 +201,35 @@ class TrainingHistory(BaseModel):
                     f"records: expected every record to describe the same layers, got {before.n_layers} layers "
                     f"at epoch {before.epoch} and {after.n_layers} at epoch {after.epoch}"
                 )
+        kept = [
+            (record.epoch, [layer.weights.shape for layer in record.gradients.layers])
+            for record in self.records
+            if record.gradients is not None
+        ]
+        for (epoch, shapes), (later, other) in itertools.pairwise(kept):
+            if other != shapes:
+                raise ValueError(
+                    f"records: expected kept gradients of one network, got layer shapes {shapes} at epoch {epoch} "
+                    f"and {other} at epoch {later}"
+                )
         with_validation = {record.val_loss is not None for record in self.records}
         if len(with_validation) > 1:
             raise ValueError("records: expected val_loss on every record or on none, got a mix")
-        if self.best_epoch is not None and self.best_epoch not in {record.epoch for record in self.records}:
-            raise ValueError(f"best_epoch: expected one of the recorded epochs, got {self.best_epoch}")
-        if self.stopped_early and not self.records:
-            raise ValueError("stopped_early: expected records of the epochs run before stopping, got none")
+        best = self._lowest_val_loss_epoch()
+        if self.best_epoch is not None and self.best_epoch != best:  # None: not told (a selection of records)
+            expected = "none, as no record has a val_loss" if best is None else f"{best}, the first lowest val_loss"
+            raise ValueError(f"best_epoch: expected {expected}, got {self.best_epoch}")
+        if self.stopped_early and (best is None or self.records[-1].epoch == best):
+            raise ValueError(
+                "stopped_early: expected epochs recorded after the best val_loss, as early stopping waits for "
+                f"them, got {'no val_loss' if best is None else f'the last record at the best epoch {best}'}"
+            )
         return self
+
+    def _lowest_val_loss_epoch(self) -> int | None:
+        """The first recorded epoch with the lowest ``val_loss``, as a run tracks it; ``None`` without one."""
+        watched = [(record.val_loss, record.epoch) for record in self.records if record.val_loss is not None]
+        return min(watched, key=lambda pair: pair[0])[1] if watched else None
 
     def to_frame(self) -> pd.DataFrame:
         """One row per recorded epoch, indexed by ``epoch``.

@@ -75,7 +75,9 @@ VALID: list[tuple[type[Any], dict[str, Any]]] = [
     (EpochRecord, epoch(val_loss=None, grad_norms=[0.0, 0.0], update_ratios=[0.0, 1.0], dead_fractions=[1.0])),
     (EpochRecord, epoch(grad_norms=[math.sqrt(9.0), math.sqrt(4.0)], gradients=gradients((2, 3), (3, 1)))),
     (EpochRecord, epoch(grad_norms=[5.0], update_ratios=[0.5], dead_fractions=[])),
-    (TrainingHistory, history(epoch(epoch=1), epoch(epoch=4), best_epoch=4)),
+    (TrainingHistory, history(epoch(epoch=1), epoch(epoch=4, val_loss=0.2), best_epoch=4)),
+    (TrainingHistory, history(epoch(epoch=1), epoch(epoch=4, val_loss=0.2))),  # a selection: best_epoch not told
+    (TrainingHistory, history(epoch(epoch=1), epoch(epoch=4, val_loss=0.4), best_epoch=1, stopped_early=True)),
     (TrainingHistory, history()),
 ]
 
@@ -142,6 +144,40 @@ INVALID: list[tuple[str, type[Any], dict[str, Any], str]] = [
     ),
     ("best epoch not recorded", TrainingHistory, history(epoch(epoch=1), best_epoch=7), r"best_epoch"),
     ("stopped early without records", TrainingHistory, history(stopped_early=True), r"stopped_early"),
+    (
+        "kept gradients of two networks",
+        TrainingHistory,
+        history(
+            epoch(epoch=1, grad_norms=[math.sqrt(9.0), math.sqrt(4.0)], gradients=gradients((2, 3), (3, 1))),
+            epoch(epoch=2, grad_norms=[math.sqrt(12.0), math.sqrt(5.0)], gradients=gradients((2, 4), (4, 1))),
+        ),
+        r"records: expected kept gradients of one network, got layer shapes \[\(2, 3\), \(3, 1\)\] at epoch 1 "
+        r"and \[\(2, 4\), \(4, 1\)\] at epoch 2",
+    ),
+    (
+        "best epoch without a val_loss",
+        TrainingHistory,
+        history(epoch(epoch=1, val_loss=None), best_epoch=1),
+        r"best_epoch: expected none, as no record has a val_loss, got 1",
+    ),
+    (
+        "best epoch at the worst val_loss",
+        TrainingHistory,
+        history(epoch(epoch=1, val_loss=0.1), epoch(epoch=2, val_loss=0.9), best_epoch=2),
+        r"best_epoch: expected 1, the first lowest val_loss, got 2",
+    ),
+    (
+        "stopped early without validation",
+        TrainingHistory,
+        history(epoch(epoch=1, val_loss=None), epoch(epoch=2, val_loss=None), stopped_early=True),
+        r"stopped_early: expected epochs recorded after the best val_loss, .* got no val_loss",
+    ),
+    (
+        "stopped early at its best epoch",
+        TrainingHistory,
+        history(epoch(epoch=1, val_loss=0.5), epoch(epoch=2, val_loss=0.1), best_epoch=2, stopped_early=True),
+        r"stopped_early: .* got the last record at the best epoch 2",
+    ),
     (
         "infinite baseline",
         TrainingHistory,

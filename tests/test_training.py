@@ -384,7 +384,11 @@ def _other_architecture_history() -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("record_every", "change", "message"),
     [  # the resumed run would have skipped epochs 21 to 30 without a word
-        (1, lambda doc: doc.update(epochs_done=30), r"history: expected the records of epochs \[1, 2, 3, ..., 28, 29, 30\] \(30 epochs_done"),
+        (
+            1,
+            lambda doc: doc.update(epochs_done=30),
+            r"history: expected the records of epochs \[1, 2, 3, ..., 28, 29, 30\] \(30 epochs_done",
+        ),
         (50, lambda doc: doc.update(epochs_done=30), r"optimizer_state: expected at least 30 Adam steps.* got 20"),
         (1, lambda doc: doc.update(history=_other_architecture_history()), r"history: expected records of the network"),
     ],
