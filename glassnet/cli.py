@@ -22,14 +22,17 @@ import io
 import json
 import math
 import os
+import signal
 import sys
 import time
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
+import numpy as np
 import pandas as pd
 from tabulate import tabulate
 from threadpoolctl import threadpool_limits
@@ -38,6 +41,7 @@ from glassnet.data import HOUSES, NOISE, TARGET, TRUE_COEFFICIENTS, make_housing
 from glassnet.diagnosis import Diagnosis
 from glassnet.functions import ACTIVATIONS
 from glassnet.guards import (
+    WrongFormat,
     check_outputs,
     non_negative_int,
     non_negative_number,
@@ -74,7 +78,9 @@ RUN_OPTIONS = (*MODEL_OPTIONS, *TRAINING_OPTIONS, *TABLE_OPTIONS, *COMMAND_LINE_
 """The options that define a training run: a resumed run keeps the values it started with."""
 OUTPUT_OPTIONS = ("save", "report", "plot", "trace", "checkpoint", "checkpoint_every", "gradients")
 """The options that only say what to write or show: given again with --resume, they replace the checkpoint's."""
-PATH_OPTIONS = ("csv", "save", "report", "plot", "trace", "checkpoint")
+WRITTEN_OPTIONS = ("checkpoint", "save", "report", "plot", "trace")
+"""The files a training run writes: each must differ from every other one and from every input."""
+PATH_OPTIONS = ("csv", *WRITTEN_OPTIONS)
 
 _MODEL_DEFAULTS = {
     name: parameter.default
@@ -308,13 +314,32 @@ def _same_option(name: str, given: object, recorded: object, run: dict[str, Any]
     return given == recorded
 
 
+COMMAND_LINE_READERS = {
+    "glassnet.bundle": "give it to --model, with --predict",
+    "glassnet.tabular-checkpoint": "give it to --resume",
+}
+"""The option that reads each file the command line writes, for a file given to another one."""
+
+
+@contextmanager
+def read_by_the_command_line() -> Iterator[None]:
+    """Inside, a file of another glassnet format says which option reads it, when one does."""
+    try:
+        yield
+    except WrongFormat as error:
+        if error.found not in COMMAND_LINE_READERS:
+            raise
+        raise ValueError(error.advising(COMMAND_LINE_READERS[error.found])) from None
+
+
 def resumed(args: argparse.Namespace) -> tuple[argparse.Namespace, TabularCheckpoint]:
     """The options of the run ``args.resume`` holds, with the output options given now in place of its own.
 
     Raises ``ValueError`` naming the file when it is not a checkpoint of this command, or when
     an option that defines the run was given with another value.
     """
-    checkpoint = read_model(args.resume, TabularCheckpoint)
+    with read_by_the_command_line():
+        checkpoint = read_model(args.resume, TabularCheckpoint)
     run_options = recorded_options(checkpoint)
     recorded = {**run_options, **_stored(checkpoint, run_options, args.resume)}
     changed = [
@@ -460,8 +485,11 @@ def show_confusion(model: TabularModel, test_part: pd.DataFrame, out: TextIO) ->
     """Counts of test rows by true label (rows) and predicted label (columns)."""
     labels: list[object] = list(model.labels or [])
     predicted = model.predict(test_part, unseen="zero")
-    counts = pd.crosstab(pd.Categorical(test_part[model.target], labels), pd.Categorical(predicted, labels))
-    rows = [[label, *counts.to_numpy()[i]] for i, label in enumerate(labels)]
+    true_codes = pd.Categorical(test_part[model.target], labels).codes
+    predicted_codes = pd.Categorical(predicted, labels).codes
+    counts = np.zeros((len(labels), len(labels)), dtype=np.int64)  # every class, found among the test rows or not
+    np.add.at(counts, (true_codes, predicted_codes), 1)
+    rows = [[label, *counts[i]] for i, label in enumerate(labels)]
     print_table(
         "confusion matrix on the test rows (rows: true, columns: predicted)", rows, ["", *map(str, labels)], out
     )
@@ -518,16 +546,55 @@ def loss_plot(history: TrainingHistory, loss_name: str, validation: str) -> byte
 # --------------------------------------------------------------------------- #
 
 
+class Interrupted(Exception):
+    """Ctrl-C stopped the command; the message says where, and how to go on."""
+
+
+@dataclass
+class Progress:
+    """How far a training command got: its stage, the last epoch finished, the last epoch a checkpoint holds."""
+
+    stage: Literal["preparing", "training", "reporting"] = "preparing"
+    epochs: int = 0
+    checkpointed: int | None = None
+
+    def interrupted(self, args: argparse.Namespace) -> Interrupted:
+        """Where the run stopped and, when a checkpoint holds some of it, the command that goes on."""
+        if self.stage == "preparing":
+            return Interrupted("before training began; no file was written")
+        if self.stage == "reporting":
+            again = "" if self.checkpointed is None else f"; --resume {args.checkpoint} writes them without training"
+            return Interrupted(f"after training, while reporting: files not said to be written were not{again}")
+        where = f"stopped after epoch {self.epochs} of {args.epochs}"
+        if self.checkpointed is not None:
+            held = f"{args.checkpoint} holds epochs 1 to {self.checkpointed}"
+            return Interrupted(f"{where}; {held}: go on with --resume {args.checkpoint}")
+        if args.resume is not None:
+            return Interrupted(f"{where}; {args.resume} holds the epochs it had: go on with --resume {args.resume}")
+        unwritten = "" if args.checkpoint is None else f" ({args.checkpoint} was not written yet)"
+        return Interrupted(f"{where}{unwritten}; --checkpoint PATH lets a run go on after a stop")
+
+
 def train(args: argparse.Namespace, out: TextIO) -> None:
-    """Train (or go on from ``--resume``), print what happened, and write the files asked for."""
-    checkpoint = None
-    if args.resume is not None:
-        args, checkpoint = resumed(args)
-    check_outputs(
-        {f"--{name}": getattr(args, name) for name in ("save", "report", "plot", "trace")},
-        {"--csv": args.csv, "--resume": args.resume},
-    )
-    check_outputs({"--checkpoint": args.checkpoint}, {"--csv": args.csv})  # it may replace the one it resumes
+    """Train (or go on from ``--resume``), print what happened, and write the files asked for.
+
+    Ctrl-C is an `Interrupted` that says where the run stopped and how to go on.
+    """
+    progress, checkpoint = Progress(), None
+    try:
+        if args.resume is not None:
+            args, checkpoint = resumed(args)
+        _train(args, checkpoint, progress, out)
+    except KeyboardInterrupt:
+        raise progress.interrupted(args) from None
+
+
+def _train(args: argparse.Namespace, checkpoint: TabularCheckpoint | None, progress: Progress, out: TextIO) -> None:
+    """`train` with the options of the run (``checkpoint``'s, when resumed), telling ``progress`` how far it got."""
+    written = {f"--{name}": getattr(args, name) for name in WRITTEN_OPTIONS}
+    check_outputs(written, {"--csv": args.csv})
+    del written["--checkpoint"]  # which may replace the checkpoint it resumes; no other output may
+    check_outputs(written, {"--resume": args.resume})
     table, target = load_table(args)
     source = str(args.csv or "housing data")
     with about(source):
@@ -554,6 +621,7 @@ def train(args: argparse.Namespace, out: TextIO) -> None:
             if args.patience is not None
             else ""
         )
+        progress.stage, progress.epochs = "training", done
         epochs = f"{args.epochs} epochs" if not done else f"epochs {done + 1} to {args.epochs}"
         if done >= args.epochs or (checkpoint is not None and checkpoint.run.history.stopped_early):
             epochs = f"nothing left to run: the run ended after epoch {done}"
@@ -561,6 +629,7 @@ def train(args: argparse.Namespace, out: TextIO) -> None:
         started[0] = time.perf_counter()
 
     def on_epoch(record: EpochRecord) -> None:
+        progress.epochs = record.epoch
         if record.epoch == 1 or record.epoch % args.print_every == 0 or record.epoch == args.epochs:
             loss_table.add(record)
 
@@ -571,6 +640,7 @@ def train(args: argparse.Namespace, out: TextIO) -> None:
         "checkpoint": args.checkpoint,
         "checkpoint_every": args.checkpoint_every,
         "extra": {"train.py": stored_options(args)},
+        "on_checkpoint": lambda epochs: setattr(progress, "checkpointed", epochs),
     }
     with about(source):
         if checkpoint is None:
@@ -580,7 +650,8 @@ def train(args: argparse.Namespace, out: TextIO) -> None:
             )
             model.fit(train_part, target, drop=args.drop, **keep_going)
         else:
-            model = TabularModel.resume(checkpoint, train_part, **keep_going)
+            model = TabularModel.resume(checkpoint, train_part, name=str(args.resume), **keep_going)
+        progress.stage = "reporting"
         history = model.history
         last = history.records[-1]
         if loss_table.last_epoch != last.epoch:
@@ -638,7 +709,8 @@ def predict(args: argparse.Namespace, out: TextIO) -> None:
     """Read a bundle and a table of raw rows; write the rows with a ``prediction`` column
     and, for classifiers, a ``probability_<label>`` column per class."""
     check_outputs({"--output": args.output}, {"--model": args.model, "--predict": args.predict})
-    model = TabularModel.load(args.model)
+    with read_by_the_command_line():
+        model = TabularModel.load(args.model)
     rows = read_table(args.predict)
     unseen: Unseen = args.unseen
     with about(str(args.predict)):
@@ -669,8 +741,13 @@ def one_blas_thread() -> contextlib.AbstractContextManager[object]:
     return limits
 
 
+INTERRUPTED = 128 + signal.SIGINT
+"""The exit status after Ctrl-C, as shells give a command that SIGINT stopped: 130."""
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 1 bad input or divergence, 2 bad options)."""
+    """Run the command line; returns the exit status (0 ok, 1 bad input or divergence, 2 bad options,
+    130 Ctrl-C)."""
     args = parse_args(argv)
     stream = sys.stdout if out is None else out
     with one_blas_thread():
@@ -687,6 +764,9 @@ def run(args: argparse.Namespace, stream: TextIO) -> int:
     except (DataError, ValueError, TypeError, OSError, TrainingDiverged) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except (Interrupted, KeyboardInterrupt) as stop:
+        print(f"interrupted: {stop or 'no file was written'}", file=sys.stderr)
+        return INTERRUPTED
     return 0
 
 

@@ -24,8 +24,11 @@ import hashlib
 import json
 import math
 import os
+import re
+import socket
 import stat
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -347,15 +350,29 @@ def _file_mode(target: Path) -> int:
         return 0o666 & ~umask
 
 
+_HOST = "".join(c if c.isalnum() or c == "-" else "-" for c in socket.gethostname()) or "host"
+"""This machine's name as temporary file names carry it (letters, digits and ``-``)."""
+
+STALE_UNOWNED_SECONDS = 3600.0
+"""A temporary file without an owner in its name (written before names carried one) is stale after an hour:
+no write takes that long between creating its temporary file and renaming it."""
+
+_MKSTEMP_CHARACTERS = "abcdefghijklmnopqrstuvwxyz0123456789_"
+"""The letters of the random part of ``tempfile.mkstemp`` names: eight of them."""
+
+
 def write_atomically(path: str | os.PathLike[str], content: str | bytes, *, name: str = "path") -> None:
     """Write ``content`` to ``path`` through a temporary file in the same folder, then rename it over.
 
     Either the whole new file is there afterwards or the old one is untouched. The target
-    must pass `check_destination` (``name`` is the argument the message names).
+    must pass `check_destination` (``name`` is the argument the message names). The temporary
+    file, ``.<name>.<host>.<pid>.<random>.tmp``, is removed on any failure; one that a killed
+    process left behind is removed by the next write of the same file (`_remove_stale_temporaries`).
     """
     target = check_destination(path, name)
     data = content.encode("utf-8") if isinstance(content, str) else content
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    owner = f"{_HOST}.{os.getpid()}"
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{owner}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as file:
             os.fchmod(file.fileno(), _file_mode(target))  # mkstemp makes 0600; give the mode open() would
@@ -366,6 +383,47 @@ def write_atomically(path: str | os.PathLike[str], content: str | bytes, *, name
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    _remove_stale_temporaries(target)
+
+
+def _remove_stale_temporaries(target: Path) -> None:
+    """Remove the temporary files of earlier writes of ``target`` whose writer is gone.
+
+    Only files of the exact shape `write_atomically` makes, beside ``target``: those of a process of
+    this machine that no longer runs (a ``kill -9`` mid-write), and those without an owner in the name
+    (older versions) that are over `STALE_UNOWNED_SECONDS` old. A file of a live process, of another
+    machine (a shared folder) or of any other shape is left alone; a file that cannot be removed too.
+    """
+    random = f"[{re.escape(_MKSTEMP_CHARACTERS)}]{{8}}"
+    shape = re.compile(rf"\.{re.escape(target.name)}\.(?:(?P<host>[A-Za-z0-9-]+)\.(?P<pid>\d+)\.)?{random}\.tmp")
+    try:
+        names = os.listdir(target.parent)
+    except OSError:
+        return
+    for found in filter(None, map(shape.fullmatch, names)):
+        stale_file = target.parent / found.string
+        try:
+            if found["pid"] is None:
+                stale = time.time() - stale_file.lstat().st_mtime > STALE_UNOWNED_SECONDS
+            else:
+                stale = found["host"] == _HOST and not _running(int(found["pid"]))
+            if stale and stat.S_ISREG(stale_file.lstat().st_mode):
+                stale_file.unlink()
+        except OSError:
+            continue
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` of this machine runs (on Windows, where no signal can ask, always ``True``)."""
+    if os.name == "nt":
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it runs, as another user
+        return True
+    return True
 
 
 def older_document(document: object, version: int, *parts: str) -> dict[str, Any] | None:
@@ -395,20 +453,30 @@ LOADERS: dict[str, str] = {
 """Each glassnet file format and the call that reads it, for messages about a file given to the wrong one."""
 
 
-def _other_format(text: str, model: type[BaseModel]) -> str | None:
-    """A hint when ``text`` is another glassnet format than the one ``model`` reads, else ``None``."""
+class WrongFormat(ValueError):
+    """A glassnet file of another format (``found``) than the one asked for (``expected``)."""
+
+    def __init__(self, path: str | os.PathLike[str], model: type[BaseModel], found: str, expected: str) -> None:
+        self.path, self.model, self.found, self.expected = path, model, found, expected
+        super().__init__(self.advising(f"read it with {LOADERS[found]}"))
+
+    def advising(self, advice: str) -> str:
+        """The message, with ``advice`` (what to do with the file) in place of the library call that reads it."""
+        found = f"it is a {self.found} file, not a {self.expected} file"
+        return f"{self.path}: not a valid {self.model.__name__}: {found}: {advice}"
+
+
+def _format_of(text: str) -> object:
+    """The ``format`` field of a JSON document, or ``None``."""
     try:
-        found = json.loads(text).get("format")
+        return json.loads(text).get("format")
     except (ValueError, AttributeError, RecursionError):
         return None
-    expected = model.model_fields["format"].default if "format" in model.model_fields else None
-    if found == expected or found not in LOADERS:
-        return None
-    return f"it is a {found} file, not a {expected} file: read it with {LOADERS[found]}"
 
 
 def read_model(path: str | os.PathLike[str], model: type[ModelT]) -> ModelT:
-    """Read and validate a JSON file as ``model``; every failure is a ``ValueError`` naming the file."""
+    """Read and validate a JSON file as ``model``; every failure is a ``ValueError`` naming the file,
+    a `WrongFormat` when it is another glassnet format."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -416,7 +484,12 @@ def read_model(path: str | os.PathLike[str], model: type[ModelT]) -> ModelT:
     try:
         return model.model_validate_json(text)
     except ValidationError as error:
-        reason = _other_format(text, model) or first_error(error)
-        raise ValueError(f"{path}: not a valid {model.__name__}: {reason}") from None
+        found, expected = (
+            _format_of(text),
+            model.model_fields["format"].default if "format" in model.model_fields else None,
+        )
+        if isinstance(found, str) and found in LOADERS and found != expected:
+            raise WrongFormat(path, model, found, str(expected)) from None
+        raise ValueError(f"{path}: not a valid {model.__name__}: {first_error(error)}") from None
     except (ValueError, TypeError) as error:
         raise ValueError(f"{path}: not a valid {model.__name__}: {error}") from None

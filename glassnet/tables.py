@@ -15,6 +15,7 @@ training) is a `DataNote` warning: this module never prints.
 """
 
 import csv
+import io
 import math
 import os
 import re
@@ -179,9 +180,11 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     """
     location = Path(path)
     try:
-        delimiter, header = _header(location)
+        with location.open(encoding="utf-8-sig", newline="") as file:
+            text = file.read()  # once: a pipe (--csv /dev/stdin) can be read only once
+        delimiter, header = _header(text)
         reject_duplicates(header, str(location))
-        table = pd.read_csv(location, sep=delimiter)
+        table = pd.read_csv(io.StringIO(text), sep=delimiter)
     except FileNotFoundError as error:
         raise DataError(f"{location}: no such file") from error
     except IsADirectoryError as error:
@@ -204,12 +207,11 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     return _numbers_with_commas(table, delimiter)
 
 
-def _header(location: Path) -> tuple[str, list[str]]:
-    """The delimiter that splits the file's first non-empty record into the most fields, and those fields."""
+def _header(text: str) -> tuple[str, list[str]]:
+    """The delimiter that splits the first non-empty record of ``text`` into the most fields, and those fields."""
     best: tuple[str, list[str]] = (DELIMITERS[0], [])
     for delimiter in DELIMITERS:
-        with location.open(encoding="utf-8-sig", newline="") as file:
-            record = next((row for row in csv.reader(file, delimiter=delimiter) if row), [])
+        record = next((row for row in csv.reader(io.StringIO(text), delimiter=delimiter) if row), [])
         if len(record) > len(best[1]):
             best = (delimiter, record)
     return best

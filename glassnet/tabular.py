@@ -389,6 +389,7 @@ class TabularModel:
         checkpoint: str | os.PathLike[str] | None = None,
         checkpoint_every: int = CHECKPOINT_EVERY,
         extra: Mapping[str, Any] | None = None,
+        on_checkpoint: Callable[[int], None] | None = None,
     ) -> TrainingHistory:
         """Learn the encodings from ``frame`` (n, columns), build the network and train it.
 
@@ -410,7 +411,8 @@ class TabularModel:
         checkpoint : path, optional
             Write a `TabularCheckpoint` there (atomically) every ``checkpoint_every`` epochs
             and at the end; `resume` goes on from it, to the same bits. ``extra`` (JSON
-            values) is stored in it for the caller.
+            values) is stored in it for the caller; ``on_checkpoint`` is called with the
+            epochs it holds once it is written.
 
         Returns
         -------
@@ -452,7 +454,8 @@ class TabularModel:
         run = TrainingRun(network, X, y, self.training, validation_data=watched)
         self._fitted = _Fitted(features, target_encoding, network, run.history)
         tables = (TableFingerprint.of(frame[used]), None if held_out is None else TableFingerprint.of(held_out[used]))
-        return self._train(run, (target, list(drop), *tables), on_start, on_epoch, checkpoint, every, extra)
+        calls = (on_start, on_epoch, on_checkpoint)
+        return self._train(run, (target, list(drop), *tables), calls, checkpoint, every, extra)
 
     def _watched(
         self,
@@ -476,13 +479,16 @@ class TabularModel:
         self,
         run: TrainingRun,
         tables: tuple[str, list[str], TableFingerprint, TableFingerprint | None],
-        on_start: Callable[[TabularModel], None] | None,
-        on_epoch: Callable[[EpochRecord], None] | None,
+        calls: tuple[
+            Callable[[TabularModel], None] | None, Callable[[EpochRecord], None] | None, Callable[[int], None] | None
+        ],
         checkpoint: str | os.PathLike[str] | None,
         every: int,
         extra: Mapping[str, Any] | None,
     ) -> TrainingHistory:
-        """Advance ``run`` to its end, ``every`` epochs at a time when writing checkpoints."""
+        """Advance ``run`` to its end, ``every`` epochs at a time when writing checkpoints; ``calls`` are
+        `fit`'s ``on_start``, ``on_epoch`` and ``on_checkpoint``."""
+        on_start, on_epoch, on_checkpoint = calls
         if on_start is not None:
             on_start(self)
         fitted = self._state()
@@ -502,6 +508,8 @@ class TabularModel:
                     extra=dict(extra or {}),
                 )
                 write_atomically(checkpoint, document.model_dump_json(), name="checkpoint")
+                if on_checkpoint is not None:
+                    on_checkpoint(run.epochs_done)
         self._fitted = replace(fitted, history=run.history)
         return run.history
 
@@ -517,16 +525,18 @@ class TabularModel:
         checkpoint: str | os.PathLike[str] | None = None,
         checkpoint_every: int = CHECKPOINT_EVERY,
         extra: Mapping[str, Any] | None = None,
+        on_checkpoint: Callable[[int], None] | None = None,
+        name: str | None = None,
     ) -> TabularModel:
         """The model a checkpoint (or its file) describes, trained to its end on the same tables.
 
         ``frame`` and ``validation`` must be the tables the run learned from and watched;
-        otherwise a ``ValueError`` says what differs. Only the epochs that remain run, and
-        the model ends with the same bits as a run that was never stopped. The other
-        arguments are those of `fit`.
+        otherwise a ``ValueError`` says what differs, naming the checkpoint ``name`` (default:
+        its path, or ``"checkpoint"``). Only the epochs that remain run, and the model ends
+        with the same bits as a run that was never stopped. The other arguments are those of `fit`.
         """
         document = source if isinstance(source, TabularCheckpoint) else read_model(source, TabularCheckpoint)
-        where = "checkpoint" if isinstance(source, TabularCheckpoint) else str(source)
+        where = name or ("checkpoint" if isinstance(source, TabularCheckpoint) else str(source))
         model = cls(**document.settings.model_dump(), settings=document.run.settings)
         used = [*feature_columns(frame, document.target, document.drop), document.target]
         held_out = None if validation is None else _check_frame(validation, "validation")
@@ -544,7 +554,7 @@ class TabularModel:
         model._fitted = _Fitted(document.features, document.target_encoding, run.network, run.history)
         tables = (document.target, document.drop, *given)
         every = positive_int(checkpoint_every, "checkpoint_every")
-        model._train(run, tables, on_start, on_epoch, checkpoint, every, extra)
+        model._train(run, tables, (on_start, on_epoch, on_checkpoint), checkpoint, every, extra)
         return model
 
     # ----- predicting --------------------------------------------------------
