@@ -283,6 +283,22 @@ def _encoded_names(numeric: list[str], categorical: dict[str, list[str]]) -> lis
     return numeric + one_hot
 
 
+def _name_collisions(numeric: list[str], categorical: dict[str, list[str]]) -> str | None:
+    """What makes two encoded columns share a name (a numeric column ``c=b`` beside category ``b`` of a text
+    column ``c``, or ``a=b`` holding ``c`` beside ``a`` holding ``b=c``), or ``None`` when every name is unique."""
+    sources: dict[str, list[str]] = {}
+    for name in numeric:
+        sources.setdefault(name, []).append(f"column {name!r}")
+    for column, categories in categorical.items():
+        for category in categories:
+            sources.setdefault(f"{column}={category}", []).append(f"value {category!r} of column {column!r}")
+    shared = {name: where for name, where in sources.items() if len(where) > 1}
+    if not shared:
+        return None
+    said = "; ".join(f"{' and '.join(where)} both encode as {name!r}" for name, where in shared.items())
+    return f"{said}: rename a column so that each input has its own name"
+
+
 def _encode(
     features: pd.DataFrame,
     numeric: list[str],
@@ -393,6 +409,9 @@ class TableEncoding(BaseModel):
     def _check_width(self) -> Self:
         if not self.feature_names:
             raise ValueError("numeric and categorical: expected at least one feature column, got none")
+        collisions = _name_collisions(self.numeric, self.categorical)
+        if collisions is not None:
+            raise ValueError(f"numeric and categorical: {collisions}")
         if len(self.scaler.mean) != len(self.feature_names):
             raise ValueError(
                 f"scaler: expected {len(self.feature_names)} columns, one per encoded feature, "
@@ -447,6 +466,9 @@ class TableEncoding(BaseModel):
             raise DataError(f"features: expected at least one feature column, got none{dropped}")
         numeric = [name for name in names if _is_numeric(features[name])]
         categorical = {name: sorted(set(features[name].astype(str))) for name in names if name not in numeric}
+        collisions = _name_collisions(numeric, categorical)
+        if collisions is not None:
+            raise DataError(f"features: {collisions}")
         raw = _encode(features, numeric, categorical, unseen="error", order="F", name="features")
         scaler = Standardizer._fit(raw, _encoded_names(numeric, categorical))
         return cls(numeric=numeric, categorical=categorical, scaler=scaler), raw

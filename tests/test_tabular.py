@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import warnings
 from pathlib import Path
 
@@ -387,3 +388,21 @@ def test_a_column_constant_in_the_training_rows_is_left_out_with_a_note() -> Non
     with pytest.warns(DataNote):
         linear.fit(houses, "price")
     assert "year" not in linear.coefficients().index
+
+
+def test_two_inputs_may_not_share_an_encoded_name(tmp_path: Path) -> None:
+    """feature_names and coefficients() named two inputs 'c=b' and could not tell them apart."""
+    table = pd.DataFrame({"c=b": np.arange(30.0) % 7, "c": ["b", "d"] * 15, "y": np.arange(30.0)})
+    message = r"column 'c=b' and value 'b' of column 'c' both encode as 'c=b': rename a column"
+    with pytest.raises(DataError, match=r"^features: " + message):
+        TabularModel(epochs=2).fit(table, "y")
+
+    model = TabularModel(epochs=2)
+    model.fit(table.rename(columns={"c=b": "count"}), "y")
+    path = tmp_path / "model.json"
+    model.save(path)
+    document = json.loads(path.read_text())
+    document["features"]["numeric"] = ["c=b"]  # the file of a model that could not tell its inputs apart
+    path.write_text(json.dumps(document))
+    with pytest.raises(ValueError, match=r"model\.json: not a valid Bundle: .*" + message):
+        TabularModel.load(path)
