@@ -47,7 +47,7 @@ from glassnet.guards import (
 )
 from glassnet.network import Init, Network, NetworkDocument
 from glassnet.optim import OPTIMIZERS, Adam
-from glassnet.records import EpochRecord, TrainingHistory
+from glassnet.records import EpochRecord, FeatureEffect, FeatureEffects, TrainingHistory
 from glassnet.settings import TrainingOptions, TrainingSettings
 from glassnet.tables import TASKS, DataError, TableEncoding, TargetEncoding, Task, Unseen, reject_duplicates, split_rows
 from glassnet.training import TrainingCheckpoint, TrainingRun
@@ -74,6 +74,29 @@ def _n_outputs(target: TargetEncoding) -> int:
 def _decoded(network: Network, target: TargetEncoding, X: np.ndarray) -> np.ndarray:
     """Predictions for encoded rows ``X`` (n, k), in the target's own units or labels (n,)."""
     return target.decode(network.forward(X) if target.task == "regression" else network.predict(X))
+
+
+def _probabilities(network: Network, X: np.ndarray) -> np.ndarray:
+    """A classifier's probabilities for encoded rows ``X`` (n, k): (n, n_labels), a binary one's as (1 - p, p)."""
+    probabilities = network.forward(X)
+    return np.hstack([1.0 - probabilities, probabilities]) if probabilities.shape[1] == 1 else probabilities
+
+
+def _answers(network: Network, target: TargetEncoding, X: np.ndarray) -> np.ndarray:
+    """What effects are measured on, for encoded rows ``X`` (n, k): (n, n_outputs): the prediction in the
+    target's units less its mean (regression), or each class's probability."""
+    if target.scaler is None:
+        return _probabilities(network, X)
+    return network.forward(X) * float(target.scaler.scale[0])
+
+
+def _answer_gradients(network: Network, target: TargetEncoding, X: np.ndarray) -> np.ndarray:
+    """``d _answers / d X`` (n, n_outputs, k), exact: the network's input gradients, in the target's units or
+    on each class's probability (a binary one's first class moves against the second)."""
+    gradients = network.input_gradients(X)
+    if target.scaler is not None:
+        return gradients * float(target.scaler.scale[0])
+    return np.concatenate([-gradients, gradients], axis=1) if gradients.shape[1] == 1 else gradients
 
 
 class Bundle(BaseModel):
@@ -261,6 +284,8 @@ class _Fitted:
     target: TargetEncoding
     network: Network
     history: TrainingHistory
+    rows: pd.DataFrame | None = None
+    """The feature columns of the rows it learned from, which effects describe unless given others."""
 
 
 class TabularModel:
@@ -450,7 +475,7 @@ class TabularModel:
         )
         X, y, watched = self._watched(features, X, y, held_out, held_out_y)
         run = TrainingRun(network, X, y, self.training, validation_data=watched)
-        self._fitted = _Fitted(features, target_encoding, network, run.history)
+        self._fitted = _Fitted(features, target_encoding, network, run.history, frame[columns])
         tables = (TableFingerprint.of(frame[used]), None if held_out is None else TableFingerprint.of(held_out[used]))
         return self._train(run, (target, list(drop), *tables), on_start, on_epoch, checkpoint, every, extra)
 
@@ -541,7 +566,8 @@ class TabularModel:
         held_out_y = None if held_out is None else encoding.encode(held_out[column], name="validation")
         X, y, watched = model._watched(document.features, X, y, held_out, held_out_y)
         run = TrainingRun.from_checkpoint(document.run, X, y, watched, source=where)
-        model._fitted = _Fitted(document.features, document.target_encoding, run.network, run.history)
+        columns = used[:-1]
+        model._fitted = _Fitted(document.features, document.target_encoding, run.network, run.history, frame[columns])
         tables = (document.target, document.drop, *given)
         every = positive_int(checkpoint_every, "checkpoint_every")
         model._train(run, tables, on_start, on_epoch, checkpoint, every, extra)
@@ -573,9 +599,7 @@ class TabularModel:
         fitted, rows, X = self._encoded(frame, unseen)
         if fitted.target.labels is None:
             raise ValueError("predict_proba: expected a classifier (task 'binary' or 'multiclass'), got a regression")
-        probabilities = fitted.network.forward(X)
-        if probabilities.shape[1] == 1:
-            probabilities = np.hstack([1.0 - probabilities, probabilities])
+        probabilities = _probabilities(fitted.network, X)
         return pd.DataFrame(probabilities, index=rows.index, columns=pd.Index(list(fitted.target.labels)))
 
     def evaluate(self, frame: pd.DataFrame, *, unseen: Unseen = "error") -> dict[str, float]:
@@ -615,6 +639,77 @@ class TabularModel:
         weights, _ = fitted.network.linear_map()
         per_unit = fitted.target.scaler.scale[0] * weights[:, 0] / fitted.features.scaler.scale
         return pd.Series(per_unit, index=fitted.features.feature_names, name=fitted.target.column)
+
+    # ----- what the network learned ------------------------------------------
+
+    def _local_effects(self, frame: pd.DataFrame | None, unseen: Unseen) -> tuple[_Fitted, pd.DataFrame, np.ndarray]:
+        """The rows described (``frame``, or the training rows) and their local effects (n, n_outputs, n_columns):
+        per raw column of `TableEncoding.columns`, in the outputs' units per raw unit."""
+        fitted = self._state()
+        if frame is None:
+            if fitted.rows is None:
+                raise ValueError(
+                    "frame: a loaded model keeps no training rows to describe; expected the rows to explain, got None"
+                )
+            frame = fitted.rows
+        rows = _check_frame(frame, "frame")
+        X = fitted.features.transform(rows, unseen=unseen, name="frame")
+        encoding, scaler = fitted.features, fitted.features.scaler
+        n_numeric = len(encoding.numeric)
+        gradients = _answer_gradients(fitted.network, fitted.target, X)[:, :, :n_numeric]
+        effects = np.empty((len(X), gradients.shape[1], len(encoding.columns)))
+        np.divide(gradients, scaler.scale[:n_numeric], out=effects[:, :, :n_numeric])
+        if encoding.categorical:
+            answers = _answers(fitted.network, fitted.target, X)
+            references = encoding.references()
+            for j, (column, block) in enumerate(encoding.blocks().items(), start=n_numeric):
+                at_reference = X.copy()
+                one_hot = np.asarray(encoding.categorical[column]) == references[column]
+                at_reference[:, block] = (one_hot - scaler.mean[block]) / scaler.scale[block]
+                effects[:, :, j] = answers - _answers(fitted.network, fitted.target, at_reference)
+        return fitted, rows, effects
+
+    def _outputs(self, fitted: _Fitted) -> list[Any]:
+        """What effects are on: the target (regression), or each class label."""
+        return [fitted.target.column] if fitted.target.labels is None else list(fitted.target.labels)
+
+    def local_effects(self, frame: pd.DataFrame | None = None, *, unseen: Unseen = "error") -> pd.DataFrame:
+        """Each row's effect of each raw feature (n, n_columns), with ``frame``'s index (default: the training rows).
+
+        A number column: ``d prediction / d value``, exact (the network's input gradients through the
+        scalers), in the target's units per raw unit. A text column: the prediction minus the prediction
+        with the row's category replaced by the reference category (the most frequent in training), by
+        forward passes. Classifiers: the same on each class's probability, as one frame with a (label,
+        feature) column MultiIndex. ``unseen`` as in `predict`: a category never seen in training is an
+        error, or (``"zero"``) encodes as all zeros, whose change against the reference is then its effect.
+        """
+        fitted, rows, effects = self._local_effects(frame, unseen)
+        columns = fitted.features.columns
+        if fitted.target.labels is None:
+            return pd.DataFrame(effects[:, 0, :], index=rows.index, columns=pd.Index(columns))
+        header = pd.MultiIndex.from_product([self._outputs(fitted), columns], names=["label", "feature"])
+        return pd.DataFrame(effects.reshape(len(rows), -1), index=rows.index, columns=header)
+
+    def effects(self, frame: pd.DataFrame | None = None, *, unseen: Unseen = "error") -> FeatureEffects:
+        """Each raw feature's average marginal effect and spread over the rows of ``frame`` (default: the
+        training rows), on the target in its units or on each class's probability; see `local_effects`.
+
+        A network without nonlinearities has the same effect on every row: then the averages equal
+        `coefficients` (a category's change against the reference is the difference of theirs) and the
+        spread is 0.
+        """
+        fitted, rows, effects = self._local_effects(frame, unseen)
+        encoding, references = fitted.features, fitted.features.references()
+        outputs = [str(output) for output in self._outputs(fitted)]
+        summaries = []
+        for k, output in enumerate(outputs):
+            for j, column in enumerate(encoding.columns):
+                if column in references:
+                    categories = rows[column].astype(str).to_numpy()
+                    summaries.append(FeatureEffect.of(column, output, effects[:, k, j], categories, references[column]))
+                else:
+                    summaries.append(FeatureEffect.of(column, output, effects[:, k, j]))
+        return FeatureEffects(target=fitted.target.column, output=outputs, features=summaries)
 
     # ----- files -------------------------------------------------------------
 

@@ -2,14 +2,38 @@
 
 from __future__ import annotations
 
+import json
+import math
+import sys
+import warnings
+from pathlib import Path
 from typing import get_args
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 import pytest
 import torch
+from pydantic import ValidationError
 
-from glassnet import Activation, Head, Network, to_torch
+from glassnet import (
+    Activation,
+    DataError,
+    DataNote,
+    FeatureEffect,
+    FeatureEffects,
+    GradientCheckReport,
+    GradientRecord,
+    Head,
+    Network,
+    NotFittedError,
+    TabularModel,
+    TrainingHistory,
+    get_data,
+    gradient_check,
+    make_housing,
+    to_torch,
+)
 
 ACTIVATION_NAMES: tuple[Activation, ...] = get_args(Activation)
 HEAD_NAMES: tuple[Head, ...] = get_args(Head)
@@ -102,3 +126,299 @@ def test_input_gradients_refuse_what_forward_refuses(X: object, error: type[Exce
         net.forward(X)  # type: ignore[arg-type]
     with pytest.raises(error, match=message):
         net.input_gradients(X)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- #
+# TabularModel.local_effects and effects
+# --------------------------------------------------------------------------- #
+
+SHIFTS = {"a": 0.0, "b": 1.5, "c": -1.0}
+
+
+def nonlinear_table(n: int = 2_000, seed: int = 0) -> pd.DataFrame:
+    """``y = 2 linear + square**2 + 3 sin(wave) + a shift by group`` (reference ``a``, the most frequent) + noise."""
+    rng = np.random.default_rng(seed)
+    table = pd.DataFrame(
+        {
+            "linear": rng.uniform(-2, 2, n),
+            "square": rng.uniform(-2, 2, n),
+            "wave": rng.uniform(-3, 3, n),
+            "group": rng.choice(list(SHIFTS), n, p=[0.5, 0.3, 0.2]),
+        }
+    )
+    truth = 2 * table["linear"] + table["square"] ** 2 + 3 * np.sin(table["wave"]) + table["group"].map(SHIFTS)
+    table["y"] = truth + rng.normal(0.0, 0.1, n)
+    return table
+
+
+@pytest.fixture(scope="module")
+def nonlinear() -> tuple[TabularModel, pd.DataFrame]:
+    table = nonlinear_table()
+    model = TabularModel(activation="tanh", hidden=[32], epochs=300)
+    model.fit(table, "y")
+    return model, table
+
+
+def test_the_true_derivatives_of_a_nonlinear_table_are_recovered(nonlinear: tuple[TabularModel, pd.DataFrame]) -> None:
+    model, table = nonlinear
+    local = model.local_effects()
+    assert list(local.columns) == ["linear", "square", "wave", "group"]
+    assert local.index.equals(table.index)
+    effects = model.effects()
+    assert effects.of("linear").mean == pytest.approx(2.0, rel=0.05)
+    assert np.corrcoef(local["square"], 2 * table["square"])[0, 1] > 0.95
+    assert np.corrcoef(local["wave"], 3 * np.cos(table["wave"]))[0, 1] > 0.9
+    group = effects.of("group")
+    assert (group.kind, group.reference) == ("category", "a")
+    assert group.per_category == pytest.approx({"b": 1.5, "c": -1.0}, abs=0.15)
+    assert (local["group"][table["group"] == "a"] == 0).all()  # the reference against itself
+
+
+def test_effects_are_those_of_the_rows_given(nonlinear: tuple[TabularModel, pd.DataFrame]) -> None:
+    model, _ = nonlinear
+    rows = nonlinear_table(50, seed=1)
+    local = model.local_effects(rows)
+    step = 1e-5  # a number column's effect is the derivative of predict in raw units
+    up, down = rows.assign(wave=rows["wave"] + step), rows.assign(wave=rows["wave"] - step)
+    numeric = (model.predict(up) - model.predict(down)) / (2 * step)
+    np.testing.assert_allclose(local["wave"], numeric, rtol=1e-5, atol=1e-6)
+    at_reference = model.predict(rows.assign(group="a"))  # a text column's is a change against the reference
+    np.testing.assert_allclose(local["group"], model.predict(rows) - at_reference, rtol=1e-12, atol=1e-12)
+    assert model.effects(rows).of("wave").mean == pytest.approx(local["wave"].mean(), rel=1e-12)
+
+
+def test_a_linear_network_s_effects_are_its_coefficients_with_no_spread() -> None:
+    table = nonlinear_table(1_000)
+    table["y"] = 3.0 * table["linear"] - 0.5 * table["square"] + table["group"].map(SHIFTS)
+    model = TabularModel(epochs=60)
+    model.fit(table, "y")
+    effects, coefficients = model.effects(), model.coefficients()
+    for name in ("linear", "square", "wave"):
+        effect = effects.of(name)
+        assert effect.mean == pytest.approx(coefficients[name], rel=1e-9)
+        assert effect.std <= 1e-9 * abs(effect.mean) + 1e-12
+        assert effect.q10 == pytest.approx(effect.q90, rel=1e-9)
+    group = effects.of("group")
+    assert group.per_category is not None
+    for category in ("b", "c"):
+        change = coefficients[f"group={category}"] - coefficients["group=a"]
+        assert group.per_category[category] == pytest.approx(change, rel=1e-9)
+
+
+def test_housing_effects_of_the_default_network_are_its_coefficients() -> None:
+    housing = make_housing(2_000)
+    model = TabularModel()
+    model.fit(housing, "price")
+    effects = model.effects().to_frame()
+    assert list(effects.index) == [("price", name) for name in ("size_sqft", "bedrooms", "age_years", "distance_km")]
+    np.testing.assert_allclose(effects["mean"], model.coefficients(), rtol=1e-9)
+    assert (effects["std"] <= 1e-9 * effects["mean"].abs()).all()
+
+
+def test_a_multiclass_model_s_effects_are_on_each_class_probability_and_sum_to_zero() -> None:
+    table = nonlinear_table(600)
+    table["band"] = pd.cut(table.pop("y"), 3, labels=["low", "mid", "high"]).astype(str)
+    model = TabularModel(task="multiclass", activation="relu", hidden=[16], epochs=50)
+    model.fit(table, "band")
+    local = model.local_effects()
+    assert list(local.columns.names) == ["label", "feature"]
+    assert list(local.columns.get_level_values("label").unique()) == ["high", "low", "mid"]
+    totals = local.T.groupby(level="feature").sum().T  # over the classes, per row and feature
+    assert np.abs(local.to_numpy()).max() > 1e-2
+    np.testing.assert_allclose(totals.to_numpy(), 0.0, atol=1e-12)
+    effects = model.effects()
+    assert effects.output == ["high", "low", "mid"]
+    for feature in effects.feature_names:
+        assert sum(effects.of(feature, label).mean for label in effects.output) == pytest.approx(0.0, abs=1e-12)
+    step = 1e-6  # the derivative of predict_proba
+    up, down = table.assign(linear=table["linear"] + step), table.assign(linear=table["linear"] - step)
+    numeric = (model.predict_proba(up)["mid"] - model.predict_proba(down)["mid"]) / (2 * step)
+    np.testing.assert_allclose(local[("mid", "linear")], numeric, rtol=1e-4, atol=1e-7)
+
+
+def test_a_binary_model_s_two_classes_move_against_each_other() -> None:
+    table = nonlinear_table(400)
+    table["high"] = table.pop("y") > 1.0
+    model = TabularModel(task="binary", activation="tanh", hidden=[8], epochs=30)
+    model.fit(table, "high")
+    local = model.local_effects()
+    assert list(local.columns.get_level_values("label").unique()) == [False, True]
+    np.testing.assert_allclose(local[False].to_numpy(), -local[True].to_numpy(), rtol=0, atol=1e-15)
+    assert model.effects().output == ["False", "True"]
+
+
+def test_effects_refuse_what_they_cannot_describe(nonlinear: tuple[TabularModel, pd.DataFrame], tmp_path: Path) -> None:
+    model, table = nonlinear
+    with pytest.raises(DataError, match=r"frame: missing required column\(s\) \['wave'\]"):
+        model.effects(table.drop(columns="wave"))
+    unseen = table.head(4).assign(group=["a", "b", "zz", "zz"])
+    with pytest.raises(DataError, match=r"column 'group': unseen value\(s\) \['zz'\]"):
+        model.local_effects(unseen)
+    with pytest.warns(DataNote, match=r"2 row\(s\) with value\(s\) unseen in training \['zz'\]"):
+        local = model.local_effects(unseen, unseen="zero")
+    assert np.isfinite(local.to_numpy()).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataNote)
+        zero = model.predict(unseen, unseen="zero")
+    np.testing.assert_allclose(local["group"], zero - model.predict(unseen.assign(group="a")), atol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataNote)
+        per_category = model.effects(unseen, unseen="zero").of("group").per_category
+    assert per_category is not None and set(per_category) == {"b", "zz"}
+    with pytest.raises(NotFittedError, match=r"TabularModel: not fitted yet; call fit"):
+        TabularModel().effects()
+    with pytest.raises(NotFittedError, match=r"not fitted yet"):
+        TabularModel().local_effects(table)
+    path = tmp_path / "model.json"
+    model.save(path)
+    loaded = TabularModel.load(path)
+    with pytest.raises(ValueError, match=r"frame: a loaded model keeps no training rows"):
+        loaded.effects()
+    assert loaded.effects(table) == model.effects()  # the same numbers from the bundle
+    with pytest.raises(TypeError, match=r"frame: expected a pandas DataFrame, got ndarray"):
+        model.effects(table.to_numpy())  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- #
+# The effect records
+# --------------------------------------------------------------------------- #
+
+
+def test_effect_records_round_trip_and_tabulate(nonlinear: tuple[TabularModel, pd.DataFrame]) -> None:
+    effects = nonlinear[0].effects()
+    again = FeatureEffects.model_validate_json(effects.model_dump_json())
+    assert again == effects
+    frame = effects.to_frame()
+    assert list(frame.columns) == ["kind", "mean", "std", "q10", "q50", "q90", "reference"]
+    assert frame.loc[("y", "linear"), "mean"] == effects.of("linear").mean
+    table = effects.table()
+    assert "b vs a" in table and "c vs a" in table
+    headers = ["output", "feature", "kind", "mean", "std", "q10", "q50", "q90"]
+    assert table.splitlines()[0].replace("|", " ").split() == headers
+    assert "<table>" in effects._repr_html_()
+    assert repr(effects) == "FeatureEffects(target='y', output=['y'], features=['linear', 'square', 'wave', 'group'])"
+
+
+def effect(**changes: object) -> dict[str, object]:
+    fields: dict[str, object] = {"feature": "x", "kind": "number", "output": "y"}
+    fields |= {"mean": 1.0, "std": 0.5, "q10": 0.0, "q50": 1.0, "q90": 2.0}
+    return fields | changes
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"q50": 3.0}, "expected ordered quantiles, got 0.0, 3.0, 2.0"),
+        ({"mean": math.nan}, "Input should be a finite number"),
+        ({"std": -1.0}, "Input should be greater than or equal to 0"),
+        ({"kind": "category"}, "expected a reference and per_category exactly for a category column"),
+        ({"reference": "a", "per_category": {"b": 1.0}}, "exactly for a category column"),
+        ({"kind": "category", "reference": "a", "per_category": {"a": 0.0}}, "other than the reference 'a'"),
+        ({"kind": "date"}, "Input should be 'number' or 'category'"),
+    ],
+)
+def test_an_effect_no_network_could_have_is_refused(changes: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        FeatureEffect.model_validate(effect(**changes))
+    with pytest.raises(ValidationError, match=message):
+        FeatureEffect.model_validate_json(json.dumps(effect(**changes)))
+
+
+@pytest.mark.parametrize(
+    ("outputs", "features", "message"),
+    [
+        (["y", "y"], [effect(), effect()], "expected distinct outputs"),
+        (["a", "b"], [effect(output="a")], "expected the same features for each of the 2 outputs"),
+        (["y"], [effect(), effect()], "expected each feature once per output"),
+        (["a", "b"], [effect(output="a"), effect(output="a")], "expected the effects on 'b' of \\['x'\\]"),
+        (["y"], [], "at least 1 item"),
+    ],
+)
+def test_a_summary_that_does_not_fit_together_is_refused(
+    outputs: list[str], features: list[dict[str, object]], message: str
+) -> None:
+    with pytest.raises(ValidationError, match=message):
+        FeatureEffects.model_validate({"target": "y", "output": outputs, "features": features})
+
+
+# --------------------------------------------------------------------------- #
+# Inspecting records, as a learner does
+# --------------------------------------------------------------------------- #
+
+
+def test_a_big_gradient_record_shows_itself_in_one_short_line() -> None:
+    X, y = get_data(100, task="multiclass")
+    net = Network([4, 256, 256, 3], activation="relu", head="softmax")
+    record = net.gradients(X, y)
+    text = repr(record)
+    assert "\n" not in text and len(text) < 200, text
+    assert text.startswith(f"GradientRecord(loss={record.loss:.6g}, 3 layers")
+    assert "4x256 " in text and "256x256 " in text and f"256x3 {record.norms[2]:.3g}" in text
+    assert str(record) == text
+    assert repr(record.layers[0]) == f"LayerGradients(weights 4x256, bias 256, L2 norm {record.norms[0]:.4g})"
+    assert repr(net.params[1]).startswith("LayerParams(weights 256x256, bias 256, L2 norm ")
+    page = record._repr_html_()
+    assert page.count("<tr>") == 4 and "|dW| (L2)" in page  # header and one row per layer
+
+
+def test_gradient_record_to_frame() -> None:
+    X, y = get_data(50, task="multiclass")
+    record = Network([4, 6, 3], activation="tanh", head="softmax").gradients(X, y)
+    frame = record.to_frame()
+    assert frame.index.name == "layer" and list(frame.index) == [1, 2]
+    assert list(frame.columns) == ["n_in", "n_out", "weights_norm", "bias_norm", "norm"]
+    assert frame["norm"].tolist() == record.norms
+    assert frame.loc[2, "weights_norm"] == np.linalg.norm(record.layers[1].weights)
+    assert frame[["n_in", "n_out"]].to_numpy().tolist() == [[4, 6], [6, 3]]
+
+
+def test_every_record_has_a_compact_repr_and_an_html_table() -> None:
+    X, y = get_data(60)
+    net = Network([4, 5, 1], activation="tanh")
+    history = net.fit(X, y, epochs=4, keep_gradients=2, validation_data=(X, y))
+    report = gradient_check(net, X[:10], y[:10])
+    records: list[object] = [history, history.records[-1], report]
+    for record in records:
+        assert "\n" not in repr(record) and len(repr(record)) < 250, repr(record)
+        assert "<table>" in record._repr_html_()  # type: ignore[attr-defined]
+    assert repr(history).startswith("TrainingHistory(4 records, epochs 1 to 4, loss ")
+    assert repr(history.records[0]).startswith("EpochRecord(epoch=1, loss=")
+    assert repr(history.records[-1]).endswith("full gradients kept)")
+    assert repr(report).startswith("GradientCheckReport(passed=True, max_relative_error=")
+    assert repr(TrainingHistory()) == "TrainingHistory(no records)"
+
+
+def test_table_headers_say_which_norm() -> None:
+    X, y = get_data(30)
+    net = Network([4, 3, 1])
+    history = net.fit(X, y, epochs=2)
+    assert "grad_norm_1 (L2)" in history.table()
+    assert "update_ratio_1 (L2)" in history.table(gradients=True)
+    assert "|dW| (L2)" in net.gradients(X, y).table()
+    assert "|analytic| (L2)" in gradient_check(net, X[:5], y[:5]).table()
+    check = GradientCheckReport.model_validate_json(gradient_check(net, X[:5], y[:5]).model_dump_json())
+    assert isinstance(check.analytic, GradientRecord)
+
+
+def test_training_history_plots_its_loss_and_gradients() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    X, y = get_data(60)
+    history = Network([4, 5, 1], activation="tanh").fit(X, y, epochs=5, validation_data=(X, y))
+    axes = history.plot()
+    assert [line.get_label() for line in axes.get_lines()] == ["train", "validation"]
+    assert np.asarray(axes.get_lines()[0].get_ydata()).tolist() == history.to_frame()["loss"].tolist()
+    _, given = plt.subplots()
+    assert history.plot(given, gradients=True) is given
+    assert [line.get_label() for line in given.get_lines()] == ["layer 1", "layer 2"]
+    plt.close("all")
+
+
+def test_training_history_plot_names_matplotlib_when_it_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    history = Network([4, 1]).fit(*get_data(20), epochs=1)
+    with pytest.raises(ImportError, match=r"TrainingHistory.plot needs matplotlib.*pip install matplotlib"):
+        history.plot()
