@@ -381,6 +381,12 @@ class TabularModel:
         return self._state().target
 
     @property
+    def training_rows(self) -> pd.DataFrame | None:
+        """The feature columns of the rows the model learned from, which `effects` describes unless given
+        others; ``None`` after `load` (a bundle keeps no rows)."""
+        return self._state().rows
+
+    @property
     def feature_names(self) -> list[str]:
         """The network's inputs, in order: numeric column names, then ``"column=category"``."""
         return self.features.feature_names
@@ -646,13 +652,11 @@ class TabularModel:
         """The rows described (``frame``, or the training rows) and their local effects (n, n_outputs, n_columns):
         per raw column of `TableEncoding.columns`, in the outputs' units per raw unit."""
         fitted = self._state()
-        if frame is None:
-            if fitted.rows is None:
-                raise ValueError(
-                    "frame: a loaded model keeps no training rows to describe; expected the rows to explain, got None"
-                )
-            frame = fitted.rows
-        rows = _check_frame(frame, "frame")
+        if frame is None and fitted.rows is None:
+            raise ValueError(
+                "frame: a loaded model keeps no training rows to describe; expected the rows to explain, got None"
+            )
+        rows = _check_frame(fitted.rows if frame is None else frame, "frame")
         X = fitted.features.transform(rows, unseen=unseen, name="frame")
         encoding, scaler = fitted.features, fitted.features.scaler
         n_numeric = len(encoding.numeric)

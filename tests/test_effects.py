@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import sys
@@ -29,9 +30,11 @@ from glassnet import (
     NotFittedError,
     TabularModel,
     TrainingHistory,
+    cli,
     get_data,
     gradient_check,
     make_housing,
+    split_rows,
     to_torch,
 )
 
@@ -422,3 +425,98 @@ def test_training_history_plot_names_matplotlib_when_it_is_missing(monkeypatch: 
     history = Network([4, 1]).fit(*get_data(20), epochs=1)
     with pytest.raises(ImportError, match=r"TrainingHistory.plot needs matplotlib.*pip install matplotlib"):
         history.plot()
+
+
+# --------------------------------------------------------------------------- #
+# The command line
+# --------------------------------------------------------------------------- #
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def run(argv: list[str]) -> tuple[int, str]:
+    out = io.StringIO()
+    return cli.main(argv, out=out), out.getvalue()
+
+
+def learned_rows(stdout: str) -> list[list[str]]:
+    lines = stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("what the network learned"))
+    return [
+        [cell.strip() for cell in line.strip("|").split("|")] for line in lines[start + 3 :] if line.startswith("|")
+    ]
+
+
+def test_a_relu_run_prints_what_it_learned_and_draws_the_local_effects(tmp_path: Path) -> None:
+    picture = tmp_path / "effects.png"
+    code, stdout = run(["--samples", "400", "--epochs", "5", "--activation", "relu", "--effects", str(picture)])
+    assert code == 0
+    rows = learned_rows(stdout)
+    assert [row[0] for row in rows] == ["size_sqft", "bedrooms", "age_years", "distance_km"]
+    assert [float(row[3].replace(",", "")) for row in rows] == [150.0, 50_000.0, -1_000.0, -2_000.0]  # the truth
+    assert f"wrote the local effects to {picture}" in stdout
+    assert picture.read_bytes().startswith(PNG_SIGNATURE)
+    assert [p.name for p in tmp_path.iterdir()] == ["effects.png"]
+
+
+def test_a_classifier_run_prints_effects_on_each_class_probability(tmp_path: Path) -> None:
+    code, stdout = run(["--samples", "400", "--epochs", "5", "--task", "multiclass", "--activation", "tanh"])
+    assert code == 0
+    assert "what the network learned (per unit of each feature, on each class's probability" in stdout
+    lines = stdout.splitlines()
+    header = lines[next(i for i, line in enumerate(lines) if line.startswith("what the network learned")) + 1]
+    assert [cell.strip() for cell in header.strip("|").split("|")] == [
+        "feature",
+        *(f"{part} P({label})/unit" for label in (0, 1, 2) for part in ("average", "std")),
+    ]
+    averages = np.array([[float(row[i]) for i in (1, 3, 5)] for row in learned_rows(stdout)])
+    np.testing.assert_allclose(averages.sum(axis=1), 0.0, atol=1e-3)  # printed to 4 significant digits
+
+
+def test_the_effects_output_is_checked_like_the_others(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    table = tmp_path / "table.csv"
+    make_housing(50).to_csv(table, index=False)
+    code, _ = run(["--csv", str(table), "--target", "price", "--effects", str(table)])
+    assert code == 1
+    assert f"error: --effects {table}: is the input --csv; it would be overwritten" in capsys.readouterr().err
+    code, _ = run(["--samples", "50", "--plot", str(tmp_path / "a.png"), "--effects", str(tmp_path / "a.png")])
+    assert code == 1
+    assert "is also --plot; give each output its own file" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["--model", "m.json", "--predict", str(table), "--effects", "e.png"])
+    assert stopped.value.code == 2
+    assert "--effects goes with training, not --predict" in capsys.readouterr().err
+
+
+def test_effects_of_a_table_without_numbers_say_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rng = np.random.default_rng(0)
+    words = pd.DataFrame({"plan": rng.choice(["a", "b"], 60), "region": rng.choice(["x", "y", "z"], 60)})
+    words["spend"] = words["plan"].map({"a": 1.0, "b": 3.0}) + rng.normal(0, 0.1, 60)
+    table = tmp_path / "words.csv"
+    words.to_csv(table, index=False)
+    code, stdout = run(
+        ["--csv", str(table), "--target", "spend", "--epochs", "5", "--effects", str(tmp_path / "e.png")]
+    )
+    assert code == 1
+    assert "error: --effects: the table has no numeric feature" in capsys.readouterr().err
+    train_rows, _ = split_rows(len(words), 0.2, seed=0)  # the command line's split
+    references = {c: words[c].iloc[train_rows].value_counts().sort_index().idxmax() for c in ("plan", "region")}
+    expected = [
+        f"{column}={category} vs {reference}"
+        for column, reference in references.items()
+        for category in sorted({"plan": "ab", "region": "xyz"}[column])
+        if category != reference
+    ]
+    assert [row[0] for row in learned_rows(stdout)] == expected  # the table is printed before the plot fails
+
+
+def test_a_checkpoint_written_before_effects_existed_still_resumes(tmp_path: Path) -> None:
+    checkpoint = tmp_path / "run.json"
+    code, _ = run(["--samples", "100", "--epochs", "4", "--checkpoint", str(checkpoint), "--checkpoint-every", "2"])
+    assert code == 0
+    document = json.loads(checkpoint.read_text())
+    document["extra"]["train.py"].pop("effects")  # as a checkpoint from before --effects was written
+    checkpoint.write_text(json.dumps(document))
+    code, stdout = run(["--resume", str(checkpoint)])
+    assert code == 0, stdout
+    assert "what the network learned" in stdout
