@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 
 FloatArray = npt.NDArray[np.float64]
 Init = Literal["xavier", "he", "normal"]
+INPUT_GRADIENT_ROWS = 1024
+"""`Network.input_gradients` works through this many rows at a time, in one set of buffers that stays in cache."""
 
 
 class NetworkDocument(BaseModel):
@@ -416,20 +418,27 @@ class Network:
     def input_gradients(self, X: npt.ArrayLike) -> FloatArray:
         """``d forward(X)[i, k] / d X[i, j]``, exact: (n, n_out, n_in), head applied (probabilities for classifiers).
 
-        One forward pass, then per output ``k`` the backward pass carried down to the inputs: the
-        head's slopes ``d a_k / d z`` (n, n_out), then ``delta = (delta @ W.T) * f'(Z)`` layer by
-        layer, and ``delta @ W_1.T``. ``X`` is checked as `forward` checks it.
+        Per block of at most `INPUT_GRADIENT_ROWS` rows, in one set of step buffers: a forward pass, then
+        per output ``k`` the backward pass carried down to the inputs: the head's slopes ``d a_k / d z``
+        (rows, n_out), then ``delta = (delta @ W.T) * f'(Z)`` layer by layer, and ``delta @ W_1.T``.
+        ``X`` is checked as `forward` checks it.
         """
         X_checked = self.check_inputs(X)
-        buffers = self._answer(X_checked)
-        top, output_slopes = buffers.layers[-1], HEADS[self.head].output_slopes
-        gradients = np.empty((X_checked.shape[0], self.layer_sizes[-1], self.layer_sizes[0]))
-        with np.errstate(over="ignore", invalid="ignore"):
-            for k in range(self.layer_sizes[-1]):
-                delta = output_slopes(top.output, k, top.delta)
-                for i in range(len(self.params) - 1, 0, -1):
-                    delta = self._delta_below(i, delta, buffers, slopes_known=k > 0)
-                np.matmul(delta, self.params[0].weights.T, out=gradients[:, k, :])
+        n_rows, n_out = X_checked.shape[0], self.layer_sizes[-1]
+        gradients = np.empty((n_rows, n_out, self.layer_sizes[0]))
+        output_slopes, buffers = HEADS[self.head].output_slopes, self.buffers(min(n_rows, INPUT_GRADIENT_ROWS))
+        for start in range(0, n_rows, INPUT_GRADIENT_ROWS):
+            rows = X_checked[start : start + INPUT_GRADIENT_ROWS]
+            if rows.shape[0] != buffers.rows:
+                buffers = self.buffers(rows.shape[0])  # the last, shorter block
+            with np.errstate(over="ignore", invalid="ignore"):
+                top = self._forward(rows, buffers)
+                self._refuse_overflow(rows, buffers)
+                for k in range(n_out):
+                    delta = output_slopes(top, k, buffers.layers[-1].delta)
+                    for i in range(len(self.params) - 1, 0, -1):
+                        delta = self._delta_below(i, delta, buffers, slopes_known=k > 0)
+                    np.matmul(delta, self.params[0].weights.T, out=gradients[start : start + rows.shape[0], k, :])
         if not np.isfinite(gradients).all():
             raise ValueError(
                 "X: the network's input gradients overflow float64 for these inputs; scale the inputs, "

@@ -467,37 +467,6 @@ class FeatureEffect(_Record):
             raise ValueError(f"per_category: expected the categories other than the reference {self.reference!r}")
         return self
 
-    @classmethod
-    def of(
-        cls,
-        feature: str,
-        output: str,
-        effects: np.ndarray,
-        categories: np.ndarray | None = None,
-        reference: str | None = None,
-    ) -> Self:
-        """The summary of local ``effects`` (n,) of ``feature`` on ``output``; a category column also gives
-        each row's category (n,) and the ``reference`` its effects are taken against."""
-        q10, q50, q90 = np.quantile(effects, [0.1, 0.5, 0.9])
-        per_category = None
-        if categories is not None:
-            per_category = {
-                str(category): float(effects[categories == category].mean())
-                for category in sorted(set(categories.tolist()) - {reference})
-            }
-        return cls(
-            feature=feature,
-            kind="number" if categories is None else "category",
-            output=output,
-            mean=float(effects.mean()),
-            std=float(effects.std()),
-            q10=float(q10),
-            q50=float(q50),
-            q90=float(q90),
-            reference=reference,
-            per_category=per_category,
-        )
-
     def _summary(self) -> str:
         against = "" if self.reference is None else f" against {self.reference!r}"
         return f"{self.feature!r} on {self.output!r}: mean {self.mean:.4g}, std {self.std:.4g}{against}"

@@ -23,6 +23,7 @@ are `glassnet.tables.DataNote` warnings.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -90,13 +91,17 @@ def _answers(network: Network, target: TargetEncoding, X: np.ndarray) -> np.ndar
     return network.forward(X) * float(target.scaler.scale[0])
 
 
-def _answer_gradients(network: Network, target: TargetEncoding, X: np.ndarray) -> np.ndarray:
-    """``d _answers / d X`` (n, n_outputs, k), exact: the network's input gradients, in the target's units or
-    on each class's probability (a binary one's first class moves against the second)."""
-    gradients = network.input_gradients(X)
+def _per_raw_unit(target: TargetEncoding, gradients: np.ndarray, scale: np.ndarray, out: np.ndarray) -> None:
+    """The network's input gradients (n, n_network_outputs, k) of ``k`` standardized columns, per raw unit of
+    the columns (``scale`` (k,)) and in the units of `_answers`, into ``out`` (n, n_outputs, k): the target's
+    units, or each class's probability (a binary one's first class moves against the second)."""
     if target.scaler is not None:
-        return gradients * float(target.scaler.scale[0])
-    return np.concatenate([-gradients, gradients], axis=1) if gradients.shape[1] == 1 else gradients
+        np.multiply(gradients, float(target.scaler.scale[0]) / scale, out=out)
+    elif gradients.shape[1] == 1:
+        np.divide(gradients[:, 0, :], scale, out=out[:, 1, :])
+        np.negative(out[:, 1, :], out=out[:, 0, :])
+    else:
+        np.divide(gradients, scale, out=out)
 
 
 class Bundle(BaseModel):
@@ -660,9 +665,9 @@ class TabularModel:
         X = fitted.features.transform(rows, unseen=unseen, name="frame")
         encoding, scaler = fitted.features, fitted.features.scaler
         n_numeric = len(encoding.numeric)
-        gradients = _answer_gradients(fitted.network, fitted.target, X)[:, :, :n_numeric]
-        effects = np.empty((len(X), gradients.shape[1], len(encoding.columns)))
-        np.divide(gradients, scaler.scale[:n_numeric], out=effects[:, :, :n_numeric])
+        gradients = fitted.network.input_gradients(X)[:, :, :n_numeric]
+        effects = np.empty((len(X), len(self._outputs(fitted)), len(encoding.columns)))
+        _per_raw_unit(fitted.target, gradients, scaler.scale[:n_numeric], effects[:, :, :n_numeric])
         if encoding.categorical:
             answers = _answers(fitted.network, fitted.target, X)
             references = encoding.references()
@@ -705,14 +710,32 @@ class TabularModel:
         fitted, rows, effects = self._local_effects(frame, unseen)
         encoding, references = fitted.features, fitted.features.references()
         outputs = [str(output) for output in self._outputs(fitted)]
+        flat = effects.reshape(len(rows), -1)  # (n, n_outputs * n_columns): every summary in one pass each
+        means, stds, (q10, q50, q90) = flat.mean(axis=0), flat.std(axis=0), np.quantile(flat, [0.1, 0.5, 0.9], axis=0)
+        categories = {column: rows[column].astype(str).to_numpy() for column in references}
         summaries = []
-        for k, output in enumerate(outputs):
-            for j, column in enumerate(encoding.columns):
-                if column in references:
-                    categories = rows[column].astype(str).to_numpy()
-                    summaries.append(FeatureEffect.of(column, output, effects[:, k, j], categories, references[column]))
-                else:
-                    summaries.append(FeatureEffect.of(column, output, effects[:, k, j]))
+        for at, (output, column) in enumerate(itertools.product(outputs, encoding.columns)):
+            per_category = None
+            if column in references:
+                values, reference = categories[column], references[column]
+                per_category = {
+                    category: float(flat[values == category, at].mean())
+                    for category in sorted(set(values.tolist()) - {reference})
+                }
+            summaries.append(
+                FeatureEffect(
+                    feature=column,
+                    kind="number" if per_category is None else "category",
+                    output=output,
+                    mean=float(means[at]),
+                    std=float(stds[at]),
+                    q10=float(q10[at]),
+                    q50=float(q50[at]),
+                    q90=float(q90[at]),
+                    reference=None if per_category is None else references[column],
+                    per_category=per_category,
+                )
+            )
         return FeatureEffects(target=fitted.target.column, output=outputs, features=summaries)
 
     # ----- files -------------------------------------------------------------
