@@ -660,7 +660,12 @@ def train(args: argparse.Namespace, out: TextIO) -> None:
     if args.task != "regression":
         with about(source):
             show_confusion(model, test_part, out)
-    show_effects(model.effects(), housing=args.csv is None and args.task == "regression", out=out)
+    try:
+        effects = model.effects()
+    except ValueError as error:  # a column whose unit is beyond float64: the run and its files stand
+        print(f"\n{LEARNED}: not shown: {error}", file=out)
+    else:
+        show_effects(effects, housing=args.csv is None and args.task == "regression", out=out)
     show_diagnosis(history.diagnose(), args.gradients, out)
     write_outputs(args, model, report, (watched, train_part), out)
 
@@ -691,14 +696,14 @@ def write_outputs(
     if args.plot is not None:
         write_atomically(args.plot, loss_plot(history, model.network.loss_name, watched), name="--plot")
         print(f"wrote the loss curves to {args.plot}", file=out)
-    if args.effects is not None:
-        picture = effects_plot(model, train_part, housing=args.csv is None)
-        write_atomically(args.effects, picture, name="--effects")
-        print(f"wrote the local effects to {args.effects}", file=out)
     if args.trace is not None:
         write_atomically(args.trace, history.model_dump_json(), name="--trace")
         kept = len(history.kept_gradients())
         print(f"wrote the training history, with the full gradients of {kept} epochs, to {args.trace}", file=out)
+    if args.effects is not None:  # last: a table whose effects cannot be drawn has had every other file written
+        picture = effects_plot(model, train_part, housing=args.csv is None)
+        write_atomically(args.effects, picture, name="--effects")
+        print(f"wrote the local effects to {args.effects}", file=out)
 
 
 def predict(args: argparse.Namespace, out: TextIO) -> None:

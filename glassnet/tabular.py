@@ -667,7 +667,8 @@ class TabularModel:
         n_numeric = len(encoding.numeric)
         gradients = fitted.network.input_gradients(X)[:, :, :n_numeric]
         effects = np.empty((len(X), len(self._outputs(fitted)), len(encoding.columns)))
-        _per_raw_unit(fitted.target, gradients, scaler.scale[:n_numeric], effects[:, :, :n_numeric])
+        with np.errstate(over="ignore", invalid="ignore"):  # refused below, naming the columns
+            _per_raw_unit(fitted.target, gradients, scaler.scale[:n_numeric], effects[:, :, :n_numeric])
         if encoding.categorical:
             answers = _answers(fitted.network, fitted.target, X)
             references = encoding.references()
@@ -676,6 +677,13 @@ class TabularModel:
                 one_hot = np.asarray(encoding.categorical[column]) == references[column]
                 at_reference[:, block] = (one_hot - scaler.mean[block]) / scaler.scale[block]
                 effects[:, :, j] = answers - _answers(fitted.network, fitted.target, at_reference)
+        overflowed = [column for j, column in enumerate(encoding.columns) if not np.isfinite(effects[:, :, j]).all()]
+        if overflowed:
+            raise ValueError(
+                f"frame: the effects of column(s) {overflowed} overflow float64 per raw unit: their training values "
+                "spread over so little that one unit of them is beyond what the network's output can change by; "
+                "rescale them (e.g. multiply by a power of ten) to read their effects"
+            )
         return fitted, rows, effects
 
     def _outputs(self, fitted: _Fitted) -> list[Any]:
