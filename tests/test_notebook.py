@@ -129,12 +129,12 @@ def test_gradients_are_watched_through_training(executed: Any) -> None:
 
 def test_what_a_nonlinear_network_learned(executed: Any) -> None:
     printed = stream_text(executed)
-    assert "relu network recovers about $150 per square foot: True" in printed
-    assert "every average effect within 5% of the formula: True" in printed
-    assert "average effect of the linear term within 5% of 2: True" in printed
-    assert "local effects follow 2 square (r > 0.95): True" in printed
-    assert "local effects follow 3 cos(wave) (r > 0.9): True" in printed
-    assert "category shifts within 0.15 of the truth: True" in printed
+    claims = [
+        *("relu network recovers about $150 per square foot", "every average effect within 5% of the formula"),
+        *("average effect of the linear term within 5% of 2", "local effects follow 2 square (r > 0.95)"),
+        *("local effects follow 3 cos(wave) (r > 0.9)", "category shifts within 0.15 of the truth"),
+    ]
+    assert [claim for claim in claims if f"{claim}: True" not in printed] == []
     assert re.search(r"^GradientRecord\(loss=[\d.]+, 3 layers .*: 4x256 .*, 256x256 .*, 256x3 .*\)$", printed, re.M)
 
 
