@@ -75,6 +75,12 @@ of the other.) A fresh process is what ``python train.py`` runs in, so the stand
 table is the one users see; the interleaved one flatters a library that allocates as
 it goes.
 
+What the network learned: ``TabularModel.effects`` of 10,000 raw housing rows (encoding, input
+gradients through the scalers, the summary) against one training epoch on the same rows (the
+command line's: Adam, full batch, the step's buffers already made), both in one BLAS thread as
+``train.py`` computes, timed in turn in one process; the ratio is the median of the paired ratios,
+for the default linear network and a relu one. The target: effects cost less than an epoch.
+
 Building a model and converting the data to tensors are outside the timed block; each
 library's own input validation inside ``fit``/``partial_fit`` is inside it. The
 "others' CPUs" column says how many CPUs other processes kept busy during a
@@ -103,6 +109,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -121,6 +128,13 @@ Trainer = Callable[[int], None]
 """Trains an already built model for the given number of epochs."""
 
 RECORDS_TARGET_PERCENT = 5.0
+EFFECTS_ROWS = 10_000
+EFFECTS_TARGET = 1.0
+"""``effects`` of `EFFECTS_ROWS` rows over one training epoch on them."""
+EFFECTS_NETWORKS: tuple[tuple[str, list[int], str], ...] = (
+    ("train.py default", [10, 25], "identity"),
+    ("relu 64,64", [64, 64], "relu"),
+)
 
 
 # --------------------------------------------------------------------------- #
@@ -1002,6 +1016,72 @@ def interleaved_report(results: Sequence[ConfigResult], runners: Sequence[Runner
     return text, targets
 
 
+@dataclass(frozen=True)
+class EffectsTiming:
+    """One network's seconds of ``effects`` and of one training epoch, on the same rows, in repeat order."""
+
+    name: str
+    effects: list[float]
+    epoch: list[float]
+
+    @property
+    def ratio(self) -> float:
+        return paired_ratio(self.effects, self.epoch)
+
+
+def effects_timings(*, repeats: int, pause: float) -> list[EffectsTiming]:
+    """For each of `EFFECTS_NETWORKS`: ``TabularModel.effects`` of `EFFECTS_ROWS` housing rows and one epoch
+    of its training on them, timed in turn (after one untimed of each), in one BLAS thread."""
+    from threadpoolctl import threadpool_limits
+
+    houses = glassnet.make_housing(EFFECTS_ROWS, seed=0)
+    found = []
+    with threadpool_limits(1, user_api="blas"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", glassnet.DataNote)
+        for name, hidden, activation in EFFECTS_NETWORKS:
+            model = glassnet.TabularModel(hidden=hidden, activation=activation, epochs=1)
+            model.fit(houses, glassnet.TARGET)
+            X, y = model.features.transform(houses), model.target_encoding.encode(houses[glassnet.TARGET])
+            settings = glassnet.TrainingSettings.of(glassnet.TABULAR_TRAINING, epochs=repeats + 1)
+            run = glassnet.TrainingRun(model.network, X, y, settings)
+            run.advance(1)
+            model.effects(houses)
+            works: dict[str, Callable[[], object]] = {
+                "effects": partial(model.effects, houses),
+                "epoch": partial(run.advance, 1),
+            }
+            times: dict[str, list[float]] = {"effects": [], "epoch": []}
+            for _ in range(repeats):
+                for what, work in works.items():
+                    gc.collect()
+                    time.sleep(pause)
+                    started = time.perf_counter()
+                    work()
+                    times[what].append(time.perf_counter() - started)
+            found.append(EffectsTiming(name, **times))
+    return found
+
+
+def effects_report(timings: Sequence[EffectsTiming]) -> str:
+    """The effects table: milliseconds of each, their ratio and the target."""
+    rows = [
+        [
+            t.name,
+            f"{EFFECTS_ROWS:,}",
+            ms(statistics.median(t.effects)),
+            ms(statistics.median(t.epoch)),
+            f"{t.ratio:.2f}x",
+            f"<= {EFFECTS_TARGET:.2f}x",
+            verdict(t.ratio, EFFECTS_TARGET),
+        ]
+        for t in timings
+    ]
+    headers = ["network", "rows", "effects ms", "one epoch ms", "effects / epoch", "target", "met"]
+    return "what the network learned: TabularModel.effects against one training epoch on the same rows\n" + table(
+        rows, headers
+    )
+
+
 def report(results: Sequence[ConfigResult], runners: Sequence[Runner]) -> tuple[str, list[Target]]:
     """The standalone tables, then the interleaved ones, and every target evaluated."""
     alone_text, alone_targets = alone_report(results)
@@ -1161,12 +1241,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     wall = time.perf_counter() - started
 
+    effects = effects_timings(repeats=args.repeats, pause=args.pause)
     text, targets = report(results, runners)
     print(header(env), end="\n\n")
     print(text, end="\n\n")
+    print(effects_report(effects), end="\n\n")
     print(f"{summary(targets, torch_version)}\nwall time {wall:.1f} s", flush=True)
     if args.json is not None:
         document = raw_numbers(results, targets, env, wall)
+        document["effects"] = [{**asdict(t), "ratio": t.ratio, "target": EFFECTS_TARGET} for t in effects]
         args.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     return 0
 

@@ -41,6 +41,8 @@ from glassnet.network import Init, Network, NetworkDocument, gradient_check
 from glassnet.optim import OPTIMIZERS, SGD, Adam, AdamState, Momentum, MomentumState, Optimizer, OptimizerName
 from glassnet.records import (
     EpochRecord,
+    FeatureEffect,
+    FeatureEffects,
     GradientCheckReport,
     GradientRecord,
     LayerGradients,
@@ -97,6 +99,8 @@ __all__ = [
     "DataNote",
     "Diagnosis",
     "EpochRecord",
+    "FeatureEffect",
+    "FeatureEffects",
     "Finding",
     "GradientCheckReport",
     "GradientRecord",

@@ -30,7 +30,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 import numpy as np
 import pandas as pd
@@ -52,7 +52,7 @@ from glassnet.guards import (
     write_atomically,
 )
 from glassnet.optim import OPTIMIZERS
-from glassnet.records import EpochRecord, TrainingHistory
+from glassnet.records import EpochRecord, FeatureEffects, TrainingHistory
 from glassnet.settings import RULES, TrainingSettings, default_learning_rates
 from glassnet.tables import TASKS, UNSEEN, DataError, DataNote, Unseen, read_table, reject_missing, split_rows
 from glassnet.tabular import (
@@ -65,6 +65,9 @@ from glassnet.tabular import (
 )
 from glassnet.training import TrainingDiverged
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 SHOWN_ROWS = 5
 MODEL_OPTIONS = ("task", "hidden", "activation", "seed")
 """The options that are `TabularModel` arguments; their defaults are its own."""
@@ -76,9 +79,11 @@ COMMAND_LINE_OPTIONS = ("print_every", "samples", "csv", "test_fraction")
 """The options of a run that only the command line knows: its checkpoints keep them in their ``extra``."""
 RUN_OPTIONS = (*MODEL_OPTIONS, *TRAINING_OPTIONS, *TABLE_OPTIONS, *COMMAND_LINE_OPTIONS)
 """The options that define a training run: a resumed run keeps the values it started with."""
-OUTPUT_OPTIONS = ("save", "report", "plot", "trace", "checkpoint", "checkpoint_every", "gradients")
+OUTPUT_OPTIONS = ("save", "report", "plot", "effects", "trace", "checkpoint", "checkpoint_every", "gradients")
 """The options that only say what to write or show: given again with --resume, they replace the checkpoint's."""
-WRITTEN_OPTIONS = ("checkpoint", "save", "report", "plot", "trace")
+NEWER_OUTPUT_OPTIONS = frozenset({"effects"})
+"""Output options added after checkpoints were first written: a checkpoint without them is read as not asking."""
+WRITTEN_OPTIONS = ("checkpoint", "save", "report", "plot", "effects", "trace")
 """The files a training run writes: each must differ from every other one and from every input."""
 PATH_OPTIONS = ("csv", *WRITTEN_OPTIONS)
 
@@ -206,6 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     files.add_argument("--report", type=Path, help="write train and test metrics as JSON")
     files.add_argument("--plot", type=Path, help="write a PNG of the loss curves")
     files.add_argument(
+        "--effects", type=Path, help="write a PNG of each numeric feature's local effect against its value"
+    )
+    files.add_argument(
         "--trace", type=Path, help="write the training history as JSON, with full gradients every --print-every epochs"
     )
     files.add_argument(
@@ -257,7 +265,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             if option in args.given:
                 parser.error(f"--{option} goes with --predict")
     else:
-        for option in ("resume", "checkpoint", "trace"):
+        for option in ("resume", "checkpoint", "trace", "effects"):
             if getattr(args, option) is not None:
                 parser.error(f"--{option} goes with training, not --predict")
     args.output = None if args.output in (None, "-") else Path(args.output)
@@ -286,7 +294,7 @@ def _stored(checkpoint: TabularCheckpoint, recorded: dict[str, Any], path: Path)
     """
     stored = checkpoint.extra.get("train.py")
     own, version_1 = {*COMMAND_LINE_OPTIONS, *OUTPUT_OPTIONS}, {*RUN_OPTIONS, *OUTPUT_OPTIONS}
-    if not isinstance(stored, dict) or set(stored) not in (own, version_1):
+    if not isinstance(stored, dict) or set(stored) | NEWER_OUTPUT_OPTIONS not in (own, version_1):
         raise ValueError(
             f"--resume {path}: not a checkpoint of the command line (TabularModel.resume reads those of the library)"
         )
@@ -495,21 +503,37 @@ def show_confusion(model: TabularModel, test_part: pd.DataFrame, out: TextIO) ->
     )
 
 
-def show_coefficients(model: TabularModel, housing: bool, out: TextIO) -> None:
-    """What a linear network learned, collapsed into one map, in target units per feature unit."""
-    per_unit = dict(zip(model.feature_names, model.coefficients().tolist(), strict=True))
-    if housing:
+LEARNED = "what the network learned"
+
+
+def show_effects(effects: FeatureEffects, housing: bool, out: TextIO) -> None:
+    """Each feature's average effect and spread (std) over the training rows: on the target in its units per
+    unit of the feature, with the true dollars beside them on the housing data, or on each class's probability.
+    A text column has a row per category other than the reference: the average change against it."""
+    rows: list[list[object]] = []
+    if housing:  # numbers only, one output: the price
         truth = TRUE_COEFFICIENTS
-        rows = [
-            [name, found, truth[name], 100.0 * (found - truth[name]) / abs(truth[name])]
-            for name, found in per_unit.items()
-        ]
-        headers = ["feature", "recovered $/unit", "true $/unit", "error %"]
+        for e in effects.features:
+            error = 100.0 * (e.mean - truth[e.feature]) / abs(truth[e.feature])
+            rows.append([e.feature, e.mean, e.std, truth[e.feature], error])
+        headers = ["feature", "average $/unit", "std $/unit", "true $/unit", "error %"]
     else:
-        rows = [[name, found] for name, found in per_unit.items()]
-        headers = ["feature", "target units per feature unit"]
-    floatfmt = ",.2f" if housing else ",.4g"  # a per-unit weight on a large-scale column is tiny, not 0.00
-    print_table("coefficients of the collapsed linear map", rows, headers, out, floatfmt=floatfmt)
+        for feature in effects.feature_names:
+            per_output = [effects.of(feature, output) for output in effects.output]
+            first = per_output[0]
+            if first.per_category is None:
+                rows.append([feature, *(value for e in per_output for value in (e.mean, e.std))])
+            for category in first.per_category or {}:
+                changes = [(e.per_category or {})[category] for e in per_output]
+                rows.append([f"{feature}={category} vs {first.reference}", *(v for c in changes for v in (c, None))])
+        parts = ("average", "std")
+        if len(effects.output) == 1:
+            headers = ["feature", f"average {effects.target}/unit", "std"]
+        else:
+            headers = ["feature", *(f"{part} P({output})/unit" for output in effects.output for part in parts)]
+    what = "in the target's units" if len(effects.output) == 1 else "on each class's probability"
+    floatfmt = ",.2f" if housing else ",.4g"  # a per-unit effect of a large-scale column is tiny, not 0.00
+    print_table(f"{LEARNED} (per unit of each feature, {what}; over the training rows)", rows, headers, out, floatfmt)
 
 
 def show_diagnosis(diagnosis: Diagnosis, full: bool, out: TextIO) -> None:
@@ -522,23 +546,57 @@ def show_diagnosis(diagnosis: Diagnosis, full: bool, out: TextIO) -> None:
         print(f"\ndiagnosis: {finding.kind} from epoch {finding.epoch}{where}: {finding.message}", file=out)
 
 
+def png(figure: Figure) -> bytes:
+    """``figure`` as PNG bytes; the figure is closed."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
 def loss_plot(history: TrainingHistory, loss_name: str, validation: str) -> bytes:
     """A PNG of the train and validation (or test) loss at every epoch."""
     import matplotlib
 
     matplotlib.use("Agg")
+    axes = history.plot(validation=validation)
+    axes.set(ylabel=loss_name)
+    return png(axes.figure)  # type: ignore[arg-type]
+
+
+def effects_plot(model: TabularModel, rows: pd.DataFrame, housing: bool) -> bytes:
+    """A PNG with a panel per numeric feature: each of ``rows``' local effect against its value (per class
+    for classifiers), with the true dollars per unit as a line on the housing data."""
+    import matplotlib
+
+    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    frame = history.to_frame()
-    figure, axes = plt.subplots(figsize=(7, 4))
-    axes.plot(frame.index, frame["loss"], label="train")
-    axes.plot(frame.index, frame["val_loss"], label=validation)
-    axes.set(xlabel="epoch", ylabel=loss_name, yscale="log", title="loss per epoch")
-    axes.legend()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    plt.close(figure)
-    return buffer.getvalue()
+    numeric = model.features.numeric
+    if not numeric:
+        raise ValueError("--effects: the table has no numeric feature whose effect could be drawn against its value")
+    local = model.local_effects(rows)
+    width = min(3, len(numeric))
+    height = -(-len(numeric) // width)
+    figure, grid = plt.subplots(height, width, figsize=(4.5 * width, 3.5 * height), squeeze=False)
+    labels = [None] if model.labels is None else list(model.labels)
+    for axes, feature in zip(grid.flat, numeric, strict=False):
+        for label in labels:
+            effect = local[feature] if label is None else local[(label, feature)]
+            axes.scatter(rows[feature], effect, s=4, alpha=0.4, label=None if label is None else f"P({label})")
+        if housing and model.labels is None:
+            axes.axhline(TRUE_COEFFICIENTS[feature], color="black", linestyle="--", label="true $/unit")
+        unit = f"{model.target} per unit" if model.labels is None else "probability per unit"
+        axes.set(xlabel=feature, ylabel=unit, title=f"local effect of {feature}")
+        if axes.get_legend_handles_labels()[0]:
+            axes.legend(fontsize="small")
+    for axes in list(grid.flat)[len(numeric) :]:
+        axes.set_visible(False)
+    figure.suptitle(f"{LEARNED}: each row's local effect against its value")
+    figure.tight_layout()
+    return png(figure)
 
 
 # --------------------------------------------------------------------------- #
@@ -673,16 +731,26 @@ def _train(args: argparse.Namespace, checkpoint: TabularCheckpoint | None, progr
     if args.task != "regression":
         with about(source):
             show_confusion(model, test_part, out)
-    elif model.network.activation == "identity":
-        show_coefficients(model, housing=args.csv is None, out=out)
+    try:
+        effects = model.effects()
+    except ValueError as error:  # a column whose unit is beyond float64: the run and its files stand
+        print(f"\n{LEARNED}: not shown: {error}", file=out)
+    else:
+        show_effects(effects, housing=args.csv is None and args.task == "regression", out=out)
     show_diagnosis(history.diagnose(), args.gradients, out)
-    write_outputs(args, model, report, watched, out)
+    write_outputs(args, model, report, (watched, train_part), out)
 
 
 def write_outputs(
-    args: argparse.Namespace, model: TabularModel, report: dict[str, dict[str, float]], watched: str, out: TextIO
+    args: argparse.Namespace,
+    model: TabularModel,
+    report: dict[str, dict[str, float]],
+    rows: tuple[str, pd.DataFrame],
+    out: TextIO,
 ) -> None:
-    """The files asked for: the bundle, the metrics, the loss curves, the history with its gradients."""
+    """The files asked for: the bundle, the metrics, the loss curves, the local effects, the history with its
+    gradients. ``rows`` are the name of the rows whose loss was watched and the training rows."""
+    watched, train_part = rows
     history = model.history
     training = {
         "epochs": history.records[-1].epoch,
@@ -703,6 +771,10 @@ def write_outputs(
         write_atomically(args.trace, history.model_dump_json(), name="--trace")
         kept = len(history.kept_gradients())
         print(f"wrote the training history, with the full gradients of {kept} epochs, to {args.trace}", file=out)
+    if args.effects is not None:  # last: a table whose effects cannot be drawn has had every other file written
+        picture = effects_plot(model, train_part, housing=args.csv is None)
+        write_atomically(args.effects, picture, name="--effects")
+        print(f"wrote the local effects to {args.effects}", file=out)
 
 
 def predict(args: argparse.Namespace, out: TextIO) -> None:

@@ -208,6 +208,26 @@ def _softmax(z: FloatArray, layer: LayerBuffers) -> FloatArray:
     return e
 
 
+def _identity_slopes(a: FloatArray, k: int, out: FloatArray) -> FloatArray:
+    """``d a_k / d z`` (n, n_out) of the identity head: 1 at ``k``, 0 elsewhere."""
+    out.fill(0.0)
+    out[:, k] = 1.0
+    return out
+
+
+def _sigmoid_slopes(a: FloatArray, k: int, out: FloatArray) -> FloatArray:
+    """``d a / d z = a (1 - a)`` (n, 1) of the sigmoid head (its one output, ``k = 0``)."""
+    return _sigmoid_derivative(a, a, out)
+
+
+def _softmax_slopes(a: FloatArray, k: int, out: FloatArray) -> FloatArray:
+    """``d a_k / d z_j = a_k ([j == k] - a_j)`` (n, n_out) of the softmax head."""
+    np.multiply(a, a[:, k : k + 1], out=out)
+    np.negative(out, out=out)
+    out[:, k] += a[:, k]
+    return out
+
+
 def _mse(z: FloatArray, a: FloatArray, y: FloatArray, diff: FloatArray, layer: LayerBuffers) -> float:
     """Mean over samples and outputs of ``(a - y)**2``, from ``diff = a - y``."""
     return float(np.vdot(diff, diff)) / diff.size
@@ -288,7 +308,9 @@ class HeadFunction:
     (n, n_out)`` checks a float64 label array and returns the target matrix; ``baseline(Y)``
     is the loss of the best constant prediction for targets ``Y`` (n, n_out). With the
     canonical link, ``d loss / d z`` is ``(a - y) * delta_factor(n_out) / n`` for every head.
-    ``min_outputs`` and ``max_outputs`` bound the output layer's width.
+    ``min_outputs`` and ``max_outputs`` bound the output layer's width. ``output_slopes(a, k, out)``
+    writes ``d a_k / d z`` (n, n_out), the head's Jacobian row for output ``k``, from the outputs ``a``:
+    where backpropagating to the inputs starts.
     """
 
     loss_name: str
@@ -297,6 +319,7 @@ class HeadFunction:
     targets: Callable[[FloatArray, int], FloatArray]
     delta_factor: Callable[[int], float]
     baseline: Callable[[FloatArray], float]
+    output_slopes: Callable[[FloatArray, int, FloatArray], FloatArray]
     min_outputs: int
     max_outputs: int | None
 
@@ -309,6 +332,7 @@ HEADS: dict[str, HeadFunction] = {
         targets=_real_targets,
         delta_factor=lambda k: 2.0 / k,
         baseline=lambda Y: float(np.mean(np.var(Y, axis=0))),  # predicting each column's mean
+        output_slopes=_identity_slopes,
         min_outputs=1,
         max_outputs=None,
     ),
@@ -319,6 +343,7 @@ HEADS: dict[str, HeadFunction] = {
         targets=_binary_targets,
         delta_factor=lambda k: 1.0,
         baseline=lambda Y: _entropy(np.array([Y.mean(), 1.0 - Y.mean()])),  # predicting the share of ones
+        output_slopes=_sigmoid_slopes,
         min_outputs=1,
         max_outputs=1,
     ),
@@ -329,6 +354,7 @@ HEADS: dict[str, HeadFunction] = {
         targets=_categorical_targets,
         delta_factor=lambda k: 1.0,
         baseline=lambda Y: _entropy(Y.mean(axis=0)),  # predicting the class frequencies
+        output_slopes=_softmax_slopes,
         min_outputs=2,
         max_outputs=None,
     ),

@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 
 FloatArray = npt.NDArray[np.float64]
 Init = Literal["xavier", "he", "normal"]
+INPUT_GRADIENT_ROWS = 1024
+"""`Network.input_gradients` works through this many rows at a time, in one set of buffers that stays in cache."""
 
 
 class NetworkDocument(BaseModel):
@@ -354,21 +356,32 @@ class Network:
         loss = self._head_loss(self._forward(X, buffers), Y, buffers) + self._penalty(l2)
         delta = buffers.layers[-1].delta
         delta *= spec.delta_factor(Y.shape[1]) / Y.shape[0]
-        derivative = ACTIVATIONS[self.activation].derivative
         for i in range(len(self.params) - 1, -1, -1):
             grad = self._gradient_views[i]
             inputs = X if i == 0 else buffers.layers[i - 1].output
             np.matmul(inputs.T, delta, out=grad.weights)
             np.matmul(buffers.ones, delta, out=grad.bias)
             if i > 0:
-                below = buffers.layers[i - 1]
-                delta = np.matmul(delta, self.params[i].weights.T, out=below.delta)
-                if derivative is not None:
-                    delta *= derivative(below.z, below.output, below.derivative)
+                delta = self._delta_below(i, delta, buffers)
         if l2:
             n_weights = self._n_weights
             self._gradients[:n_weights] += np.multiply(self._parameters[:n_weights], l2, out=buffers.weights_sized)
         return loss
+
+    def _delta_below(
+        self, i: int, delta: FloatArray, buffers: StepBuffers, *, slopes_known: bool = False
+    ) -> FloatArray:
+        """Layer ``i - 1``'s delta (n, width) from layer ``i``'s ``delta``: ``(delta @ W_i.T) * f'(Z_{i-1})``.
+
+        Into layer ``i - 1``'s delta buffer; ``f'`` is computed into its derivative buffer unless
+        ``slopes_known`` says an earlier pass over the same forward pass left it there.
+        """
+        below = buffers.layers[i - 1]
+        below_delta = np.matmul(delta, self.params[i].weights.T, out=below.delta)
+        derivative = ACTIVATIONS[self.activation].derivative
+        if derivative is not None:
+            below_delta *= below.derivative if slopes_known else derivative(below.z, below.output, below.derivative)
+        return below_delta
 
     def batch_loss(self, X: FloatArray, Y: FloatArray, l2: float, buffers: StepBuffers) -> float:
         """The loss on a checked batch ``X`` (n, n_in), ``Y`` (n, n_out), with the ``l2`` penalty; no gradients."""
@@ -401,6 +414,37 @@ class Network:
     def forward(self, X: npt.ArrayLike) -> FloatArray:
         """Network output (n, n_out) with the head applied: probabilities for classifiers."""
         return self._answer(self.check_inputs(X)).layers[-1].output
+
+    def input_gradients(self, X: npt.ArrayLike) -> FloatArray:
+        """``d forward(X)[i, k] / d X[i, j]``, exact: (n, n_out, n_in), head applied (probabilities for classifiers).
+
+        Per block of at most `INPUT_GRADIENT_ROWS` rows, in one set of step buffers: a forward pass, then
+        per output ``k`` the backward pass carried down to the inputs: the head's slopes ``d a_k / d z``
+        (rows, n_out), then ``delta = (delta @ W.T) * f'(Z)`` layer by layer, and ``delta @ W_1.T``.
+        ``X`` is checked as `forward` checks it.
+        """
+        X_checked = self.check_inputs(X)
+        n_rows, n_out = X_checked.shape[0], self.layer_sizes[-1]
+        gradients = np.empty((n_rows, n_out, self.layer_sizes[0]))
+        output_slopes, buffers = HEADS[self.head].output_slopes, self.buffers(min(n_rows, INPUT_GRADIENT_ROWS))
+        for start in range(0, n_rows, INPUT_GRADIENT_ROWS):
+            rows = X_checked[start : start + INPUT_GRADIENT_ROWS]
+            if rows.shape[0] != buffers.rows:
+                buffers = self.buffers(rows.shape[0])  # the last, shorter block
+            with np.errstate(over="ignore", invalid="ignore"):
+                top = self._forward(rows, buffers)
+                self._refuse_overflow(rows, buffers)
+                for k in range(n_out):
+                    delta = output_slopes(top, k, buffers.layers[-1].delta)
+                    for i in range(len(self.params) - 1, 0, -1):
+                        delta = self._delta_below(i, delta, buffers, slopes_known=k > 0)
+                    np.matmul(delta, self.params[0].weights.T, out=gradients[start : start + rows.shape[0], k, :])
+        if not np.isfinite(gradients).all():
+            raise ValueError(
+                "X: the network's input gradients overflow float64 for these inputs; scale the inputs, "
+                "e.g. standardize them"
+            )
+        return gradients
 
     def predict(self, X: npt.ArrayLike) -> np.ndarray:
         """Identity head: ``forward(X)`` (n, n_out). Classifiers: integer labels (n,), from the logits."""

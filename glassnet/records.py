@@ -17,10 +17,11 @@ when read from JSON, so a record that could not have come from a network is reje
 
 from __future__ import annotations
 
+import html
 import itertools
 import math
 from collections.abc import Sequence
-from typing import Annotated, Self
+from typing import TYPE_CHECKING, Annotated, Literal, Self
 
 import numpy as np
 import pandas as pd
@@ -30,12 +31,50 @@ from tabulate import tabulate
 from glassnet.diagnosis import Diagnosis, diagnose
 from glassnet.guards import Float64Matrix, Float64Vector
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 # --------------------------------------------------------------------------- #
 # 1. Layer records
 # --------------------------------------------------------------------------- #
 
 
-class _WeightsAndBias(BaseModel):
+TableRows = tuple[list[str], Sequence[Sequence[object]]]
+"""A table's headers and its rows."""
+
+
+def _layer_table(headers: Sequence[str], rows: Sequence[Sequence[object]], tablefmt: str = "github") -> str:
+    return tabulate(rows, headers=headers, tablefmt=tablefmt, floatfmt=".6g")
+
+
+def _shape(array: np.ndarray) -> str:
+    return "x".join(map(str, array.shape))
+
+
+class _Record(BaseModel):
+    """A record that shows itself in a line (``repr``: shapes, L2 norms, the loss) and as an HTML table
+    in Jupyter (``_repr_html_``), instead of every number it holds."""
+
+    def _summary(self) -> str:
+        """The inside of the one-line ``repr``."""
+        raise NotImplementedError
+
+    def _rows(self) -> TableRows:
+        """The headers and rows of the record's table."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._summary()})"
+
+    def __str__(self) -> str:
+        return repr(self)
+
+    def _repr_html_(self) -> str:
+        headers, rows = self._rows()
+        return f"<p><code>{html.escape(repr(self))}</code></p>\n{_layer_table(headers, rows, 'html')}"
+
+
+class _WeightsAndBias(_Record):
     """A layer's ``weights`` (n_in, n_out) and ``bias`` (n_out,), float64 and finite."""
 
     model_config = ConfigDict(frozen=True)
@@ -62,6 +101,16 @@ class _WeightsAndBias(BaseModel):
         """Euclidean norm of weights and bias together."""
         return math.hypot(float(np.linalg.norm(self.weights)), float(np.linalg.norm(self.bias)))
 
+    def _summary(self) -> str:
+        return f"weights {_shape(self.weights)}, bias {_shape(self.bias)}, L2 norm {self.norm:.4g}"
+
+    def _rows(self) -> TableRows:
+        rows = [
+            (name, _shape(part), np.linalg.norm(part))
+            for name, part in (("weights", self.weights), ("bias", self.bias))
+        ]
+        return ["array", "shape", "L2 norm"], rows
+
 
 class LayerParams(_WeightsAndBias):
     """One layer's parameters: ``weights`` (n_in, n_out), ``bias`` (n_out,).
@@ -75,10 +124,6 @@ class LayerGradients(_WeightsAndBias):
     """``d loss / d weights`` (n_in, n_out) and ``d loss / d bias`` (n_out,) of one layer."""
 
 
-def _layer_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    return tabulate(rows, headers=headers, tablefmt="github", floatfmt=".6g")
-
-
 NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 """A finite number >= 0: a loss, a norm, a ratio (checked in pydantic's core: records are made every epoch)."""
 Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
@@ -90,7 +135,7 @@ Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 # --------------------------------------------------------------------------- #
 
 
-class GradientRecord(BaseModel):
+class GradientRecord(_Record):
     """One backward pass: the ``loss`` (finite, >= 0) it started from and each layer's gradients.
 
     The layers chain: ``layers[i].weights.shape[1] == layers[i + 1].weights.shape[0]``.
@@ -114,16 +159,33 @@ class GradientRecord(BaseModel):
         """Per-layer gradient norm (weights and bias together)."""
         return [layer.norm for layer in self.layers]
 
-    def table(self) -> str:
-        """Shapes and norms per layer, as a tabulate string."""
+    def to_frame(self) -> pd.DataFrame:
+        """One row per layer, indexed by ``layer`` (1-based): ``n_in``, ``n_out``, and the L2 norms
+        ``weights_norm``, ``bias_norm`` and ``norm`` (both together, as `norms`)."""
+        rows = [
+            (i, *layer.weights.shape, np.linalg.norm(layer.weights), np.linalg.norm(layer.bias), layer.norm)
+            for i, layer in enumerate(self.layers, start=1)
+        ]
+        columns = ["layer", "n_in", "n_out", "weights_norm", "bias_norm", "norm"]
+        return pd.DataFrame(rows, columns=columns).set_index("layer")
+
+    def _summary(self) -> str:
+        layers = ", ".join(f"{_shape(layer.weights)} {layer.norm:.3g}" for layer in self.layers)
+        return f"loss={self.loss:.6g}, {len(self.layers)} layers (weights shape, gradient L2 norm): {layers}"
+
+    def _rows(self) -> TableRows:
         rows = [
             (i, layer.weights.shape, np.linalg.norm(layer.weights), np.linalg.norm(layer.bias))
             for i, layer in enumerate(self.layers, start=1)
         ]
-        return _layer_table(["layer", "weights shape", "|dW|", "|db|"], rows)
+        return ["layer", "weights shape", "|dW| (L2)", "|db| (L2)"], rows
+
+    def table(self) -> str:
+        """Shapes and L2 norms per layer, as a tabulate string."""
+        return _layer_table(*self._rows())
 
 
-class EpochRecord(BaseModel):
+class EpochRecord(_Record):
     """One row of a training history: what the epoch's last step measured.
 
     ``loss`` is the mean training loss over the epoch's minibatches, each measured before
@@ -175,8 +237,24 @@ class EpochRecord(BaseModel):
         """How many layers the record describes."""
         return len(self.grad_norms)
 
+    def _summary(self) -> str:
+        val_loss = "None" if self.val_loss is None else f"{self.val_loss:.6g}"
+        norms = ", ".join(f"{norm:.3g}" for norm in self.grad_norms)
+        kept = "kept" if self.gradients is not None else "not kept"
+        return (
+            f"epoch={self.epoch}, loss={self.loss:.6g}, val_loss={val_loss}, "
+            f"gradient L2 norms [{norms}], full gradients {kept}"
+        )
 
-class TrainingHistory(BaseModel):
+    def _rows(self) -> TableRows:
+        rows = [
+            (i, norm, ratio, self.dead_fractions[i - 1] if i <= len(self.dead_fractions) else "")
+            for i, (norm, ratio) in enumerate(zip(self.grad_norms, self.update_ratios, strict=True), start=1)
+        ]
+        return ["layer", "gradient L2 norm", "update ratio (L2)", "dead fraction"], rows
+
+
+class TrainingHistory(_Record):
     """The recorded epochs of a training run, and how it ended.
 
     ``records`` have strictly increasing epochs and all describe the same layers (kept
@@ -265,13 +343,55 @@ class TrainingHistory(BaseModel):
         ``gradients=False`` shows each layer's gradient norm; ``True`` adds its update ratio
         and each hidden layer's dead fraction.
         """
+        headers, rows = self._rows(gradients=gradients)
+        return tabulate(rows, headers=headers, tablefmt="grid", floatfmt=".6g")
+
+    def _rows(self, *, gradients: bool = False) -> TableRows:
         frame = self.to_frame()
         if frame["val_loss"].isna().all():
             frame = frame.drop(columns="val_loss")
         if not gradients:
             frame = frame.drop(columns=[c for c in frame.columns if c.startswith(("update_ratio_", "dead_fraction_"))])
         frame = frame.reset_index()
-        return tabulate(frame.itertuples(index=False), headers=list(frame.columns), tablefmt="grid", floatfmt=".6g")
+        headers = [
+            f"{name} (L2)" if name.startswith(("grad_norm_", "update_ratio_")) else name for name in frame.columns
+        ]
+        return headers, list(frame.itertuples(index=False))
+
+    def _summary(self) -> str:
+        if not self.records:
+            return "no records"
+        first, last = self.records[0], self.records[-1]
+        return (
+            f"{len(self.records)} records, epochs {first.epoch} to {last.epoch}, loss {first.loss:.6g} -> "
+            f"{last.loss:.6g}, best_epoch={self.best_epoch}, stopped_early={self.stopped_early}"
+        )
+
+    def plot(self, ax: Axes | None = None, *, gradients: bool = False, validation: str = "validation") -> Axes:
+        """The loss per recorded epoch (train, and ``validation`` when there was some) on a log scale; with
+        ``gradients``, each layer's gradient L2 norm instead. Draws on ``ax`` or a new figure's axes; returns them.
+
+        Needs matplotlib (a requirement of glassnet, imported only here).
+        """
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError as error:
+            raise ImportError(
+                "TrainingHistory.plot needs matplotlib, which is not installed: pip install matplotlib"
+            ) from error
+        axes = plt.subplots(figsize=(7, 4))[1] if ax is None else ax
+        frame = self.to_frame()
+        if gradients:
+            for name in (c for c in frame.columns if c.startswith("grad_norm_")):
+                axes.plot(frame.index, frame[name], label=f"layer {name.removeprefix('grad_norm_')}")
+            axes.set(xlabel="epoch", ylabel="gradient L2 norm", yscale="log", title="gradient norm per epoch")
+        else:
+            axes.plot(frame.index, frame["loss"], label="train")
+            if not frame["val_loss"].isna().all():
+                axes.plot(frame.index, frame["val_loss"], label=validation)
+            axes.set(xlabel="epoch", ylabel="loss", yscale="log", title="loss per epoch")
+        axes.legend()
+        return axes
 
     def kept_gradients(self) -> dict[int, GradientRecord]:
         """The full gradient records that ``fit(keep_gradients=...)`` kept, by epoch."""
@@ -282,7 +402,7 @@ class TrainingHistory(BaseModel):
         return diagnose(self)
 
 
-class GradientCheckReport(BaseModel):
+class GradientCheckReport(_Record):
     """Analytic gradients against central differences, per parameter array.
 
     ``errors[i] = ||analytic - numeric|| / (||analytic|| + ||numeric||)``
@@ -305,12 +425,153 @@ class GradientCheckReport(BaseModel):
         """Whether every relative error is at most ``tolerance``."""
         return self.max_relative_error <= self.tolerance
 
-    def table(self) -> str:
-        """Norms and relative error per layer and parameter array."""
-        rows: list[tuple[object, ...]] = []
+    def _summary(self) -> str:
+        return (
+            f"passed={self.passed}, max_relative_error={self.max_relative_error:.3g}, tolerance={self.tolerance:.3g}, "
+            f"epsilon={self.epsilon:.3g}, {len(self.analytic.layers)} layers, loss={self.analytic.loss:.6g}"
+        )
+
+    def _rows(self) -> TableRows:
+        rows: list[Sequence[object]] = []
         for i, (a, n) in enumerate(zip(self.analytic.layers, self.numeric.layers, strict=True), start=1):
             for name, a_part, n_part in (("weights", a.weights, n.weights), ("bias", a.bias, n.bias)):
                 error = self.errors[len(rows)]
                 verdict = "ok" if error <= self.tolerance else "MISMATCH"
                 rows.append((i, name, np.linalg.norm(a_part), np.linalg.norm(n_part), error, verdict))
-        return _layer_table(["layer", "array", "|analytic|", "|numeric|", "relative error", ""], rows)
+        return ["layer", "array", "|analytic| (L2)", "|numeric| (L2)", "relative error", ""], rows
+
+    def table(self) -> str:
+        """L2 norms and relative error per layer and parameter array."""
+        return _layer_table(*self._rows())
+
+
+# --------------------------------------------------------------------------- #
+# 3. What the network learned
+# --------------------------------------------------------------------------- #
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+"""A finite number: an effect, in its output's units per raw unit of its feature."""
+
+
+class FeatureEffect(_Record):
+    """One raw feature's effect on one output, over rows: in the output's units per raw unit of the feature.
+
+    A number column (``kind="number"``): the derivative of the output with respect to the raw value,
+    row by row. A category column (``kind="category"``): the output minus the output with the row's
+    category replaced by ``reference`` (the most frequent in training), so rows of the reference
+    category have effect 0; ``per_category`` is that change averaged over the rows of each other
+    category present. ``mean``, ``std`` (population) and the quantiles ``q10 <= q50 <= q90`` are
+    over the rows.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    feature: str
+    kind: Literal["number", "category"]
+    output: str
+    mean: Finite
+    std: NonNegative
+    q10: Finite
+    q50: Finite
+    q90: Finite
+    reference: str | None = None
+    per_category: dict[str, Finite] | None = None
+
+    @model_validator(mode="after")
+    def _a_network_could_have_made_it(self) -> Self:
+        if not self.q10 <= self.q50 <= self.q90:
+            raise ValueError(f"q10, q50, q90: expected ordered quantiles, got {self.q10}, {self.q50}, {self.q90}")
+        if (self.kind == "category") != (self.reference is not None and self.per_category is not None):
+            raise ValueError(
+                f"{self.feature}: expected a reference and per_category exactly for a category column, got kind "
+                f"{self.kind!r} with reference {self.reference!r} and per_category {self.per_category!r}"
+            )
+        if self.per_category is not None and self.reference in self.per_category:
+            raise ValueError(f"per_category: expected the categories other than the reference {self.reference!r}")
+        return self
+
+    def _summary(self) -> str:
+        against = "" if self.reference is None else f" against {self.reference!r}"
+        return f"{self.feature!r} on {self.output!r}: mean {self.mean:.4g}, std {self.std:.4g}{against}"
+
+    def _rows(self) -> TableRows:
+        return list(_EFFECT_COLUMNS), [_effect_row(self)]
+
+
+_EFFECT_COLUMNS = ("output", "feature", "kind", "mean", "std", "q10", "q50", "q90")
+
+
+def _effect_row(effect: FeatureEffect) -> list[object]:
+    return [getattr(effect, name) for name in _EFFECT_COLUMNS]
+
+
+class FeatureEffects(_Record):
+    """What a network learned, per raw feature: its average marginal effect and spread on each output.
+
+    ``target`` is the target column; ``output`` the outputs described: the target itself for a
+    regression (in its units), or one per class label (effects on that class's probability).
+    ``features`` holds one `FeatureEffect` per output and feature, grouped by output in ``output``'s
+    order, every output describing the same features in the same order.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    target: str
+    output: list[str] = Field(min_length=1)
+    features: list[FeatureEffect] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _a_network_could_have_made_it(self) -> Self:
+        if len(set(self.output)) != len(self.output):
+            raise ValueError(f"output: expected distinct outputs, got {self.output}")
+        if len(self.features) % len(self.output):
+            raise ValueError(
+                f"features: expected the same features for each of the {len(self.output)} outputs, "
+                f"got {len(self.features)} effects"
+            )
+        per_output = len(self.features) // len(self.output)
+        names = [effect.feature for effect in self.features[:per_output]]
+        if len(set(names)) != len(names):
+            raise ValueError(f"features: expected each feature once per output, got {names}")
+        for i, output in enumerate(self.output):
+            group = self.features[i * per_output : (i + 1) * per_output]
+            found = [(effect.output, effect.feature) for effect in group]
+            if found != [(output, name) for name in names]:
+                raise ValueError(f"features: expected the effects on {output!r} of {names}, in that order, got {found}")
+        return self
+
+    @property
+    def feature_names(self) -> list[str]:
+        """The raw features described, in order."""
+        return [effect.feature for effect in self.features[: len(self.features) // len(self.output)]]
+
+    def of(self, feature: str, output: str | None = None) -> FeatureEffect:
+        """The effect of ``feature`` on ``output`` (the only output, if there is one)."""
+        if output is None and len(self.output) > 1:
+            raise ValueError(f"output: expected one of {self.output} for a model with several outputs, got None")
+        wanted = self.output[0] if output is None else output
+        for effect in self.features:
+            if effect.feature == feature and effect.output == wanted:
+                return effect
+        raise KeyError(f"no effect of {feature!r} on {wanted!r}; the features are {self.feature_names}")
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per output and feature, indexed by (``output``, ``feature``): ``kind``, ``mean``, ``std``,
+        ``q10``, ``q50``, ``q90`` and, for category columns, ``reference``."""
+        rows = [[*_effect_row(effect), effect.reference] for effect in self.features]
+        return pd.DataFrame(rows, columns=[*_EFFECT_COLUMNS, "reference"]).set_index(["output", "feature"])
+
+    def _rows(self) -> TableRows:
+        rows: list[Sequence[object]] = []
+        for effect in self.features:
+            rows.append(_effect_row(effect))
+            for category, change in (effect.per_category or {}).items():
+                rows.append([effect.output, f"  {category} vs {effect.reference}", "", change, "", "", "", ""])
+        return list(_EFFECT_COLUMNS), rows
+
+    def table(self) -> str:
+        """Each feature's effect on each output, with each category's change against the reference, as tabulate."""
+        return _layer_table(*self._rows())
+
+    def _summary(self) -> str:
+        return f"target={self.target!r}, output={self.output}, features={self.feature_names}"

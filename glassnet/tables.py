@@ -429,6 +429,22 @@ class TableEncoding(BaseModel):
         """The table columns the encoding reads: numeric, then categorical."""
         return [*self.numeric, *self.categorical]
 
+    def blocks(self) -> dict[str, slice]:
+        """Each text column's one-hot columns among `feature_names`, by column name."""
+        found, start = {}, len(self.numeric)
+        for column, categories in self.categorical.items():
+            found[column] = slice(start, start + len(categories))
+            start += len(categories)
+        return found
+
+    def references(self) -> dict[str, str]:
+        """Each text column's reference category: the most frequent in the training rows, the first in sorted
+        order on a tie. Read from the scaler, whose mean of a one-hot column is its category's training share."""
+        return {
+            column: self.categorical[column][int(np.argmax(self.scaler.mean[block]))]
+            for column, block in self.blocks().items()
+        }
+
     @classmethod
     def fit(cls, features: pd.DataFrame) -> Self:
         """Learn the columns, categories and scaling of ``features`` (n, n_columns).

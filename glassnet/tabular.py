@@ -23,6 +23,7 @@ are `glassnet.tables.DataNote` warnings.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -47,7 +48,7 @@ from glassnet.guards import (
 )
 from glassnet.network import Init, Network, NetworkDocument
 from glassnet.optim import OPTIMIZERS, Adam
-from glassnet.records import EpochRecord, TrainingHistory
+from glassnet.records import EpochRecord, FeatureEffect, FeatureEffects, TrainingHistory
 from glassnet.settings import TrainingOptions, TrainingSettings
 from glassnet.tables import TASKS, DataError, TableEncoding, TargetEncoding, Task, Unseen, reject_duplicates, split_rows
 from glassnet.training import TrainingCheckpoint, TrainingRun
@@ -74,6 +75,33 @@ def _n_outputs(target: TargetEncoding) -> int:
 def _decoded(network: Network, target: TargetEncoding, X: np.ndarray) -> np.ndarray:
     """Predictions for encoded rows ``X`` (n, k), in the target's own units or labels (n,)."""
     return target.decode(network.forward(X) if target.task == "regression" else network.predict(X))
+
+
+def _probabilities(network: Network, X: np.ndarray) -> np.ndarray:
+    """A classifier's probabilities for encoded rows ``X`` (n, k): (n, n_labels), a binary one's as (1 - p, p)."""
+    probabilities = network.forward(X)
+    return np.hstack([1.0 - probabilities, probabilities]) if probabilities.shape[1] == 1 else probabilities
+
+
+def _answers(network: Network, target: TargetEncoding, X: np.ndarray) -> np.ndarray:
+    """What effects are measured on, for encoded rows ``X`` (n, k): (n, n_outputs): the prediction in the
+    target's units less its mean (regression), or each class's probability."""
+    if target.scaler is None:
+        return _probabilities(network, X)
+    return network.forward(X) * float(target.scaler.scale[0])
+
+
+def _per_raw_unit(target: TargetEncoding, gradients: np.ndarray, scale: np.ndarray, out: np.ndarray) -> None:
+    """The network's input gradients (n, n_network_outputs, k) of ``k`` standardized columns, per raw unit of
+    the columns (``scale`` (k,)) and in the units of `_answers`, into ``out`` (n, n_outputs, k): the target's
+    units, or each class's probability (a binary one's first class moves against the second)."""
+    if target.scaler is not None:
+        np.multiply(gradients, float(target.scaler.scale[0]) / scale, out=out)
+    elif gradients.shape[1] == 1:
+        np.divide(gradients[:, 0, :], scale, out=out[:, 1, :])
+        np.negative(out[:, 1, :], out=out[:, 0, :])
+    else:
+        np.divide(gradients, scale, out=out)
 
 
 class Bundle(BaseModel):
@@ -261,6 +289,8 @@ class _Fitted:
     target: TargetEncoding
     network: Network
     history: TrainingHistory
+    rows: pd.DataFrame | None = None
+    """The feature columns of the rows it learned from, which effects describe unless given others."""
 
 
 class TabularModel:
@@ -354,6 +384,12 @@ class TabularModel:
     def target_encoding(self) -> TargetEncoding:
         """How the target column becomes the network's labels, and back."""
         return self._state().target
+
+    @property
+    def training_rows(self) -> pd.DataFrame | None:
+        """The feature columns of the rows the model learned from, which `effects` describes unless given
+        others; ``None`` after `load` (a bundle keeps no rows)."""
+        return self._state().rows
 
     @property
     def feature_names(self) -> list[str]:
@@ -452,7 +488,7 @@ class TabularModel:
         )
         X, y, watched = self._watched(features, X, y, held_out, held_out_y)
         run = TrainingRun(network, X, y, self.training, validation_data=watched)
-        self._fitted = _Fitted(features, target_encoding, network, run.history)
+        self._fitted = _Fitted(features, target_encoding, network, run.history, frame[columns])
         tables = (TableFingerprint.of(frame[used]), None if held_out is None else TableFingerprint.of(held_out[used]))
         calls = (on_start, on_epoch, on_checkpoint)
         return self._train(run, (target, list(drop), *tables), calls, checkpoint, every, extra)
@@ -551,7 +587,8 @@ class TabularModel:
         held_out_y = None if held_out is None else encoding.encode(held_out[column], name="validation")
         X, y, watched = model._watched(document.features, X, y, held_out, held_out_y)
         run = TrainingRun.from_checkpoint(document.run, X, y, watched, source=where)
-        model._fitted = _Fitted(document.features, document.target_encoding, run.network, run.history)
+        columns = used[:-1]
+        model._fitted = _Fitted(document.features, document.target_encoding, run.network, run.history, frame[columns])
         tables = (document.target, document.drop, *given)
         every = positive_int(checkpoint_every, "checkpoint_every")
         model._train(run, tables, (on_start, on_epoch, on_checkpoint), checkpoint, every, extra)
@@ -583,9 +620,7 @@ class TabularModel:
         fitted, rows, X = self._encoded(frame, unseen)
         if fitted.target.labels is None:
             raise ValueError("predict_proba: expected a classifier (task 'binary' or 'multiclass'), got a regression")
-        probabilities = fitted.network.forward(X)
-        if probabilities.shape[1] == 1:
-            probabilities = np.hstack([1.0 - probabilities, probabilities])
+        probabilities = _probabilities(fitted.network, X)
         return pd.DataFrame(probabilities, index=rows.index, columns=pd.Index(list(fitted.target.labels)))
 
     def evaluate(self, frame: pd.DataFrame, *, unseen: Unseen = "error") -> dict[str, float]:
@@ -625,6 +660,101 @@ class TabularModel:
         weights, _ = fitted.network.linear_map()
         per_unit = fitted.target.scaler.scale[0] * weights[:, 0] / fitted.features.scaler.scale
         return pd.Series(per_unit, index=fitted.features.feature_names, name=fitted.target.column)
+
+    # ----- what the network learned ------------------------------------------
+
+    def _local_effects(self, frame: pd.DataFrame | None, unseen: Unseen) -> tuple[_Fitted, pd.DataFrame, np.ndarray]:
+        """The rows described (``frame``, or the training rows) and their local effects (n, n_outputs, n_columns):
+        per raw column of `TableEncoding.columns`, in the outputs' units per raw unit."""
+        fitted = self._state()
+        if frame is None and fitted.rows is None:
+            raise ValueError(
+                "frame: a loaded model keeps no training rows to describe; expected the rows to explain, got None"
+            )
+        rows = _check_frame(fitted.rows if frame is None else frame, "frame")
+        X = fitted.features.transform(rows, unseen=unseen, name="frame")
+        encoding, scaler = fitted.features, fitted.features.scaler
+        n_numeric = len(encoding.numeric)
+        gradients = fitted.network.input_gradients(X)[:, :, :n_numeric]
+        effects = np.empty((len(X), len(self._outputs(fitted)), len(encoding.columns)))
+        with np.errstate(over="ignore", invalid="ignore"):  # refused below, naming the columns
+            _per_raw_unit(fitted.target, gradients, scaler.scale[:n_numeric], effects[:, :, :n_numeric])
+        if encoding.categorical:
+            answers = _answers(fitted.network, fitted.target, X)
+            references = encoding.references()
+            for j, (column, block) in enumerate(encoding.blocks().items(), start=n_numeric):
+                at_reference = X.copy()
+                one_hot = np.asarray(encoding.categorical[column]) == references[column]
+                at_reference[:, block] = (one_hot - scaler.mean[block]) / scaler.scale[block]
+                effects[:, :, j] = answers - _answers(fitted.network, fitted.target, at_reference)
+        overflowed = [column for j, column in enumerate(encoding.columns) if not np.isfinite(effects[:, :, j]).all()]
+        if overflowed:
+            raise ValueError(
+                f"frame: the effects of column(s) {overflowed} overflow float64 per raw unit: their training values "
+                "spread over so little that one unit of them is beyond what the network's output can change by; "
+                "rescale them (e.g. multiply by a power of ten) to read their effects"
+            )
+        return fitted, rows, effects
+
+    def _outputs(self, fitted: _Fitted) -> list[Any]:
+        """What effects are on: the target (regression), or each class label."""
+        return [fitted.target.column] if fitted.target.labels is None else list(fitted.target.labels)
+
+    def local_effects(self, frame: pd.DataFrame | None = None, *, unseen: Unseen = "error") -> pd.DataFrame:
+        """Each row's effect of each raw feature (n, n_columns), with ``frame``'s index (default: the training rows).
+
+        A number column: ``d prediction / d value``, exact (the network's input gradients through the
+        scalers), in the target's units per raw unit. A text column: the prediction minus the prediction
+        with the row's category replaced by the reference category (the most frequent in training), by
+        forward passes. Classifiers: the same on each class's probability, as one frame with a (label,
+        feature) column MultiIndex. ``unseen`` as in `predict`: a category never seen in training is an
+        error, or (``"zero"``) encodes as all zeros, whose change against the reference is then its effect.
+        """
+        fitted, rows, effects = self._local_effects(frame, unseen)
+        columns = fitted.features.columns
+        if fitted.target.labels is None:
+            return pd.DataFrame(effects[:, 0, :], index=rows.index, columns=pd.Index(columns))
+        header = pd.MultiIndex.from_product([self._outputs(fitted), columns], names=["label", "feature"])
+        return pd.DataFrame(effects.reshape(len(rows), -1), index=rows.index, columns=header)
+
+    def effects(self, frame: pd.DataFrame | None = None, *, unseen: Unseen = "error") -> FeatureEffects:
+        """Each raw feature's average marginal effect and spread over the rows of ``frame`` (default: the
+        training rows), on the target in its units or on each class's probability; see `local_effects`.
+
+        A network without nonlinearities has the same effect on every row: then the averages equal
+        `coefficients` (a category's change against the reference is the difference of theirs) and the
+        spread is 0.
+        """
+        fitted, rows, effects = self._local_effects(frame, unseen)
+        encoding, references = fitted.features, fitted.features.references()
+        outputs = [str(output) for output in self._outputs(fitted)]
+        flat = effects.reshape(len(rows), -1)  # (n, n_outputs * n_columns): every summary in one pass each
+        means, stds, (q10, q50, q90) = flat.mean(axis=0), flat.std(axis=0), np.quantile(flat, [0.1, 0.5, 0.9], axis=0)
+        categories = {column: rows[column].astype(str).to_numpy() for column in references}
+        summaries = []
+        for at, (output, column) in enumerate(itertools.product(outputs, encoding.columns)):
+            per_category = None
+            if column in references:
+                values, reference = categories[column], references[column]
+                per_category = {
+                    category: float(flat[values == category, at].mean())
+                    for category in sorted(set(values.tolist()) - {reference})
+                }
+            summaries.append(
+                FeatureEffect(
+                    feature=column,
+                    kind="number" if per_category is None else "category",
+                    output=output,
+                    mean=float(means[at]),
+                    std=float(stds[at]),
+                    q10=float(q10[at]),
+                    q50=float(q50[at]),
+                    q90=float(q90[at]),
+                    reference=None if per_category is None else references[column],
+                    per_category=per_category,
+                )
+            )
+        return FeatureEffects(target=fitted.target.column, output=outputs, features=summaries)
 
     # ----- files -------------------------------------------------------------
 

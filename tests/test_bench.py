@@ -121,6 +121,15 @@ def test_quick_benchmark_prints_its_tables_and_exits_0(tmp_path: Path) -> None:
         assert set(config["minor_faults_per_epoch"]) == set(config["seconds_per_epoch"])
         assert config["records_seconds_per_epoch"]["glassnet_sparse"]
 
+    headers, rows = table_with(out, "effects ms", "one epoch ms", "effects / epoch")
+    assert [row[:2] for row in rows] == [["train.py default", "10,000"], ["relu 64,64", "10,000"]]
+    for row, measured in zip(rows, document["effects"], strict=True):
+        ratio = measured["ratio"]
+        assert len(measured["effects"]) == len(measured["epoch"]) == 1  # --quick: one repeat
+        assert ratio == measured["effects"][0] / measured["epoch"][0] > 0
+        assert row[headers.index("effects / epoch")] == f"{ratio:.2f}x"
+        assert row[headers.index("target") :] == ["<= 1.00x", "yes" if ratio <= 1.0 else "no"]
+
 
 def test_a_peer_timed_alone_reports_its_blocks_from_a_fresh_process() -> None:
     run = compare.run_alone("sklearn", "train.py default", quick=True, repeats=2, pause=0.0)

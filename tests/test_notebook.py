@@ -19,7 +19,7 @@ from nbclient import NotebookClient
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = REPO_ROOT / "train.ipynb"
-MIN_PLOTS = 8
+MIN_PLOTS = 11
 
 
 def read_notebook() -> Any:
@@ -125,6 +125,17 @@ def test_gradients_are_watched_through_training(executed: Any) -> None:
     assert "relu with He initialization healthy: True" in printed
     assert "epochs with full gradients kept: [1, 30, 60]" in printed
     assert "paused and resumed run ends with the same parameters, bit for bit: True" in printed
+
+
+def test_what_a_nonlinear_network_learned(executed: Any) -> None:
+    printed = stream_text(executed)
+    claims = [
+        *("relu network recovers about $150 per square foot", "every average effect within 5% of the formula"),
+        *("average effect of the linear term within 5% of 2", "local effects follow 2 square (r > 0.95)"),
+        *("local effects follow 3 cos(wave) (r > 0.9)", "category shifts within 0.15 of the truth"),
+    ]
+    assert [claim for claim in claims if f"{claim}: True" not in printed] == []
+    assert re.search(r"^GradientRecord\(loss=[\d.]+, 3 layers .*: 4x256 .*, 256x256 .*, 256x3 .*\)$", printed, re.M)
 
 
 def test_every_plot_is_drawn(executed: Any) -> None:

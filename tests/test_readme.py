@@ -6,6 +6,8 @@ import math
 import re
 from pathlib import Path
 
+import pytest
+
 import train
 from glassnet import cli
 from glassnet.settings import default_learning_rates
@@ -51,16 +53,23 @@ def same_line(shown: str, printed: str) -> bool:
     return all(math.isclose(float(a.replace(",", "")), float(b.replace(",", "")), rel_tol=1e-4) for a, b in pairs)
 
 
-def test_readme_default_run_is_what_train_py_prints() -> None:
-    """Every line of the README's abridged default-run output appears, in order, in a fresh run."""
+@pytest.mark.parametrize(
+    ("before", "argv"),
+    [
+        ("Output of `python train.py` (abridged", []),
+        ("Output of `python train.py --hidden 32\n--activation relu`", ["--hidden", "32", "--activation", "relu"]),
+    ],
+)
+def test_readme_command_line_output_is_what_train_py_prints(before: str, argv: list[str]) -> None:
+    """Every line of the README's (abridged) output of a command appears, in order, in a fresh run of it."""
     text = README.read_text()
-    start = text.index("```text\n10,000 rows") + len("```text\n")
+    start = text.index("```text\n", text.index(before)) + len("```text\n")
     shown = [line for line in text[start : text.index("```", start)].splitlines() if line not in ("", "...")]
     out = io.StringIO()
-    assert train.main([], out=out) == 0
+    assert train.main(argv, out=out) == 0
     printed = iter(out.getvalue().splitlines())
     missing = [line for line in shown if not any(same_line(line, candidate) for candidate in printed)]
-    assert missing == [], f"README lines not printed (in order) by python train.py: {missing}"
+    assert missing == [], f"README lines not printed (in order) by python train.py {' '.join(argv)}: {missing}"
 
 
 def test_same_line_tells_numbers_apart() -> None:

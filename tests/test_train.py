@@ -24,12 +24,13 @@ from glassnet import TRUE_COEFFICIENTS, Bundle, Network, TrainingHistory, Traini
 from glassnet.guards import read_model
 
 ROOT = Path(__file__).resolve().parents[1]
+LEARNED = "what the network learned"
 NOISE = 10_000.0  # dollars: the housing data's noise level, the best test RMSE any model can reach
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ALL_OPTIONS = [
     *("--epochs", "--learning-rate", "--hidden", "--activation", "--task", "--optimizer", "--batch-size", "--l2"),
     *("--samples", "--seed", "--print-every", "--csv", "--target", "--test-fraction", "--save", "--model"),
-    *("--predict", "--output", "--report", "--plot", "--drop", "--patience", "--unseen"),
+    *("--predict", "--output", "--report", "--plot", "--effects", "--drop", "--patience", "--unseen"),
     *("--gradients", "--trace", "--checkpoint", "--checkpoint-every", "--resume"),
 ]
 NUMERIC_COLUMNS = [
@@ -200,7 +201,7 @@ def test_default_run_prints_everything_in_order_and_recovers_the_coefficients() 
         "trained in ",
         "after training (first test rows)",
         "metrics (in the target's units)",
-        "coefficients of the collapsed linear map",
+        LEARNED,
     ]
     positions = [stdout.find(marker) for marker in markers]
     assert -1 not in positions, [m for m, p in zip(markers, positions, strict=True) if p < 0]
@@ -227,11 +228,18 @@ def test_default_run_prints_everything_in_order_and_recovers_the_coefficients() 
         assert abs(rmse / NOISE - 1) < 0.05
         assert r2 > 0.99
 
-    coefficients = github_table(stdout, "coefficients of the collapsed linear map")
-    assert [row[0] for row in coefficients] == list(TRUE_COEFFICIENTS)
-    for name, found, true, error in coefficients:
+    assert "coefficients" not in stdout  # the effects table says what the collapsed map said, and more
+    learned = github_table(stdout, LEARNED)
+    lines = stdout.splitlines()
+    title = next(i for i, line in enumerate(lines) if line.startswith(LEARNED))
+    assert lines[title] == f"{LEARNED} (per unit of each feature, in the target's units; over the training rows)"
+    headers = [cell.strip() for cell in lines[title + 1].strip("|").split("|")]
+    assert headers == ["feature", "average $/unit", "std $/unit", "true $/unit", "error %"]
+    assert [row[0] for row in learned] == list(TRUE_COEFFICIENTS)
+    for name, found, spread, true, error in learned:
         assert number(true) == TRUE_COEFFICIENTS[name]
         assert number(found) == pytest.approx(TRUE_COEFFICIENTS[name], rel=0.02), name
+        assert number(spread) == 0  # a linear network: the same effect on every row
         assert number(error) == pytest.approx(100 * (number(found) - number(true)) / abs(number(true)), abs=0.02)
 
 
@@ -303,10 +311,11 @@ def test_samples_and_test_fraction_set_the_split() -> None:
 def test_hidden_and_activation_set_the_architecture() -> None:
     stdout = run_ok(["--samples", "500", "--epochs", "5", "--hidden", "7,3", "--activation", "tanh"])
     assert "Network([4, 7, 3, 1], activation='tanh', head='identity'" in stdout
-    assert "coefficients" not in stdout  # a nonlinear network has no single linear map
+    spreads = [number(row[2]) for row in github_table(stdout, LEARNED)]
+    assert min(spreads) > 0  # a nonlinear network's effect differs from row to row
     stdout = run_ok(["--samples", "500", "--epochs", "5", "--hidden", "6"])
     assert "Network([4, 6, 1], activation='identity'" in stdout
-    assert "coefficients of the collapsed linear map" in stdout
+    assert [number(row[2]) for row in github_table(stdout, LEARNED)] == [0, 0, 0, 0]
 
 
 def test_optimizer_and_learning_rate_are_used(tmp_path: Path) -> None:
@@ -416,8 +425,14 @@ def test_csv_regression_defaults_match_least_squares(tmp_path: Path, seed: int) 
     ours = read_report(report)["test"]
     assert ours["r2"] >= ols_r2 - 0.01, f"default network test R2 {ours['r2']:.4f}, least squares {ols_r2:.4f}"
 
-    # the printed per-unit coefficients of the numeric columns match least squares (in z-score terms)
-    printed = {row[0]: number(row[1]) for row in github_table(stdout, "coefficients of the collapsed linear map")}
+    # the printed per-unit effects of the numeric columns match least squares (in z-score terms)
+    printed = {row[0]: number(row[1]) for row in github_table(stdout, LEARNED)}
+    for column in TEXT_COLUMNS:  # a row per category against the most frequent one
+        reference = table[column].iloc[train_rows].value_counts().sort_index(kind="stable").idxmax()
+        others = sorted(set(table[column].iloc[train_rows]) - {reference})
+        assert [name for name in printed if name.startswith(f"{column}=")] == [
+            f"{column}={other} vs {reference}" for other in others
+        ]
     scale = table[NUMERIC_COLUMNS].iloc[train_rows].std(ddof=0).to_numpy()
     ols_per_unit = weights[: len(NUMERIC_COLUMNS)] / scale
     ours_per_unit = np.array([printed[name] for name in NUMERIC_COLUMNS])
