@@ -97,6 +97,26 @@ def _check_architecture(layer_sizes: object, activation: object, head: object) -
 LayerT = TypeVar("LayerT", LayerParams, LayerGradients)
 
 
+class UnitCounts:
+    """What `Network.count_units` has counted over the steps given to it, for each hidden layer.
+
+    ``passing[i]`` (max_steps, k_i): row ``s`` holds how many rows of the ``s``-th counted step each
+    unit of hidden layer ``i + 1`` passed gradient on (for an activation with a ``passes`` test);
+    ``alive`` (sum of k_i,): every hidden unit, layer after layer, marked once it has passed gradient on
+    some row (for an activation with an ``alive`` test); ``steps`` and ``rows`` say how many steps and
+    rows have been counted. Made once per run of steps, so counting allocates nothing.
+    """
+
+    def __init__(self, widths: Sequence[int], max_steps: int, bias_gradients: FloatArray) -> None:
+        self.widths = list(widths)
+        self.passing = [np.empty((max_steps, width)) for width in widths]
+        self.alive = np.zeros(sum(widths), dtype=np.bool_)
+        self.bias_gradients = bias_gradients
+        """(sum of k_i,): a view of the hidden layers' bias gradients in `Network.gradient_vector`."""
+        self.steps = 0
+        self.rows = 0
+
+
 class Network:
     """A dense feed-forward network with typed parameters and gradients.
 
@@ -379,22 +399,53 @@ class Network:
         layers = [LayerGradients(weights=g.weights.copy(), bias=g.bias.copy()) for g in self._gradient_views]
         return GradientRecord(loss=loss, layers=layers)
 
-    def dead_fractions(self, buffers: StepBuffers) -> list[float]:
-        """Per hidden layer, the share of units whose ``f'`` stayed below 1% of its largest value on every row.
+    def unit_counts(self, max_steps: int) -> UnitCounts:
+        """Empty counts of unit health for up to ``max_steps`` steps (see `count_units`)."""
+        widths = self.layer_sizes[1:-1]
+        start = self._n_weights  # the biases follow the weights, layer by layer
+        return UnitCounts(widths, max_steps, self._gradients[start : start + sum(widths)])
 
-        Reads what the last `loss_and_gradients` left in ``buffers`` and `gradient_vector`: none
-        for an activation without a derivative (``f' = 1``), else the activation's own test when it
-        has one, else the derivative's maximum over the rows (derivatives are never negative).
+    def count_units(self, counts: UnitCounts, buffers: StepBuffers, *, first: bool) -> None:
+        """Add the step the last `loss_and_gradients` took in ``buffers`` to ``counts`` (``first``: start afresh).
+
+        For every hidden unit, whether (the activation's ``alive`` test) or on how many of the step's rows
+        (its ``passes`` test, then one matrix-vector product per layer) its derivative reached
+        ``DEAD_DERIVATIVE_SHARE`` of its largest value. An activation with neither has nothing to count.
         """
-        spec, hidden = ACTIVATIONS[self.activation], buffers.layers[:-1]
-        if spec.derivative is None:  # the backward pass made no derivative arrays: none to read
-            return [0.0] * len(hidden)
-        derivatives = [layer.derivative for layer in hidden]
-        if spec.dead_shares is not None:
-            start = self._n_weights  # the biases follow the weights, layer by layer
-            return spec.dead_shares(derivatives, self._gradients[start : start + sum(layer.width for layer in hidden)])
-        threshold = DEAD_DERIVATIVE_SHARE * spec.max_derivative
-        return [float(np.count_nonzero(np.max(d, axis=0) < threshold)) / d.shape[1] for d in derivatives]
+        if first:
+            counts.steps = counts.rows = 0
+        spec = ACTIVATIONS[self.activation]
+        if spec.derivative is not None and spec.alive is not None:
+            spec.alive(buffers.layers[:-1], counts.bias_gradients, counts.alive, first)
+        elif spec.derivative is not None and spec.passes is not None:
+            threshold = DEAD_DERIVATIVE_SHARE * spec.max_derivative
+            for layer, passing in zip(buffers.layers[:-1], counts.passing, strict=True):
+                indicator = spec.passes(layer.derivative, threshold, layer.scratch)
+                np.matmul(buffers.ones, indicator, out=passing[counts.steps])
+        counts.steps += 1
+        counts.rows += buffers.rows
+
+    def unit_health(self, counts: UnitCounts) -> tuple[list[float], list[float]]:
+        """Per hidden layer, over the rows in ``counts``: the share of its units that passed gradient on none
+        of them (dead), and, for an activation that ``saturates``, the share of its unit-row pairs that
+        passed none (in the flat tails); 0 for activations without them."""
+        spec, widths = ACTIVATIONS[self.activation], counts.widths
+        dead, saturated = [0.0] * len(widths), [0.0] * len(widths)
+        if spec.derivative is None or counts.steps == 0:
+            return dead, saturated
+        if spec.alive is not None:
+            start = 0
+            for i, width in enumerate(widths):
+                dead[i] = (width - int(np.count_nonzero(counts.alive[start : start + width]))) / width
+                start += width
+        elif spec.passes is not None:
+            for i, (width, passing) in enumerate(zip(widths, counts.passing, strict=True)):
+                per_unit = passing[0] if counts.steps == 1 else passing[: counts.steps].sum(axis=0)
+                dead[i] = (width - np.count_nonzero(per_unit)) / width
+                if spec.saturates:
+                    pairs = counts.rows * width
+                    saturated[i] = (pairs - float(per_unit.sum())) / pairs
+        return dead, saturated
 
     # ----- public API --------------------------------------------------------
 

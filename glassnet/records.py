@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import Annotated, Self
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tabulate import tabulate
@@ -133,11 +134,20 @@ class EpochRecord(BaseModel):
     - ``update_ratios`` (n_layers,): ``||change of the layer's parameters|| / ||its parameters
       before the step||``; a layer whose parameters were all zero before the step has ratio 1.0
       if the step changed it (the step made all of it) and 0.0 if not;
-    - ``dead_fractions`` (n_layers - 1,): per hidden layer, the share of units whose activation
-      derivative stayed below 1% of its largest possible value on every row of the step's batch
-      (a dead relu, a saturated sigmoid or tanh; always 0 for identity);
-    - ``gradients``: that step's full ``GradientRecord``, on the epochs ``fit(keep_gradients=...)``
-      keeps, else ``None``.
+    - ``param_norms`` (n_layers,): ``||the layer's parameters before the step||``.
+
+    The unit health of each hidden layer is counted over the rows of the epoch's last steps,
+    ``unit_rows`` of them (at least 256, or every row of the epoch when it has fewer), a unit-row
+    pair passing gradient when the activation's derivative reaches 1% of its largest possible value:
+
+    - ``dead_fractions`` (n_layers - 1,): the share of units that passed gradient on none of those
+      rows (a dead relu, or a sigmoid or tanh saturated on every row; always 0 for identity and leaky relu);
+    - ``saturated_fractions`` (n_layers - 1,): for sigmoid and tanh, the share of unit-row pairs in the
+      flat tails (tanh beyond |z| = 3, sigmoid beyond |z| = 6); 0 for the other activations.
+
+    ``gradients`` is the last step's full ``GradientRecord``, on the epochs ``fit(keep_gradients=...)``
+    keeps, else ``None``. Records written before ``param_norms``, ``saturated_fractions`` and
+    ``unit_rows`` existed read them as ``None`` (their ``dead_fractions`` came from the last batch alone).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -147,18 +157,23 @@ class EpochRecord(BaseModel):
     val_loss: NonNegative | None = None
     grad_norms: list[NonNegative] = Field(min_length=1)
     update_ratios: list[NonNegative]
+    param_norms: list[NonNegative] | None = None
     dead_fractions: list[Fraction]
+    saturated_fractions: list[Fraction] | None = None
+    unit_rows: int | None = Field(default=None, ge=1)
     gradients: GradientRecord | None = None
 
     @model_validator(mode="after")
     def _a_network_could_have_made_it(self) -> Self:
         n_layers = len(self.grad_norms)
-        if len(self.update_ratios) != n_layers:
-            raise ValueError(f"update_ratios: expected one per layer ({n_layers}), got {len(self.update_ratios)}")
-        if len(self.dead_fractions) != n_layers - 1:
-            raise ValueError(
-                f"dead_fractions: expected one per hidden layer ({n_layers - 1}), got {len(self.dead_fractions)}"
-            )
+        for name, values, per, expected in (
+            ("update_ratios", self.update_ratios, "layer", n_layers),
+            ("param_norms", self.param_norms, "layer", n_layers),
+            ("dead_fractions", self.dead_fractions, "hidden layer", n_layers - 1),
+            ("saturated_fractions", self.saturated_fractions, "hidden layer", n_layers - 1),
+        ):
+            if values is not None and len(values) != expected:
+                raise ValueError(f"{name}: expected one per {per} ({expected}), got {len(values)}")
         if self.gradients is not None:
             kept = self.gradients.norms
             if len(kept) != n_layers or not all(
@@ -175,19 +190,45 @@ class EpochRecord(BaseModel):
         return len(self.grad_norms)
 
 
+class InputScales(BaseModel):
+    """The ``means`` and standard deviations ``stds`` of the input columns a run trained on, (n_in,) each."""
+
+    model_config = ConfigDict(frozen=True)
+
+    means: list[Annotated[float, Field(allow_inf_nan=False)]] = Field(min_length=1)
+    stds: list[NonNegative] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_per_column(self) -> Self:
+        if len(self.stds) != len(self.means):
+            raise ValueError(f"stds: expected one per column of means ({len(self.means)}), got {len(self.stds)}")
+        return self
+
+    @classmethod
+    def of(cls, X: npt.NDArray[np.float64]) -> Self:
+        """The scales of the columns of a finite ``X`` (n, n_in), computed on each column divided by its
+        largest magnitude, so that columns near float64's limits do not overflow."""
+        peaks = np.max(np.abs(X), axis=0)
+        units = np.where(peaks > 0, peaks, 1.0)
+        scaled = X / units
+        return cls(means=(scaled.mean(axis=0) * units).tolist(), stds=(scaled.std(axis=0) * units).tolist())
+
+
 class TrainingHistory(BaseModel):
     """The recorded epochs of a training run, and how it ended.
 
     ``records`` have strictly increasing epochs and all describe the same number of layers;
     ``best_epoch`` (the recorded epoch with the lowest ``val_loss``) is one of them;
     ``baseline_loss`` is the loss of the best constant prediction on the training labels
-    (their mean, or their class frequencies): where a network that learned nothing stays.
+    (their mean, or their class frequencies): where a network that learned nothing stays;
+    ``input_scales`` the scale of each input column (``None`` in histories written before it was kept).
     """
 
     records: list[EpochRecord] = Field(default_factory=list)
     best_epoch: int | None = None
     stopped_early: bool = False
     baseline_loss: NonNegative | None = None
+    input_scales: InputScales | None = None
 
     @model_validator(mode="after")
     def _a_network_could_have_made_it(self) -> Self:
@@ -206,6 +247,13 @@ class TrainingHistory(BaseModel):
             raise ValueError(f"best_epoch: expected one of the recorded epochs, got {self.best_epoch}")
         if self.stopped_early and not self.records:
             raise ValueError("stopped_early: expected records of the epochs run before stopping, got none")
+        kept = next((r.gradients for r in self.records if r.gradients is not None), None)
+        if self.input_scales is not None and kept is not None:
+            n_in = kept.layers[0].weights.shape[0]
+            if len(self.input_scales.means) != n_in:
+                raise ValueError(
+                    f"input_scales: expected one per input of the network ({n_in}), got {len(self.input_scales.means)}"
+                )
         return self
 
     def to_frame(self) -> pd.DataFrame:
