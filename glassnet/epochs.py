@@ -78,7 +78,7 @@ class Workspace:
         counted = 1 + -(-max(0, UNIT_ROWS - last) // self.batch)
         self.counted_from = max(0, self.steps - counted)
         """The first step of a recorded epoch whose rows `Network.count_units` counts."""
-        self.units = network.unit_counts(self.steps - self.counted_from)
+        self.units = network.unit_counts()
         self.optimizer_scratch = np.empty((SCRATCH_ROWS, p))
         self.finite = np.empty(p, dtype=np.bool_)
         if self.batch < n:

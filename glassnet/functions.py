@@ -96,9 +96,9 @@ def _tanh_derivative(z: FloatArray, a: FloatArray, out: FloatArray) -> FloatArra
     return np.subtract(1.0, squares, out=squares)
 
 
-def _passes(derivative: FloatArray, threshold: float, out: FloatArray) -> FloatArray:
-    """1.0 where ``f'`` reaches ``threshold``, else 0.0, into ``out``."""
-    return np.greater_equal(derivative, threshold, out=out)
+def _blocks(derivative: FloatArray, threshold: float, out: BoolArray) -> BoolArray:
+    """True where ``f'`` is below ``threshold``, into ``out``."""
+    return np.less(derivative, threshold, out=out)
 
 
 def _relu_alive(layers: Sequence[LayerBuffers], bias_gradients: FloatArray, alive: BoolArray, first: bool) -> None:
@@ -133,25 +133,25 @@ class ActivationFunction:
     gradient when its derivative reaches ``DEAD_DERIVATIVE_SHARE`` of it, and a unit that passes on none
     of the rows counted is dead. Each activation says how to tell, and what its blocked pairs are:
 
-    - ``passes(f', threshold, out) -> (n, k)``: 1.0 for the pairs that pass, 0.0 for the others;
+    - ``blocks(f', threshold, out) -> (n, k)``: True for the pairs that pass no gradient;
     - ``alive(layers, bias_gradients, alive, first)``: a faster test for an activation whose blocked pairs
       have ``f'`` exactly 0 (relu): it marks the units that passed on some row (see `_relu_alive`) and
-      is used instead of ``passes``. With neither, every pair passes (leaky relu's 0.01, identity's 1);
+      is used instead of ``blocks``. With neither, every pair passes (leaky relu's 0.01, identity's 1);
     - ``saturates``: the blocked pairs are the flat tails of an S-curve (sigmoid, tanh), counted as saturated.
     """
 
     forward: Callable[[FloatArray, FloatArray, FloatArray], FloatArray]
     derivative: Callable[[FloatArray, FloatArray, FloatArray], FloatArray] | None
     max_derivative: float = 1.0
-    passes: Callable[[FloatArray, float, FloatArray], FloatArray] | None = _passes
+    blocks: Callable[[FloatArray, float, BoolArray], BoolArray] | None = _blocks
     alive: Callable[[Sequence[LayerBuffers], FloatArray, BoolArray, bool], None] | None = None
     saturates: bool = False
 
 
 ACTIVATIONS: dict[str, ActivationFunction] = {
-    "identity": ActivationFunction(_identity, None, passes=None),
-    "relu": ActivationFunction(_relu, _relu_derivative, passes=None, alive=_relu_alive),
-    "leaky_relu": ActivationFunction(_leaky_relu, _leaky_relu_derivative, passes=None),  # f' >= 0.01: never blocked
+    "identity": ActivationFunction(_identity, None, blocks=None),
+    "relu": ActivationFunction(_relu, _relu_derivative, blocks=None, alive=_relu_alive),
+    "leaky_relu": ActivationFunction(_leaky_relu, _leaky_relu_derivative, blocks=None),  # f' >= 0.01: never blocked
     "sigmoid": ActivationFunction(_sigmoid, _sigmoid_derivative, max_derivative=0.25, saturates=True),
     "tanh": ActivationFunction(_tanh, _tanh_derivative, saturates=True),
 }

@@ -100,17 +100,16 @@ LayerT = TypeVar("LayerT", LayerParams, LayerGradients)
 class UnitCounts:
     """What `Network.count_units` has counted over the steps given to it, for each hidden layer.
 
-    ``passing[i]`` (max_steps, k_i): row ``s`` holds how many rows of the ``s``-th counted step each
-    unit of hidden layer ``i + 1`` passed gradient on (for an activation with a ``passes`` test);
     ``alive`` (sum of k_i,): every hidden unit, layer after layer, marked once it has passed gradient on
-    some row (for an activation with an ``alive`` test); ``steps`` and ``rows`` say how many steps and
-    rows have been counted. Made once per run of steps, so counting allocates nothing.
+    some row; ``blocked[i]``: how many unit-row pairs of hidden layer ``i + 1`` passed none (for an
+    activation with a ``blocks`` test); ``steps`` and ``rows`` say how many steps and rows have been
+    counted. Made once per run of steps, so counting allocates nothing.
     """
 
-    def __init__(self, widths: Sequence[int], max_steps: int, bias_gradients: FloatArray) -> None:
+    def __init__(self, widths: Sequence[int], bias_gradients: FloatArray) -> None:
         self.widths = list(widths)
-        self.passing = [np.empty((max_steps, width)) for width in widths]
         self.alive = np.zeros(sum(widths), dtype=np.bool_)
+        self.blocked = [0] * len(widths)
         self.bias_gradients = bias_gradients
         """(sum of k_i,): a view of the hidden layers' bias gradients in `Network.gradient_vector`."""
         self.steps = 0
@@ -399,29 +398,40 @@ class Network:
         layers = [LayerGradients(weights=g.weights.copy(), bias=g.bias.copy()) for g in self._gradient_views]
         return GradientRecord(loss=loss, layers=layers)
 
-    def unit_counts(self, max_steps: int) -> UnitCounts:
-        """Empty counts of unit health for up to ``max_steps`` steps (see `count_units`)."""
+    def unit_counts(self) -> UnitCounts:
+        """Empty counts of unit health (see `count_units`)."""
         widths = self.layer_sizes[1:-1]
         start = self._n_weights  # the biases follow the weights, layer by layer
-        return UnitCounts(widths, max_steps, self._gradients[start : start + sum(widths)])
+        return UnitCounts(widths, self._gradients[start : start + sum(widths)])
 
     def count_units(self, counts: UnitCounts, buffers: StepBuffers, *, first: bool) -> None:
         """Add the step the last `loss_and_gradients` took in ``buffers`` to ``counts`` (``first``: start afresh).
 
-        For every hidden unit, whether (the activation's ``alive`` test) or on how many of the step's rows
-        (its ``passes`` test, then one matrix-vector product per layer) its derivative reached
-        ``DEAD_DERIVATIVE_SHARE`` of its largest value. An activation with neither has nothing to count.
+        Marks the hidden units whose derivative reached ``DEAD_DERIVATIVE_SHARE`` of its largest value on
+        some row of the step, by the activation's ``alive`` test, or by its ``blocks`` test, which also
+        counts the pairs that did not: one comparison and one count per layer, and a look at each unit's
+        rows only when a layer has at least a row's worth of blocked pairs (else every unit passed on some
+        row). An activation with neither test has nothing to count.
         """
         if first:
             counts.steps = counts.rows = 0
         spec = ACTIVATIONS[self.activation]
         if spec.derivative is not None and spec.alive is not None:
             spec.alive(buffers.layers[:-1], counts.bias_gradients, counts.alive, first)
-        elif spec.derivative is not None and spec.passes is not None:
-            threshold = DEAD_DERIVATIVE_SHARE * spec.max_derivative
-            for layer, passing in zip(buffers.layers[:-1], counts.passing, strict=True):
-                indicator = spec.passes(layer.derivative, threshold, layer.scratch)
-                np.matmul(buffers.ones, indicator, out=passing[counts.steps])
+        elif spec.derivative is not None and spec.blocks is not None:
+            threshold, start = DEAD_DERIVATIVE_SHARE * spec.max_derivative, 0
+            for i, layer in enumerate(buffers.layers[:-1]):
+                blocked = spec.blocks(layer.derivative, threshold, layer.blocked)
+                pairs = int(np.count_nonzero(blocked))
+                alive = counts.alive[start : start + layer.width]
+                if pairs < buffers.rows:  # no unit was blocked on every row
+                    alive.fill(True)
+                elif first:
+                    np.logical_not(blocked.all(axis=0), out=alive)
+                else:
+                    alive |= ~blocked.all(axis=0)
+                counts.blocked[i] = pairs if first else counts.blocked[i] + pairs
+                start += layer.width
         counts.steps += 1
         counts.rows += buffers.rows
 
@@ -431,20 +441,14 @@ class Network:
         passed none (in the flat tails); 0 for activations without them."""
         spec, widths = ACTIVATIONS[self.activation], counts.widths
         dead, saturated = [0.0] * len(widths), [0.0] * len(widths)
-        if spec.derivative is None or counts.steps == 0:
+        if spec.derivative is None or (spec.alive is None and spec.blocks is None) or counts.steps == 0:
             return dead, saturated
-        if spec.alive is not None:
-            start = 0
-            for i, width in enumerate(widths):
-                dead[i] = (width - int(np.count_nonzero(counts.alive[start : start + width]))) / width
-                start += width
-        elif spec.passes is not None:
-            for i, (width, passing) in enumerate(zip(widths, counts.passing, strict=True)):
-                per_unit = passing[0] if counts.steps == 1 else passing[: counts.steps].sum(axis=0)
-                dead[i] = (width - np.count_nonzero(per_unit)) / width
-                if spec.saturates:
-                    pairs = counts.rows * width
-                    saturated[i] = (pairs - float(per_unit.sum())) / pairs
+        start = 0
+        for i, width in enumerate(widths):
+            dead[i] = (width - int(np.count_nonzero(counts.alive[start : start + width]))) / width
+            if spec.saturates:
+                saturated[i] = counts.blocked[i] / (counts.rows * width)
+            start += width
         return dead, saturated
 
     # ----- public API --------------------------------------------------------
