@@ -147,7 +147,7 @@ class Config:
 
     name: str
     sizes: tuple[int, ...]
-    activation: Literal["relu", "identity"]
+    activation: Literal["relu", "tanh", "identity"]
     classifier: bool
     n_rows: int
     batch_size: int | None  # None: full batch
@@ -292,6 +292,19 @@ CONFIGS: tuple[Config, ...] = (
         make_data=housing_data,
         floor_target=1.5,
     ),
+    Config(
+        name="full batch tanh",  # the "full batch" network with tanh: what a record's saturation count costs
+        sizes=(8, 16, 16, 1),
+        activation="tanh",
+        classifier=False,
+        n_rows=1_000,
+        batch_size=None,
+        learning_rate=0.05,
+        epochs=1_000,
+        quick_rows=1_000,
+        quick_epochs=20,
+        make_data=lambda n: regression_data(n, 8),
+    ),
 )
 
 
@@ -400,8 +413,8 @@ def torch_runner(dtype_name: Literal["float64", "float32"]) -> Runner:
         layers: list[nn.Module] = []
         for i, (n_in, n_out) in enumerate(zip(config.sizes[:-1], config.sizes[1:], strict=True)):
             layers.append(nn.Linear(n_in, n_out, dtype=dtype))
-            if i < len(config.sizes) - 2 and config.activation == "relu":
-                layers.append(nn.ReLU())
+            if i < len(config.sizes) - 2 and config.activation != "identity":
+                layers.append(nn.ReLU() if config.activation == "relu" else nn.Tanh())
         model = nn.Sequential(*layers)
         loss_function: nn.Module = nn.CrossEntropyLoss() if config.classifier else nn.MSELoss()
         optimizer = torch.optim.SGD(model.parameters(), lr=config.learning_rate)

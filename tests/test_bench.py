@@ -14,7 +14,7 @@ sys.path.insert(0, str(ROOT / "bench"))  # bench/ is a folder of scripts, not a 
 
 import compare  # noqa: E402
 
-CONFIGS = ("small", "medium", "classifier", "full batch", "train.py default", "full batch 100k")
+CONFIGS = ("small", "medium", "classifier", "full batch", "train.py default", "full batch 100k", "full batch tanh")
 FLOOR_TARGETS = {"small": 1.8, "classifier": 1.4, "train.py default": 1.4, "full batch 100k": 1.5}
 ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
