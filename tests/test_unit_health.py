@@ -14,7 +14,16 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from glassnet import ACTIVATIONS, EpochRecord, Network, TrainingHistory, TrainingRun, get_data, register_activation
+from glassnet import (
+    ACTIVATIONS,
+    EpochRecord,
+    InputScales,
+    Network,
+    TrainingHistory,
+    TrainingRun,
+    get_data,
+    register_activation,
+)
 from glassnet.buffers import StepBuffers
 from glassnet.network import UnitCounts
 
@@ -184,3 +193,14 @@ def test_a_record_whose_new_measures_could_not_come_from_a_network_is_rejected(
     EpochRecord(**valid, param_norms=[1.0, 1.0], saturated_fractions=[0.0], unit_rows=5)
     with pytest.raises(ValueError, match=message):
         EpochRecord(**valid, **fields)
+
+
+def test_input_scales_that_could_not_come_from_the_run_are_rejected() -> None:
+    with pytest.raises(ValueError, match=r"stds: expected one per column of means \(2\), got 1"):
+        InputScales(means=[0.0, 1.0], stds=[1.0])
+    X, y = get_data(20, seed=0)
+    history = Network([4, 3, 1]).fit(X, y, epochs=2, keep_gradients=1)
+    fields = history.model_dump()
+    fields["input_scales"] = {"means": [0.0] * 3, "stds": [1.0] * 3}
+    with pytest.raises(ValueError, match=r"input_scales: expected one per input of the network \(4\), got 3"):
+        TrainingHistory.model_validate(fields)
