@@ -426,10 +426,11 @@ class Network:
                 alive = counts.alive[start : start + layer.width]
                 if pairs < buffers.rows:  # no unit was blocked on every row
                     alive.fill(True)
-                elif first:
-                    np.logical_not(blocked.all(axis=0), out=alive)
-                else:
-                    alive |= ~blocked.all(axis=0)
+                else:  # those that pass on the first row are alive; only the others have all their rows read
+                    np.logical_or(alive if not first else False, ~blocked[0], out=alive)
+                    (candidates,) = np.nonzero(~alive)
+                    if candidates.size:
+                        alive[candidates] = ~blocked[:, candidates].all(axis=0)
                 counts.blocked[i] = pairs if first else counts.blocked[i] + pairs
                 start += layer.width
         counts.steps += 1

@@ -206,12 +206,24 @@ class InputScales(BaseModel):
 
     @classmethod
     def of(cls, X: npt.NDArray[np.float64]) -> Self:
-        """The scales of the columns of a finite ``X`` (n, n_in), computed on each column divided by its
-        largest magnitude, so that columns near float64's limits do not overflow."""
-        peaks = np.max(np.abs(X), axis=0)
-        units = np.where(peaks > 0, peaks, 1.0)
-        scaled = X / units
-        return cls(means=(scaled.mean(axis=0) * units).tolist(), stds=(scaled.std(axis=0) * units).tolist())
+        """The scales of the columns of a finite ``X`` (n, n_in), from one pass over it: the means and the mean
+        squares, ``var = mean(x**2) - mean(x)**2``. A column that formula cannot give to 8 digits (its variance
+        below 1e-8 of its mean square, as a constant's, or sums beyond float64) is computed again on its own,
+        divided by its largest magnitude and centered."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            means = X.mean(axis=0)
+            squares = np.einsum("ij,ij->j", X, X) / X.shape[0]
+            variances = squares - means * means
+            again = np.flatnonzero(~(np.isfinite(variances) & np.isfinite(squares)) | (variances <= 1e-8 * squares))
+            stds = np.sqrt(variances)
+        if again.size:
+            columns = X[:, again]
+            units = np.max(np.abs(columns), axis=0)
+            units[units == 0] = 1.0
+            scaled = columns / units
+            means[again] = scaled.mean(axis=0) * units
+            stds[again] = scaled.std(axis=0) * units
+        return cls(means=means.tolist(), stds=stds.tolist())
 
 
 class TrainingHistory(BaseModel):

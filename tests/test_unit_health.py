@@ -204,3 +204,17 @@ def test_input_scales_that_could_not_come_from_the_run_are_rejected() -> None:
     fields["input_scales"] = {"means": [0.0] * 3, "stds": [1.0] * 3}
     with pytest.raises(ValueError, match=r"input_scales: expected one per input of the network \(4\), got 3"):
         TrainingHistory.model_validate(fields)
+
+
+def test_saturated_and_dead_tanh_units_are_counted_over_every_step_of_a_minibatch_epoch() -> None:
+    """Ten batches of 10 rows: a unit counts as dead only if it was blocked on all 100, and the blocked pairs
+    of every batch add up to the share of the whole epoch (the parameters barely move: learning rate 1e-12)."""
+    X, y = get_data(100, seed=3)
+    net = Network([4, 12, 1], activation="tanh", init="normal", seed=3)
+    net.params[0].bias[:4] = -50.0
+    net.params[0].bias[4] = 3.0  # blocked on many rows, not on all
+    [(dead, saturated)] = forward_health(net, X)
+    record = net.fit(X, y, epochs=1, batch_size=10, learning_rate=1e-12).records[0]
+    assert record.unit_rows == 100
+    assert record.dead_fractions == [dead] == [4 / 12]
+    assert record.saturated_fractions == pytest.approx([saturated], abs=1e-12) and saturated > 5 / 12
