@@ -324,8 +324,8 @@ def _dead_units(history: TrainingHistory) -> list[Finding]:
     holds = [[r.dead_fractions[i] >= DEAD_SHARE for r in records] for i in range(len(last.dead_fractions))]
     message = (
         f"{_shares_of(shares, 'units')} passed gradient on none of {{rows}} (at least {DEAD_SHARE:.0%} since epoch "
-        "{since}): they have stopped learning (dead relu units); try leaky_relu, a smaller learning_rate, "
-        "init='he', or inputs scaled to unit variance"
+        "{since}): they have stopped learning, as relu units do once no row turns them on; try leaky_relu, a "
+        "smaller learning_rate, init='he', or inputs scaled to unit variance"
     )
     return [_unit_finding("dead_units", history, shares, holds, message, {"threshold": DEAD_SHARE})]
 
