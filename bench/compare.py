@@ -123,9 +123,6 @@ Trainer = Callable[[int], None]
 """Trains an already built model for the given number of epochs."""
 
 RECORDS_TARGET_PERCENT = 5.0
-RECORD_ALLOWANCE_US = 25.0
-"""A record may cost ``RECORDS_TARGET_PERCENT`` of an epoch, or this many microseconds where that is less: about
-ten NumPy calls and one validated record, what the norms, update ratios and unit health of a step need."""
 
 
 # --------------------------------------------------------------------------- #
@@ -531,6 +528,11 @@ def others_cpus(before: tuple[float, float] | None, wall: float) -> float | None
 def paired_ratio(times: Sequence[float], peer_times: Sequence[float]) -> float:
     """Median over repeats of one time over the other in the same repeat."""
     return statistics.median(a / b for a, b in zip(times, peer_times, strict=True))
+
+
+RECORD_ALLOWANCE_US = 25.0
+"""A record may cost ``RECORDS_TARGET_PERCENT`` of an epoch, or this many microseconds where that is less: about
+ten NumPy calls and one validated record, what the norms, update ratios and unit health of a step need."""
 
 
 @dataclass

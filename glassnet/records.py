@@ -85,6 +85,42 @@ Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 """A number in [0, 1]."""
 
 
+class InputScales(BaseModel):
+    """The ``means`` and standard deviations ``stds`` of the input columns a run trained on, (n_in,) each."""
+
+    model_config = ConfigDict(frozen=True)
+
+    means: list[Annotated[float, Field(allow_inf_nan=False)]] = Field(min_length=1)
+    stds: list[NonNegative] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_per_column(self) -> Self:
+        if len(self.stds) != len(self.means):
+            raise ValueError(f"stds: expected one per column of means ({len(self.means)}), got {len(self.stds)}")
+        return self
+
+    @classmethod
+    def of(cls, X: npt.NDArray[np.float64]) -> Self:
+        """The scales of the columns of a finite ``X`` (n, n_in), from one pass over it: the means and the mean
+        squares, ``var = mean(x**2) - mean(x)**2``. A column that formula cannot give to 8 digits (its variance
+        below 1e-8 of its mean square, as a constant's, or sums beyond float64) is computed again on its own,
+        divided by its largest magnitude and centered."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            means = X.mean(axis=0)
+            squares = np.einsum("ij,ij->j", X, X) / X.shape[0]
+            variances = squares - means * means
+            again = np.flatnonzero(~(np.isfinite(variances) & np.isfinite(squares)) | (variances <= 1e-8 * squares))
+            stds = np.sqrt(variances)
+        if again.size:
+            columns = X[:, again]
+            units = np.max(np.abs(columns), axis=0)
+            units[units == 0] = 1.0
+            scaled = columns / units
+            means[again] = scaled.mean(axis=0) * units
+            stds[again] = scaled.std(axis=0) * units
+        return cls(means=means.tolist(), stds=stds.tolist())
+
+
 # --------------------------------------------------------------------------- #
 # 2. Gradients and training records
 # --------------------------------------------------------------------------- #
@@ -190,50 +226,13 @@ class EpochRecord(BaseModel):
         return len(self.grad_norms)
 
 
-class InputScales(BaseModel):
-    """The ``means`` and standard deviations ``stds`` of the input columns a run trained on, (n_in,) each."""
-
-    model_config = ConfigDict(frozen=True)
-
-    means: list[Annotated[float, Field(allow_inf_nan=False)]] = Field(min_length=1)
-    stds: list[NonNegative] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _one_per_column(self) -> Self:
-        if len(self.stds) != len(self.means):
-            raise ValueError(f"stds: expected one per column of means ({len(self.means)}), got {len(self.stds)}")
-        return self
-
-    @classmethod
-    def of(cls, X: npt.NDArray[np.float64]) -> Self:
-        """The scales of the columns of a finite ``X`` (n, n_in), from one pass over it: the means and the mean
-        squares, ``var = mean(x**2) - mean(x)**2``. A column that formula cannot give to 8 digits (its variance
-        below 1e-8 of its mean square, as a constant's, or sums beyond float64) is computed again on its own,
-        divided by its largest magnitude and centered."""
-        with np.errstate(over="ignore", invalid="ignore"):
-            means = X.mean(axis=0)
-            squares = np.einsum("ij,ij->j", X, X) / X.shape[0]
-            variances = squares - means * means
-            again = np.flatnonzero(~(np.isfinite(variances) & np.isfinite(squares)) | (variances <= 1e-8 * squares))
-            stds = np.sqrt(variances)
-        if again.size:
-            columns = X[:, again]
-            units = np.max(np.abs(columns), axis=0)
-            units[units == 0] = 1.0
-            scaled = columns / units
-            means[again] = scaled.mean(axis=0) * units
-            stds[again] = scaled.std(axis=0) * units
-        return cls(means=means.tolist(), stds=stds.tolist())
-
-
 class TrainingHistory(BaseModel):
     """The recorded epochs of a training run, and how it ended.
 
     ``records`` have strictly increasing epochs and all describe the same number of layers;
     ``best_epoch`` (the recorded epoch with the lowest ``val_loss``) is one of them;
     ``baseline_loss`` is the loss of the best constant prediction on the training labels
-    (their mean, or their class frequencies): where a network that learned nothing stays;
-    ``input_scales`` the scale of each input column (``None`` in histories written before it was kept).
+    (their mean, or their class frequencies): where a network that learned nothing stays.
     """
 
     records: list[EpochRecord] = Field(default_factory=list)
@@ -241,9 +240,18 @@ class TrainingHistory(BaseModel):
     stopped_early: bool = False
     baseline_loss: NonNegative | None = None
     input_scales: InputScales | None = None
+    """The mean and standard deviation of each input column the run trained on (``None`` in histories written
+    before they were kept)."""
 
     @model_validator(mode="after")
     def _a_network_could_have_made_it(self) -> Self:
+        kept = next((r.gradients for r in self.records if r.gradients is not None), None)
+        if self.input_scales is not None and kept is not None:
+            n_in = kept.layers[0].weights.shape[0]
+            if len(self.input_scales.means) != n_in:
+                raise ValueError(
+                    f"input_scales: expected one per input of the network ({n_in}), got {len(self.input_scales.means)}"
+                )
         for before, after in zip(self.records, self.records[1:], strict=False):
             if after.epoch <= before.epoch:
                 raise ValueError(f"records: expected strictly increasing epochs, got {before.epoch} then {after.epoch}")
@@ -259,13 +267,6 @@ class TrainingHistory(BaseModel):
             raise ValueError(f"best_epoch: expected one of the recorded epochs, got {self.best_epoch}")
         if self.stopped_early and not self.records:
             raise ValueError("stopped_early: expected records of the epochs run before stopping, got none")
-        kept = next((r.gradients for r in self.records if r.gradients is not None), None)
-        if self.input_scales is not None and kept is not None:
-            n_in = kept.layers[0].weights.shape[0]
-            if len(self.input_scales.means) != n_in:
-                raise ValueError(
-                    f"input_scales: expected one per input of the network ({n_in}), got {len(self.input_scales.means)}"
-                )
         return self
 
     def to_frame(self) -> pd.DataFrame:

@@ -118,15 +118,6 @@ def test_classification_heads_and_hidden_activations(executed: Any) -> None:
     assert accuracies["identity"] < 0.8  # a straight boundary cannot separate the rings
 
 
-def test_gradients_are_watched_through_training(executed: Any) -> None:
-    printed = stream_text(executed)
-    assert "ten sigmoid layers healthy: False" in printed
-    assert "vanishing_gradients" in printed and "plateau" in printed
-    assert "relu with He initialization healthy: True" in printed
-    assert "epochs with full gradients kept: [1, 30, 60]" in printed
-    assert "paused and resumed run ends with the same parameters, bit for bit: True" in printed
-
-
 def test_saturation_and_unscaled_inputs_are_diagnosed_and_then_cured(executed: Any) -> None:
     printed = stream_text(executed)
     found = {
@@ -141,6 +132,15 @@ def test_saturation_and_unscaled_inputs_are_diagnosed_and_then_cured(executed: A
     assert found["standardized"][0] >= 0.99 and found["standardized"][1], "standardizing cures them"
     assert re.search(r"^saturated_units \(from epoch \d+, layer \d+\)", printed, flags=re.M)
     assert re.search(r"^unscaled_inputs \(from epoch 1\): 3 of the 4 input columns", printed, flags=re.M)
+
+
+def test_gradients_are_watched_through_training(executed: Any) -> None:
+    printed = stream_text(executed)
+    assert "ten sigmoid layers healthy: False" in printed
+    assert "vanishing_gradients" in printed and "plateau" in printed
+    assert "relu with He initialization healthy: True" in printed
+    assert "epochs with full gradients kept: [1, 30, 60]" in printed
+    assert "paused and resumed run ends with the same parameters, bit for bit: True" in printed
 
 
 def test_every_plot_is_drawn(executed: Any) -> None:
