@@ -245,9 +245,9 @@ class TrainingHistory(BaseModel):
 
     @model_validator(mode="after")
     def _a_network_could_have_made_it(self) -> Self:
-        kept = next((r.gradients for r in self.records if r.gradients is not None), None)
-        if self.input_scales is not None and kept is not None:
-            n_in = kept.layers[0].weights.shape[0]
+        first_kept = next((r.gradients for r in self.records if r.gradients is not None), None)
+        if self.input_scales is not None and first_kept is not None:
+            n_in = first_kept.layers[0].weights.shape[0]
             if len(self.input_scales.means) != n_in:
                 raise ValueError(
                     f"input_scales: expected one per input of the network ({n_in}), got {len(self.input_scales.means)}"
