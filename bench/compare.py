@@ -47,7 +47,9 @@ more, untimed, ``fit`` that reads the fault count as each epoch's record is made
 faults of the first epoch (``fit``'s setup included) apart from those of the later
 ones, which a training step that allocates nothing after its first would bring to 0.
 The targets against the floor (``Config.floor_target``) and on the records cost are
-judged on these runs.
+judged on these runs. A record may cost 5% of an epoch (``RECORDS_TARGET_PERCENT``), or
+25 microseconds where that is less (``RECORD_ALLOWANCE_US``): what it costs is the records
+cost of the epoch with records at the ends only.
 
 Interleaved, the libraries side by side under the same conditions: one process, the
 libraries in turn within each repeat (glassnet, sklearn, torch64, torch32, BLAS floor;
@@ -156,7 +158,7 @@ class Config:
 
     name: str
     sizes: tuple[int, ...]
-    activation: Literal["relu", "identity"]
+    activation: Literal["relu", "tanh", "identity"]
     classifier: bool
     n_rows: int
     batch_size: int | None  # None: full batch
@@ -302,6 +304,10 @@ CONFIGS: tuple[Config, ...] = (
         floor_target=1.5,
     ),
 )
+CONFIGS = (
+    *CONFIGS,  # the "full batch" network with tanh: what a record's saturation count costs (the records target only)
+    replace(next(c for c in CONFIGS if c.name == "full batch"), name="full batch tanh", activation="tanh", targets={}),
+)
 
 
 # --------------------------------------------------------------------------- #
@@ -409,8 +415,8 @@ def torch_runner(dtype_name: Literal["float64", "float32"]) -> Runner:
         layers: list[nn.Module] = []
         for i, (n_in, n_out) in enumerate(zip(config.sizes[:-1], config.sizes[1:], strict=True)):
             layers.append(nn.Linear(n_in, n_out, dtype=dtype))
-            if i < len(config.sizes) - 2 and config.activation == "relu":
-                layers.append(nn.ReLU())
+            if i < len(config.sizes) - 2 and config.activation != "identity":
+                layers.append(nn.ReLU() if config.activation == "relu" else nn.Tanh())
         model = nn.Sequential(*layers)
         loss_function: nn.Module = nn.CrossEntropyLoss() if config.classifier else nn.MSELoss()
         optimizer = torch.optim.SGD(model.parameters(), lr=config.learning_rate)
@@ -529,6 +535,11 @@ def paired_ratio(times: Sequence[float], peer_times: Sequence[float]) -> float:
     return statistics.median(a / b for a, b in zip(times, peer_times, strict=True))
 
 
+RECORD_ALLOWANCE_US = 25.0
+"""A record may cost ``RECORDS_TARGET_PERCENT`` of an epoch, or this many microseconds where that is less: about
+ten NumPy calls and one validated record, what the norms, update ratios and unit health of a step need."""
+
+
 @dataclass
 class Timings:
     """Seconds and minor page faults per epoch of every timed block, by runner, in repeat order."""
@@ -566,6 +577,25 @@ class Timings:
     def records_cost(self) -> float:
         """Extra time of a record every epoch over records at the ends only, in percent."""
         return (self.ratio("glassnet", "glassnet_sparse") - 1.0) * 100.0
+
+    @property
+    def record_us(self) -> float:
+        """What one record costs, in microseconds: ``records_cost`` of the median epoch with records at the ends."""
+        return self.records_cost / 100.0 * self.median("glassnet_sparse") * 1e6
+
+    @property
+    def record_limit_us(self) -> float:
+        """The most a record may cost, in microseconds: ``RECORDS_TARGET_PERCENT`` of an epoch, or
+        ``RECORD_ALLOWANCE_US`` where that is less."""
+        return max(RECORDS_TARGET_PERCENT / 100.0 * self.median("glassnet_sparse") * 1e6, RECORD_ALLOWANCE_US)
+
+    def record_cells(self) -> list[str]:
+        """The records columns of a table: cost in percent and microseconds, the limit, and whether it is met."""
+        limit = self.record_limit_us
+        allowed = (
+            f"<= {RECORD_ALLOWANCE_US:.0f} us" if limit == RECORD_ALLOWANCE_US else f"<= {RECORDS_TARGET_PERCENT:.0f}%"
+        )
+        return [f"{self.records_cost:+.1f}%", f"{self.record_us:.3g} us", allowed, verdict(self.record_us, limit)]
 
 
 def interleave(runners: Sequence[Runner], config: Config, data: Data, *, repeats: int, pause: float) -> Timings:
@@ -910,12 +940,12 @@ def alone_report(results: Sequence[ConfigResult]) -> tuple[str, list[Target]]:
         if not res.alone.has("glassnet"):
             continue
         config, alone = res.config, res.alone
-        ratio, cost = alone.ratio("glassnet", "floor"), alone.records_cost
+        ratio = alone.ratio("glassnet", "floor")
         floor_cells = ["-", "-"]
         if config.floor_target is not None:
             targets.append(Target(config.name, "glassnet/floor", ratio, config.floor_target, "alone"))
             floor_cells = [f"<= {config.floor_target:.1f}x", verdict(ratio, config.floor_target)]
-        targets.append(Target(config.name, "records cost %", cost, RECORDS_TARGET_PERCENT, "alone"))
+        targets.append(Target(config.name, "record us", alone.record_us, alone.record_limit_us, "alone"))
         rows.append(
             [
                 config.name,
@@ -924,13 +954,11 @@ def alone_report(results: Sequence[ConfigResult]) -> tuple[str, list[Target]]:
                 f"{ratio:.2f}x",
                 *floor_cells,
                 ms(alone.median("glassnet_sparse")),
-                f"{cost:+.1f}%",
-                f"<= {RECORDS_TARGET_PERCENT:.0f}%",
-                verdict(cost, RECORDS_TARGET_PERCENT),
+                *alone.record_cells(),
             ]
         )
     headers = ["config", "BLAS floor ms", "glassnet ms", "glassnet / floor", "target", "met"]
-    floor_table = table(rows, [*headers, "record_every=epochs ms", "records cost", "target", "met"])
+    floor_table = table(rows, [*headers, "record_every=epochs ms", "records cost", "per record", "target", "met"])
     text = (
         "Alone: each library in a fresh process per configuration with one BLAS thread, the way\n"
         "`python train.py` runs (medians over repeats, per epoch; glassnet records every epoch; its faults in\n"
@@ -975,8 +1003,8 @@ def interleaved_report(results: Sequence[ConfigResult], runners: Sequence[Runner
 
     rows = []
     for res in results:
-        cost = res.records.records_cost
-        targets.append(Target(res.config.name, "records cost %", cost, RECORDS_TARGET_PERCENT, "interleaved"))
+        records = res.records
+        targets.append(Target(res.config.name, "record us", records.record_us, records.record_limit_us, "interleaved"))
         rows.append(
             [
                 res.config.name,
@@ -985,14 +1013,12 @@ def interleaved_report(results: Sequence[ConfigResult], runners: Sequence[Runner
                 f"{res.times.ratio('glassnet', 'floor'):.1f}x",
                 ms(res.records.median("glassnet")),
                 ms(res.records.median("glassnet_sparse")),
-                f"{cost:+.1f}%",
-                f"<= {RECORDS_TARGET_PERCENT:.0f}%",
-                verdict(cost, RECORDS_TARGET_PERCENT),
+                *records.record_cells(),
             ]
         )
     headers = ["config", "BLAS floor ms", "glassnet ms", "glassnet / floor", "record_every=1 ms"]
     headers.append("record_every=epochs ms")
-    floor_table = table(rows, [*headers, "records cost", "target", "met"])
+    floor_table = table(rows, [*headers, "records cost", "per record", "target", "met"])
 
     busiest = max((r.others_cpus for r in results if r.others_cpus is not None), default=0.0)
     warning = (
@@ -1110,6 +1136,7 @@ def alone_numbers(result: ConfigResult) -> dict[str, Any]:
         "median_minor_faults_per_epoch": {name: alone.median_faults(name) for name in alone.faults},
         "glassnet_over_floor": alone.ratio("glassnet", "floor") if glassnet else None,
         "records_cost_percent": alone.records_cost if glassnet else None,
+        "record_us": alone.record_us if glassnet else None,
         "glassnet_faults_by_epoch": None if result.profile is None else asdict(result.profile),
     }
 
@@ -1136,6 +1163,7 @@ def raw_numbers(
             "glassnet_over": {name: r.times.ratio("glassnet", name) for name in r.times.seconds if name != "glassnet"},
             "records_seconds_per_epoch": r.records.seconds,
             "records_cost_percent": r.records.records_cost,
+            "record_us": r.records.record_us,
         }
         for r in results
     ]

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 
 
 class ArrayMaker:
@@ -58,6 +59,11 @@ class LayerBuffers:
     spare = _buffer("(rows, width): a second array for the heads' losses.")
     row_max = _buffer("(rows,): the row maximum of the logits.", per_row=True)
     row_sum = _buffer("(rows,): the sum of the shifted exponentials.", per_row=True)
+
+    @cached_property
+    def blocked(self) -> BoolArray:
+        """(rows, width) bool: the unit-row pairs that passed no gradient, for a record's unit health."""
+        return np.empty((self.maker.rows, self.width), dtype=np.bool_)
 
 
 class StepBuffers:

@@ -1,13 +1,19 @@
-"""What a training history says about itself: typed findings, each with what to try.
+"""What a training history says about itself: typed findings, each with its evidence and what to try.
 
 `diagnose` reads the records of a `TrainingHistory` (``TrainingHistory.diagnose()`` calls it)
 and returns a `Diagnosis`: a `Finding` for each problem, saying what happened, from which
-epoch, in which layer, and what to try. The thresholds are named constants, each with the
-reason for its value beside it.
+epoch, in which layer, the numbers it judged by (``evidence``), and what to try.
+
+Read top to bottom: the findings, the thresholds (each with the reason for its value), then one
+rule per problem, in the order a diagnosis lists them: the inputs' scale first, since it explains
+gradients of the wrong size, then the gradients, the units, the steps, the loss and validation.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -15,22 +21,27 @@ from pydantic import BaseModel, ConfigDict, Field
 from tabulate import tabulate
 
 if TYPE_CHECKING:
-    from glassnet.records import TrainingHistory
+    from glassnet.records import EpochRecord, TrainingHistory
 
 FindingKind = Literal[
     "vanishing_gradients",
     "exploding_gradients",
     "dead_units",
+    "saturated_units",
+    "unscaled_inputs",
     "step_too_large",
     "step_too_small",
     "plateau",
     "overfitting",
 ]
 
+Evidence = dict[str, float | list[float]]
+
 
 class Finding(BaseModel):
     """One problem the records show: its ``kind``, the ``epoch`` it shows from, the ``layer`` (1-based)
-    it is in (``None`` for the whole network), and a ``message`` saying what happened and what to try."""
+    it is in (``None`` for the whole network), a ``message`` saying what happened, by which numbers,
+    and what to try, and those numbers by name in ``evidence`` (each threshold among them)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -38,6 +49,7 @@ class Finding(BaseModel):
     epoch: int = Field(ge=1)
     layer: int | None = Field(default=None, ge=1)
     message: str
+    evidence: Evidence = Field(default_factory=dict)
 
 
 class Diagnosis(BaseModel):
@@ -58,24 +70,52 @@ class Diagnosis(BaseModel):
         return tabulate(rows, headers=["finding", "from epoch", "layer", "what it means"], tablefmt="github")
 
 
-# The thresholds each rule uses. They are deliberately far from what healthy runs show
-# (calibrated on the command line's default run, the examples and the notebook), so that a
-# finding is worth reading; tests/test_records.py holds the cases on both sides.
+# --------------------------------------------------------------------------- #
+# Thresholds. Each is far from what healthy runs show and near where the problem begins to
+# hurt; tests/test_diagnosis.py holds labeled runs on both sides, each proved by a measure
+# of its own, and README.md lists them (tests/test_readme.py holds that table to these).
+# --------------------------------------------------------------------------- #
+
+INPUT_MEAN_LIMIT = 10.0
+"""An input column whose mean is farther than this from 0: the initializations size the first layer for
+columns of mean 0 and spread 1, and an offset of 10 already moves its pre-activations 10-fold."""
+INPUT_STD_LIMITS = (0.01, 10.0)
+"""An input column whose standard deviation (when not 0, a constant column) lies outside these: 10 times
+the unit spread multiplies the curvature along its weights by 100, where plain SGD at its default rate
+already diverges; 1/100 of it shrinks its weights' gradient 100-fold, where even Adam learns them slowly."""
 VANISHING_RATIO = 1e-3
-"""A layer's gradient norm below this fraction of the output layer's: the gradient vanishes on its way back."""
+"""A layer's gradient norm below this fraction of the output layer's: the gradient vanishes on its way back,
+and a step that suits the output layer moves that layer a thousand times less."""
 EXPLODING_RATIO = 1e3
 """A layer's gradient norm above this multiple of the output layer's, or a first loss above this multiple
 of the baseline (outputs so large that signals and gradients grow layer by layer)."""
 DEAD_SHARE = 0.5
-"""A hidden layer with at least this share of dead or saturated units at the end of training."""
+"""A hidden layer with at least this share of units dead at the end of training: half its width is lost,
+and a layer cut that much no longer carries the gradient below it (the gradient-size rules skip it)."""
+SATURATED_SHARE = 0.5
+"""A sigmoid or tanh layer with at least this share of its unit-row pairs in the flat tails, at the end of
+training and while the loss was still high: on most rows its units pass a hundredth of the gradient."""
+UNLEARNED_SHARE = 0.5
+"""A loss at or above this share of the baseline has learned at most half of what there is: saturation
+seen then is where the network started or fell, not a classifier's growing confidence."""
 LARGE_UPDATE_RATIO = 0.1
 """A typical step that changes a layer's parameters by more than this fraction of their size."""
-WORSE_THAN_BEST = 0.5
-"""A training loss that ends this far (relative) above the best it reached: the steps overshoot."""
+GIVEN_BACK = 0.5
+"""A training loss that climbs back above its best, near the end of training, by this share of the baseline:
+the steps overshoot, undoing half of what there is to learn. Judged against the baseline, not the best loss,
+so that a loss bouncing near 0 (a separable classifier's) is not called worse for moving from 0.001 to 0.01,
+and a run that overshot early and recovered is not reported."""
 SMALL_UPDATE_RATIO = 1e-5
 """A typical step that changes a layer's parameters by less than this fraction of their size."""
 STALLED = 0.01
 """A relative loss change below this over a stretch of records: the loss is not moving."""
+ARRIVED_GRADIENT = 1e-2
+"""A run has arrived when moving every layer by its own size along its gradient would change the loss, to
+first order, by less than this share of it (``sum(grad_norm * param_norm) / loss``): larger steps would
+not lower it. Moving runs show 1 to 1,000; converged ones 1e-9 and less."""
+AT_FLOOR = 0.01
+"""A loss below this share of the baseline is at its floor (R^2 above 0.99, or a classifier's cross-entropy
+near 0): a loss that no longer moves there has arrived, whatever the step size."""
 PLATEAU_OF_BASELINE = 0.9
 """A stalled loss at or above this share of the baseline (the best constant prediction's loss)."""
 OVERFIT_RISE = 0.1
@@ -83,138 +123,324 @@ OVERFIT_RISE = 0.1
 MIN_RECORDS = 5
 """Trends (plateaus, rising or stalled losses) need at least this many records to be judged."""
 
+EXPLAINED_BY_SCALE = frozenset({"vanishing_gradients", "exploding_gradients", "step_too_large", "step_too_small"})
+"""The findings an `unscaled_inputs` finding explains, left out beside it: gradients and steps of the wrong
+size follow from inputs of the wrong size, and their advice (another init, another learning rate) would not
+cure them."""
+
+
+def _epochs(records: Sequence[EpochRecord]) -> str:
+    """``epoch 3`` or ``epochs 3-40``: the span of ``records``."""
+    first, last = records[0].epoch, records[-1].epoch
+    return f"epoch {first}" if first == last else f"epochs {first}-{last}"
+
+
+def _tail(records: Sequence[EpochRecord]) -> Sequence[EpochRecord]:
+    """The last records, where a run's end is judged: a fifth of them, and at least ``MIN_RECORDS``."""
+    return records[-max(MIN_RECORDS, len(records) // 5) :]
+
+
+def _since(records: Sequence[EpochRecord], holds: list[bool]) -> EpochRecord:
+    """The first record of the unbroken run of records, up to the last, for which ``holds`` is true."""
+    start = len(records) - 1
+    while start > 0 and holds[start - 1]:
+        start -= 1
+    return records[start]
+
+
+# --------------------------------------------------------------------------- #
+# The rules
+# --------------------------------------------------------------------------- #
+
+
+def _unscaled_inputs(history: TrainingHistory) -> list[Finding]:
+    """Input columns whose mean or standard deviation is beyond ``INPUT_MEAN_LIMIT`` or ``INPUT_STD_LIMITS``."""
+    scales = history.input_scales
+    if scales is None or not history.records:
+        return []
+    small, large = INPUT_STD_LIMITS
+    off = [
+        j
+        for j, (mean, std) in enumerate(zip(scales.means, scales.stds, strict=True))
+        if abs(mean) > INPUT_MEAN_LIMIT or std > large or 0 < std < small
+    ]
+    if not off:
+        return []
+    shown = "; ".join(f"X[:, {j}] has mean {scales.means[j]:.3g} and std {scales.stds[j]:.3g}" for j in off[:5])
+    more = f" (and {len(off) - 5} more columns)" if len(off) > 5 else ""
+    return [
+        Finding(
+            kind="unscaled_inputs",
+            epoch=history.records[0].epoch,
+            message=(
+                f"{len(off)} of the {len(scales.means)} input columns are far from unit scale: {shown}{more} "
+                f"(the initializations expect means within +-{INPUT_MEAN_LIMIT:g} and stds from {small:g} to "
+                f"{large:g}); the first layer's pre-activations and gradients grow and shrink with them, so no "
+                "learning rate suits every column; standardize each column (subtract its mean, divide by its "
+                "std, as TabularModel and the command line do)"
+            ),
+            evidence={
+                "columns": [float(j) for j in off],
+                "means": [scales.means[j] for j in off],
+                "stds": [scales.stds[j] for j in off],
+                "mean_limit": INPUT_MEAN_LIMIT,
+                "std_limits": list(INPUT_STD_LIMITS),
+            },
+        )
+    ]
+
+
+def _cut(record: EpochRecord) -> bool:
+    """Whether a hidden layer of ``record`` is mostly dead or saturated: it cuts the gradient below it."""
+    saturated = record.saturated_fractions or []
+    return any(share >= DEAD_SHARE for share in record.dead_fractions) or any(s >= SATURATED_SHARE for s in saturated)
+
 
 def _vanishing_or_exploding(history: TrainingHistory) -> list[Finding]:
-    """Per epoch, each layer's gradient norm against the output layer's; the first loss against the baseline.
+    """Per record, each layer's gradient norm against the output layer's; the first loss against the baseline.
 
-    A ratio below ``VANISHING_RATIO`` anywhere is a vanishing gradient (reported once, at the
-    first epoch, for the layer where it is smallest); above ``EXPLODING_RATIO``, an exploding one.
-    An epoch whose output-layer gradient is exactly 0 says nothing about the ratio, and one where
-    a hidden layer is mostly dead has its gradient cut there, not vanishing: both are skipped.
+    A ratio below ``VANISHING_RATIO`` is a vanishing gradient, reported at the first record that shows it,
+    for the layer where it is smallest there; above ``EXPLODING_RATIO``, an exploding one. A record whose
+    output-layer gradient is exactly 0 says nothing about the ratio. A gradient that dead or saturated units
+    cut is not vanishing (`_dead_units` and `_saturated_units` say so): such records are not judged for it.
     """
     findings: list[Finding] = []
-    vanishing = exploding = False
-    for record in history.records:
-        output_norm = record.grad_norms[-1]
-        cut = any(share >= DEAD_SHARE for share in record.dead_fractions)  # dead units stop it; _dead_units says so
-        if output_norm > 0 and record.n_layers > 1 and not cut:
-            ratios = [norm / output_norm for norm in record.grad_norms[:-1]]
-            smallest = min(range(len(ratios)), key=ratios.__getitem__)
-            if not vanishing and ratios[smallest] < VANISHING_RATIO:
-                vanishing = True
-                findings.append(
-                    Finding(
-                        kind="vanishing_gradients",
-                        epoch=record.epoch,
-                        layer=smallest + 1,
-                        message=(
-                            f"layer {smallest + 1}'s gradient is {ratios[smallest]:.1e} of the output layer's: "
-                            "it shrinks on its way back through the layers, so the early layers barely learn; "
-                            "try relu or leaky_relu with init='he', or fewer layers"
-                        ),
+    rules: tuple[tuple[FindingKind, float, Callable[[float], bool], Callable[[EpochRecord], bool]], ...] = (
+        ("vanishing_gradients", VANISHING_RATIO, lambda ratio: ratio < VANISHING_RATIO, lambda r: not _cut(r)),
+        ("exploding_gradients", EXPLODING_RATIO, lambda ratio: ratio > EXPLODING_RATIO, lambda r: True),
+    )
+    for kind, threshold, beyond, judges in rules:
+        judged = [r for r in history.records if r.n_layers > 1 and r.grad_norms[-1] > 0 and judges(r)]
+        ratios = [[norm / r.grad_norms[-1] for norm in r.grad_norms[:-1]] for r in judged]
+        vanishing = kind == "vanishing_gradients"
+        pick = min if vanishing else max
+        showing = [i for i, layer_ratios in enumerate(ratios) if beyond(pick(layer_ratios))]
+        if not showing:
+            continue
+        first, layer_ratios = judged[showing[0]], ratios[showing[0]]
+        layer = layer_ratios.index(pick(layer_ratios))
+        ratio = layer_ratios[layer]
+        span = _epochs([judged[showing[0]], judged[showing[-1]]])
+        findings.append(
+            Finding(
+                kind=kind,
+                epoch=first.epoch,
+                layer=layer + 1,
+                message=(
+                    f"layer {layer + 1}'s gradient is {ratio:.1e} {'of' if vanishing else 'times'} the output "
+                    f"layer's at epoch {first.epoch}, and {'below' if vanishing else 'above'} {threshold:.0e} "
+                    f"{'of it' if vanishing else 'times it'} on {len(showing)} of the {len(judged)} records judged "
+                    f"({span}): "
+                    + (
+                        "it shrinks on its way back through the layers, so the early layers barely learn; "
+                        "try relu or leaky_relu with init='he', or fewer layers"
+                        if vanishing
+                        else "it grows on its way back through the layers, and steps of that size throw the early "
+                        "layers off; try init='xavier' (or 'he' for relu), a smaller learning_rate, or l2"
                     )
-                )
-        against_output = [(i, n / output_norm) for i, n in enumerate(record.grad_norms[:-1])] if output_norm else []
-        largest = max(against_output, key=lambda pair: pair[1], default=(0, 0.0))
-        if not exploding and largest[1] > EXPLODING_RATIO:
-            exploding = True
-            findings.append(
-                Finding(
-                    kind="exploding_gradients",
-                    epoch=record.epoch,
-                    layer=largest[0] + 1,
-                    message=(
-                        f"layer {largest[0] + 1}'s gradient is {largest[1]:.1e} times the output layer's: it grows "
-                        "on its way back through the layers, and steps of that size throw the early layers off; "
-                        "try init='xavier' (or 'he' for relu), a smaller learning_rate, or l2"
-                    ),
-                )
+                ),
+                evidence={
+                    "ratio": ratio,
+                    "threshold": threshold,
+                    "records_showing": float(len(showing)),
+                    "records_judged": float(len(judged)),
+                    "last_epoch": float(judged[showing[-1]].epoch),
+                },
             )
+        )
     baseline = history.baseline_loss
-    if not exploding and baseline and history.records and history.records[0].loss > EXPLODING_RATIO * baseline:
+    if findings and findings[-1].kind == "exploding_gradients":
+        return findings
+    if baseline and history.records and history.records[0].loss > EXPLODING_RATIO * baseline:
         first = history.records[0]
         findings.append(
             Finding(
                 kind="exploding_gradients",
                 epoch=first.epoch,
                 message=(
-                    f"the loss starts at {first.loss / baseline:.1e} times what predicting the labels' mean gives: "
-                    "the outputs are enormous, so signals and gradients grow layer by layer; try init='xavier' "
-                    "(or 'he' for relu) and inputs scaled to unit variance"
+                    f"the loss starts at {first.loss:.3g}, {first.loss / baseline:.1e} times what predicting the "
+                    f"labels' mean gives ({baseline:.3g}; more than {EXPLODING_RATIO:.0e} times): the outputs are "
+                    "enormous, so signals and gradients grow layer by layer; try init='xavier' (or 'he' for relu) "
+                    "and inputs scaled to unit variance"
                 ),
+                evidence={"loss": first.loss, "baseline": baseline, "threshold": EXPLODING_RATIO},
             )
         )
     return findings
+
+
+def _shares_of(shares: dict[int, float], what: str) -> str:
+    """``81% of layer 2's units``, ``81% of layer 2's units and 60% of layer 3's``: 0-based layers, for a message."""
+    parts = [f"{share:.0%} of layer {i + 1}'s" for i, share in shares.items()]
+    parts[0] += f" {what}"
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+
+
+def _unit_finding(
+    kind: FindingKind,
+    history: TrainingHistory,
+    shares: dict[int, float],
+    holds: list[list[bool]],
+    message: str,
+    evidence: Evidence,
+) -> Finding:
+    """The finding for hidden layers (0-based) with these ``shares`` on the last record. ``holds[i]`` says on
+    which records layer ``i`` was beyond the threshold; ``message`` has ``{rows}`` and ``{since}`` to fill;
+    ``evidence`` adds to the shares, the rows and the threshold."""
+    records = history.records
+    last, worst = records[-1], max(shares, key=shares.__getitem__)
+    since = min(_since(records, holds[i]).epoch for i in shares)
+    rows = "the rows" if last.unit_rows is None else f"the last {last.unit_rows:,} rows"
+    return Finding(
+        kind=kind,
+        epoch=since,
+        layer=worst + 1,
+        message=message.format(rows=f"{rows} of epoch {last.epoch}", since=since),
+        evidence={
+            "layers": [float(i + 1) for i in shares],
+            "shares": list(shares.values()),
+            "rows": float(last.unit_rows or 0),
+            **evidence,
+        },
+    )
 
 
 def _dead_units(history: TrainingHistory) -> list[Finding]:
-    """Hidden layers that end training with at least ``DEAD_SHARE`` of their units passing no gradient."""
-    if not history.records:
+    """Hidden layers that end training with at least ``DEAD_SHARE`` of their units passing no gradient.
+
+    Layers that saturate (sigmoid, tanh: their record counts saturated pairs) are left to `_saturated_units`:
+    a unit saturated on every row is dead, but the cure is that of saturation.
+    """
+    records = history.records
+    if not records:
         return []
-    findings: list[Finding] = []
-    last = history.records[-1]
-    for i, share in enumerate(last.dead_fractions):
-        if share < DEAD_SHARE:
-            continue
-        since = last.epoch
-        for record in reversed(history.records):
-            if record.dead_fractions[i] < DEAD_SHARE:
-                break
-            since = record.epoch
-        findings.append(
-            Finding(
-                kind="dead_units",
-                epoch=since,
-                layer=i + 1,
-                message=(
-                    f"{share:.0%} of layer {i + 1}'s units pass no gradient on any row (dead relu units, or "
-                    "sigmoid/tanh units saturated): they have stopped learning; try leaky_relu, init='he', "
-                    "a smaller learning_rate, or inputs scaled to unit variance"
-                ),
-            )
-        )
-    return findings
+    last = records[-1]
+    saturating = last.saturated_fractions or [0.0] * len(last.dead_fractions)
+    shares = {
+        i: d for i, (d, s) in enumerate(zip(last.dead_fractions, saturating, strict=True)) if d >= DEAD_SHARE and s == 0
+    }
+    if not shares:
+        return []
+    holds = [[r.dead_fractions[i] >= DEAD_SHARE for r in records] for i in range(len(last.dead_fractions))]
+    message = (
+        f"{_shares_of(shares, 'units')} passed gradient on none of {{rows}} (at least {DEAD_SHARE:.0%} since epoch "
+        "{since}): they have stopped learning, as relu units do once no row turns them on; try leaky_relu, a "
+        "smaller learning_rate, init='he', or inputs scaled to unit variance"
+    )
+    return [_unit_finding("dead_units", history, shares, holds, message, {"threshold": DEAD_SHARE})]
+
+
+def _saturated_units(history: TrainingHistory) -> list[Finding]:
+    """Sigmoid or tanh layers with at least ``SATURATED_SHARE`` of their unit-row pairs in the flat tails at
+    the end of training, that were so already while the loss was at least ``UNLEARNED_SHARE`` of the baseline.
+
+    A classifier whose units saturate as its confidence grows, on rows it already gets right, is not
+    reported: its saturation comes after the learning, with the loss far below the baseline.
+    """
+    records, baseline = history.records, history.baseline_loss
+    if not records or records[-1].saturated_fractions is None or not baseline:
+        return []
+    n_hidden = len(records[-1].dead_fractions)
+    holds = [
+        [(r.saturated_fractions or [0.0] * n_hidden)[i] >= SATURATED_SHARE for r in records] for i in range(n_hidden)
+    ]
+    unlearned = [r.loss >= UNLEARNED_SHARE * baseline for r in records]
+    shares = {
+        i: share
+        for i, share in enumerate(records[-1].saturated_fractions)
+        if share >= SATURATED_SHARE and any(h and u for h, u in zip(holds[i], unlearned, strict=True))
+    }
+    if not shares:
+        return []
+    when = next(
+        r for r, h, u in zip(records, holds[max(shares, key=shares.__getitem__)], unlearned, strict=True) if h and u
+    )
+    message = (
+        f"{_shares_of(shares, 'unit-row pairs')} sit in the flat tails of the activation, its derivative below 1% "
+        f"of its largest, on {{rows}} (at least {SATURATED_SHARE:.0%} since epoch {{since}}), and did so at epoch "
+        f"{when.epoch} with the loss at {when.loss / baseline:.2g} times the baseline (at least {UNLEARNED_SHARE:g}): "
+        "those units pass a hundredth of the gradient, so they barely learn; try init='xavier', inputs scaled to "
+        "unit variance, a smaller learning_rate, or relu with init='he'"
+    )
+    evidence: Evidence = {"threshold": SATURATED_SHARE, "loss_of_baseline": when.loss / baseline}
+    return [_unit_finding("saturated_units", history, shares, holds, message, evidence)]
+
+
+def _arrived(record: EpochRecord, baseline: float | None) -> tuple[bool, float]:
+    """Whether ``record`` shows a run that has arrived (``ARRIVED_GRADIENT``, ``AT_FLOOR``), and the first-order
+    share of its loss that moving every layer by its own size along its gradient would change (inf: unknown)."""
+    reach = math.inf
+    if record.param_norms is not None and record.loss > 0:
+        reach = sum(g * p for g, p in zip(record.grad_norms, record.param_norms, strict=True)) / record.loss
+    return reach < ARRIVED_GRADIENT or (baseline is not None and record.loss < AT_FLOOR * baseline), reach
 
 
 def _step_size(history: TrainingHistory) -> list[Finding]:
-    """The median update ratio per layer, and the loss's trend.
+    """The median update ratio per layer, and how far the loss climbs back above its best near the end.
 
-    Too large: the loss ends more than ``WORSE_THAN_BEST`` above the best it reached, or a
-    layer's median update ratio is above ``LARGE_UPDATE_RATIO`` while the loss ends above its
-    best. Too small: every layer's median below ``SMALL_UPDATE_RATIO`` while the loss has moved
-    less than ``STALLED`` over the run.
+    The climb is the largest rise above the best loss so far over the last records (`_tail`), the end
+    included, measured against the baseline (the first loss when there is none). Too large: a climb above
+    ``GIVEN_BACK`` of it, or a layer's median update ratio above ``LARGE_UPDATE_RATIO`` with a climb above
+    ``STALLED`` of it. Too small: every layer's median below ``SMALL_UPDATE_RATIO`` while the loss has moved
+    less than ``STALLED`` over the run, unless the run has arrived (`_arrived`): nothing is left to do.
     """
     records = history.records
     if len(records) < MIN_RECORDS:
         return []
     medians = [float(np.median([r.update_ratios[i] for r in records])) for i in range(records[0].n_layers)]
-    losses = [r.loss for r in records]
-    best = min(range(len(losses)), key=losses.__getitem__)
     largest = max(range(len(medians)), key=medians.__getitem__)
-    worse = losses[-1] > losses[best] * (1 + WORSE_THAN_BEST)
-    if worse or (medians[largest] > LARGE_UPDATE_RATIO and losses[-1] > losses[best] * (1 + STALLED)):
+    losses = [r.loss for r in records]
+    best_so_far = list(itertools.accumulate(losses, min))
+    scale = history.baseline_loss or losses[0]
+    start = len(records) - len(_tail(records))
+    peak = max(range(start, len(records)), key=lambda i: losses[i] - best_so_far[i])
+    climb = (losses[peak] - best_so_far[peak]) / scale if scale > 0 else 0.0
+    worse = climb > GIVEN_BACK
+    if worse or (medians[largest] > LARGE_UPDATE_RATIO and climb > STALLED):
+        best = losses.index(best_so_far[peak])
         return [
             Finding(
                 kind="step_too_large",
                 epoch=records[best].epoch,
                 layer=None if worse else largest + 1,
                 message=(
-                    f"the loss reached {losses[best]:.3g} at epoch {records[best].epoch} but ends at {losses[-1]:.3g}, "
-                    f"while a typical step changes layer {largest + 1}'s parameters by {medians[largest]:.1%} of their "
-                    "size: the steps overshoot the minimum; try a smaller learning_rate"
+                    f"the loss reached {losses[best]:.3g} at epoch {records[best].epoch} but climbed back to "
+                    f"{losses[peak]:.3g} at epoch {records[peak].epoch} ({climb:.1%} of the baseline's {scale:.3g} "
+                    f"above its best) and ends at {losses[-1]:.3g}, while a typical step changes layer "
+                    f"{largest + 1}'s parameters by {medians[largest]:.1%} of their size (overshooting: a climb of "
+                    f"more than {GIVEN_BACK:.0%}, or of more than {STALLED:.0%} with steps above "
+                    f"{LARGE_UPDATE_RATIO:.0%}): the steps overshoot the minimum; try a smaller learning_rate"
                 ),
+                evidence={
+                    "best_loss": losses[best],
+                    "climbed_to": losses[peak],
+                    "climb_of_baseline": climb,
+                    "median_update_ratio": medians[largest],
+                    "climb_threshold": GIVEN_BACK,
+                    "update_ratio_threshold": LARGE_UPDATE_RATIO,
+                },
             )
         ]
-    if max(medians) < SMALL_UPDATE_RATIO and abs(losses[0] - losses[-1]) < STALLED * losses[0]:
+    arrived, reach = _arrived(records[-1], history.baseline_loss)
+    if max(medians) < SMALL_UPDATE_RATIO and abs(losses[0] - losses[-1]) < STALLED * losses[0] and not arrived:
         return [
             Finding(
                 kind="step_too_small",
                 epoch=records[0].epoch,
                 message=(
-                    f"a typical step changes the parameters by at most {max(medians):.1e} of their size and the "
-                    f"loss moved from {losses[0]:.4g} to {losses[-1]:.4g}: training is barely moving; try a larger "
-                    "learning_rate or optimizer='adam'"
+                    f"a typical step changes the parameters by at most {max(medians):.1e} of their size (less than "
+                    f"{SMALL_UPDATE_RATIO:.0e}) and the loss moved from {losses[0]:.4g} to {losses[-1]:.4g} (less "
+                    f"than {STALLED:.0%}), though its gradient could still lower it: moving every layer by its own "
+                    f"size along it would change the loss by {reach:.2g} times itself, to first order (at least "
+                    f"{ARRIVED_GRADIENT:g}); training is barely moving; try a larger learning_rate or optimizer='adam'"
                 ),
+                evidence={
+                    "median_update_ratio": max(medians),
+                    "threshold": SMALL_UPDATE_RATIO,
+                    "first_loss": losses[0],
+                    "final_loss": losses[-1],
+                    "gradient_reach": reach,
+                },
             )
         ]
     return []
@@ -225,25 +451,25 @@ def _plateau(history: TrainingHistory) -> list[Finding]:
     records, baseline = history.records, history.baseline_loss
     if baseline is None or baseline == 0 or len(records) < MIN_RECORDS:
         return []
-    tail = records[-max(MIN_RECORDS, len(records) // 5) :]
+    tail = _tail(records)
     final = tail[-1].loss
     flat = all(abs(r.loss - final) <= STALLED * final for r in tail)
     if not (flat and final >= PLATEAU_OF_BASELINE * baseline):
         return []
-    since = tail[0].epoch
-    for record in reversed(records):
-        if record.loss < PLATEAU_OF_BASELINE * baseline:
-            break
-        since = record.epoch
+    since = _since(records, [r.loss >= PLATEAU_OF_BASELINE * baseline for r in records])
     return [
         Finding(
             kind="plateau",
-            epoch=since,
+            epoch=since.epoch,
             message=(
-                f"the loss has stayed at {final:.4g}, {final / baseline:.0%} of what predicting the labels' mean "
-                f"(or class frequencies) gives ({baseline:.4g}): the network has learned next to nothing; check the "
-                "gradients above, try optimizer='adam', another activation, or features that carry the signal"
+                f"the loss has stayed at {final:.4g} (within {STALLED:.0%} over {_epochs(tail)}), "
+                f"{final / baseline:.0%} of what predicting the labels' mean (or class frequencies) gives "
+                f"({baseline:.4g}; at least {PLATEAU_OF_BASELINE:.0%} of it since epoch {since.epoch}): the network "
+                "has learned next to "
+                "nothing; check the gradients above, try optimizer='adam', another activation, or features that "
+                "carry the signal"
             ),
+            evidence={"loss": final, "baseline": baseline, "threshold": PLATEAU_OF_BASELINE},
         )
     ]
 
@@ -264,18 +490,30 @@ def _overfitting(history: TrainingHistory) -> list[Finding]:
                 kind="overfitting",
                 epoch=best.epoch,
                 message=(
-                    f"validation loss rose from {best_val:.4g} at epoch {best.epoch} to {last_val:.4g} "
-                    f"while the training loss fell to {last.loss:.4g}: the network is memorizing the training rows; "
-                    f"try patience (early stopping), l2, fewer epochs or a smaller network"
+                    f"validation loss rose from {best_val:.4g} at epoch {best.epoch} to {last_val:.4g} at epoch "
+                    f"{last.epoch} ({last_val / best_val - 1:.0%} above its best; more than {OVERFIT_RISE:.0%}) while "
+                    f"the training loss fell from {best.loss:.4g} to {last.loss:.4g}: the network is memorizing the "
+                    "training rows; try patience (early stopping), l2, fewer epochs or a smaller network"
                 ),
+                evidence={
+                    "best_val_loss": best_val,
+                    "final_val_loss": last_val,
+                    "train_loss_at_best": best.loss,
+                    "final_train_loss": last.loss,
+                    "threshold": OVERFIT_RISE,
+                },
             )
         ]
     return []
 
 
-_RULES = (_vanishing_or_exploding, _dead_units, _step_size, _plateau, _overfitting)
+_RULES = (_unscaled_inputs, _vanishing_or_exploding, _dead_units, _saturated_units, _step_size, _plateau, _overfitting)
 
 
 def diagnose(history: TrainingHistory) -> Diagnosis:
-    """What the records of ``history`` say about its run: every rule's findings, in the order of the rules."""
-    return Diagnosis(findings=[finding for rule in _RULES for finding in rule(history)])
+    """What the records of ``history`` say about its run: every rule's findings, in the order of the rules,
+    without those that an `unscaled_inputs` finding explains (``EXPLAINED_BY_SCALE``)."""
+    findings = [finding for rule in _RULES for finding in rule(history)]
+    if any(finding.kind == "unscaled_inputs" for finding in findings):
+        findings = [finding for finding in findings if finding.kind not in EXPLAINED_BY_SCALE]
+    return Diagnosis(findings=findings)

@@ -2,13 +2,14 @@
 
 `TrainingRun.advance` is the loop. For each epoch it calls `train_epoch`, which takes the
 epoch's minibatch steps in a `Workspace` and, on a recorded epoch, returns the `EpochRecord`
-that `measure` makes of what the epoch's last step left behind. Nothing here holds on to the
+that `measure` makes of what the epoch's last step left behind, with the unit health that
+`Network.count_units` counted over its last steps (``UNIT_ROWS``). Nothing here holds on to the
 run: each function is given what it reads and writes.
 
 The workspace holds every array an ``advance`` call computes in (step buffers per batch size,
-the minibatch gather, the snapshots for divergence and update ratios, the optimizer's scratch),
-made when the call starts and dropped when it returns, so that a step allocates nothing and a
-paused run keeps only its parameters, its optimizer state and its history.
+the minibatch gather, the snapshots for divergence and update ratios, the unit counts, the
+optimizer's scratch), made when the call starts and dropped when it returns, so that a step
+allocates nothing and a paused run keeps only its parameters, its optimizer state and its history.
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ from glassnet.records import EpochRecord
 from glassnet.settings import TrainingSettings
 
 FloatArray = npt.NDArray[np.float64]
+
+UNIT_ROWS = 256
+"""A record's unit health is counted over the epoch's last steps that hold at least this many rows (every row
+when the epoch has fewer): enough to call a unit dead (one that passes gradient on 2% of the rows shows on
+none of 256 with probability 0.6%), while a long epoch of small batches counts only its last few steps."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,11 @@ class Workspace:
         """(3, p) on a recorded epoch's last step: the parameters before it, then the squares of its
         gradients, of those parameters and of its change."""
         self.layer_of_parameter = network.layer_of_parameter()
+        last = n - (self.steps - 1) * self.batch  # the rows of the epoch's last step
+        counted = 1 + -(-max(0, UNIT_ROWS - last) // self.batch)
+        self.counted_from = max(0, self.steps - counted)
+        """The first step of a recorded epoch whose rows `Network.count_units` counts."""
+        self.units = network.unit_counts()
         self.optimizer_scratch = np.empty((SCRATCH_ROWS, p))
         self.finite = np.empty(p, dtype=np.bool_)
         if self.batch < n:
@@ -120,7 +131,7 @@ def train_epoch(
     """
     parameters, gradients = network.parameter_vector, network.gradient_vector
     optimizer, l2, recorded = settings.optimizer, settings.l2, settings.records(epoch)
-    loss_sum, batch_loss, buffers = 0.0, 0.0, None
+    loss_sum, batch_loss = 0.0, 0.0
     for step, (X_batch, Y_batch) in enumerate(workspace.minibatches(data)):
         buffers = workspace.buffers(X_batch.shape[0])
         batch_loss = network.loss_and_gradients(X_batch, Y_batch, l2, buffers)
@@ -128,15 +139,17 @@ def train_epoch(
             raise workspace.diverged(f"loss became {batch_loss} in epoch {epoch}")
         if step == 0:
             np.copyto(workspace.last_finite, parameters)
-        if recorded and step == workspace.steps - 1:
-            np.copyto(workspace.measured[1], parameters)
+        if recorded and step >= workspace.counted_from:
+            network.count_units(workspace.units, buffers, first=step == workspace.counted_from)
+            if step == workspace.steps - 1:
+                np.copyto(workspace.measured[1], parameters)
         optimizer.step(parameters, gradients, state, workspace.optimizer_scratch)
         loss_sum += batch_loss * X_batch.shape[0]
     if not np.isfinite(parameters, out=workspace.finite).all():
         raise workspace.diverged(f"parameters became non-finite in epoch {epoch}")
-    if not recorded or buffers is None:
+    if not recorded:
         return None
-    return measure(network, data, settings, workspace, buffers, epoch, loss_sum / data.X.shape[0], batch_loss)
+    return measure(network, data, settings, workspace, epoch, loss_sum / data.X.shape[0], batch_loss)
 
 
 def measure(
@@ -144,14 +157,13 @@ def measure(
     data: TrainingData,
     settings: TrainingSettings,
     workspace: Workspace,
-    buffers: StepBuffers,
     epoch: int,
     loss: float,
     last_loss: float,
 ) -> EpochRecord:
-    """The record of ``epoch``, from what its last step left: its gradients and derivatives in
-    ``buffers``, and the parameters before it in ``workspace``. ``loss`` is the epoch's mean loss,
-    ``last_loss`` that of its last step; the validation loss is measured here."""
+    """The record of ``epoch``, from what its last step left: its gradients in `Network.gradient_vector`,
+    the parameters before it and the unit counts of the epoch's last steps in ``workspace``. ``loss`` is
+    the epoch's mean loss, ``last_loss`` that of its last step; the validation loss is measured here."""
     squares = workspace.measured  # rows: the gradients, the parameters before the step, the step's change
     parameters, gradients = network.parameter_vector, network.gradient_vector
     np.subtract(parameters, squares[1], out=squares[2])
@@ -160,7 +172,7 @@ def measure(
     grad_norms, before, change = np.sqrt(squares @ workspace.layer_of_parameter).tolist()
     # a layer that was all zeros before the step: 1 if the step made it, 0 if it left it
     update_ratios = [c / b if b > 0 else float(c > 0) for c, b in zip(change, before, strict=True)]
-    dead_fractions = network.dead_fractions(buffers)
+    dead_fractions, saturated_fractions = network.unit_health(workspace.units)
     kept = network.gradient_record(last_loss) if settings.keeps(epoch) else None
     val_loss = None
     if data.validation is not None:
@@ -174,6 +186,9 @@ def measure(
         val_loss=val_loss,
         grad_norms=grad_norms,
         update_ratios=update_ratios,
+        param_norms=before,
         dead_fractions=dead_fractions,
+        saturated_fractions=saturated_fractions,
+        unit_rows=workspace.units.rows,
         gradients=kept,
     )

@@ -25,13 +25,15 @@ from glassnet.buffers import LayerBuffers
 from glassnet.guards import positive_number
 
 FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 
 Activation = Literal["identity", "relu", "leaky_relu", "sigmoid", "tanh"]
 Head = Literal["identity", "sigmoid", "softmax"]
 
 LEAKY_RELU_SLOPE = 0.01
 DEAD_DERIVATIVE_SHARE = 0.01
-"""A unit is dead (or saturated) when its derivative stays below this share of the largest it can be."""
+"""A unit-row pair passes no gradient when its derivative is below this share of the largest it can be: a relu
+that is off, a tanh beyond |z| = 3.0, a sigmoid beyond |z| = 6.0 (the gradient through it shrinks 100-fold)."""
 
 
 # --------------------------------------------------------------------------- #
@@ -94,30 +96,32 @@ def _tanh_derivative(z: FloatArray, a: FloatArray, out: FloatArray) -> FloatArra
     return np.subtract(1.0, squares, out=squares)
 
 
-def _relu_dead_shares(derivatives: Sequence[FloatArray], bias_gradients: FloatArray) -> list[float]:
-    """Each hidden layer's share of relu units inactive (``z <= 0``) on every row of the last pass.
+def _blocks(derivative: FloatArray, threshold: float, out: BoolArray) -> BoolArray:
+    """True where ``f'`` is below ``threshold``, into ``out``."""
+    return np.less(derivative, threshold, out=out)
 
-    ``derivatives`` holds each hidden layer's ``f'(z)`` (n, k); ``bias_gradients`` every hidden
-    layer's bias gradient, one after another. A unit inactive on every row has a delta of exactly
-    0 on every row, hence a bias gradient of exactly 0: only such units need their rows looked
-    at, so a healthy network costs one comparison over its biases.
+
+def _relu_alive(layers: Sequence[LayerBuffers], bias_gradients: FloatArray, alive: BoolArray, first: bool) -> None:
+    """Mark in ``alive`` the relu units active (``z > 0``) on some row of the last pass (``first``: unmark
+    every other unit first).
+
+    ``layers`` are the hidden layers' buffers, their ``derivative`` ``f'(z)`` (n, k); ``bias_gradients``
+    and ``alive`` hold every hidden unit, layer after layer. A unit active on a row has a nonzero delta
+    there, so nearly always a nonzero bias gradient: one comparison over the biases marks those, and only
+    the units it leaves unmarked have their rows looked at. A healthy network costs two calls.
     """
-    zero = bias_gradients == 0.0
-    if not zero.any():
-        return [0.0] * len(derivatives)
-    shares, start = [], 0
-    for derivative in derivatives:
-        width = derivative.shape[1]
-        (candidates,) = np.nonzero(zero[start : start + width])
-        dead = np.count_nonzero(~derivative[:, candidates].any(axis=0)) if candidates.size else 0
-        shares.append(dead / width)
-        start += width
-    return shares
-
-
-def _never_dead(derivatives: Sequence[FloatArray], bias_gradients: FloatArray) -> list[float]:
-    """No unit: leaky relu's derivative is 1 or 0.01, never below 1% of its largest value."""
-    return [0.0] * len(derivatives)
+    if first:
+        np.not_equal(bias_gradients, 0.0, out=alive)
+    else:
+        np.logical_or(alive, bias_gradients, out=alive)
+    if alive.all():
+        return
+    start = 0
+    for layer in layers:
+        (candidates,) = np.nonzero(~alive[start : start + layer.width])
+        if candidates.size:
+            alive[start + candidates] = layer.derivative[:, candidates].any(axis=0)
+        start += layer.width
 
 
 @dataclass(frozen=True)
@@ -125,24 +129,31 @@ class ActivationFunction:
     """A hidden activation: ``forward(z, out, scratch) -> f(z)`` and ``derivative(z, a, out) -> f'(z)``.
 
     All arrays are (n, k). ``derivative=None`` means ``f'(z) = 1``: the delta passes through.
-    ``max_derivative`` is the largest value f' can take (relu 1, sigmoid 0.25): a unit whose
-    derivative stays below 1% of it on every row is dead or saturated. ``dead_shares(derivatives,
-    bias_gradients)`` gives each hidden layer's share of such units faster than reducing each
-    derivative over its rows, which is what ``None`` does.
+    ``max_derivative`` is the largest value f' can take (relu 1, sigmoid 0.25): a unit-row pair passes
+    gradient when its derivative reaches ``DEAD_DERIVATIVE_SHARE`` of it, and a unit that passes on none
+    of the rows counted is dead. Each activation says how to tell, and what its blocked pairs are:
+
+    - ``blocks(f', threshold, out) -> (n, k)``: True for the pairs that pass no gradient;
+    - ``alive(layers, bias_gradients, alive, first)``: a faster test for an activation whose blocked pairs
+      have ``f'`` exactly 0 (relu): it marks the units that passed on some row (see `_relu_alive`) and
+      is used instead of ``blocks``. With neither, every pair passes (leaky relu's 0.01, identity's 1);
+    - ``saturates``: the blocked pairs are the flat tails of an S-curve (sigmoid, tanh), counted as saturated.
     """
 
     forward: Callable[[FloatArray, FloatArray, FloatArray], FloatArray]
     derivative: Callable[[FloatArray, FloatArray, FloatArray], FloatArray] | None
     max_derivative: float = 1.0
-    dead_shares: Callable[[Sequence[FloatArray], FloatArray], list[float]] | None = None
+    blocks: Callable[[FloatArray, float, BoolArray], BoolArray] | None = _blocks
+    alive: Callable[[Sequence[LayerBuffers], FloatArray, BoolArray, bool], None] | None = None
+    saturates: bool = False
 
 
 ACTIVATIONS: dict[str, ActivationFunction] = {
-    "identity": ActivationFunction(_identity, None),
-    "relu": ActivationFunction(_relu, _relu_derivative, dead_shares=_relu_dead_shares),
-    "leaky_relu": ActivationFunction(_leaky_relu, _leaky_relu_derivative, dead_shares=_never_dead),
-    "sigmoid": ActivationFunction(_sigmoid, _sigmoid_derivative, max_derivative=0.25),
-    "tanh": ActivationFunction(_tanh, _tanh_derivative),
+    "identity": ActivationFunction(_identity, None, blocks=None),
+    "relu": ActivationFunction(_relu, _relu_derivative, blocks=None, alive=_relu_alive),
+    "leaky_relu": ActivationFunction(_leaky_relu, _leaky_relu_derivative, blocks=None),  # f' >= 0.01: never blocked
+    "sigmoid": ActivationFunction(_sigmoid, _sigmoid_derivative, max_derivative=0.25, saturates=True),
+    "tanh": ActivationFunction(_tanh, _tanh_derivative, saturates=True),
 }
 
 
@@ -152,6 +163,7 @@ def register_activation(
     derivative: Callable[[FloatArray, FloatArray], FloatArray],
     *,
     max_derivative: float = 1.0,
+    saturates: bool = False,
 ) -> None:
     """Add a hidden activation usable as ``Network(..., activation=name)``.
 
@@ -164,7 +176,9 @@ def register_activation(
     derivative : callable
         ``(z, a) -> f'(z)``, all (n, k).
     max_derivative : float
-        The largest value ``f'`` takes, for the dead-unit measure of the training records.
+        The largest value ``f'`` takes, for the unit-health measures of the training records.
+    saturates : bool
+        Whether ``f`` flattens out on both sides, like tanh: its blocked unit-row pairs count as saturated.
     """
     if not isinstance(name, str) or not name:
         raise TypeError(f"name: expected a non-empty string, got {name!r}")
@@ -173,6 +187,8 @@ def register_activation(
     if not callable(function) or not callable(derivative):
         raise TypeError("function, derivative: expected two callables")
     max_derivative = positive_number(max_derivative, "max_derivative")
+    if not isinstance(saturates, bool):
+        raise TypeError(f"saturates: expected True or False, got {saturates!r}")
 
     def forward(z: FloatArray, out: FloatArray, scratch: FloatArray) -> FloatArray:
         np.copyto(out, function(z))  # a user's function allocates; its result is kept in the buffers
@@ -182,7 +198,7 @@ def register_activation(
         np.copyto(out, derivative(z, a))
         return out
 
-    ACTIVATIONS[name] = ActivationFunction(forward, slopes, max_derivative)
+    ACTIVATIONS[name] = ActivationFunction(forward, slopes, max_derivative, saturates=saturates)
 
 
 # --------------------------------------------------------------------------- #

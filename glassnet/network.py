@@ -99,6 +99,25 @@ def _check_architecture(layer_sizes: object, activation: object, head: object) -
 LayerT = TypeVar("LayerT", LayerParams, LayerGradients)
 
 
+class UnitCounts:
+    """What `Network.count_units` has counted over the steps given to it, for each hidden layer.
+
+    ``alive`` (sum of k_i,): every hidden unit, layer after layer, marked once it has passed gradient on
+    some row; ``blocked[i]``: how many unit-row pairs of hidden layer ``i + 1`` passed none (for an
+    activation with a ``blocks`` test); ``steps`` and ``rows`` say how many steps and rows have been
+    counted. Made once per run of steps, so counting allocates nothing.
+    """
+
+    def __init__(self, widths: Sequence[int], bias_gradients: FloatArray) -> None:
+        self.widths = list(widths)
+        self.alive = np.zeros(sum(widths), dtype=np.bool_)
+        self.blocked = [0] * len(widths)
+        self.bias_gradients = bias_gradients
+        """(sum of k_i,): a view of the hidden layers' bias gradients in `Network.gradient_vector`."""
+        self.steps = 0
+        self.rows = 0
+
+
 class Network:
     """A dense feed-forward network with typed parameters and gradients.
 
@@ -392,22 +411,59 @@ class Network:
         layers = [LayerGradients(weights=g.weights.copy(), bias=g.bias.copy()) for g in self._gradient_views]
         return GradientRecord(loss=loss, layers=layers)
 
-    def dead_fractions(self, buffers: StepBuffers) -> list[float]:
-        """Per hidden layer, the share of units whose ``f'`` stayed below 1% of its largest value on every row.
+    def unit_counts(self) -> UnitCounts:
+        """Empty counts of unit health (see `count_units`)."""
+        widths = self.layer_sizes[1:-1]
+        start = self._n_weights  # the biases follow the weights, layer by layer
+        return UnitCounts(widths, self._gradients[start : start + sum(widths)])
 
-        Reads what the last `loss_and_gradients` left in ``buffers`` and `gradient_vector`: none
-        for an activation without a derivative (``f' = 1``), else the activation's own test when it
-        has one, else the derivative's maximum over the rows (derivatives are never negative).
+    def count_units(self, counts: UnitCounts, buffers: StepBuffers, *, first: bool) -> None:
+        """Add the step the last `loss_and_gradients` took in ``buffers`` to ``counts`` (``first``: start afresh).
+
+        Marks the hidden units whose derivative reached ``DEAD_DERIVATIVE_SHARE`` of its largest value on
+        some row of the step, by the activation's ``alive`` test, or by its ``blocks`` test, which also
+        counts the pairs that did not: one comparison and one count per layer, and a look at each unit's
+        rows only when a layer has at least a row's worth of blocked pairs (else every unit passed on some
+        row). An activation with neither test has nothing to count.
         """
-        spec, hidden = ACTIVATIONS[self.activation], buffers.layers[:-1]
-        if spec.derivative is None:  # the backward pass made no derivative arrays: none to read
-            return [0.0] * len(hidden)
-        derivatives = [layer.derivative for layer in hidden]
-        if spec.dead_shares is not None:
-            start = self._n_weights  # the biases follow the weights, layer by layer
-            return spec.dead_shares(derivatives, self._gradients[start : start + sum(layer.width for layer in hidden)])
-        threshold = DEAD_DERIVATIVE_SHARE * spec.max_derivative
-        return [float(np.count_nonzero(np.max(d, axis=0) < threshold)) / d.shape[1] for d in derivatives]
+        if first:
+            counts.steps = counts.rows = 0
+        spec = ACTIVATIONS[self.activation]
+        if spec.derivative is not None and spec.alive is not None:
+            spec.alive(buffers.layers[:-1], counts.bias_gradients, counts.alive, first)
+        elif spec.derivative is not None and spec.blocks is not None:
+            threshold, start = DEAD_DERIVATIVE_SHARE * spec.max_derivative, 0
+            for i, layer in enumerate(buffers.layers[:-1]):
+                blocked = spec.blocks(layer.derivative, threshold, layer.blocked)
+                pairs = int(np.count_nonzero(blocked))
+                alive = counts.alive[start : start + layer.width]
+                if pairs < buffers.rows:  # no unit was blocked on every row
+                    alive.fill(True)
+                else:  # those that pass on the first row are alive; only the others have all their rows read
+                    np.logical_or(alive if not first else False, ~blocked[0], out=alive)
+                    (candidates,) = np.nonzero(~alive)
+                    if candidates.size:
+                        alive[candidates] = ~blocked[:, candidates].all(axis=0)
+                counts.blocked[i] = pairs if first else counts.blocked[i] + pairs
+                start += layer.width
+        counts.steps += 1
+        counts.rows += buffers.rows
+
+    def unit_health(self, counts: UnitCounts) -> tuple[list[float], list[float]]:
+        """Per hidden layer, over the rows in ``counts``: the share of its units that passed gradient on none
+        of them (dead), and, for an activation that ``saturates``, the share of its unit-row pairs that
+        passed none (in the flat tails); 0 for activations without them."""
+        spec, widths = ACTIVATIONS[self.activation], counts.widths
+        dead, saturated = [0.0] * len(widths), [0.0] * len(widths)
+        if spec.derivative is None or (spec.alive is None and spec.blocks is None) or counts.steps == 0:
+            return dead, saturated
+        start = 0
+        for i, width in enumerate(widths):
+            dead[i] = (width - int(np.count_nonzero(counts.alive[start : start + width]))) / width
+            if spec.saturates:
+                saturated[i] = counts.blocked[i] / (counts.rows * width)
+            start += width
+        return dead, saturated
 
     # ----- public API --------------------------------------------------------
 

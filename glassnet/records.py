@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Literal, Self
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tabulate import tabulate
@@ -130,6 +131,42 @@ Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 """A number in [0, 1]."""
 
 
+class InputScales(BaseModel):
+    """The ``means`` and standard deviations ``stds`` of the input columns a run trained on, (n_in,) each."""
+
+    model_config = ConfigDict(frozen=True)
+
+    means: list[Annotated[float, Field(allow_inf_nan=False)]] = Field(min_length=1)
+    stds: list[NonNegative] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_per_column(self) -> Self:
+        if len(self.stds) != len(self.means):
+            raise ValueError(f"stds: expected one per column of means ({len(self.means)}), got {len(self.stds)}")
+        return self
+
+    @classmethod
+    def of(cls, X: npt.NDArray[np.float64]) -> Self:
+        """The scales of the columns of a finite ``X`` (n, n_in), from one pass over it: the means and the mean
+        squares, ``var = mean(x**2) - mean(x)**2``. A column that formula cannot give to 8 digits (its variance
+        below 1e-8 of its mean square, as a constant's, or sums beyond float64) is computed again on its own,
+        divided by its largest magnitude and centered."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            means = X.mean(axis=0)
+            squares = np.einsum("ij,ij->j", X, X) / X.shape[0]
+            variances = squares - means * means
+            again = np.flatnonzero(~(np.isfinite(variances) & np.isfinite(squares)) | (variances <= 1e-8 * squares))
+            stds = np.sqrt(variances)
+        if again.size:
+            columns = X[:, again]
+            units = np.max(np.abs(columns), axis=0)
+            units[units == 0] = 1.0
+            scaled = columns / units
+            means[again] = scaled.mean(axis=0) * units
+            stds[again] = scaled.std(axis=0) * units
+        return cls(means=means.tolist(), stds=stds.tolist())
+
+
 # --------------------------------------------------------------------------- #
 # 2. Gradients and training records
 # --------------------------------------------------------------------------- #
@@ -196,11 +233,20 @@ class EpochRecord(_Record):
     - ``update_ratios`` (n_layers,): ``||change of the layer's parameters|| / ||its parameters
       before the step||``; a layer whose parameters were all zero before the step has ratio 1.0
       if the step changed it (the step made all of it) and 0.0 if not;
-    - ``dead_fractions`` (n_layers - 1,): per hidden layer, the share of units whose activation
-      derivative stayed below 1% of its largest possible value on every row of the step's batch
-      (a dead relu, a saturated sigmoid or tanh; always 0 for identity);
-    - ``gradients``: that step's full ``GradientRecord``, on the epochs ``fit(keep_gradients=...)``
-      keeps, else ``None``.
+    - ``param_norms`` (n_layers,): ``||the layer's parameters before the step||``.
+
+    The unit health of each hidden layer is counted over the rows of the epoch's last steps,
+    ``unit_rows`` of them (at least 256, or every row of the epoch when it has fewer), a unit-row
+    pair passing gradient when the activation's derivative reaches 1% of its largest possible value:
+
+    - ``dead_fractions`` (n_layers - 1,): the share of units that passed gradient on none of those
+      rows (a dead relu, or a sigmoid or tanh saturated on every row; always 0 for identity and leaky relu);
+    - ``saturated_fractions`` (n_layers - 1,): for sigmoid and tanh, the share of unit-row pairs in the
+      flat tails (tanh beyond |z| = 3, sigmoid beyond |z| = 6); 0 for the other activations.
+
+    ``gradients`` is the last step's full ``GradientRecord``, on the epochs ``fit(keep_gradients=...)``
+    keeps, else ``None``. Records written before ``param_norms``, ``saturated_fractions`` and
+    ``unit_rows`` existed read them as ``None`` (their ``dead_fractions`` came from the last batch alone).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -210,18 +256,23 @@ class EpochRecord(_Record):
     val_loss: NonNegative | None = None
     grad_norms: list[NonNegative] = Field(min_length=1)
     update_ratios: list[NonNegative]
+    param_norms: list[NonNegative] | None = None
     dead_fractions: list[Fraction]
+    saturated_fractions: list[Fraction] | None = None
+    unit_rows: int | None = Field(default=None, ge=1)
     gradients: GradientRecord | None = None
 
     @model_validator(mode="after")
     def _a_network_could_have_made_it(self) -> Self:
         n_layers = len(self.grad_norms)
-        if len(self.update_ratios) != n_layers:
-            raise ValueError(f"update_ratios: expected one per layer ({n_layers}), got {len(self.update_ratios)}")
-        if len(self.dead_fractions) != n_layers - 1:
-            raise ValueError(
-                f"dead_fractions: expected one per hidden layer ({n_layers - 1}), got {len(self.dead_fractions)}"
-            )
+        for name, values, per, expected in (
+            ("update_ratios", self.update_ratios, "layer", n_layers),
+            ("param_norms", self.param_norms, "layer", n_layers),
+            ("dead_fractions", self.dead_fractions, "hidden layer", n_layers - 1),
+            ("saturated_fractions", self.saturated_fractions, "hidden layer", n_layers - 1),
+        ):
+            if values is not None and len(values) != expected:
+                raise ValueError(f"{name}: expected one per {per} ({expected}), got {len(values)}")
         if self.gradients is not None:
             kept = self.gradients.norms
             if len(kept) != n_layers or not all(
@@ -268,9 +319,19 @@ class TrainingHistory(_Record):
     best_epoch: int | None = None
     stopped_early: bool = False
     baseline_loss: NonNegative | None = None
+    input_scales: InputScales | None = None
+    """The mean and standard deviation of each input column the run trained on (``None`` in histories written
+    before they were kept)."""
 
     @model_validator(mode="after")
     def _a_network_could_have_made_it(self) -> Self:
+        first_kept = next((r.gradients for r in self.records if r.gradients is not None), None)
+        if self.input_scales is not None and first_kept is not None:
+            n_in = first_kept.layers[0].weights.shape[0]
+            if len(self.input_scales.means) != n_in:
+                raise ValueError(
+                    f"input_scales: expected one per input of the network ({n_in}), got {len(self.input_scales.means)}"
+                )
         for before, after in zip(self.records, self.records[1:], strict=False):
             if after.epoch <= before.epoch:
                 raise ValueError(f"records: expected strictly increasing epochs, got {before.epoch} then {after.epoch}")

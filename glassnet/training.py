@@ -38,7 +38,7 @@ from glassnet.guards import (
 )
 from glassnet.network import Network, NetworkDocument
 from glassnet.optim import STATES, AdamState, BuiltInOptimizer, MomentumState, state_size
-from glassnet.records import EpochRecord, TrainingHistory
+from glassnet.records import EpochRecord, InputScales, TrainingHistory
 from glassnet.settings import TrainingOptions, TrainingSettings
 
 FloatArray = npt.NDArray[np.float64]
@@ -300,7 +300,9 @@ class TrainingRun:
         self.epochs_done = 0
         with np.errstate(over="ignore", invalid="ignore"):
             baseline = HEADS[network.head].baseline(data.Y)
-        self.history = TrainingHistory(baseline_loss=baseline if math.isfinite(baseline) else None)
+        self.history = TrainingHistory(
+            baseline_loss=baseline if math.isfinite(baseline) else None, input_scales=InputScales.of(data.X)
+        )
         self._best_val_loss = math.inf
         self._best_parameters = None if settings.patience is None else np.empty_like(network.parameter_vector)
         self._fingerprint: DataFingerprint | None = None
@@ -428,7 +430,10 @@ class TrainingRun:
         run.optimizer_state = None if state is None else state.model_copy(deep=True)
         _LAST_OPTIMIZER[network] = (run.settings.optimizer, run.optimizer_state)
         run.epochs_done = checkpoint.epochs_done
+        scales = run.history.input_scales  # of the data, which the fingerprint says the run trained on
         run.history = checkpoint.history.model_copy(deep=True)
+        if run.history.input_scales is None:  # a checkpoint written before histories kept them
+            run.history.input_scales = scales
         run._best_val_loss = math.inf if checkpoint.best_val_loss is None else checkpoint.best_val_loss
         if run._best_parameters is not None and checkpoint.best_parameters is not None:
             np.copyto(run._best_parameters, checkpoint.best_parameters)

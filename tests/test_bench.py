@@ -14,7 +14,7 @@ sys.path.insert(0, str(ROOT / "bench"))  # bench/ is a folder of scripts, not a 
 
 import compare  # noqa: E402
 
-CONFIGS = ("small", "medium", "classifier", "full batch", "train.py default", "full batch 100k")
+CONFIGS = ("small", "medium", "classifier", "full batch", "train.py default", "full batch 100k", "full batch tanh")
 FLOOR_TARGETS = {"small": 1.8, "classifier": 1.4, "train.py default": 1.4, "full batch 100k": 1.5}
 ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
@@ -86,8 +86,9 @@ def test_quick_benchmark_prints_its_tables_and_exits_0(tmp_path: Path) -> None:
         limit = FLOOR_TARGETS.get(row[0])
         ratio, verdict = number(row[ratio_at]), row[ratio_at + 1 : ratio_at + 3]
         assert verdict == (["-", "-"] if limit is None else [f"<= {limit}x", "yes" if ratio <= limit else "no"])
-        cost = number(row[cost_at])
-        assert row[cost_at + 1 : cost_at + 3] == ["<= 5%", "yes" if cost <= 5 else "no"]
+        assert row[cost_at + 1].endswith(" us") and row[cost_at + 2] in ("<= 25 us", "<= 5%")
+        assert row[cost_at + 3] in ("yes", "no")
+    record_verdicts = {row[0]: (row[cost_at + 2], row[cost_at + 3]) for row in rows}
 
     # interleaved: the times (with glassnet's faults), the ratios to three peers and the floor table
     headers, rows = table_with(out, "glassnet faults per epoch", "others' CPUs")
@@ -108,6 +109,12 @@ def test_quick_benchmark_prints_its_tables_and_exits_0(tmp_path: Path) -> None:
     alone_targets = [t for t in document["targets"] if t["measured"] == "alone"]
     assert len(alone_targets) == alone_total == len(FLOOR_TARGETS) + len(CONFIGS)  # floor ratios, records costs
     assert {t["config"] for t in alone_targets if t["what"] == "glassnet/floor"} == set(FLOOR_TARGETS)
+    sparse = {c["name"]: c["alone"]["median_seconds_per_epoch"]["glassnet_sparse"] for c in document["configs"]}
+    for target in (t for t in alone_targets if t["what"] == "record us"):  # 5% of an epoch, or 25 us where less
+        assert target["limit"] == pytest.approx(max(0.05 * sparse[target["config"]] * 1e6, 25.0))
+        assert target["met"] == (target["value"] <= target["limit"])
+        allowed = "<= 25 us" if target["limit"] == 25.0 else "<= 5%"
+        assert record_verdicts[target["config"]] == (allowed, "yes" if target["met"] else "no")
 
     assert document["environment"]["alone"] == ["glassnet"]
     assert document["environment"]["alone_environment"] == ONE_THREAD
@@ -117,6 +124,7 @@ def test_quick_benchmark_prints_its_tables_and_exits_0(tmp_path: Path) -> None:
         assert set(alone["median_seconds_per_epoch"]) == {"glassnet", "glassnet_sparse", "floor"}
         assert set(alone["minor_faults_per_epoch"]) == set(alone["seconds_per_epoch"])
         assert alone["glassnet_over_floor"] > 0 and isinstance(alone["records_cost_percent"], float)
+        assert isinstance(alone["record_us"], float) and isinstance(config["record_us"], float)
         assert set(alone["glassnet_faults_by_epoch"]) == {"first_epoch", "later_epochs"}
         assert set(config["minor_faults_per_epoch"]) == set(config["seconds_per_epoch"])
         assert config["records_seconds_per_epoch"]["glassnet_sparse"]

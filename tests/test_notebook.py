@@ -118,6 +118,22 @@ def test_classification_heads_and_hidden_activations(executed: Any) -> None:
     assert accuracies["identity"] < 0.8  # a straight boundary cannot separate the rings
 
 
+def test_saturation_and_unscaled_inputs_are_diagnosed_and_then_cured(executed: Any) -> None:
+    printed = stream_text(executed)
+    found = {
+        name: (float(r2), healthy == "True")
+        for name, r2, healthy in re.findall(r"^(init='\w+'|raw features|standardized): validation R\^2 (\S+), "
+                                            r"healthy: (\w+)$", printed, flags=re.M)
+    }  # fmt: skip
+    assert set(found) == {"init='normal'", "init='xavier'", "raw features", "standardized"}
+    assert found["init='normal'"][0] < 0.5 and not found["init='normal'"][1], "ten saturated tanh layers learn little"
+    assert found["init='xavier'"][0] >= 0.95 and found["init='xavier'"][1], "xavier cures them"
+    assert found["raw features"][0] < 0.9 and not found["raw features"][1]
+    assert found["standardized"][0] >= 0.99 and found["standardized"][1], "standardizing cures them"
+    assert re.search(r"^saturated_units \(from epoch \d+, layer \d+\)", printed, flags=re.M)
+    assert re.search(r"^unscaled_inputs \(from epoch 1\): 3 of the 4 input columns", printed, flags=re.M)
+
+
 def test_gradients_are_watched_through_training(executed: Any) -> None:
     printed = stream_text(executed)
     assert "ten sigmoid layers healthy: False" in printed

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import train
-from glassnet import cli
+from glassnet import cli, diagnosis
 from glassnet.settings import default_learning_rates
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -100,3 +100,16 @@ def test_the_command_line_defaults_it_states_are_the_command_line_s() -> None:
             assert float(shown) == default, option
         else:
             assert shown == cli.shown_default(default), option
+
+
+def test_the_diagnosis_thresholds_it_states_are_the_code_s() -> None:
+    """The README's table of the diagnosis's thresholds lists every one of them, at its value in the code."""
+    text = README.read_text()
+    table = text[text.index("| threshold | value | why this value |") :]
+    stated = dict(re.findall(r"^\| `([A-Z_]+)` \| ([^|]+?) \|", table[: table.index("\n\n")], flags=re.M))
+    thresholds = {
+        name: [float(v) for v in (value if isinstance(value, tuple) else [value])]
+        for name, value in vars(diagnosis).items()
+        if name.isupper() and not name.startswith("_") and type(value) in (int, float, tuple)
+    }
+    assert {name: [float(number) for number in value.split(",")] for name, value in stated.items()} == thresholds

@@ -1,0 +1,460 @@
+"""The diagnosis on labeled runs: no finding on a healthy run, the finding of its problem on a problem run.
+
+Every label is proved by a measure of its own, taken on the trained network and its data, not read from
+the records the diagnosis reads: for a healthy run its R^2 or accuracy and its loss against the constant
+prediction's; for a problem run the problem itself (dead or saturated shares over every training row by a
+forward pass written here, gradient ratios of a fresh network, the inputs' columns, validation rising while
+the training loss falls, each measured by ``Network.loss``), or a cure that works where the run failed.
+A failing case prints its measure beside the diagnosis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_args
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from test_unit_health import forward_health
+
+from examples.two_moons import make_moons
+from glassnet import (
+    EpochRecord,
+    Finding,
+    Head,
+    Network,
+    TrainingHistory,
+    get_data,
+    make_housing,
+)
+from glassnet.diagnosis import FindingKind
+
+FloatArray = npt.NDArray[np.float64]
+Proof = tuple[bool, str]
+
+REGRESSION = get_data(300, seed=0)
+BINARY = get_data(300, seed=0, task="binary")
+MULTICLASS = get_data(300, seed=0, task="multiclass")
+RAW_HOUSING = make_housing(300, seed=0)[["size_sqft", "bedrooms", "age_years", "distance_km"]].to_numpy(float)
+XOR = (np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]), np.array([0, 1, 1, 0]))
+
+
+def separable(n: int = 200) -> tuple[FloatArray, npt.NDArray[np.int64]]:
+    """Points (n, 2) and the side of a line through 0 they fall on: a margin a classifier can grow forever."""
+    X = np.random.default_rng(0).normal(size=(n, 2))
+    return X, (X[:, 0] + X[:, 1] > 0).astype(np.int64)
+
+
+def rings(n: int = 400) -> tuple[FloatArray, npt.NDArray[np.int64]]:
+    """Two concentric rings (n, 2) and which ring: no straight line separates them."""
+    rng = np.random.default_rng(0)
+    ring = rng.integers(0, 2, n)
+    radius = np.where(ring == 1, 0.5, 1.0) + rng.normal(0.0, 0.1, n)
+    angle = rng.uniform(0.0, 2 * np.pi, n)
+    return radius[:, None] * np.column_stack([np.cos(angle), np.sin(angle)]), ring
+
+
+# --------------------------------------------------------------------------- #
+# Runs, and the measures that prove their labels
+# --------------------------------------------------------------------------- #
+
+
+@dataclass
+class Run:
+    """A trained ``network``, its training data, its ``history``, and what ``watched`` measured after each
+    recorded epoch: (epoch, training loss, validation loss) by ``Network.loss``."""
+
+    network: Network
+    X: FloatArray
+    y: np.ndarray
+    history: TrainingHistory
+    fresh: Network
+    settings: dict[str, Any]
+    watched: list[tuple[int, float, float]] = field(default_factory=list)
+
+
+def train(
+    sizes: list[int],
+    data: tuple[FloatArray, np.ndarray],
+    *,
+    activation: str = "relu",
+    head: Head = "identity",
+    init: Any = None,
+    before: Callable[[Network], None] | None = None,
+    watch: tuple[FloatArray, np.ndarray] | None = None,
+    **settings: Any,
+) -> Run:
+    """Train a seeded network on ``data``; ``before`` edits it first; ``watch`` is validation data measured
+    after every recorded epoch with ``Network.loss`` (and given to ``fit`` as ``validation_data``)."""
+    X, y = data
+    init = init or ("he" if activation in ("relu", "leaky_relu") else "xavier")
+
+    def build() -> Network:
+        net = Network(sizes, activation=activation, head=head, init=init, seed=0)
+        if before is not None:
+            before(net)
+        return net
+
+    net, watched = build(), []
+
+    def measure(record: EpochRecord) -> None:
+        if watch is not None:
+            watched.append((record.epoch, net.loss(X, y), net.loss(*watch)))
+
+    history = net.fit(X, y, validation_data=watch, on_record=measure, **settings)
+    return Run(net, X, y, history, build(), settings, watched)
+
+
+def constant_loss(head: Head, y: np.ndarray) -> float:
+    """The loss of the best constant prediction, computed here: the variance, or the labels' entropy."""
+    if head == "identity":
+        return float(np.mean(np.var(y.reshape(len(y), -1), axis=0)))
+    frequencies = np.bincount(y.astype(np.int64)) / len(y)
+    frequencies = frequencies[frequencies > 0]
+    return float(-np.sum(frequencies * np.log(frequencies)))
+
+
+def learned(run: Run, at_least: float = 0.9) -> Proof:
+    """Healthy: R^2 (regression) or accuracy (classifiers) of at least ``at_least``."""
+    score = run.network.score(run.X, run.y)
+    share = run.network.loss(run.X, run.y) / constant_loss(run.network.head, run.y)
+    what = "R^2" if run.network.head == "identity" else "accuracy"
+    return score >= at_least, f"{what} {score:.4f}, loss {share:.2%} of the constant prediction's"
+
+
+def dead_over_all_rows(run: Run) -> Proof:
+    """Dead units: some hidden layer with half its units off on every training row."""
+    dead = [d for d, _ in forward_health(run.network, run.X)]
+    return max(dead) >= 0.5, f"dead share per hidden layer over all {len(run.X)} rows: {np.round(dead, 3).tolist()}"
+
+
+def saturated_while_unlearned(run: Run) -> Proof:
+    """Saturation: at the start, with the loss above half the constant prediction's, and at the end, some
+    hidden layer with half its unit-row pairs in the flat tails, over every training row."""
+    start = [s for _, s in forward_health(run.fresh, run.X)]
+    end = [s for _, s in forward_health(run.network, run.X)]
+    first = run.fresh.loss(run.X, run.y) / constant_loss(run.network.head, run.y)
+    holds = max(end) >= 0.5 and max(start) >= 0.5 and first >= 0.5
+    return (
+        holds,
+        f"saturated pairs at the start {np.round(start, 2).tolist()} (loss {first:.3g} x constant), "
+        f"at the end {np.round(end, 2).tolist()}",
+    )
+
+
+def saturated_by_steps(run: Run) -> Proof:
+    """Steps too large, and saturation they cause: a learning rate 100 times smaller ends lower, and at the end
+    some hidden layer has half its unit-row pairs in the flat tails over every training row."""
+    _, cured = cured_with(run, learning_rate=run.settings["learning_rate"] / 100)
+    end = [s for _, s in forward_health(run.network, run.X)]
+    final = run.network.loss(run.X, run.y)
+    return (
+        cured < final and max(end) >= 0.5,
+        f"final loss {final:.4g}, with lr / 100: {cured:.4g}; saturated pairs at the end {np.round(end, 2).tolist()}",
+    )
+
+
+def cured_with(run: Run, X: FloatArray | None = None, **changes: Any) -> tuple[Network, float]:
+    """The run's fresh network trained again with ``changes`` to its settings (or on ``X``), and its final loss."""
+    net = Network(run.fresh.layer_sizes, activation=run.fresh.activation, head=run.fresh.head, seed=0)
+    net.parameter_vector[...] = run.fresh.parameter_vector
+    X = run.X if X is None else X
+    net.fit(X, run.y, **{**run.settings, **changes})
+    return net, net.loss(X, run.y)
+
+
+def vanishing_at_the_start(run: Run) -> Proof:
+    """Vanishing: the fresh network's first-layer gradient (``Network.gradients``) under 1e-3 of the output layer's."""
+    norms = run.fresh.gradients(run.X, run.y).norms
+    return norms[0] / norms[-1] < 1e-3, f"fresh gradient norms per layer {np.array(norms).round(8).tolist()}"
+
+
+def exploding_at_the_start(run: Run) -> Proof:
+    """Exploding: the fresh network's loss above 1,000 times the constant prediction's."""
+    share = run.fresh.loss(run.X, run.y) / constant_loss(run.network.head, run.y)
+    return share > 1e3, f"fresh loss {share:.3g} times the constant prediction's"
+
+
+def exploding_backwards(run: Run) -> Proof:
+    """Exploding: the fresh network's first-layer gradient above 1,000 times the output layer's."""
+    norms = run.fresh.gradients(run.X, run.y).norms
+    return norms[0] / norms[-1] > 1e3, f"fresh gradient norms per layer {np.array(norms).round(3).tolist()}"
+
+
+def cured_by_standardizing(run: Run) -> Proof:
+    """Unscaled inputs: columns far from unit scale, and the same network on the standardized columns learns
+    (R^2 at least 0.9) where the run did not (R^2 below 0.5)."""
+    standardized = (run.X - run.X.mean(axis=0)) / run.X.std(axis=0)
+    net, _ = cured_with(run, X=standardized)
+    before, after = run.network.score(run.X, run.y), net.score(standardized, run.y)
+    columns = f"column means {run.X.mean(axis=0).round(4).tolist()}, stds {run.X.std(axis=0).round(4).tolist()}"
+    return before < 0.5 <= 0.9 <= after, f"{columns}; R^2 {before:.3f} as given, {after:.3f} standardized"
+
+
+def too_small(run: Run) -> Proof:
+    """Steps too small: the loss moved less than 1% while a learning rate 10,000 times larger halves it."""
+    first, final = run.fresh.loss(run.X, run.y), run.network.loss(run.X, run.y)
+    _, cured = cured_with(run, learning_rate=run.settings["learning_rate"] * 1e4)
+    return abs(
+        first - final
+    ) < 0.01 * first and cured < 0.5 * final, f"loss {first:.5g} -> {final:.5g}; with lr x 1e4: {cured:.5g}"
+
+
+def at_the_constant(run: Run) -> Proof:
+    """Plateau: the final loss at least 90% of the constant prediction's."""
+    share = run.network.loss(run.X, run.y) / constant_loss(run.network.head, run.y)
+    return share >= 0.9, f"final loss {share:.2%} of the constant prediction's"
+
+
+def validation_rises(run: Run) -> Proof:
+    """Overfitting: the validation loss, by ``Network.loss``, ends 10% above its best while the training loss
+    is lower than at that best."""
+    epoch, train_at_best, best = min(run.watched, key=lambda row: row[2])
+    _, train_end, val_end = run.watched[-1]
+    holds = val_end > 1.1 * best and train_end < train_at_best
+    return (
+        holds,
+        f"validation loss {best:.4g} at epoch {epoch} -> {val_end:.4g}; "
+        f"training loss {train_at_best:.4g} -> {train_end:.4g}",
+    )
+
+
+# --------------------------------------------------------------------------- #
+# The labeled runs
+# --------------------------------------------------------------------------- #
+
+
+def converged_then_trained_again() -> Run:
+    """The default linear network trained to convergence with Adam, then again with SGD: it has arrived."""
+    run = train([4, 10, 25, 1], REGRESSION, activation="identity", epochs=150, optimizer="adam")
+    run.history = run.network.fit(run.X, run.y, epochs=100)
+    return run
+
+
+def dead_bias(net: Network) -> None:
+    net.params[0].bias[...] = -100.0  # no row reaches a positive pre-activation
+
+
+X_REG, Y_REG = REGRESSION
+TWO_TARGETS = (X_REG, np.column_stack([Y_REG[:, 0], -0.5 * Y_REG[:, 0]]))
+MOONS = make_moons(420, noise=0.2, seed=0)
+NO_SIGNAL = (MULTICLASS[0], np.random.default_rng(1).integers(0, 3, 300))  # labels drawn apart from the features
+
+
+def few_noisy_rows() -> tuple[FloatArray, FloatArray]:
+    """60 rows of 10 features whose target is the first feature plus as much noise: easy to memorize 30 of."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 10))
+    return X, X[:, 0] + rng.normal(size=60)
+
+
+OVERFIT, OVERFIT_Y = few_noisy_rows()
+
+HEALTHY: dict[str, Callable[[], Run]] = {
+    "linear, adam, full batch": lambda: train(
+        [4, 10, 25, 1], REGRESSION, activation="identity", epochs=150, optimizer="adam"
+    ),
+    "relu, adam, batch_size=1": lambda: train(
+        [4, 16, 16, 1], REGRESSION, epochs=8, optimizer="adam", learning_rate=0.001, batch_size=1
+    ),
+    "converged, trained again": converged_then_trained_again,
+    "tanh, sgd, full batch": lambda: train([4, 16, 1], REGRESSION, activation="tanh", epochs=300, learning_rate=0.1),
+    "six relu layers, adam": lambda: train([4, 16, 16, 16, 16, 16, 1], REGRESSION, epochs=60, optimizer="adam"),
+    "ten tanh layers, xavier, sgd": lambda: train([4, *[16] * 9, 1], REGRESSION, activation="tanh", epochs=200),
+    "leaky relu, sgd, batch 8": lambda: train(
+        [4, 16, 1], REGRESSION, activation="leaky_relu", epochs=30, learning_rate=0.01, batch_size=8
+    ),
+    "sigmoid hidden, adam": lambda: train(
+        [4, 8, 1], REGRESSION, activation="sigmoid", epochs=200, optimizer="adam", learning_rate=0.02
+    ),
+    "two outputs, tanh, adam, batch 50": lambda: train(
+        [4, 12, 2], TWO_TARGETS, activation="tanh", epochs=60, optimizer="adam", batch_size=50
+    ),
+    "patience, relu, adam": lambda: train(
+        [4, 32, 1],
+        (X_REG[:240], Y_REG[:240]),
+        epochs=300,
+        optimizer="adam",
+        watch=(X_REG[240:], Y_REG[240:]),
+        patience=10,
+    ),
+    "binary, relu, adam, batch 32": lambda: train(
+        [4, 8, 1], BINARY, head="sigmoid", epochs=40, optimizer="adam", batch_size=32
+    ),
+    "separable to 100%, full batch": lambda: train(
+        [2, 8, 1], separable(), head="sigmoid", epochs=300, optimizer="adam", learning_rate=0.05
+    ),
+    "separable to 100%, batch 16": lambda: train(
+        [2, 8, 1], separable(), head="sigmoid", epochs=300, optimizer="adam", learning_rate=0.1, batch_size=16
+    ),
+    "xor, tanh, online": lambda: train(
+        [2, 8, 1], XOR, activation="tanh", head="sigmoid", epochs=500, learning_rate=0.5, batch_size=1
+    ),
+    "softmax, tanh, momentum, batch 64": lambda: train(
+        [4, 16, 3],
+        MULTICLASS,
+        activation="tanh",
+        head="softmax",
+        epochs=100,
+        optimizer="momentum",
+        learning_rate=0.05,
+        batch_size=64,
+    ),
+    "softmax, relu, sgd, full batch": lambda: train(
+        [4, 16, 3], MULTICLASS, head="softmax", epochs=300, learning_rate=0.5
+    ),
+    "two moons example, l2": lambda: train(
+        [2, 16, 16, 1],
+        MOONS,
+        activation="tanh",
+        head="sigmoid",
+        epochs=300,
+        learning_rate=0.01,
+        optimizer="adam",
+        batch_size=32,
+        l2=1e-3,
+    ),
+}
+
+PROBLEMS: dict[str, tuple[FindingKind, Callable[[], Run], Callable[[Run], Proof]]] = {
+    "ten sigmoid layers": (
+        "vanishing_gradients",
+        lambda: train([4, *[16] * 9, 1], REGRESSION, activation="sigmoid", epochs=60),
+        vanishing_at_the_start,
+    ),
+    "relu layer pushed off": (
+        "dead_units",
+        lambda: train([4, 16, 1], REGRESSION, before=dead_bias, epochs=20),
+        dead_over_all_rows,
+    ),
+    "relu killed by adam at 0.1": (
+        "dead_units",
+        lambda: train([4, 32, 32, 1], REGRESSION, epochs=40, optimizer="adam", learning_rate=0.1),
+        dead_over_all_rows,
+    ),
+    "ten tanh layers, init='normal'": (
+        "saturated_units",
+        lambda: train([4, *[32] * 9, 1], REGRESSION, activation="tanh", init="normal", epochs=200, learning_rate=0.01),
+        saturated_while_unlearned,
+    ),
+    "tanh classifier, learning rate 100": (
+        "step_too_large",
+        lambda: train([4, 8, 1], BINARY, activation="tanh", head="sigmoid", epochs=100, learning_rate=100.0),
+        saturated_by_steps,
+    ),
+    "learning rate 1e-6": (
+        "step_too_small",
+        lambda: train([4, 10, 25, 1], REGRESSION, activation="identity", epochs=50, learning_rate=1e-6),
+        too_small,
+    ),
+    "relu, init='normal', outputs enormous": (
+        "exploding_gradients",
+        lambda: train([4, 64, 64, 64, 64, 1], REGRESSION, init="normal", epochs=10, learning_rate=1e-9),
+        exploding_at_the_start,
+    ),
+    "twenty tanh layers, init='normal'": (
+        "exploding_gradients",
+        lambda: train([4, *[16] * 20, 1], REGRESSION, activation="tanh", init="normal", epochs=10, learning_rate=1e-4),
+        exploding_backwards,
+    ),
+    "inputs on a 1e-4 scale": (
+        "unscaled_inputs",
+        lambda: train([4, 16, 1], (X_REG * 1e-4, Y_REG), epochs=150, optimizer="adam"),
+        cured_by_standardizing,
+    ),
+    "inputs on a 1e4 scale": (
+        "unscaled_inputs",
+        lambda: train([4, 16, 1], (X_REG * 1e4, Y_REG), epochs=150, optimizer="adam"),
+        cured_by_standardizing,
+    ),
+    "housing in raw units": (
+        "unscaled_inputs",
+        lambda: train([4, 16, 1], (RAW_HOUSING, Y_REG), epochs=150, optimizer="adam"),
+        cured_by_standardizing,
+    ),
+    "linear boundary on rings": (
+        "plateau",
+        lambda: train(
+            [2, 8, 1],
+            rings(),
+            activation="identity",
+            head="sigmoid",
+            epochs=100,
+            optimizer="adam",
+            learning_rate=0.02,
+            batch_size=32,
+        ),
+        at_the_constant,
+    ),
+    "labels apart from the features": (
+        "plateau",
+        lambda: train([4, 3], NO_SIGNAL, head="softmax", epochs=100, optimizer="momentum"),
+        at_the_constant,
+    ),
+    "wide network on 30 rows": (
+        "overfitting",
+        lambda: train(
+            [10, 100, 100, 1],
+            (OVERFIT[:30], OVERFIT_Y[:30]),
+            epochs=200,
+            optimizer="adam",
+            watch=(OVERFIT[30:], OVERFIT_Y[30:]),
+        ),
+        validation_rises,
+    ),
+}
+
+
+def described(findings: list[Finding]) -> str:
+    return "\n".join(f"  {f.kind} (epoch {f.epoch}, layer {f.layer}): {f.message}" for f in findings) or "  none"
+
+
+@pytest.mark.parametrize("name", HEALTHY)
+def test_a_healthy_run_gets_no_finding(name: str) -> None:
+    run = HEALTHY[name]()
+    proved, measure = learned(run)
+    assert proved, f"{name} is not healthy by its own measure: {measure}"
+    findings = run.history.diagnose().findings
+    assert findings == [], f"{name}: {measure}; yet the diagnosis says:\n{described(findings)}"
+
+
+@pytest.mark.parametrize("name", PROBLEMS)
+def test_a_problem_run_gets_the_finding_of_its_problem(name: str) -> None:
+    kind, make, prove = PROBLEMS[name]
+    run = make()
+    proved, measure = prove(run)
+    assert proved, f"{name} does not show {kind} by its own measure: {measure}"
+    findings = run.history.diagnose().findings
+    assert kind in {f.kind for f in findings}, f"{name}: {measure}; yet the diagnosis says:\n{described(findings)}"
+    for finding in findings:  # each says by which numbers, its thresholds among them
+        assert any("threshold" in name or "limit" in name for name in finding.evidence), finding
+
+
+def test_the_suite_holds_enough_runs_of_each_kind_and_the_readme_counts_them() -> None:
+    assert len(HEALTHY) >= 12 and len(PROBLEMS) >= 12
+    assert {kind for kind, _, _ in PROBLEMS.values()} == set(get_args(FindingKind))
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    assert f"{len(HEALTHY)} healthy runs" in readme and f"{len(PROBLEMS)} problem runs" in readme
+
+
+# --------------------------------------------------------------------------- #
+# Findings: their evidence, and the order they take
+# --------------------------------------------------------------------------- #
+
+
+def test_unscaled_inputs_come_first_and_leave_out_the_gradient_findings_they_explain() -> None:
+    run = PROBLEMS["inputs on a 1e4 scale"][1]()
+    findings = run.history.diagnose().findings
+    assert findings[0].kind == "unscaled_inputs" and findings[0].evidence["columns"] == [0.0, 1.0, 2.0, 3.0]
+    assert "X[:, 0] has mean" in findings[0].message and "standardize" in findings[0].message
+    unscaled = run.history.model_copy(update={"input_scales": None})  # the same records, the scale unknown
+    assert "exploding_gradients" in {f.kind for f in unscaled.diagnose().findings}
+    assert not {f.kind for f in findings} & {
+        "exploding_gradients",
+        "vanishing_gradients",
+        "step_too_large",
+        "step_too_small",
+    }

@@ -1,0 +1,220 @@
+"""What a record measures of its epoch for the diagnosis: unit health over many rows, and the inputs' scale.
+
+Unit health is compared with a forward pass written here (`forward_health`), over every training row;
+the counts must come from the epoch's last steps, at least 256 rows of them, on recorded epochs only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from glassnet import (
+    ACTIVATIONS,
+    EpochRecord,
+    InputScales,
+    Network,
+    TrainingHistory,
+    TrainingRun,
+    get_data,
+    register_activation,
+)
+from glassnet.buffers import StepBuffers
+from glassnet.network import UnitCounts
+
+FloatArray = npt.NDArray[np.float64]
+REGRESSION = get_data(300, seed=0)
+
+
+def forward_health(net: Network, X: FloatArray) -> list[tuple[float, float]]:
+    """Per hidden layer, over every row of ``X``: the share of units whose derivative stays below 1% of its
+    largest on every row (dead), and the share of unit-row pairs where it is (saturated): a forward pass
+    written here, with each activation's derivative in closed form."""
+    slopes: dict[str, Callable[[FloatArray], FloatArray]] = {
+        "relu": lambda z: (z > 0).astype(float),
+        "tanh": lambda z: 1 - np.tanh(z) ** 2,
+        "sigmoid": lambda z: 4 / (np.exp(z / 2) + np.exp(-z / 2)) ** 2,  # sigma' / max sigma' = 4 sigma (1 - sigma)
+    }
+    functions: dict[str, Callable[[FloatArray], FloatArray]] = {
+        "relu": lambda z: np.maximum(z, 0),
+        "tanh": np.tanh,
+        "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
+    }
+    health, a = [], X
+    for layer in net.params[:-1]:
+        z = a @ layer.weights + layer.bias
+        blocked = slopes[net.activation](z) < 0.01
+        health.append((float(np.mean(blocked.all(axis=0))), float(np.mean(blocked))))
+        a = functions[net.activation](z)
+    return health
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_a_full_batch_record_counts_unit_health_over_every_row(activation: str) -> None:
+    X, y = REGRESSION
+    net = Network([4, 12, 12, 1], activation=activation, init="normal", seed=3)
+    net.params[0].bias[:4] = -50.0  # four units off (relu) or flat (tanh) on every row
+    fresh = forward_health(net, X)
+    record = net.fit(X, y, epochs=1).records[0]  # its one step starts from these parameters
+    assert record.unit_rows == len(X)
+    assert record.dead_fractions == [d for d, _ in fresh] and record.dead_fractions[0] == 4 / 12
+    expected = [s for _, s in fresh] if activation == "tanh" else [0.0, 0.0]
+    assert record.saturated_fractions == pytest.approx(expected, abs=1e-12)
+    assert activation == "relu" or min(expected) > 0.2, "tanh: units of both layers saturate on some rows"
+
+
+@pytest.mark.parametrize(
+    ("rows", "batch_size", "counted"),
+    [(300, 1, 256), (300, 32, 268), (1000, 300, 400), (1000, 1000, 1000), (100, 10, 100)],
+)
+def test_unit_health_is_counted_over_the_last_steps_holding_256_rows(rows: int, batch_size: int, counted: int) -> None:
+    X, y = get_data(rows, seed=1)
+    record = Network([4, 8, 1], activation="tanh", seed=0).fit(X, y, epochs=1, batch_size=batch_size).records[0]
+    assert record.unit_rows == counted  # 300 rows in 32s: the last 12, then 8 batches of 32
+
+
+def test_one_row_cannot_make_a_healthy_relu_layer_dead() -> None:
+    """batch_size=1: the last row alone leaves a quarter of the units off; the epoch's last 256 rows do not."""
+    X, y = REGRESSION
+    net = Network([4, 16, 16, 1], activation="relu", init="he", seed=0)
+    history = net.fit(X, y, epochs=3, optimizer="adam", learning_rate=0.001, batch_size=1)
+    off_on_the_last_row = [d for d, _ in forward_health(net, X[-1:])]
+    assert max(off_on_the_last_row) >= 0.25, off_on_the_last_row
+    assert all(record.dead_fractions == [0.0, 0.0] for record in history.records), history.records[-1]
+    assert [d for d, _ in forward_health(net, X)] == [0.0, 0.0]
+
+
+def test_relu_units_below_a_dead_layer_are_judged_by_their_rows_on_every_counted_step() -> None:
+    """Layer 2 off on every row cuts every delta below it to exactly 0, so no bias gradient of layer 1 says
+    which of its units were active: each counted step's rows do, and none of them is taken for dead."""
+    X, y = get_data(50, seed=2)
+    net = Network([4, 8, 8, 1], activation="relu", init="he", seed=0)
+    net.params[1].bias[...] = -100.0
+    record = net.fit(X, y, epochs=1, batch_size=1).records[0]
+    assert record.unit_rows == 50
+    assert record.dead_fractions == [forward_health(net, X)[0][0], 1.0]
+
+
+def test_leaky_relu_and_identity_never_count_dead_or_saturated_units() -> None:
+    X, y = REGRESSION
+    for activation in ("leaky_relu", "identity"):
+        net = Network([4, 6, 1], activation=activation, seed=0)
+        net.params[0].bias[...] = -100.0
+        record = net.fit(X, y, epochs=1).records[0]
+        assert record.dead_fractions == record.saturated_fractions == [0.0], activation
+
+
+def hard_tanh(z: FloatArray) -> FloatArray:
+    return np.clip(z, -1.0, 1.0)
+
+
+def hard_tanh_slope(z: FloatArray, a: FloatArray) -> FloatArray:
+    return np.where(np.abs(z) < 1.0, 1.0, 0.0)
+
+
+def test_a_registered_activation_saturates_when_it_says_so() -> None:
+    X, y = REGRESSION
+    shares = {}
+    for saturates in (True, False):
+        name = f"test_hard_tanh_{saturates}"
+        if name not in ACTIVATIONS:
+            register_activation(name, hard_tanh, hard_tanh_slope, saturates=saturates)
+        net = Network([4, 4, 1], activation=name, seed=0)
+        net.params[0].bias[...] = [5.0, -5.0, 5.0, 0.0]  # three units flat on every row
+        record = net.fit(X, y, epochs=1).records[0]
+        assert record.saturated_fractions is not None
+        shares[saturates] = (record.dead_fractions, record.saturated_fractions)
+    assert shares[True][0] == shares[False][0] and shares[True][0][0] >= 0.75
+    assert shares[True][1][0] >= 0.75 and shares[False][1] == [0.0]
+    with pytest.raises(TypeError, match=r"saturates: expected True or False, got 'yes'"):
+        register_activation("test_never_registered", np.tanh, lambda z, a: 1 - a * a, saturates="yes")  # type: ignore[arg-type]
+
+
+def test_unrecorded_epochs_count_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    counted: list[int] = []
+    real = Network.count_units
+
+    def count_units(self: Network, counts: UnitCounts, buffers: StepBuffers, *, first: bool) -> None:
+        counted.append(buffers.rows)
+        real(self, counts, buffers, first=first)
+
+    monkeypatch.setattr(Network, "count_units", count_units)
+    X, y = get_data(100, seed=0)
+    history = Network([4, 5, 1], activation="tanh").fit(X, y, epochs=10, batch_size=10, record_every=5)
+    assert [r.epoch for r in history.records] == [1, 5, 10]
+    assert counted == [10] * 30, "every step of the three recorded epochs (100 rows: fewer than 256), no other"
+
+
+def test_a_history_keeps_the_scale_of_each_input_column() -> None:
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(3.0, 2.0, 500), np.full(500, 7.0), rng.normal(0, 1e300, 500)])
+    y = rng.normal(size=500)
+    scales = TrainingRun(Network([3, 1]), X, y).history.input_scales  # a run keeps them from its start
+    assert scales is not None
+    np.testing.assert_allclose(scales.means[:2], X[:, :2].mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(scales.stds[:2], X[:, :2].std(axis=0), rtol=1e-12, atol=1e-12)
+    assert scales.stds[1] == 0.0 and 5e299 < scales.stds[2] < 2e300, "a constant column, and one near float64's limit"
+
+
+def test_records_and_histories_written_before_these_measures_still_load_and_diagnose() -> None:
+    v1 = Path(__file__).parent / "fixtures" / "v1"
+    trace = TrainingHistory.model_validate_json((v1 / "trace.json").read_text())
+    assert trace.input_scales is None and all(r.saturated_fractions is None for r in trace.records)
+    assert all(r.param_norms is None and r.unit_rows is None for r in trace.records)
+    trace.diagnose()  # every rule reads what an older record has
+
+    X, y = get_data(80, seed=4)
+    resumed = TrainingRun.load(v1 / "run-checkpoint-momentum.json", X[:60], y[:60])
+    history = resumed.advance()
+    assert history.input_scales == TrainingRun(Network([4, 7, 1]), X[:60], y[:60]).history.input_scales
+    old, new = history.records[0], history.records[-1]
+    assert old.saturated_fractions is None and new.saturated_fractions is not None and new.param_norms is not None
+    history.diagnose()
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"param_norms": [1.0]}, r"param_norms: expected one per layer \(2\), got 1"),
+        ({"saturated_fractions": [0.1, 0.2]}, r"saturated_fractions: expected one per hidden layer \(1\), got 2"),
+        ({"saturated_fractions": [1.5]}, r"saturated_fractions\.0\n  Input should be less than or equal to 1"),
+        ({"unit_rows": 0}, r"unit_rows\n  Input should be greater than or equal to 1"),
+    ],
+)
+def test_a_record_whose_new_measures_could_not_come_from_a_network_is_rejected(
+    fields: dict[str, Any], message: str
+) -> None:
+    valid = {"epoch": 1, "loss": 0.5, "grad_norms": [1.0, 2.0], "update_ratios": [0.1, 0.1], "dead_fractions": [0.0]}
+    EpochRecord(**valid, param_norms=[1.0, 1.0], saturated_fractions=[0.0], unit_rows=5)
+    with pytest.raises(ValueError, match=message):
+        EpochRecord(**valid, **fields)
+
+
+def test_input_scales_that_could_not_come_from_the_run_are_rejected() -> None:
+    with pytest.raises(ValueError, match=r"stds: expected one per column of means \(2\), got 1"):
+        InputScales(means=[0.0, 1.0], stds=[1.0])
+    X, y = get_data(20, seed=0)
+    history = Network([4, 3, 1]).fit(X, y, epochs=2, keep_gradients=1)
+    fields = history.model_dump()
+    fields["input_scales"] = {"means": [0.0] * 3, "stds": [1.0] * 3}
+    with pytest.raises(ValueError, match=r"input_scales: expected one per input of the network \(4\), got 3"):
+        TrainingHistory.model_validate(fields)
+
+
+def test_saturated_and_dead_tanh_units_are_counted_over_every_step_of_a_minibatch_epoch() -> None:
+    """Ten batches of 10 rows: a unit counts as dead only if it was blocked on all 100, and the blocked pairs
+    of every batch add up to the share of the whole epoch (the parameters barely move: learning rate 1e-12)."""
+    X, y = get_data(100, seed=3)
+    net = Network([4, 12, 1], activation="tanh", init="normal", seed=3)
+    net.params[0].bias[:4] = -50.0
+    net.params[0].bias[4] = 3.0  # blocked on many rows, not on all
+    [(dead, saturated)] = forward_health(net, X)
+    record = net.fit(X, y, epochs=1, batch_size=10, learning_rate=1e-12).records[0]
+    assert record.unit_rows == 100
+    assert record.dead_fractions == [dead] == [4 / 12]
+    assert record.saturated_fractions == pytest.approx([saturated], abs=1e-12) and saturated > 5 / 12
