@@ -737,7 +737,7 @@ def _train(args: argparse.Namespace, checkpoint: TabularCheckpoint | None, progr
         print(f"\n{LEARNED}: not shown: {error}", file=out)
     else:
         show_effects(effects, housing=args.csv is None and args.task == "regression", out=out)
-    show_diagnosis(history.diagnose(), args.gradients, out)
+    show_diagnosis(history.diagnose(held_out=watched), args.gradients, out)
     write_outputs(args, model, report, (watched, train_part), out)
 
 

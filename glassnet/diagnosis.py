@@ -474,8 +474,9 @@ def _plateau(history: TrainingHistory) -> list[Finding]:
     ]
 
 
-def _overfitting(history: TrainingHistory) -> list[Finding]:
-    """Validation loss rising ``OVERFIT_RISE`` above its best while the training loss kept falling.
+def _overfitting(history: TrainingHistory, held_out: str) -> list[Finding]:
+    """Validation loss rising ``OVERFIT_RISE`` above its best while the training loss kept falling; the
+    message calls the held-out rows ``held_out`` ("validation", or "test" where they are the test rows).
 
     A run that stopped early has had its best parameters restored: nothing to report.
     """
@@ -490,7 +491,7 @@ def _overfitting(history: TrainingHistory) -> list[Finding]:
                 kind="overfitting",
                 epoch=best.epoch,
                 message=(
-                    f"validation loss rose from {best_val:.4g} at epoch {best.epoch} to {last_val:.4g} at epoch "
+                    f"{held_out} loss rose from {best_val:.4g} at epoch {best.epoch} to {last_val:.4g} at epoch "
                     f"{last.epoch} ({last_val / best_val - 1:.0%} above its best; more than {OVERFIT_RISE:.0%}) while "
                     f"the training loss fell from {best.loss:.4g} to {last.loss:.4g}: the network is memorizing the "
                     "training rows; try patience (early stopping), l2, fewer epochs or a smaller network"
@@ -507,13 +508,14 @@ def _overfitting(history: TrainingHistory) -> list[Finding]:
     return []
 
 
-_RULES = (_unscaled_inputs, _vanishing_or_exploding, _dead_units, _saturated_units, _step_size, _plateau, _overfitting)
+_RULES = (_unscaled_inputs, _vanishing_or_exploding, _dead_units, _saturated_units, _step_size, _plateau)
 
 
-def diagnose(history: TrainingHistory) -> Diagnosis:
-    """What the records of ``history`` say about its run: every rule's findings, in the order of the rules,
-    without those that an `unscaled_inputs` finding explains (``EXPLAINED_BY_SCALE``)."""
-    findings = [finding for rule in _RULES for finding in rule(history)]
+def diagnose(history: TrainingHistory, held_out: str = "validation") -> Diagnosis:
+    """What the records of ``history`` say about its run: every rule's findings, in the order of the rules
+    and overfitting last, without those that an `unscaled_inputs` finding explains (``EXPLAINED_BY_SCALE``).
+    ``held_out`` is what the messages call the rows of ``val_loss``."""
+    findings = [finding for rule in _RULES for finding in rule(history)] + _overfitting(history, held_out)
     if any(finding.kind == "unscaled_inputs" for finding in findings):
         findings = [finding for finding in findings if finding.kind not in EXPLAINED_BY_SCALE]
     return Diagnosis(findings=findings)

@@ -458,9 +458,10 @@ class TrainingHistory(_Record):
         """The full gradient records that ``fit(keep_gradients=...)`` kept, by epoch."""
         return {r.epoch: r.gradients for r in self.records if r.gradients is not None}
 
-    def diagnose(self) -> Diagnosis:
-        """What the records say about this training run; see `glassnet.diagnosis`."""
-        return diagnose(self)
+    def diagnose(self, held_out: str = "validation") -> Diagnosis:
+        """What the records say about this training run; see `glassnet.diagnosis`. ``held_out`` names the rows
+        whose loss is ``val_loss`` in the messages ("test" where they are a test split)."""
+        return diagnose(self, held_out)
 
 
 class GradientCheckReport(_Record):

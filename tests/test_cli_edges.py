@@ -284,3 +284,21 @@ def test_resume_messages_name_the_file_and_the_option_that_reads_it(
         f"error: {checkpoint}: not a valid Bundle: it is a glassnet.tabular-checkpoint file, "
         "not a glassnet.bundle file: give it to --resume\n"
     )
+
+
+def test_the_diagnosis_calls_the_test_rows_what_the_loss_table_calls_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The loss table said 'test loss' and the diagnosis 'validation loss', of the same rows."""
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(rng.normal(size=(60, 5)), columns=list("abcde"))
+    table["y"] = table["a"] + rng.normal(scale=2.0, size=60)  # mostly noise: a wide network memorizes it
+    table.to_csv(tmp_path / "noisy.csv", index=False)
+    argv = ["--csv", str(tmp_path / "noisy.csv"), "--target", "y", "--hidden", "64,64", "--activation", "relu"]
+
+    code, stdout, stderr = run([*argv, "--epochs", "300", "--learning-rate", "0.01"], capsys)
+
+    assert code == 0, stderr
+    assert "|    test loss |" in stdout
+    assert "diagnosis: overfitting from epoch " in stdout and ": test loss rose from " in stdout
+    assert "validation" not in stdout
