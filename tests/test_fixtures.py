@@ -98,3 +98,40 @@ def test_a_command_line_checkpoint_resumes_to_the_end_it_had(tmp_path: Path) -> 
     network = TabularModel.load(resumed).network
     close(network.parameter_vector, EXPECTED["cli_final"])
     assert network.parameter_vector.tobytes() == TabularModel.load(unbroken).network.parameter_vector.tobytes()
+
+
+# --------------------------------------------------------------------------- #
+# Version 2 checkpoints (tests/fixtures/write_v2.py at commit a09328b): the whole history inside the file
+# --------------------------------------------------------------------------- #
+
+V2 = Path(__file__).parent / "fixtures" / "v2"
+V2_RUNS: dict[str, dict[str, Any]] = {
+    "adam": {"epochs": 30, "optimizer": "adam", "batch_size": 16, "patience": 6, "keep_gradients": 5},
+    "momentum": {"epochs": 25, "optimizer": "momentum", "record_every": 3},
+}
+
+
+@pytest.mark.parametrize("name", sorted(V2_RUNS))
+def test_a_version_2_run_checkpoint_resumes_to_the_bits_of_an_unbroken_run(name: str) -> None:
+    X, y = get_data(80, seed=4)
+    watched = (X[60:], y[60:]) if name == "adam" else None
+    resumed = TrainingRun.load(V2 / f"run-checkpoint-{name}.json", X[:60], y[:60], watched)
+    assert resumed.epochs_done == 10
+    history = resumed.advance()
+    unbroken = Network([4, 7, 1], activation="relu", init="he", seed=2)
+    then = unbroken.fit(X[:60], y[:60], validation_data=watched, **V2_RUNS[name])
+    assert resumed.network.parameter_vector.tobytes() == unbroken.parameter_vector.tobytes()
+    assert history.model_dump_json() == then.model_dump_json()
+
+
+def test_a_version_2_command_line_checkpoint_resumes_to_the_bytes_of_an_unbroken_run(tmp_path: Path) -> None:
+    checkpoint = tmp_path / "run.json"
+    shutil.copy(V2 / "cli-checkpoint.json", checkpoint)
+    resumed, unbroken = tmp_path / "resumed.json", tmp_path / "unbroken.json"
+    cli_run = ["--samples", "500", "--epochs", "40", "--batch-size", "64", "--print-every", "5"]
+    with contextlib.redirect_stderr(io.StringIO()):
+        assert cli.main(["--resume", str(checkpoint), "--checkpoint", str(checkpoint), "--save", str(resumed)],
+                        out=io.StringIO()) == 0  # fmt: skip
+        assert cli.main([*cli_run, "--save", str(unbroken)], out=io.StringIO()) == 0
+    assert resumed.read_bytes() == unbroken.read_bytes()
+    assert json.loads(checkpoint.read_text())["run"]["epochs_done"] == 40, "the resumed run checkpointed to its end"
