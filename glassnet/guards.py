@@ -474,15 +474,15 @@ def _format_of(text: str) -> object:
         return None
 
 
-def read_model(path: str | os.PathLike[str], model: type[ModelT]) -> ModelT:
-    """Read and validate a JSON file as ``model``; every failure is a ``ValueError`` naming the file,
-    a `WrongFormat` when it is another glassnet format."""
+def read_model(path: str | os.PathLike[str], model: type[ModelT], context: dict[str, Any] | None = None) -> ModelT:
+    """Read and validate a JSON file as ``model`` (its validators given ``context``); every failure is a
+    ``ValueError`` naming the file, a `WrongFormat` when it is another glassnet format."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ValueError(f"{path}: cannot read: {error}") from None
     try:
-        return model.model_validate_json(text)
+        return model.model_validate_json(text, context=context)
     except ValidationError as error:
         found, expected = (
             _format_of(text),

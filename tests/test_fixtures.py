@@ -86,22 +86,30 @@ def test_a_run_checkpoint_resumes_to_the_end_it_had(name: str) -> None:
     )
 
 
-def test_a_command_line_checkpoint_resumes_to_the_end_it_had(tmp_path: Path) -> None:
+def resume_the_command_line(fixture: Path, tmp_path: Path) -> tuple[Path, Path, Path]:
+    """The command line resumed from a copy of ``fixture`` (a run of ``--samples 500 --epochs 40 --batch-size 64
+    --print-every 5``) and the same run unbroken: (the checkpoint it went on writing, its bundle, the unbroken's)."""
     checkpoint = tmp_path / "run.json"
-    shutil.copy(V1 / "cli-checkpoint.json", checkpoint)
+    shutil.copy(fixture, checkpoint)
     resumed, unbroken = tmp_path / "resumed.json", tmp_path / "unbroken.json"
     cli_run = ["--samples", "500", "--epochs", "40", "--batch-size", "64", "--print-every", "5"]
     with contextlib.redirect_stderr(io.StringIO()):
         assert cli.main(["--resume", str(checkpoint), "--checkpoint", str(checkpoint), "--save", str(resumed)],
                           out=io.StringIO()) == 0  # fmt: skip
         assert cli.main([*cli_run, "--save", str(unbroken)], out=io.StringIO()) == 0
+    return checkpoint, resumed, unbroken
+
+
+def test_a_command_line_checkpoint_resumes_to_the_end_it_had(tmp_path: Path) -> None:
+    _, resumed, unbroken = resume_the_command_line(V1 / "cli-checkpoint.json", tmp_path)
     network = TabularModel.load(resumed).network
     close(network.parameter_vector, EXPECTED["cli_final"])
     assert network.parameter_vector.tobytes() == TabularModel.load(unbroken).network.parameter_vector.tobytes()
 
 
 # --------------------------------------------------------------------------- #
-# Version 2 checkpoints (tests/fixtures/write_v2.py at commit a09328b): the whole history inside the file
+# Version 2 checkpoints, the whole history inside the file: written by tests/fixtures/write_v2.py at commit
+# 4fb2fff with the code of a09328b (the script went when checkpoints moved their records to a log)
 # --------------------------------------------------------------------------- #
 
 V2 = Path(__file__).parent / "fixtures" / "v2"
@@ -125,13 +133,7 @@ def test_a_version_2_run_checkpoint_resumes_to_the_bits_of_an_unbroken_run(name:
 
 
 def test_a_version_2_command_line_checkpoint_resumes_to_the_bytes_of_an_unbroken_run(tmp_path: Path) -> None:
-    checkpoint = tmp_path / "run.json"
-    shutil.copy(V2 / "cli-checkpoint.json", checkpoint)
-    resumed, unbroken = tmp_path / "resumed.json", tmp_path / "unbroken.json"
-    cli_run = ["--samples", "500", "--epochs", "40", "--batch-size", "64", "--print-every", "5"]
-    with contextlib.redirect_stderr(io.StringIO()):
-        assert cli.main(["--resume", str(checkpoint), "--checkpoint", str(checkpoint), "--save", str(resumed)],
-                        out=io.StringIO()) == 0  # fmt: skip
-        assert cli.main([*cli_run, "--save", str(unbroken)], out=io.StringIO()) == 0
+    checkpoint, resumed, unbroken = resume_the_command_line(V2 / "cli-checkpoint.json", tmp_path)
     assert resumed.read_bytes() == unbroken.read_bytes()
     assert json.loads(checkpoint.read_text())["run"]["epochs_done"] == 40, "the resumed run checkpointed to its end"
+    assert len((tmp_path / "run.json.history.jsonl").read_bytes().splitlines()) == 40, "its history in the log"
