@@ -522,8 +522,8 @@ class TabularModel:
         every: int,
         extra: Mapping[str, Any] | None,
     ) -> TrainingHistory:
-        """Advance ``run`` to its end, ``every`` epochs at a time when writing checkpoints; ``calls`` are
-        `fit`'s ``on_start``, ``on_epoch`` and ``on_checkpoint``."""
+        """Advance ``run`` to its end, writing a checkpoint (if asked) every ``every`` epochs and at the end;
+        ``calls`` are `fit`'s ``on_start``, ``on_epoch`` and ``on_checkpoint``."""
         on_start, on_epoch, on_checkpoint = calls
         if on_start is not None:
             on_start(self)
@@ -543,13 +543,17 @@ class TabularModel:
                 extra=dict(extra or {}),
             )
 
-        written = None if checkpoint is None else CheckpointFile(checkpoint, name="checkpoint")
-        while not run.finished:
-            run.advance(None if written is None else every, on_record=on_epoch)
-            if written is not None:
+        written, start = None if checkpoint is None else CheckpointFile(checkpoint, name="checkpoint"), run.epochs_done
+
+        def write(epochs_done: int) -> None:
+            if written is not None and (run.finished or (epochs_done - start) % every == 0):
                 written.write(run, document)
                 if on_checkpoint is not None:
-                    on_checkpoint(run.epochs_done)
+                    on_checkpoint(epochs_done)
+
+        if not run.finished:  # a run resumed at its end writes nothing again
+            run.advance(on_record=on_epoch, between_epochs=write)
+            write(run.epochs_done)
         self._fitted = replace(fitted, history=run.history)
         return run.history
 

@@ -442,11 +442,15 @@ class TrainingRun:
         *,
         verbose: bool = False,
         on_record: Callable[[EpochRecord], None] | None = None,
+        between_epochs: Callable[[int], None] | None = None,
     ) -> TrainingHistory:
         """Train up to ``epochs`` more epochs (``None``: all that remain) and return the history so far.
 
         When the run finishes (its last epoch, or patience), the best parameters are restored
         if patience was set. ``verbose`` prints each record; ``on_record`` is called with each.
+        ``between_epochs`` is called with the epochs done after every epoch but the call's last,
+        with the run as it would be paused there: a checkpoint written then costs no remaking of
+        the step buffers, as a call of ``advance`` per checkpoint would.
 
         Raises
         ------
@@ -466,15 +470,16 @@ class TrainingRun:
             except Divergence as divergence:
                 raise TrainingDiverged(str(divergence), self.history) from None
             self.epochs_done = epoch
-            if record is None:
-                continue
-            self.history.records.append(record)
-            if verbose:
-                print(_record_line(record), flush=True)
-            if on_record is not None:
-                on_record(record)
-            if self._patience_says_stop(record):
-                break
+            if record is not None:
+                self.history.records.append(record)
+                if verbose:
+                    print(_record_line(record), flush=True)
+                if on_record is not None:
+                    on_record(record)
+                if self._patience_says_stop(record):
+                    break
+            if between_epochs is not None and epoch < stop:
+                between_epochs(epoch)
         if self.finished and self._best_parameters is not None and self.history.best_epoch is not None:
             np.copyto(self.network.parameter_vector, self._best_parameters)
         return self.history

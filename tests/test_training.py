@@ -489,3 +489,22 @@ def test_a_checkpoint_whose_parts_disagree_is_refused_naming_them(
     X, y = data(60)
     with pytest.raises(ValueError, match=r"spliced\.json: not a valid TrainingCheckpoint: .*" + message):
         TrainingRun.load(path, X, y)
+
+
+def test_checkpoints_written_during_a_fit_make_no_step_buffers_again(tmp_path: Path, monkeypatch: Any) -> None:
+    """A checkpoint every epoch is written between the epochs of one advance, not by an advance per checkpoint."""
+    made: list[int] = []
+    real_init = glassnet.ArrayMaker.__init__
+
+    def counting_init(self: glassnet.ArrayMaker, rows: int) -> None:
+        made.append(rows)
+        real_init(self, rows)
+
+    monkeypatch.setattr(glassnet.ArrayMaker, "__init__", counting_init)
+    houses = glassnet.make_housing(60, seed=1)
+    glassnet.TabularModel(epochs=12).fit(houses, "price")
+    unsaved, made[:] = list(made), []
+    written: list[int] = []
+    model = glassnet.TabularModel(epochs=12)
+    model.fit(houses, "price", checkpoint=tmp_path / "run.json", checkpoint_every=1, on_checkpoint=written.append)
+    assert written == list(range(1, 13)) and made == unsaved, "the same buffer sets, however many checkpoints"
