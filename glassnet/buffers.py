@@ -23,17 +23,16 @@ class ArrayMaker:
     def __init__(self, rows: int) -> None:
         self.rows = rows
 
-    def floats(self, width: int | None, *, zeros: bool = False) -> FloatArray:
-        """A new float64 array (rows, width), or (rows,) for ``width=None``: uninitialized, or all ``zeros``."""
-        return (np.zeros if zeros else np.empty)((self.rows,) if width is None else (self.rows, width))
+    def floats(self, width: int | None) -> FloatArray:
+        """A new uninitialized float64 array (rows, width), or (rows,) for ``width=None``."""
+        return np.empty((self.rows,) if width is None else (self.rows, width))
 
 
-def _buffer(what: str, *, per_row: bool = False, zeros: bool = False) -> cached_property[FloatArray]:
-    """A float64 array of a `LayerBuffers`, (rows, width) or (rows,) ``per_row``, made on first use (of
-    ``zeros``, or uninitialized)."""
+def _buffer(what: str, *, per_row: bool = False) -> cached_property[FloatArray]:
+    """A float64 array of a `LayerBuffers`, (rows, width) or (rows,) ``per_row``, made on first use."""
 
     def make(layer: LayerBuffers) -> FloatArray:
-        return layer.maker.floats(None if per_row else layer.width, zeros=zeros)
+        return layer.maker.floats(None if per_row else layer.width)
 
     make.__doc__ = what
     return cached_property(make)
@@ -55,11 +54,7 @@ class LayerBuffers:
     a = _buffer("(rows, width): the activation's output ``f(z)``.")
     delta = _buffer("(rows, width): ``d loss / d z``.")
     derivative = _buffer("(rows, width): ``f'(z)``, after a backward pass.")
-    scratch = _buffer(
-        "(rows, width), zeros when made: what the activation, the head or its loss computes in; relu, which "
-        "writes nothing in it, reads it as the zeros of ``max(z, 0)`` (a same-shape operand: twice as fast as 0.0).",
-        zeros=True,
-    )
+    scratch = _buffer("(rows, width): what the activation, the head or its loss computes in.")
     spare = _buffer("(rows, width): a second array for the heads' losses.")
     row_max = _buffer("(rows,): the row maximum of the logits.", per_row=True)
     row_sum = _buffer("(rows,): the sum of the shifted exponentials.", per_row=True)

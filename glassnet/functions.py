@@ -45,8 +45,8 @@ def _identity(z: FloatArray, out: FloatArray, scratch: FloatArray) -> FloatArray
 
 
 def _relu(z: FloatArray, out: FloatArray, scratch: FloatArray) -> FloatArray:
-    """``max(z, 0)``, the zeros being ``scratch``: step buffers make it of zeros, and relu writes nothing there."""
-    return np.maximum(z, scratch, out=out)
+    """``max(z, 0)``."""
+    return np.maximum(z, 0.0, out=out)
 
 
 def _relu_derivative(z: FloatArray, a: FloatArray, out: FloatArray) -> FloatArray:

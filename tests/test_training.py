@@ -407,9 +407,9 @@ def test_no_step_buffer_is_made_after_the_first_epoch(
     monkeypatch.setattr(glassnet.ArrayMaker, "__init__", counting_init)
     real = glassnet.ArrayMaker.floats
 
-    def counting(self: glassnet.ArrayMaker, *args: Any, **kwargs: Any) -> Any:
+    def counting(self: glassnet.ArrayMaker, *args: Any) -> Any:
         made_in_epoch.append(epoch[0])  # a new array in a set
-        return real(self, *args, **kwargs)
+        return real(self, *args)
 
     monkeypatch.setattr(glassnet.ArrayMaker, "floats", counting)
     X, y = data(100, task={"identity": "regression", "sigmoid": "binary", "softmax": "multiclass"}[head])
