@@ -48,7 +48,6 @@ from glassnet.guards import (
     open_fraction,
     positive_int,
     positive_number,
-    read_model,
     write_atomically,
 )
 from glassnet.optim import OPTIMIZERS
@@ -63,7 +62,7 @@ from glassnet.tabular import (
     TabularModel,
     feature_columns,
 )
-from glassnet.training import TrainingDiverged
+from glassnet.training import TrainingDiverged, history_log, read_checkpoint
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -347,7 +346,7 @@ def resumed(args: argparse.Namespace) -> tuple[argparse.Namespace, TabularCheckp
     an option that defines the run was given with another value.
     """
     with read_by_the_command_line():
-        checkpoint = read_model(args.resume, TabularCheckpoint)
+        checkpoint = read_checkpoint(args.resume, TabularCheckpoint)
     run_options = recorded_options(checkpoint)
     recorded = {**run_options, **_stored(checkpoint, run_options, args.resume)}
     changed = [
@@ -650,9 +649,11 @@ def train(args: argparse.Namespace, out: TextIO) -> None:
 def _train(args: argparse.Namespace, checkpoint: TabularCheckpoint | None, progress: Progress, out: TextIO) -> None:
     """`train` with the options of the run (``checkpoint``'s, when resumed), telling ``progress`` how far it got."""
     written = {f"--{name}": getattr(args, name) for name in WRITTEN_OPTIONS}
+    written["--checkpoint's history log"] = None if args.checkpoint is None else history_log(args.checkpoint)
     check_outputs(written, {"--csv": args.csv})
-    del written["--checkpoint"]  # which may replace the checkpoint it resumes; no other output may
-    check_outputs(written, {"--resume": args.resume})
+    del written["--checkpoint"], written["--checkpoint's history log"]  # they may replace those the run resumes
+    resumed_log = None if args.resume is None else history_log(args.resume)
+    check_outputs(written, {"--resume": args.resume, "--resume's history log": resumed_log})
     table, target = load_table(args)
     source = str(args.csv or "housing data")
     with about(source):

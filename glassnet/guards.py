@@ -367,9 +367,11 @@ def write_atomically(path: str | os.PathLike[str], content: str | bytes, *, name
     Either the whole new file is there afterwards or the old one is untouched. The target
     must pass `check_destination` (``name`` is the argument the message names). The temporary
     file, ``.<name>.<host>.<pid>.<random>.tmp``, is removed on any failure; one that a killed
-    process left behind is removed by the next write of the same file (`_remove_stale_temporaries`).
+    process left behind is removed by the next write of the same file (`_remove_stale_temporaries`), before it
+    writes, so that an interrupt after the new file is in place finds nothing left undone.
     """
     target = check_destination(path, name)
+    _remove_stale_temporaries(target)  # first: once the new file is in place, nothing is left to do but return
     data = content.encode("utf-8") if isinstance(content, str) else content
     owner = f"{_HOST}.{os.getpid()}"
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{owner}.", suffix=".tmp")
@@ -383,7 +385,6 @@ def write_atomically(path: str | os.PathLike[str], content: str | bytes, *, name
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    _remove_stale_temporaries(target)
 
 
 def _remove_stale_temporaries(target: Path) -> None:
@@ -474,15 +475,15 @@ def _format_of(text: str) -> object:
         return None
 
 
-def read_model(path: str | os.PathLike[str], model: type[ModelT]) -> ModelT:
-    """Read and validate a JSON file as ``model``; every failure is a ``ValueError`` naming the file,
-    a `WrongFormat` when it is another glassnet format."""
+def read_model(path: str | os.PathLike[str], model: type[ModelT], context: dict[str, Any] | None = None) -> ModelT:
+    """Read and validate a JSON file as ``model`` (its validators given ``context``); every failure is a
+    ``ValueError`` naming the file, a `WrongFormat` when it is another glassnet format."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ValueError(f"{path}: cannot read: {error}") from None
     try:
-        return model.model_validate_json(text)
+        return model.model_validate_json(text, context=context)
     except ValidationError as error:
         found, expected = (
             _format_of(text),

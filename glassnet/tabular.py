@@ -51,7 +51,7 @@ from glassnet.optim import OPTIMIZERS, Adam
 from glassnet.records import EpochRecord, FeatureEffect, FeatureEffects, TrainingHistory
 from glassnet.settings import TrainingOptions, TrainingSettings
 from glassnet.tables import TASKS, DataError, TableEncoding, TargetEncoding, Task, Unseen, reject_duplicates, split_rows
-from glassnet.training import TrainingCheckpoint, TrainingRun
+from glassnet.training import CheckpointFile, TrainingCheckpoint, TrainingRun, read_checkpoint
 
 HEADS_BY_TASK: dict[Task, Head] = {"regression": "identity", "binary": "sigmoid", "multiclass": "softmax"}
 """The head each task trains with; its loss follows (mean squared error, binary or categorical cross-entropy)."""
@@ -522,30 +522,38 @@ class TabularModel:
         every: int,
         extra: Mapping[str, Any] | None,
     ) -> TrainingHistory:
-        """Advance ``run`` to its end, ``every`` epochs at a time when writing checkpoints; ``calls`` are
-        `fit`'s ``on_start``, ``on_epoch`` and ``on_checkpoint``."""
+        """Advance ``run`` to its end, writing a checkpoint (if asked) every ``every`` epochs and at the end;
+        ``calls`` are `fit`'s ``on_start``, ``on_epoch`` and ``on_checkpoint``."""
         on_start, on_epoch, on_checkpoint = calls
         if on_start is not None:
             on_start(self)
         fitted = self._state()
-        while not run.finished:
-            run.advance(None if checkpoint is None else every, on_record=on_epoch)
-            if checkpoint is not None:
-                target, drop, table, validation = tables
-                document = TabularCheckpoint(
-                    settings=self.settings,
-                    target=target,
-                    drop=drop,
-                    features=fitted.features,
-                    target_encoding=fitted.target,
-                    table=table,
-                    validation=validation,
-                    run=run.checkpoint(),
-                    extra=dict(extra or {}),
-                )
-                write_atomically(checkpoint, document.model_dump_json(), name="checkpoint")
+        target, drop, table, validation = tables
+
+        def document(stored: TrainingCheckpoint) -> TabularCheckpoint:
+            return TabularCheckpoint(
+                settings=self.settings,
+                target=target,
+                drop=drop,
+                features=fitted.features,
+                target_encoding=fitted.target,
+                table=table,
+                validation=validation,
+                run=stored,
+                extra=dict(extra or {}),
+            )
+
+        written, start = None if checkpoint is None else CheckpointFile(checkpoint, name="checkpoint"), run.epochs_done
+
+        def write(epochs_done: int) -> None:
+            if written is not None and (run.finished or (epochs_done - start) % every == 0):
+                written.write(run, document)
                 if on_checkpoint is not None:
-                    on_checkpoint(run.epochs_done)
+                    on_checkpoint(epochs_done)
+
+        if not run.finished:  # a run resumed at its end writes nothing again
+            run.advance(on_record=on_epoch, between_epochs=write)
+            write(run.epochs_done)
         self._fitted = replace(fitted, history=run.history)
         return run.history
 
@@ -571,7 +579,7 @@ class TabularModel:
         its path, or ``"checkpoint"``). Only the epochs that remain run, and the model ends
         with the same bits as a run that was never stopped. The other arguments are those of `fit`.
         """
-        document = source if isinstance(source, TabularCheckpoint) else read_model(source, TabularCheckpoint)
+        document = source if isinstance(source, TabularCheckpoint) else read_checkpoint(source, TabularCheckpoint)
         where = name or ("checkpoint" if isinstance(source, TabularCheckpoint) else str(source))
         model = cls(**document.settings.model_dump(), settings=document.run.settings)
         used = [*feature_columns(frame, document.target, document.drop), document.target]

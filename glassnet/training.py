@@ -3,7 +3,8 @@
 A run owns what training needs beyond the network's parameters: its data (checked once), its
 `TrainingSettings`, its optimizer's state, the epochs done, the history and, for patience, the
 best parameters so far. ``advance`` is the loop; each epoch is `glassnet.epochs.train_epoch`.
-``save`` writes everything as one `TrainingCheckpoint` and ``load`` goes on from it, so a run
+``save`` writes everything as one `TrainingCheckpoint` (its history's records in a `HistoryLog`
+beside it, so that a checkpoint costs the same however long the run) and ``load`` goes on from it, so a run
 split into any number of ``advance`` calls, across any number of processes, ends with the
 same bits as one uninterrupted ``advance()``. ``Network.fit`` is a run taken to its end.
 
@@ -14,23 +15,28 @@ exactly; any other object, a name, or another network starts a state of its own.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, Literal, Self, Unpack
 from weakref import WeakKeyDictionary
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 
 from glassnet.epochs import Divergence, TrainingData, Workspace, train_epoch
 from glassnet.functions import HEADS
 from glassnet.guards import (
     ArrayFingerprint,
     Float64Vector,
+    ModelT,
+    check_destination,
     fingerprint_differences,
+    first_error,
     older_document,
     positive_int,
     read_model,
@@ -124,46 +130,116 @@ def _epochs(epochs: Sequence[int]) -> str:
     return f"[{', '.join(shown)}]"
 
 
+CHECKPOINT_FILE = "glassnet.checkpoint_file"
+"""The validation context's key for the path of the checkpoint file being read, beside which its log is."""
+
+
+class HistoryLog(BaseModel):
+    """Where a checkpoint file's history records are: ``file``, a JSON-lines file in the checkpoint's folder,
+    one `EpochRecord` a line, of which the first ``records`` lines, ``size`` bytes whose SHA-256 is ``sha256``,
+    are the checkpoint's. Lines after those (appended by a run killed before its next checkpoint) are not."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    file: str = Field(min_length=1)
+    records: int = Field(ge=0)
+    size: int = Field(ge=0)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+    def read(self, checkpoint: Path) -> list[EpochRecord]:
+        """The records of the checkpoint file ``checkpoint``, from the log beside it; a ``ValueError`` naming
+        both files when the log does not hold them."""
+        log = checkpoint.parent / self.file
+        try:
+            held = log.read_bytes()
+        except OSError as error:
+            raise ValueError(f"{log}: cannot read the history log of {checkpoint}: {error.strerror or error}") from None
+        prefix = held[: self.size]
+        if len(prefix) < self.size or hashlib.sha256(prefix).hexdigest() != self.sha256:
+            raise ValueError(
+                f"{log}: expected the history log of {checkpoint}, whose first {self.size:,} bytes ({self.records} "
+                f"records) have SHA-256 {self.sha256}; got {len(held):,} bytes that differ: the log was changed, cut "
+                "short or written by another run"
+            )
+        lines = prefix.split(b"\n")[:-1]  # each record ends with a newline
+        if len(lines) != self.records:
+            raise ValueError(f"{log}: expected {self.records} records, as {checkpoint} counts, got {len(lines)}")
+        records = []
+        for number, line in enumerate(lines, start=1):
+            try:
+                records.append(EpochRecord.model_validate_json(line))
+            except ValidationError as error:
+                raise ValueError(f"{log}: line {number}: not a valid EpochRecord: {first_error(error)}") from None
+        return records
+
+
 class TrainingCheckpoint(BaseModel):
     """Everything a `TrainingRun` needs to go on, as one JSON document.
 
-    ``{"format": "glassnet.checkpoint", "version": 2, ...}``: the network, its generator's
+    ``{"format": "glassnet.checkpoint", "version": 3, ...}``: the network, its generator's
     position, the settings (the optimizer's with them), the optimizer's state, the epochs done,
     the history, the best parameters so far (with patience) and a fingerprint of the data it
     trained on. Its parts must agree with each other; a file whose parts do not is refused,
-    with the parts named. Version 1 files, which kept the optimizer's settings and state
-    together beside the other settings, are read as well.
+    with the parts named.
+
+    In memory the history holds every record. A file written by `CheckpointFile` keeps them in
+    a log beside it (``history_log``), read with the file by `read_checkpoint`. Version 2 files,
+    with every record inside, and version 1 files, which kept the optimizer's settings and
+    state together beside the other settings, are read as well.
     """
 
     format: Literal["glassnet.checkpoint"] = "glassnet.checkpoint"
-    version: Literal[2] = 2
+    version: Literal[3] = 3
     network: NetworkDocument
     random_state: RandomState
     settings: TrainingSettings
     optimizer_state: MomentumState | AdamState | None = None
     epochs_done: int = Field(ge=0)
     history: TrainingHistory
+    history_log: HistoryLog | None = Field(
+        default=None, description="in a file, where the history's records are; None in memory, where history has them"
+    )
     best_val_loss: float | None = None
     best_parameters: Float64Vector | None = None
     data: DataFingerprint
 
     @model_validator(mode="before")
     @classmethod
-    def _read_version_1(cls, document: Any) -> Any:
-        """A version 1 document in version 2's shape: its ``optimizer`` split into settings and state."""
+    def _read_older_versions_and_the_log(cls, document: Any, info: ValidationInfo) -> Any:
+        """A version 1 or 2 document in version 3's shape (version 1's ``optimizer`` split into settings and
+        state), and a file's records read from its log."""
         old = older_document(document, 1, "optimizer", "settings")
-        if old is None:
+        if old is not None:
+            optimizer = old["optimizer"]
+            document = {name: value for name, value in old.items() if name != "optimizer"}
+            document["settings"] = {
+                **old["settings"],
+                "optimizer": {k: v for k, v in optimizer.items() if k != "state"},
+            }
+            document["optimizer_state"] = optimizer.get("state")
+            document["version"] = 2
+        if older_document(document, 2) is not None:
+            document = {**document, "version": 3}
+        if not isinstance(document, dict) or document.get("history_log") is None:
             return document
-        optimizer = old["optimizer"]
-        upgraded = {name: value for name, value in old.items() if name != "optimizer"}
-        upgraded["version"] = 2
-        upgraded["settings"] = {**old["settings"], "optimizer": {k: v for k, v in optimizer.items() if k != "state"}}
-        upgraded["optimizer_state"] = optimizer.get("state")
-        return upgraded
+        log = HistoryLog.model_validate(document["history_log"])
+        history, checkpoint = document.get("history"), (info.context or {}).get(CHECKPOINT_FILE)
+        if checkpoint is None:
+            raise ValueError(
+                f"history_log: the records are in {log.file}, beside the checkpoint file: read the file with "
+                "TrainingRun.load or TabularModel.resume"
+            )
+        if not isinstance(history, dict) or history.get("records"):
+            raise ValueError(f"history: expected its records in {log.file} alone, got records in {checkpoint} too")
+        return {**document, "history": {**history, "records": log.read(checkpoint)}, "history_log": None}
 
     @model_validator(mode="after")
     def _parts_agree(self) -> Self:
         """Refuse a document whose parts could not have come from one run, naming the parts that disagree."""
+        if (
+            self.history_log is not None
+        ):  # a file's shape, by `TrainingRun.stored_checkpoint`: read, it is checked whole
+            return self
         settings, history, sizes = self.settings, self.history, self.network.layer_sizes
         shapes = list(itertools.pairwise(sizes))
         n_parameters = sum(i * o + o for i, o in shapes)
@@ -242,6 +318,54 @@ def _val_loss_at(history: TrainingHistory, epoch: int) -> float | None:
     return next(record.val_loss for record in history.records if record.epoch == epoch)
 
 
+def history_log(path: str | os.PathLike[str]) -> Path:
+    """The history log beside the checkpoint file ``path``: ``<path>.history.jsonl``."""
+    return Path(path).with_name(f"{Path(path).name}.history.jsonl")
+
+
+def read_checkpoint(path: str | os.PathLike[str], model: type[ModelT]) -> ModelT:
+    """Read the checkpoint file ``path`` as ``model`` (a `TrainingCheckpoint`, or a document holding one), its
+    history's records from the log beside it; every failure is a ``ValueError`` naming the file."""
+    return read_model(path, model, context={CHECKPOINT_FILE: Path(path)})
+
+
+class CheckpointFile:
+    """The checkpoint file ``path`` and its history log ``<path>.history.jsonl``, written by one run again and again.
+
+    Each `write` appends the records made since the last one to the log (flushed to disk), then
+    replaces the checkpoint, which counts them, atomically: what a write costs does not grow
+    with the run. A kill between the two leaves lines the checkpoint does not count, which its
+    reader ignores. The first write of a run's history writes the log whole, atomically, so a
+    file's earlier log (another run's, or extra lines of a killed one) goes.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, name: str = "path") -> None:
+        self.path, self.name = check_destination(path, name), name
+        self.log = history_log(self.path)
+        self._history: TrainingHistory | None = None
+        self._records, self._size, self._digest = 0, 0, hashlib.sha256()
+
+    def write(self, run: TrainingRun, document: Callable[[TrainingCheckpoint], BaseModel] | None = None) -> None:
+        """Write ``run``'s checkpoint, or ``document`` of it (a document that holds it, as `TabularCheckpoint`)."""
+        records = run.history.records
+        if run.history is not self._history or len(records) < self._records:  # a history not begun here
+            self._history, self._records, self._size, self._digest = run.history, 0, 0, hashlib.sha256()
+        lines = b"".join(record.model_dump_json().encode("utf-8") + b"\n" for record in records[self._records :])
+        if self._size == 0:
+            write_atomically(self.log, lines, name=f"{self.name}'s history log")
+        else:
+            with self.log.open("ab") as appended:
+                appended.write(lines)
+                appended.flush()
+                os.fsync(appended.fileno())
+        self._records, self._size = len(records), self._size + len(lines)
+        self._digest.update(lines)
+        log = HistoryLog(file=self.log.name, records=self._records, size=self._size, sha256=self._digest.hexdigest())
+        stored = run.stored_checkpoint(log)
+        written = stored if document is None else document(stored)
+        write_atomically(self.path, written.model_dump_json(), name=self.name)
+
+
 # --------------------------------------------------------------------------- #
 # The run
 # --------------------------------------------------------------------------- #
@@ -306,6 +430,7 @@ class TrainingRun:
         self._best_val_loss = math.inf
         self._best_parameters = None if settings.patience is None else np.empty_like(network.parameter_vector)
         self._fingerprint: DataFingerprint | None = None
+        self._checkpoint_file: CheckpointFile | None = None
 
     @property
     def finished(self) -> bool:
@@ -319,11 +444,15 @@ class TrainingRun:
         *,
         verbose: bool = False,
         on_record: Callable[[EpochRecord], None] | None = None,
+        between_epochs: Callable[[int], None] | None = None,
     ) -> TrainingHistory:
         """Train up to ``epochs`` more epochs (``None``: all that remain) and return the history so far.
 
         When the run finishes (its last epoch, or patience), the best parameters are restored
         if patience was set. ``verbose`` prints each record; ``on_record`` is called with each.
+        ``between_epochs`` is called with the epochs done after every epoch but the call's last,
+        with the run as it would be paused there: a checkpoint written then costs no remaking of
+        the step buffers, as a call of ``advance`` per checkpoint would.
 
         Raises
         ------
@@ -343,15 +472,16 @@ class TrainingRun:
             except Divergence as divergence:
                 raise TrainingDiverged(str(divergence), self.history) from None
             self.epochs_done = epoch
-            if record is None:
-                continue
-            self.history.records.append(record)
-            if verbose:
-                print(_record_line(record), flush=True)
-            if on_record is not None:
-                on_record(record)
-            if self._patience_says_stop(record):
-                break
+            if record is not None:
+                self.history.records.append(record)
+                if verbose:
+                    print(_record_line(record), flush=True)
+                if on_record is not None:
+                    on_record(record)
+                if self._patience_says_stop(record):
+                    break
+            if between_epochs is not None and epoch < stop:
+                between_epochs(epoch)
         if self.finished and self._best_parameters is not None and self.history.best_epoch is not None:
             np.copyto(self.network.parameter_vector, self._best_parameters)
         return self.history
@@ -379,6 +509,16 @@ class TrainingRun:
 
     def checkpoint(self) -> TrainingCheckpoint:
         """Everything this run needs to go on, as a validated document."""
+        return TrainingCheckpoint(**self._checkpoint_parts(), history=self.history.model_copy(deep=True))
+
+    def stored_checkpoint(self, log: HistoryLog) -> TrainingCheckpoint:
+        """The checkpoint as its file stores it, the history's records in ``log``: taken from the run as it is,
+        at a cost that does not grow with the history (its reader, `read_checkpoint`, checks it whole)."""
+        history = self.history.model_copy(update={"records": []})
+        return TrainingCheckpoint.model_construct(**self._checkpoint_parts(), history=history, history_log=log)
+
+    def _checkpoint_parts(self) -> dict[str, Any]:
+        """The checkpoint's parts besides the history."""
         optimizer = self.settings.optimizer
         if not isinstance(optimizer, BuiltInOptimizer):
             raise TypeError(
@@ -386,21 +526,25 @@ class TrainingRun:
             )
         keep_best = self._best_parameters is not None and self.history.best_epoch is not None
         state = self.optimizer_state
-        return TrainingCheckpoint(
-            network=self.network.to_document(),
-            random_state=RandomState.model_validate(self.network.generator.bit_generator.state),
-            settings=self.settings,
-            optimizer_state=None if state is None else state.model_copy(deep=True),
-            epochs_done=self.epochs_done,
-            history=self.history.model_copy(deep=True),
-            best_val_loss=None if math.isinf(self._best_val_loss) else self._best_val_loss,
-            best_parameters=self._best_parameters.copy() if keep_best and self._best_parameters is not None else None,
-            data=self.data_fingerprint(),
-        )
+        return {
+            "network": self.network.to_document(),
+            "random_state": RandomState.model_validate(self.network.generator.bit_generator.state),
+            "settings": self.settings,
+            "optimizer_state": None if state is None else state.model_copy(deep=True),
+            "epochs_done": self.epochs_done,
+            "best_val_loss": None if math.isinf(self._best_val_loss) else self._best_val_loss,
+            "best_parameters": self._best_parameters.copy()
+            if keep_best and self._best_parameters is not None
+            else None,
+            "data": self.data_fingerprint(),
+        }
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the run's checkpoint to ``path`` as one JSON document, atomically."""
-        write_atomically(path, self.checkpoint().model_dump_json())
+        """Write the run's checkpoint to ``path`` with its `CheckpointFile`: the JSON document, replaced atomically,
+        and its history's records appended to the log beside it, ``<path>.history.jsonl``."""
+        if self._checkpoint_file is None or self._checkpoint_file.path != Path(path):
+            self._checkpoint_file = CheckpointFile(path)
+        self._checkpoint_file.write(self)
 
     @classmethod
     def from_checkpoint(
@@ -448,7 +592,7 @@ class TrainingRun:
         validation_data: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
     ) -> TrainingRun:
         """Read a checkpoint written by ``save`` and go on with the same data; errors name the file."""
-        return cls.from_checkpoint(read_model(path, TrainingCheckpoint), X, y, validation_data, source=str(path))
+        return cls.from_checkpoint(read_checkpoint(path, TrainingCheckpoint), X, y, validation_data, source=str(path))
 
 
 def _record_line(record: EpochRecord) -> str:

@@ -15,7 +15,7 @@ sys.path.insert(0, str(ROOT / "bench"))  # bench/ is a folder of scripts, not a 
 import compare  # noqa: E402
 
 CONFIGS = ("small", "medium", "classifier", "full batch", "train.py default", "full batch 100k", "full batch tanh")
-FLOOR_TARGETS = {"small": 1.8, "classifier": 1.4, "train.py default": 1.4, "full batch 100k": 1.5}
+FLOOR_TARGETS = {"small": 1.65, "classifier": 1.5, "train.py default": 1.3, "full batch 100k": 1.4}
 ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 Table = tuple[list[str], list[list[str]]]
@@ -82,10 +82,11 @@ def test_quick_benchmark_prints_its_tables_and_exits_0(tmp_path: Path) -> None:
     assert "record_every=epochs ms" in headers and "records cost" in headers
     ratio_at, cost_at = headers.index("glassnet / floor"), headers.index("records cost")
     assert [row[0] for row in rows] == list(CONFIGS)
+    document = json.loads(raw.read_text(encoding="utf-8"))
     for row in rows:
         limit = FLOOR_TARGETS.get(row[0])
         ratio, verdict = number(row[ratio_at]), row[ratio_at + 1 : ratio_at + 3]
-        assert verdict == (["-", "-"] if limit is None else [f"<= {limit}x", "yes" if ratio <= limit else "no"])
+        assert verdict == (["-", "-"] if limit is None else [f"<= {limit:.2f}x", "yes" if ratio <= limit else "no"])
         assert row[cost_at + 1].endswith(" us") and row[cost_at + 2] in ("<= 25 us", "<= 5%")
         assert row[cost_at + 3] in ("yes", "no")
     record_verdicts = {row[0]: (row[cost_at + 2], row[cost_at + 3]) for row in rows}
@@ -100,14 +101,13 @@ def test_quick_benchmark_prints_its_tables_and_exits_0(tmp_path: Path) -> None:
         list(CONFIGS),
     ]
 
-    document = json.loads(raw.read_text(encoding="utf-8"))
     summary = re.search(r"targets met: (\d+)/(\d+) \(alone (\d+)/(\d+), interleaved (\d+)/(\d+)\)", out)
     assert summary is not None
     met, total, alone_met, alone_total, shared_met, shared_total = map(int, summary.groups())
     assert (met, total) == (alone_met + shared_met, alone_total + shared_total)
     assert (met, total) == (document["targets_met"], document["targets_total"]) == (met, len(document["targets"]))
     alone_targets = [t for t in document["targets"] if t["measured"] == "alone"]
-    assert len(alone_targets) == alone_total == len(FLOOR_TARGETS) + len(CONFIGS)  # floor ratios, records costs
+    assert len(alone_targets) == alone_total == len(FLOOR_TARGETS) + len(CONFIGS) + 2  # floor, records, checkpoints
     assert {t["config"] for t in alone_targets if t["what"] == "glassnet/floor"} == set(FLOOR_TARGETS)
     sparse = {c["name"]: c["alone"]["median_seconds_per_epoch"]["glassnet_sparse"] for c in document["configs"]}
     for target in (t for t in alone_targets if t["what"] == "record us"):  # 5% of an epoch, or 25 us where less
@@ -137,6 +137,22 @@ def test_quick_benchmark_prints_its_tables_and_exits_0(tmp_path: Path) -> None:
         assert ratio == measured["effects"][0] / measured["epoch"][0] > 0
         assert row[headers.index("effects / epoch")] == f"{ratio:.2f}x"
         assert row[headers.index("target") :] == ["<= 1.00x", "yes" if ratio <= 1.0 else "no"]
+
+    headers, rows = table_with(out, "plain s", "--checkpoint s", "checkpoint cost")
+    assert [row[0] for row in rows] == ["20", "40"]  # --quick's epochs
+    for row, measured in zip(rows, document["checkpoints"], strict=True):
+        assert len(measured["plain"]) == len(measured["checkpointed"]) == 1 and measured["plain"][0] > 0
+        cost = measured["cost_percent"]
+        assert cost == pytest.approx((measured["checkpointed"][0] / measured["plain"][0] - 1) * 100)
+        assert row[headers.index("checkpoint cost")] == f"{cost:+.1f}%"
+        assert row[headers.index("target") :] == ["<= 15%", "yes" if cost <= 15 else "no"]
+    short, long = document["checkpoints"]
+    assert long["checkpoint_bytes"] < 1.05 * short["checkpoint_bytes"], "the checkpoint holds no records"
+    assert long["log_bytes"] > 1.8 * short["log_bytes"], "its log holds them, one line each"
+    assert {t["config"] for t in alone_targets if t["what"] == "checkpoint cost %"} == {
+        "train.py --epochs 20",
+        "train.py --epochs 40",
+    }
 
 
 def test_a_peer_timed_alone_reports_its_blocks_from_a_fresh_process() -> None:

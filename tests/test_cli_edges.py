@@ -211,7 +211,11 @@ def test_ctrl_c_prints_one_line_saying_how_to_go_on_and_exits_130(homes: Path, t
     assert stopped.stderr.startswith("interrupted: stopped after epoch ")
     assert stopped.stderr.endswith(f"; {checkpoint} holds epochs 1 to {held}: go on with --resume {checkpoint}\n")
     assert not model.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["homes.csv", "run.json"]  # no partial file
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "homes.csv",
+        "run.json",
+        "run.json.history.jsonl",
+    ]  # no partial file
 
 
 def test_ctrl_c_without_a_checkpoint_says_the_epochs_are_lost(homes: Path, tmp_path: Path) -> None:

@@ -1321,6 +1321,10 @@ OUTPUT_CASES: dict[str, tuple[list[str], str]] = {
         "--checkpoint {d}/table.csv: is the input",
     ),
     "--trace onto a FIFO": ([*TRAINING, "--trace", "{d}/fifo"], "--trace {d}/fifo: is a FIFO"),
+    "--save onto the checkpoint's history log": (
+        [*TRAINING, "--checkpoint", "{d}/run.json", "--save", "{d}/run.json.history.jsonl"],
+        "--checkpoint's history log {d}/run.json.history.jsonl: is also --save",
+    ),
     "--checkpoint in a folder that cannot be written": (
         [*TRAINING, "--checkpoint", "{d}/locked/run.json"],
         "--checkpoint {d}/locked/run.json: the folder {d}/locked cannot be written",

@@ -953,6 +953,9 @@ def test_a_run_killed_after_a_checkpoint_resumes_to_the_same_bytes(tmp_path: Pat
         process.wait(timeout=60)
     done = json.loads(checkpoint.read_text())["run"]["epochs_done"]
     assert 0 < done < 300 and not model.exists(), "killed mid-run, after its first checkpoint"
+    log = tmp_path / "run.json.history.jsonl"
+    with log.open("ab") as killed_mid_append:  # what a kill between a log's append and its checkpoint leaves
+        killed_mid_append.write(b'{"epoch":')
 
     stdout = run_ok(["--resume", str(checkpoint)])
     assert f"resumed from {checkpoint} after epoch {done}" in stdout
@@ -961,6 +964,7 @@ def test_a_run_killed_after_a_checkpoint_resumes_to_the_same_bytes(tmp_path: Pat
     assert model.read_bytes() == (whole / "model.json").read_bytes()
     assert report.read_bytes() == (whole / "report.json").read_bytes()
     assert json.loads(checkpoint.read_text())["run"]["epochs_done"] == 300
+    assert len(log.read_bytes().splitlines()) == 300 and log.read_bytes().endswith(b"}\n"), "one line per epoch"
 
 
 @pytest.fixture

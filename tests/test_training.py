@@ -291,6 +291,94 @@ def test_a_checkpoint_round_trips_its_document() -> None:
 
 
 # --------------------------------------------------------------------------- #
+# Checkpoint files: the document, and the history's records in a log beside it
+# --------------------------------------------------------------------------- #
+
+
+def long_run() -> TrainingRun:
+    X, y = data(60)
+    return TrainingRun(Network([4, 8, 1], activation="tanh", seed=1), X, y, epochs=300, optimizer="adam")
+
+
+def record_lines(records: list[glassnet.EpochRecord]) -> bytes:
+    return b"".join(record.model_dump_json().encode() + b"\n" for record in records)
+
+
+def test_a_checkpoint_costs_the_same_however_long_the_run(tmp_path: Path) -> None:
+    """Each save appends only the new records to the log; the document, without them, keeps its size."""
+    run, path = long_run(), tmp_path / "run.json"
+    log = tmp_path / "run.json.history.jsonl"
+    sizes, logged = [], b""
+    while not run.finished:
+        run.advance(10)
+        run.save(path)
+        sizes.append(path.stat().st_size)
+        held = log.read_bytes()
+        assert held[: len(logged)] == logged, "the log is appended to, never rewritten"
+        assert held[len(logged) :] == record_lines(run.history.records[-10:]), "with the 10 new records alone"
+        logged = held
+    assert len(sizes) == 30 and max(sizes) < 1.05 * min(sizes), (
+        "a checkpoint at epoch 300 is as large as at 10 (but for digits)"
+    )
+    assert len(logged) > 10 * sizes[0], "what the document would have grown by with the history inside"
+    X, y = data(60)
+    assert TrainingRun.load(path, X, y).history.model_dump_json() == run.history.model_dump_json()
+
+
+def test_lines_a_killed_run_appended_after_its_checkpoint_are_ignored_then_dropped(tmp_path: Path) -> None:
+    whole = long_run()
+    whole.advance(40)
+    paused, path = long_run(), tmp_path / "run.json"
+    paused.advance(20)
+    paused.save(path)
+    log = tmp_path / "run.json.history.jsonl"
+    with log.open("ab") as killed:  # epochs 21 to 30 appended, then a kill halfway through a line
+        killed.write(
+            record_lines(whole.history.records[20:30]) + whole.history.records[30].model_dump_json()[:40].encode()
+        )
+
+    X, y = data(60)
+    resumed = TrainingRun.load(path, X, y)
+    assert [record.epoch for record in resumed.history.records] == list(range(1, 21))
+    resumed.advance(20)
+    resumed.save(path)
+    assert log.read_bytes() == record_lines(whole.history.records), "the killed run's lines are gone"
+    assert resumed.network.parameter_vector.tobytes() == whole.network.parameter_vector.tobytes()
+    assert TrainingRun.load(path, X, y).history.model_dump_json() == whole.history.model_dump_json()
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda log: log.write_bytes(log.read_bytes()[:-30]), r"got [\d,]+ bytes that differ: .*cut short"),
+        (lambda log: log.write_bytes(log.read_bytes().replace(b'"epoch":7,', b'"epoch":8,')), r"bytes that differ"),
+        (lambda log: log.unlink(), r"cannot read the history log of .*run\.json"),
+    ],
+    ids=["cut short", "edited", "missing"],
+)
+def test_a_log_cut_short_edited_or_missing_is_refused_naming_both_files(
+    tmp_path: Path, damage: Any, message: str
+) -> None:
+    run, path = long_run(), tmp_path / "run.json"
+    run.advance(10)
+    run.save(path)
+    damage(tmp_path / "run.json.history.jsonl")
+    X, y = data(60)
+    with pytest.raises(ValueError, match=r"run\.json: not a valid TrainingCheckpoint: .*run\.json\.history\.jsonl: "):
+        TrainingRun.load(path, X, y)
+    with pytest.raises(ValueError, match=message):
+        TrainingRun.load(path, X, y)
+
+
+def test_a_checkpoint_file_read_without_its_log_says_how_to_read_it(tmp_path: Path) -> None:
+    run, path = long_run(), tmp_path / "run.json"
+    run.advance(3)
+    run.save(path)
+    with pytest.raises(ValueError, match=r"the records are in run\.json\.history\.jsonl, .*TrainingRun\.load"):
+        TrainingCheckpoint.model_validate_json(path.read_text())
+
+
+# --------------------------------------------------------------------------- #
 # Step buffers: made in the first epoch, reused after, freed when fit returns
 # --------------------------------------------------------------------------- #
 
@@ -401,3 +489,22 @@ def test_a_checkpoint_whose_parts_disagree_is_refused_naming_them(
     X, y = data(60)
     with pytest.raises(ValueError, match=r"spliced\.json: not a valid TrainingCheckpoint: .*" + message):
         TrainingRun.load(path, X, y)
+
+
+def test_checkpoints_written_during_a_fit_make_no_step_buffers_again(tmp_path: Path, monkeypatch: Any) -> None:
+    """A checkpoint every epoch is written between the epochs of one advance, not by an advance per checkpoint."""
+    made: list[int] = []
+    real_init = glassnet.ArrayMaker.__init__
+
+    def counting_init(self: glassnet.ArrayMaker, rows: int) -> None:
+        made.append(rows)
+        real_init(self, rows)
+
+    monkeypatch.setattr(glassnet.ArrayMaker, "__init__", counting_init)
+    houses = glassnet.make_housing(60, seed=1)
+    glassnet.TabularModel(epochs=12).fit(houses, "price")
+    unsaved, made[:] = list(made), []
+    written: list[int] = []
+    model = glassnet.TabularModel(epochs=12)
+    model.fit(houses, "price", checkpoint=tmp_path / "run.json", checkpoint_every=1, on_checkpoint=written.append)
+    assert written == list(range(1, 13)) and made == unsaved, "the same buffer sets, however many checkpoints"
