@@ -24,6 +24,7 @@ import math
 import os
 import signal
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Iterator, Sequence
@@ -620,8 +621,7 @@ class Progress:
         if self.stage == "preparing":
             return Interrupted("before training began; no file was written")
         if self.stage == "reporting":
-            again = "" if self.checkpointed is None else f"; --resume {args.checkpoint} writes them without training"
-            return Interrupted(f"after training, while reporting: files not said to be written were not{again}")
+            return Interrupted("after training and reporting: every file said to be written was written")
         where = f"stopped after epoch {self.epochs} of {args.epochs}"
         if self.checkpointed is not None:
             held = f"{args.checkpoint} holds epochs 1 to {self.checkpointed}"
@@ -632,6 +632,39 @@ class Progress:
         return Interrupted(f"{where}{unwritten}; --checkpoint PATH lets a run go on after a stop")
 
 
+class BetweenEpochs:
+    """Once `defer` is called, Ctrl-C is asked for, not obeyed: `check` stops the run between two epochs, so that
+    no checkpoint, serialization or output file is cut midway (a KeyboardInterrupt inside pydantic's serializer
+    becomes an error of its own). A second Ctrl-C stops at once. Where SIGINT is ignored, or off the main thread,
+    nothing changes; leaving the ``with`` block restores what was there."""
+
+    def __init__(self) -> None:
+        self.asked = False
+        self.previous: Any = None
+
+    def __enter__(self) -> BetweenEpochs:
+        return self
+
+    def defer(self) -> None:
+        """From now on, Ctrl-C waits for `check`."""
+        handler = signal.getsignal(signal.SIGINT)
+        if threading.current_thread() is threading.main_thread() and handler not in (signal.SIG_IGN, None):
+            self.previous = signal.signal(signal.SIGINT, self._ask)
+
+    def _ask(self, signum: int, frame: object) -> None:
+        self.asked = True
+        signal.signal(signal.SIGINT, self.previous)  # a second Ctrl-C: at once
+
+    def check(self) -> None:
+        """Stop here (``KeyboardInterrupt``) if Ctrl-C was pressed."""
+        if self.asked:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exception: object) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+
 def train(args: argparse.Namespace, out: TextIO) -> None:
     """Train (or go on from ``--resume``), print what happened, and write the files asked for.
 
@@ -639,15 +672,24 @@ def train(args: argparse.Namespace, out: TextIO) -> None:
     """
     progress, checkpoint = Progress(), None
     try:
-        if args.resume is not None:
-            args, checkpoint = resumed(args)
-        _train(args, checkpoint, progress, out)
+        with BetweenEpochs() as interrupts:
+            if args.resume is not None:
+                args, checkpoint = resumed(args)
+            _train(args, checkpoint, (progress, interrupts), out)
+            interrupts.check()  # pressed while reporting: once every file has been written
     except KeyboardInterrupt:
         raise progress.interrupted(args) from None
 
 
-def _train(args: argparse.Namespace, checkpoint: TabularCheckpoint | None, progress: Progress, out: TextIO) -> None:
-    """`train` with the options of the run (``checkpoint``'s, when resumed), telling ``progress`` how far it got."""
+def _train(
+    args: argparse.Namespace,
+    checkpoint: TabularCheckpoint | None,
+    watch: tuple[Progress, BetweenEpochs],
+    out: TextIO,
+) -> None:
+    """`train` with the options of the run (``checkpoint``'s, when resumed), telling ``progress`` how far it got
+    and stopping between epochs when ``interrupts`` say Ctrl-C was pressed."""
+    progress, interrupts = watch
     written = {f"--{name}": getattr(args, name) for name in WRITTEN_OPTIONS}
     written["--checkpoint's history log"] = None if args.checkpoint is None else history_log(args.checkpoint)
     check_outputs(written, {"--csv": args.csv})
@@ -681,6 +723,7 @@ def _train(args: argparse.Namespace, checkpoint: TabularCheckpoint | None, progr
             else ""
         )
         progress.stage, progress.epochs = "training", done
+        interrupts.defer()
         epochs = f"{args.epochs} epochs" if not done else f"epochs {done + 1} to {args.epochs}"
         if done >= args.epochs or (checkpoint is not None and checkpoint.run.history.stopped_early):
             epochs = f"nothing left to run: the run ended after epoch {done}"
@@ -689,6 +732,7 @@ def _train(args: argparse.Namespace, checkpoint: TabularCheckpoint | None, progr
 
     def on_epoch(record: EpochRecord) -> None:
         progress.epochs = record.epoch
+        interrupts.check()
         if record.epoch == 1 or record.epoch % args.print_every == 0 or record.epoch == args.epochs:
             loss_table.add(record)
 

@@ -3,7 +3,7 @@
 `TrainingRun.advance` is the loop. For each epoch it calls `train_epoch`, which takes the
 epoch's minibatch steps in a `Workspace` and, on a recorded epoch, returns the `EpochRecord`
 that `measure` makes of what the epoch's last step left behind, with the unit health that
-`Network.count_units` counted over its last steps (``UNIT_ROWS``). Nothing here holds on to the
+`Network.count_units` counted over its last rows (``UNIT_ROWS``). Nothing here holds on to the
 run: each function is given what it reads and writes.
 
 The workspace holds every array an ``advance`` call computes in (step buffers per batch size,
@@ -31,9 +31,10 @@ from glassnet.settings import TrainingSettings
 FloatArray = npt.NDArray[np.float64]
 
 UNIT_ROWS = 256
-"""A record's unit health is counted over the epoch's last steps that hold at least this many rows (every row
-when the epoch has fewer): enough to call a unit dead (one that passes gradient on 2% of the rows shows on
-none of 256 with probability 0.6%), while a long epoch of small batches counts only its last few steps."""
+"""A record's unit health is counted over the epoch's last this many rows (every row when the epoch has fewer):
+enough to call a unit dead (one that passes gradient on 2% of the rows shows on none of 256 with probability
+0.6%), while a long epoch of small batches counts only its last few steps and a large batch only part of its
+rows. (Relu's count reads the bias gradients of whole steps, so it covers every row of the steps it counts.)"""
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,9 @@ class Workspace:
         counted = 1 + -(-max(0, UNIT_ROWS - last) // self.batch)
         self.counted_from = max(0, self.steps - counted)
         """The first step of a recorded epoch whose rows `Network.count_units` counts."""
+        from_there = n - self.counted_from * self.batch  # rows in the steps counted
+        self.first_counted_rows = min(self.batch, from_there) - (from_there - min(n, UNIT_ROWS))
+        """How many of that step's rows (its last) are counted, so that ``UNIT_ROWS`` rows are in all."""
         self.units = network.unit_counts()
         self.optimizer_scratch = np.empty((SCRATCH_ROWS, p))
         self.finite = np.empty(p, dtype=np.bool_)
@@ -140,7 +144,9 @@ def train_epoch(
         if step == 0:
             np.copyto(workspace.last_finite, parameters)
         if recorded and step >= workspace.counted_from:
-            network.count_units(workspace.units, buffers, first=step == workspace.counted_from)
+            first = step == workspace.counted_from
+            rows = workspace.first_counted_rows if first else X_batch.shape[0]
+            network.count_units(workspace.units, buffers, first=first, rows=rows)
             if step == workspace.steps - 1:
                 np.copyto(workspace.measured[1], parameters)
         optimizer.step(parameters, gradients, state, workspace.optimizer_scratch)

@@ -420,27 +420,30 @@ class Network:
         start = self._n_weights  # the biases follow the weights, layer by layer
         return UnitCounts(widths, self._gradients[start : start + sum(widths)])
 
-    def count_units(self, counts: UnitCounts, buffers: StepBuffers, *, first: bool) -> None:
-        """Add the step the last `loss_and_gradients` took in ``buffers`` to ``counts`` (``first``: start afresh).
+    def count_units(self, counts: UnitCounts, buffers: StepBuffers, *, first: bool, rows: int) -> None:
+        """Add the step the last `loss_and_gradients` took in ``buffers`` to ``counts`` (``first``: start afresh),
+        its last ``rows`` rows.
 
         Marks the hidden units whose derivative reached ``DEAD_DERIVATIVE_SHARE`` of its largest value on
-        some row of the step, by the activation's ``alive`` test, or by its ``blocks`` test, which also
-        counts the pairs that did not: one comparison and one count per layer, and a look at each unit's
-        rows only when a layer has at least a row's worth of blocked pairs (else every unit passed on some
-        row). An activation with neither test has nothing to count.
+        some row, by the activation's ``alive`` test (which reads the bias gradients of the whole step, so
+        counts all its rows), or by its ``blocks`` test, which also counts the pairs that did not: one
+        comparison and one count per layer, and a look at each unit's rows only when a layer has at least a
+        row's worth of blocked pairs (else every unit passed on some row). An activation with neither test
+        has nothing to count.
         """
         if first:
             counts.steps = counts.rows = 0
         spec = ACTIVATIONS[self.activation]
         if spec.derivative is not None and spec.alive is not None:
             spec.alive(buffers.layers[:-1], counts.bias_gradients, counts.alive, first)
+            rows = buffers.rows
         elif spec.derivative is not None and spec.blocks is not None:
             threshold, start = DEAD_DERIVATIVE_SHARE * spec.max_derivative, 0
             for i, layer in enumerate(buffers.layers[:-1]):
-                blocked = spec.blocks(layer.derivative, threshold, layer.blocked)
+                blocked = spec.blocks(layer.derivative[-rows:], threshold, layer.blocked[-rows:])
                 pairs = int(np.count_nonzero(blocked))
                 alive = counts.alive[start : start + layer.width]
-                if pairs < buffers.rows:  # no unit was blocked on every row
+                if pairs < rows:  # no unit was blocked on every row
                     alive.fill(True)
                 else:  # those that pass on the first row are alive; only the others have all their rows read
                     np.logical_or(alive if not first else False, ~blocked[0], out=alive)
@@ -450,7 +453,7 @@ class Network:
                 counts.blocked[i] = pairs if first else counts.blocked[i] + pairs
                 start += layer.width
         counts.steps += 1
-        counts.rows += buffers.rows
+        counts.rows += rows
 
     def unit_health(self, counts: UnitCounts) -> tuple[list[float], list[float]]:
         """Per hidden layer, over the rows in ``counts``: the share of its units that passed gradient on none

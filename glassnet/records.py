@@ -235,9 +235,9 @@ class EpochRecord(_Record):
       if the step changed it (the step made all of it) and 0.0 if not;
     - ``param_norms`` (n_layers,): ``||the layer's parameters before the step||``.
 
-    The unit health of each hidden layer is counted over the rows of the epoch's last steps,
-    ``unit_rows`` of them (at least 256, or every row of the epoch when it has fewer), a unit-row
-    pair passing gradient when the activation's derivative reaches 1% of its largest possible value:
+    The unit health of each hidden layer is counted over the epoch's last rows, ``unit_rows`` of them
+    (256, or every row of the epoch when it has fewer; relu counts the whole steps those rows are in), a
+    unit-row pair passing gradient when the activation's derivative reaches 1% of its largest possible value:
 
     - ``dead_fractions`` (n_layers - 1,): the share of units that passed gradient on none of those
       rows (a dead relu, or a sigmoid or tanh saturated on every row; always 0 for identity and leaky relu);

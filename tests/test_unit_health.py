@@ -55,13 +55,14 @@ def forward_health(net: Network, X: FloatArray) -> list[tuple[float, float]]:
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh"])
-def test_a_full_batch_record_counts_unit_health_over_every_row(activation: str) -> None:
-    X, y = REGRESSION
+def test_a_full_batch_record_counts_unit_health_over_its_last_256_rows_or_relu_s_over_all(activation: str) -> None:
+    X, y = REGRESSION  # 300 rows
     net = Network([4, 12, 12, 1], activation=activation, init="normal", seed=3)
     net.params[0].bias[:4] = -50.0  # four units off (relu) or flat (tanh) on every row
-    fresh = forward_health(net, X)
+    counted = X if activation == "relu" else X[-256:]  # relu reads the bias gradients: the whole batch
+    fresh = forward_health(net, counted)
     record = net.fit(X, y, epochs=1).records[0]  # its one step starts from these parameters
-    assert record.unit_rows == len(X)
+    assert record.unit_rows == len(counted)
     assert record.dead_fractions == [d for d, _ in fresh] and record.dead_fractions[0] == 4 / 12
     expected = [s for _, s in fresh] if activation == "tanh" else [0.0, 0.0]
     assert record.saturated_fractions == pytest.approx(expected, abs=1e-12)
@@ -69,13 +70,18 @@ def test_a_full_batch_record_counts_unit_health_over_every_row(activation: str) 
 
 
 @pytest.mark.parametrize(
-    ("rows", "batch_size", "counted"),
-    [(300, 1, 256), (300, 32, 268), (1000, 300, 400), (1000, 1000, 1000), (100, 10, 100)],
+    ("rows", "batch_size", "tanh_rows", "relu_rows"),
+    [(300, 1, 256, 256), (300, 32, 256, 268), (1000, 300, 256, 400), (1000, 1000, 256, 1000), (100, 10, 100, 100)],
 )
-def test_unit_health_is_counted_over_the_last_steps_holding_256_rows(rows: int, batch_size: int, counted: int) -> None:
+def test_unit_health_is_counted_over_the_epoch_s_last_256_rows(
+    rows: int, batch_size: int, tanh_rows: int, relu_rows: int
+) -> None:
+    """The last 256 rows, or all when fewer: 300 rows in batches of 32 end with 12, then the 8 batches before
+    give 32 each, the first of them its last 20. Relu counts whole steps: 12 + 8 x 32 = 268."""
     X, y = get_data(rows, seed=1)
-    record = Network([4, 8, 1], activation="tanh", seed=0).fit(X, y, epochs=1, batch_size=batch_size).records[0]
-    assert record.unit_rows == counted  # 300 rows in 32s: the last 12, then 8 batches of 32
+    for activation, counted in (("tanh", tanh_rows), ("relu", relu_rows)):
+        net = Network([4, 8, 1], activation=activation, seed=0)
+        assert net.fit(X, y, epochs=1, batch_size=batch_size).records[0].unit_rows == counted, activation
 
 
 def test_one_row_cannot_make_a_healthy_relu_layer_dead() -> None:
@@ -139,9 +145,9 @@ def test_unrecorded_epochs_count_nothing(monkeypatch: pytest.MonkeyPatch) -> Non
     counted: list[int] = []
     real = Network.count_units
 
-    def count_units(self: Network, counts: UnitCounts, buffers: StepBuffers, *, first: bool) -> None:
-        counted.append(buffers.rows)
-        real(self, counts, buffers, first=first)
+    def count_units(self: Network, counts: UnitCounts, buffers: StepBuffers, *, first: bool, rows: int) -> None:
+        counted.append(rows)
+        real(self, counts, buffers, first=first, rows=rows)
 
     monkeypatch.setattr(Network, "count_units", count_units)
     X, y = get_data(100, seed=0)
