@@ -181,10 +181,11 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     location = Path(path)
     try:
         with location.open(encoding="utf-8-sig", newline="") as file:
-            text = file.read()  # once: a pipe (--csv /dev/stdin) can be read only once
+            text = io.StringIO(file.read())  # once: a pipe (--csv /dev/stdin) can be read only once
         delimiter, header = _header(text)
         reject_duplicates(header, str(location))
-        table = pd.read_csv(io.StringIO(text), sep=delimiter)
+        text.seek(0)
+        table = pd.read_csv(text, sep=delimiter)
     except FileNotFoundError as error:
         raise DataError(f"{location}: no such file") from error
     except IsADirectoryError as error:
@@ -207,11 +208,12 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     return _numbers_with_commas(table, delimiter)
 
 
-def _header(text: str) -> tuple[str, list[str]]:
+def _header(text: io.StringIO) -> tuple[str, list[str]]:
     """The delimiter that splits the first non-empty record of ``text`` into the most fields, and those fields."""
     best: tuple[str, list[str]] = (DELIMITERS[0], [])
     for delimiter in DELIMITERS:
-        record = next((row for row in csv.reader(io.StringIO(text), delimiter=delimiter) if row), [])
+        text.seek(0)
+        record = next((row for row in csv.reader(text, delimiter=delimiter) if row), [])
         if len(record) > len(best[1]):
             best = (delimiter, record)
     return best
