@@ -25,9 +25,9 @@ import json
 import math
 import os
 import re
+import secrets
 import socket
 import stat
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -357,45 +357,73 @@ STALE_UNOWNED_SECONDS = 3600.0
 """A temporary file without an owner in its name (written before names carried one) is stale after an hour:
 no write takes that long between creating its temporary file and renaming it."""
 
-_MKSTEMP_CHARACTERS = "abcdefghijklmnopqrstuvwxyz0123456789_"
-"""The letters of the random part of ``tempfile.mkstemp`` names: eight of them."""
+_TEMPORARY_CHARACTERS = "abcdefghijklmnopqrstuvwxyz0123456789_"
+"""The letters of the random part of temporary file names, eight of them: ``tempfile.mkstemp``'s, which older
+versions used."""
+
+
+class AtomicFile:
+    """The file ``path``, replaced whole by each `write`, atomically: afterwards either the whole new file is
+    there or the old one is untouched.
+
+    The target is checked once, by `check_destination` (``name`` is the argument the message names),
+    and the temporary files a killed process left beside it are removed once, before the first write
+    (`_remove_stale_temporaries`), so that an interrupt after the new file is in place finds nothing
+    left undone. Each write goes through one temporary file in the same folder,
+    ``.<name>.<host>.<pid>.<random>.tmp``, flushed to disk, then renamed over the target; it is
+    removed on any failure. A file written again and again (a checkpoint) pays for the checks once.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, name: str = "path") -> None:
+        self.path = check_destination(path, name)
+        self._mode = _file_mode(self.path)  # an overwritten file keeps its mode; a new one gets open()'s
+        self._temporary: Path | None = None
+
+    def write(self, content: str | bytes) -> None:
+        """Replace the file with ``content``: text is written as UTF-8."""
+        if self._temporary is None:
+            _remove_stale_temporaries(self.path)  # first: once the new file is in place, nothing is left to do
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        handle, temporary = self._create_temporary()
+        try:
+            with os.fdopen(handle, "wb") as file:
+                os.fchmod(file.fileno(), self._mode)  # exactly, whatever the umask
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, self.path)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+
+    def _create_temporary(self) -> tuple[int, Path]:
+        """A new temporary file beside the target, open for writing: this writer's name, or a new one if taken."""
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        while True:
+            if self._temporary is None:
+                random = "".join(secrets.choice(_TEMPORARY_CHARACTERS) for _ in range(8))
+                owner = f"{_HOST}.{os.getpid()}"
+                self._temporary = self.path.with_name(f".{self.path.name}.{owner}.{random}.tmp")
+            try:
+                return os.open(self._temporary, flags, 0o600), self._temporary
+            except FileExistsError:  # another file of that name: draw another
+                self._temporary = None
 
 
 def write_atomically(path: str | os.PathLike[str], content: str | bytes, *, name: str = "path") -> None:
-    """Write ``content`` to ``path`` through a temporary file in the same folder, then rename it over.
-
-    Either the whole new file is there afterwards or the old one is untouched. The target
-    must pass `check_destination` (``name`` is the argument the message names). The temporary
-    file, ``.<name>.<host>.<pid>.<random>.tmp``, is removed on any failure; one that a killed
-    process left behind is removed by the next write of the same file (`_remove_stale_temporaries`), before it
-    writes, so that an interrupt after the new file is in place finds nothing left undone.
-    """
-    target = check_destination(path, name)
-    _remove_stale_temporaries(target)  # first: once the new file is in place, nothing is left to do but return
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    owner = f"{_HOST}.{os.getpid()}"
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{owner}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            os.fchmod(file.fileno(), _file_mode(target))  # mkstemp makes 0600; give the mode open() would
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """Write ``content`` to ``path`` once, as `AtomicFile` writes it (``name`` is the argument messages name)."""
+    AtomicFile(path, name=name).write(content)
 
 
 def _remove_stale_temporaries(target: Path) -> None:
     """Remove the temporary files of earlier writes of ``target`` whose writer is gone.
 
-    Only files of the exact shape `write_atomically` makes, beside ``target``: those of a process of
+    Only files of the exact shape `AtomicFile` makes, beside ``target``: those of a process of
     this machine that no longer runs (a ``kill -9`` mid-write), and those without an owner in the name
     (older versions) that are over `STALE_UNOWNED_SECONDS` old. A file of a live process, of another
     machine (a shared folder) or of any other shape is left alone; a file that cannot be removed too.
     """
-    random = f"[{re.escape(_MKSTEMP_CHARACTERS)}]{{8}}"
+    random = f"[{re.escape(_TEMPORARY_CHARACTERS)}]{{8}}"
     shape = re.compile(rf"\.{re.escape(target.name)}\.(?:(?P<host>[A-Za-z0-9-]+)\.(?P<pid>\d+)\.)?{random}\.tmp")
     try:
         names = os.listdir(target.parent)

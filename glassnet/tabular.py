@@ -448,7 +448,8 @@ class TabularModel:
             Write a `TabularCheckpoint` there (atomically) every ``checkpoint_every`` epochs
             and at the end; `resume` goes on from it, to the same bits. ``extra`` (JSON
             values) is stored in it for the caller; ``on_checkpoint`` is called with the
-            epochs it holds once it is written.
+            epochs it holds once it is made. The disk writes those made between epochs while
+            training goes on, and `fit` returns, or stops, only once the last is on disk.
 
         Returns
         -------
@@ -545,15 +546,19 @@ class TabularModel:
 
         written, start = None if checkpoint is None else CheckpointFile(checkpoint, name="checkpoint"), run.epochs_done
 
-        def write(epochs_done: int) -> None:
+        def write(epochs_done: int) -> None:  # between epochs in the background; the last one is on disk on return
             if written is not None and (run.finished or (epochs_done - start) % every == 0):
-                written.write(run, document)
+                written.write(run, document, background=not run.finished)
                 if on_checkpoint is not None:
                     on_checkpoint(epochs_done)
 
-        if not run.finished:  # a run resumed at its end writes nothing again
-            run.advance(on_record=on_epoch, between_epochs=write)
-            write(run.epochs_done)
+        try:
+            if not run.finished:  # a run resumed at its end writes nothing again
+                run.advance(on_record=on_epoch, between_epochs=write)
+                write(run.epochs_done)
+        finally:
+            if written is not None:
+                written.close()
         self._fitted = replace(fitted, history=run.history)
         return run.history
 

@@ -20,6 +20,7 @@ import itertools
 import math
 import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal, Self, Unpack
 from weakref import WeakKeyDictionary
@@ -32,15 +33,14 @@ from glassnet.epochs import Divergence, TrainingData, Workspace, train_epoch
 from glassnet.functions import HEADS
 from glassnet.guards import (
     ArrayFingerprint,
+    AtomicFile,
     Float64Vector,
     ModelT,
-    check_destination,
     fingerprint_differences,
     first_error,
     older_document,
     positive_int,
     read_model,
-    write_atomically,
 )
 from glassnet.network import Network, NetworkDocument
 from glassnet.optim import STATES, AdamState, BuiltInOptimizer, MomentumState, state_size
@@ -333,37 +333,83 @@ class CheckpointFile:
     """The checkpoint file ``path`` and its history log ``<path>.history.jsonl``, written by one run again and again.
 
     Each `write` appends the records made since the last one to the log (flushed to disk), then
-    replaces the checkpoint, which counts them, atomically: what a write costs does not grow
-    with the run. A kill between the two leaves lines the checkpoint does not count, which its
-    reader ignores. The first write of a run's history writes the log whole, atomically, so a
-    file's earlier log (another run's, or extra lines of a killed one) goes.
+    replaces the checkpoint, which counts them, atomically (an `AtomicFile`): what a write costs
+    does not grow with the run. A kill between the two leaves lines the checkpoint does not count,
+    which its reader ignores. The first write of a run's history writes the log whole, atomically,
+    so a file's earlier log (another run's, or extra lines of a killed one) goes.
+
+    A write in the ``background`` makes its bytes at once and leaves the files to a thread of its
+    own, so that training goes on while the disk works (the two flushes to disk are most of what a
+    write costs); the next write waits for it, and so do `wait` and `close` (which a run calls
+    before it returns, or stops), raising its error if it failed.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, name: str = "path") -> None:
-        self.path, self.name = check_destination(path, name), name
+        self.checkpoint = AtomicFile(path, name=name)
+        self.path, self.name = self.checkpoint.path, name
         self.log = history_log(self.path)
         self._history: TrainingHistory | None = None
-        self._records, self._size, self._digest = 0, 0, hashlib.sha256()
+        self._records, self._size, self._digest = 0, 0, hashlib.sha256()  # what the log holds
+        self._disk: ThreadPoolExecutor | None = None
+        self._pending: Future[None] | None = None
 
-    def write(self, run: TrainingRun, document: Callable[[TrainingCheckpoint], BaseModel] | None = None) -> None:
-        """Write ``run``'s checkpoint, or ``document`` of it (a document that holds it, as `TabularCheckpoint`)."""
+    def write(
+        self,
+        run: TrainingRun,
+        document: Callable[[TrainingCheckpoint], BaseModel] | None = None,
+        *,
+        background: bool = False,
+    ) -> None:
+        """Write ``run``'s checkpoint, or ``document`` of it (a document that holds it, as `TabularCheckpoint`);
+        in the ``background``: return once its bytes are made."""
+        self.wait()  # the last write is on disk (or has failed) before this one begins
         records = run.history.records
         if run.history is not self._history or len(records) < self._records:  # a history not begun here
             self._history, self._records, self._size, self._digest = run.history, 0, 0, hashlib.sha256()
         lines = b"".join(record.model_dump_json().encode("utf-8") + b"\n" for record in records[self._records :])
-        if self._size == 0:
-            write_atomically(self.log, lines, name=f"{self.name}'s history log")
-        else:
-            with self.log.open("ab") as appended:
-                appended.write(lines)
-                appended.flush()
-                os.fsync(appended.fileno())
+        whole = self._size == 0
         self._records, self._size = len(records), self._size + len(lines)
         self._digest.update(lines)
         log = HistoryLog(file=self.log.name, records=self._records, size=self._size, sha256=self._digest.hexdigest())
         stored = run.stored_checkpoint(log)
-        written = stored if document is None else document(stored)
-        write_atomically(self.path, written.model_dump_json(), name=self.name)
+        checkpoint = (stored if document is None else document(stored)).model_dump_json().encode("utf-8")
+        if not background:
+            self._put(lines, whole, checkpoint)
+            return
+        if self._disk is None:
+            self._disk = ThreadPoolExecutor(max_workers=1, thread_name_prefix="glassnet-checkpoint")
+        self._pending = self._disk.submit(self._put, lines, whole, checkpoint)
+
+    def wait(self) -> None:
+        """Return once the last write is on disk, or raise its error."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        """`wait`, then let the thread that writes in the background go."""
+        try:
+            self.wait()
+        finally:
+            if self._disk is not None:
+                self._disk.shutdown()
+                self._disk = None
+
+    def _put(self, lines: bytes, whole: bool, checkpoint: bytes) -> None:
+        """The files of one write: the log's new ``lines`` (the ``whole`` log, replaced), flushed to disk, then the
+        ``checkpoint``. After a failure, the next write begins the log afresh."""
+        try:
+            if whole:
+                AtomicFile(self.log, name=f"{self.name}'s history log").write(lines)
+            else:
+                with self.log.open("ab") as appended:
+                    appended.write(lines)
+                    appended.flush()
+                    os.fsync(appended.fileno())
+            self.checkpoint.write(checkpoint)
+        except BaseException:
+            self._history = None
+            raise
 
 
 # --------------------------------------------------------------------------- #

@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
+import time
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -508,3 +510,55 @@ def test_checkpoints_written_during_a_fit_make_no_step_buffers_again(tmp_path: P
     model = glassnet.TabularModel(epochs=12)
     model.fit(houses, "price", checkpoint=tmp_path / "run.json", checkpoint_every=1, on_checkpoint=written.append)
     assert written == list(range(1, 13)) and made == unsaved, "the same buffer sets, however many checkpoints"
+
+
+def test_a_fit_stopped_while_its_checkpoint_is_being_written_leaves_it_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checkpoints between epochs are written while training goes on; a fit that stops (here, its epoch
+    callback raising) returns only once the checkpoint under way is on disk, whole, with nothing left beside it."""
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (time.sleep(0.05), real_fsync(fd))[1])  # a slow disk
+
+    def stop_at_25(record: glassnet.EpochRecord) -> None:
+        if record.epoch == 25:
+            raise KeyboardInterrupt
+
+    houses, path = glassnet.make_housing(60, seed=1), tmp_path / "run.json"
+    with pytest.raises(KeyboardInterrupt):
+        glassnet.TabularModel(epochs=40).fit(houses, "price", checkpoint=path, checkpoint_every=10, on_epoch=stop_at_25)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json", "run.json.history.jsonl"]
+    assert json.loads(path.read_text())["run"]["epochs_done"] == 20, "the checkpoint under way is in place"
+    resumed = glassnet.TabularModel.resume(path, houses)
+    whole = glassnet.TabularModel(epochs=40)
+    whole.fit(houses, "price")
+    assert [record.epoch for record in resumed.history.records] == list(range(1, 41))
+    assert resumed.network.parameter_vector.tobytes() == whole.network.parameter_vector.tobytes()
+
+
+def test_a_checkpoint_that_fails_on_disk_stops_the_fit_with_its_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A background write that fails (a full disk) stops the run with that error at its next checkpoint or end;
+    the file on disk is the last one written whole, from which the run resumes to the same bits."""
+    real_write = glassnet.guards.AtomicFile.write
+    writes: list[int] = []
+
+    def full_disk_at_the_third(self: glassnet.guards.AtomicFile, content: str | bytes) -> None:
+        if self.path.name == "run.json":
+            writes.append(1)
+            if len(writes) == 3:
+                raise OSError(28, "No space left on device")
+        real_write(self, content)
+
+    monkeypatch.setattr(glassnet.guards.AtomicFile, "write", full_disk_at_the_third)
+    houses, path = glassnet.make_housing(60, seed=1), tmp_path / "run.json"
+    with pytest.raises(OSError, match="No space left on device"):
+        glassnet.TabularModel(epochs=60).fit(houses, "price", checkpoint=path, checkpoint_every=10)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json", "run.json.history.jsonl"]
+    monkeypatch.undo()
+    assert json.loads(path.read_text())["run"]["epochs_done"] == 20, "the third checkpoint never replaced the second"
+    resumed = glassnet.TabularModel.resume(path, houses)
+    whole = glassnet.TabularModel(epochs=60)
+    whole.fit(houses, "price")
+    assert resumed.network.parameter_vector.tobytes() == whole.network.parameter_vector.tobytes()
