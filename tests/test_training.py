@@ -518,7 +518,12 @@ def test_a_fit_stopped_while_its_checkpoint_is_being_written_leaves_it_whole(
     """Checkpoints between epochs are written while training goes on; a fit that stops (here, its epoch
     callback raising) returns only once the checkpoint under way is on disk, whole, with nothing left beside it."""
     real_fsync = os.fsync
-    monkeypatch.setattr(os, "fsync", lambda fd: (time.sleep(0.05), real_fsync(fd))[1])  # a slow disk
+
+    def slow_disk(fd: int) -> None:
+        time.sleep(0.05)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", slow_disk)
 
     def stop_at_25(record: glassnet.EpochRecord) -> None:
         if record.epoch == 25:
