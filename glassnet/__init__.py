@@ -37,7 +37,7 @@ from glassnet.functions import (
     register_activation,
 )
 from glassnet.guards import ArrayFingerprint
-from glassnet.network import Init, Network, NetworkDocument, gradient_check
+from glassnet.network import BoundPass, Init, Network, NetworkDocument, gradient_check
 from glassnet.optim import OPTIMIZERS, SGD, Adam, AdamState, Momentum, MomentumState, Optimizer, OptimizerName
 from glassnet.records import (
     EpochRecord,
@@ -94,6 +94,7 @@ __all__ = [
     "AdamState",
     "ArrayFingerprint",
     "ArrayMaker",
+    "BoundPass",
     "Bundle",
     "DataError",
     "DataFingerprint",

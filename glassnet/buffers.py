@@ -42,8 +42,8 @@ def _buffer(what: str, *, per_row: bool = False) -> cached_property[FloatArray]:
 class LayerBuffers:
     """One layer's arrays for a batch of ``maker.rows`` rows and ``width`` units, each made on first use.
 
-    ``output`` names the array the last forward pass left ``f(z)`` in: ``a``, or ``z`` itself
-    for the identity, whose ``a`` is never made.
+    ``output`` names the array a forward pass leaves ``f(z)`` in: ``a``, or ``z`` itself for the
+    identity, whose ``a`` is never made.
     """
 
     def __init__(self, maker: ArrayMaker, width: int) -> None:
@@ -59,6 +59,13 @@ class LayerBuffers:
     spare = _buffer("(rows, width): a second array for the heads' losses.")
     row_max = _buffer("(rows,): the row maximum of the logits.", per_row=True)
     row_sum = _buffer("(rows,): the sum of the shifted exponentials.", per_row=True)
+
+    @cached_property
+    def zeros(self) -> FloatArray:
+        """(rows, width) zeros, read-only: what relu compares with (faster than the scalar 0)."""
+        zeros = np.zeros((self.maker.rows, self.width))
+        zeros.flags.writeable = False
+        return zeros
 
     @cached_property
     def blocked(self) -> BoolArray:

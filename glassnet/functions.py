@@ -1,10 +1,13 @@
 """The hidden activations and the output heads, one table each.
 
-An activation is a pair of functions on arrays: ``forward(z, out, scratch)`` writes ``f(z)``
-into ``out`` (computing in ``scratch`` if it needs to), and ``derivative(z, a, out)`` writes
-``f'(z)`` into ``out``, from the pre-activation ``z`` or the output ``a``, whichever is
-cheaper. Every array is (n, k) and made beforehand, so a training step allocates nothing.
-Each reproduces, operation for operation, the expression in its docstring.
+An activation is a pair of functions on arrays: ``forward(z, layer)`` writes ``f(z)`` into
+the layer's buffers (``layer.a``, computing in ``layer.scratch`` if it needs to), and
+``derivative(z, a, out)`` writes ``f'(z)`` into ``out``, from the pre-activation ``z`` or the
+output ``a``, whichever is cheaper. Every array is (n, k) and made beforehand, so a training
+step allocates nothing. Each reproduces, operation for operation, the expression in its
+docstring, in the fastest form NumPy has for it: relu compares with an array of zeros, not the
+scalar 0 (whose loop is slower), and every derivative is float64, so that multiplying the
+delta by it needs no cast.
 
 A head is the output layer's function and its loss (the canonical link): for every head
 ``d loss / d z = (a - y) * delta_factor(n_out) / n``. Sigmoid, softmax and both
@@ -41,14 +44,9 @@ that is off, a tanh beyond |z| = 3.0, a sigmoid beyond |z| = 6.0 (the gradient t
 # --------------------------------------------------------------------------- #
 
 
-def _identity(z: FloatArray, out: FloatArray, scratch: FloatArray) -> FloatArray:
-    """``f(z) = z``: the output is the pre-activation itself (``out`` is left alone)."""
-    return z
-
-
-def _relu(z: FloatArray, out: FloatArray, scratch: FloatArray) -> FloatArray:
+def _relu(z: FloatArray, layer: LayerBuffers) -> FloatArray:
     """``max(z, 0)``."""
-    return np.maximum(z, 0.0, out=out)
+    return np.maximum(z, layer.zeros, out=layer.a)
 
 
 def _relu_derivative(z: FloatArray, a: FloatArray, out: FloatArray) -> FloatArray:
@@ -56,10 +54,10 @@ def _relu_derivative(z: FloatArray, a: FloatArray, out: FloatArray) -> FloatArra
     return np.greater(z, 0.0, out=out)
 
 
-def _leaky_relu(z: FloatArray, out: FloatArray, scratch: FloatArray) -> FloatArray:
+def _leaky_relu(z: FloatArray, layer: LayerBuffers) -> FloatArray:
     """``max(z, 0.01 z)``: ``z`` where it is positive, ``0.01 z`` elsewhere."""
-    slope_z = np.multiply(z, LEAKY_RELU_SLOPE, out=out)
-    return np.maximum(z, slope_z, out=out)
+    slope_z = np.multiply(z, LEAKY_RELU_SLOPE, out=layer.a)
+    return np.maximum(z, slope_z, out=layer.a)
 
 
 def _leaky_relu_derivative(z: FloatArray, a: FloatArray, out: FloatArray) -> FloatArray:
@@ -68,11 +66,13 @@ def _leaky_relu_derivative(z: FloatArray, a: FloatArray, out: FloatArray) -> Flo
     return np.maximum(positive, LEAKY_RELU_SLOPE, out=out)
 
 
-def _sigmoid(z: FloatArray, out: FloatArray, scratch: FloatArray) -> FloatArray:
+def _sigmoid(z: FloatArray, layer: LayerBuffers) -> FloatArray:
     """``max(z >= 0, e) / (1 + e)`` with ``e = exp(-|z|)``: 1 or ``e`` over ``1 + e``, and ``exp``
-    never sees a positive number (``e <= 1``, so the maximum picks 1 exactly where ``z >= 0``)."""
+    never sees a positive number (``e <= 1``, so the maximum picks 1 exactly where ``z >= 0``).
+    The hidden activation and the sigmoid head."""
+    scratch = layer.scratch
     e = np.exp(np.negative(np.abs(z, out=scratch), out=scratch), out=scratch)
-    numerator = np.maximum(np.greater_equal(z, 0.0, out=out), e, out=out)
+    numerator = np.maximum(np.greater_equal(z, 0.0, out=layer.a), e, out=layer.a)
     e += 1.0
     numerator /= e
     return numerator
@@ -85,9 +85,9 @@ def _sigmoid_derivative(z: FloatArray, a: FloatArray, out: FloatArray) -> FloatA
     return slopes
 
 
-def _tanh(z: FloatArray, out: FloatArray, scratch: FloatArray) -> FloatArray:
+def _tanh(z: FloatArray, layer: LayerBuffers) -> FloatArray:
     """``tanh(z)``."""
-    return np.tanh(z, out=out)
+    return np.tanh(z, out=layer.a)
 
 
 def _tanh_derivative(z: FloatArray, a: FloatArray, out: FloatArray) -> FloatArray:
@@ -126,9 +126,10 @@ def _relu_alive(layers: Sequence[LayerBuffers], bias_gradients: FloatArray, aliv
 
 @dataclass(frozen=True)
 class ActivationFunction:
-    """A hidden activation: ``forward(z, out, scratch) -> f(z)`` and ``derivative(z, a, out) -> f'(z)``.
+    """A hidden activation: ``forward(z, layer) -> f(z)``, into ``layer.a``, and ``derivative(z, a, out) -> f'(z)``.
 
-    All arrays are (n, k). ``derivative=None`` means ``f'(z) = 1``: the delta passes through.
+    All arrays are (n, k). ``forward=None`` means ``f(z) = z``: the output is the pre-activation
+    itself. ``derivative=None`` means ``f'(z) = 1``: the delta passes through.
     ``max_derivative`` is the largest value f' can take (relu 1, sigmoid 0.25): a unit-row pair passes
     gradient when its derivative reaches ``DEAD_DERIVATIVE_SHARE`` of it, and a unit that passes on none
     of the rows counted is dead. Each activation says how to tell, and what its blocked pairs are:
@@ -140,7 +141,7 @@ class ActivationFunction:
     - ``saturates``: the blocked pairs are the flat tails of an S-curve (sigmoid, tanh), counted as saturated.
     """
 
-    forward: Callable[[FloatArray, FloatArray, FloatArray], FloatArray]
+    forward: Callable[[FloatArray, LayerBuffers], FloatArray] | None
     derivative: Callable[[FloatArray, FloatArray, FloatArray], FloatArray] | None
     max_derivative: float = 1.0
     blocks: Callable[[FloatArray, float, BoolArray], BoolArray] | None = _blocks
@@ -149,7 +150,7 @@ class ActivationFunction:
 
 
 ACTIVATIONS: dict[str, ActivationFunction] = {
-    "identity": ActivationFunction(_identity, None, blocks=None),
+    "identity": ActivationFunction(None, None, blocks=None),
     "relu": ActivationFunction(_relu, _relu_derivative, blocks=None, alive=_relu_alive),
     "leaky_relu": ActivationFunction(_leaky_relu, _leaky_relu_derivative, blocks=None),  # f' >= 0.01: never blocked
     "sigmoid": ActivationFunction(_sigmoid, _sigmoid_derivative, max_derivative=0.25, saturates=True),
@@ -190,9 +191,9 @@ def register_activation(
     if not isinstance(saturates, bool):
         raise TypeError(f"saturates: expected True or False, got {saturates!r}")
 
-    def forward(z: FloatArray, out: FloatArray, scratch: FloatArray) -> FloatArray:
-        np.copyto(out, function(z))  # a user's function allocates; its result is kept in the buffers
-        return out
+    def forward(z: FloatArray, layer: LayerBuffers) -> FloatArray:
+        np.copyto(layer.a, function(z))  # a user's function allocates; its result is kept in the buffers
+        return layer.a
 
     def slopes(z: FloatArray, a: FloatArray, out: FloatArray) -> FloatArray:
         np.copyto(out, derivative(z, a))
@@ -204,16 +205,6 @@ def register_activation(
 # --------------------------------------------------------------------------- #
 # Output heads and their losses
 # --------------------------------------------------------------------------- #
-
-
-def _identity_head(z: FloatArray, layer: LayerBuffers) -> FloatArray:
-    """The pre-activation itself: a regression's prediction."""
-    return z
-
-
-def _sigmoid_head(z: FloatArray, layer: LayerBuffers) -> FloatArray:
-    """The hidden activation's sigmoid, into the layer's buffers."""
-    return _sigmoid(z, layer.a, layer.scratch)
 
 
 def _softmax(z: FloatArray, layer: LayerBuffers) -> FloatArray:
@@ -319,7 +310,8 @@ def _categorical_targets(y: FloatArray, n_out: int) -> FloatArray:
 class HeadFunction:
     """An output head with its matching loss (the canonical link).
 
-    ``output(z, layer) -> a`` computes into the output layer's `LayerBuffers`;
+    ``output(z, layer) -> a`` computes into the output layer's `LayerBuffers` (``None``: the output is
+    the pre-activation itself, a regression's prediction);
     ``loss(z, a, y, a - y, layer) -> float`` is a mean over samples; ``targets(y, n_out) ->
     (n, n_out)`` checks a float64 label array and returns the target matrix; ``baseline(Y)``
     is the loss of the best constant prediction for targets ``Y`` (n, n_out). With the
@@ -330,7 +322,7 @@ class HeadFunction:
     """
 
     loss_name: str
-    output: Callable[[FloatArray, LayerBuffers], FloatArray]
+    output: Callable[[FloatArray, LayerBuffers], FloatArray] | None
     loss: Callable[[FloatArray, FloatArray, FloatArray, FloatArray, LayerBuffers], float]
     targets: Callable[[FloatArray, int], FloatArray]
     delta_factor: Callable[[int], float]
@@ -343,7 +335,7 @@ class HeadFunction:
 HEADS: dict[str, HeadFunction] = {
     "identity": HeadFunction(
         loss_name="mean squared error",
-        output=_identity_head,
+        output=None,
         loss=_mse,
         targets=_real_targets,
         delta_factor=lambda k: 2.0 / k,
@@ -354,7 +346,7 @@ HEADS: dict[str, HeadFunction] = {
     ),
     "sigmoid": HeadFunction(
         loss_name="binary cross-entropy",
-        output=_sigmoid_head,
+        output=_sigmoid,
         loss=_binary_cross_entropy,
         targets=_binary_targets,
         delta_factor=lambda k: 1.0,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Sequence
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, Unpack
 
 import numpy as np
@@ -49,6 +50,8 @@ if TYPE_CHECKING:
 
 FloatArray = npt.NDArray[np.float64]
 Init = Literal["xavier", "he", "normal"]
+Call = Callable[[], object]
+"""One NumPy call of a `BoundPass`, its arrays bound."""
 INPUT_GRADIENT_ROWS = 1024
 """`Network.input_gradients` works through this many rows at a time, in one set of buffers that stays in cache."""
 
@@ -288,13 +291,13 @@ class Network:
         X_val, y_val = validation_data
         return self.check_data(X_val, y_val, names=("validation_data X", "validation_data y"))
 
-    def _answer(self, X: FloatArray) -> StepBuffers:
+    def _answer(self, X: FloatArray) -> BoundPass:
         """A forward pass over checked inputs ``X`` (n, n_in), in new buffers, refused if it overflowed."""
-        buffers = self.buffers(X.shape[0])
+        bound = self.bind(X.shape[0])
         with np.errstate(over="ignore", invalid="ignore"):
-            self._forward(X, buffers)
-        self._refuse_overflow(X, buffers)
-        return buffers
+            bound.forward(X)
+        self._refuse_overflow(X, bound.buffers)
+        return bound
 
     def _refuse_overflow(self, X: FloatArray, buffers: StepBuffers) -> None:
         """Raise if the last pass over ``X`` left infinite or NaN logits or outputs in ``buffers``.
@@ -319,31 +322,14 @@ class Network:
         )
         return labels
 
-    # ----- the math ----------------------------------------------------------
-
-    def _forward(self, X: FloatArray, buffers: StepBuffers) -> FloatArray:
-        """Every layer's ``Z`` and ``A`` for ``X`` (n, n_in), into ``buffers``; returns the output (n, n_out)."""
-        hidden, head = ACTIVATIONS[self.activation].forward, HEADS[self.head].output
-        a, last = X, len(self.params) - 1
-        for i, (p, layer) in enumerate(zip(self.params, buffers.layers, strict=True)):
-            z = np.matmul(a, p.weights, out=layer.z)
-            z += p.bias
-            a = layer.output = head(z, layer) if i == last else hidden(z, layer.a, layer.scratch)
-        return a
-
     def _penalty(self, l2: float) -> float:
+        """``(l2 / 2) * sum(W**2)`` over every weight."""
         weights = self._parameters[: self._n_weights]
         return 0.5 * l2 * float(np.vdot(weights, weights)) if l2 else 0.0
 
-    def _head_loss(self, output: FloatArray, Y: FloatArray, buffers: StepBuffers) -> float:
-        """The head's loss of ``output`` against ``Y`` (n, n_out); leaves ``output - Y`` in the top delta."""
-        top = buffers.layers[-1]
-        diff = np.subtract(output, Y, out=top.delta)
-        return HEADS[self.head].loss(top.z, output, Y, diff, top)
-
     # ----- the training interface ---------------------------------------------
-    # What a `TrainingRun` (or a loop of your own) drives. Arrays must come from `check_data`
-    # and buffers from `buffers`: nothing here checks its arguments again.
+    # What a `TrainingRun` (or a loop of your own) drives: a `BoundPass` from `bind` computes the loss
+    # and the gradients of a batch; arrays must come from `check_data`. Nothing checks them again.
 
     @property
     def parameter_vector(self) -> FloatArray:
@@ -352,7 +338,7 @@ class Network:
 
     @property
     def gradient_vector(self) -> FloatArray:
-        """(p,) the gradients of the last `loss_and_gradients`, in the layout of `parameter_vector`."""
+        """(p,) the gradients of the last `BoundPass.loss_and_gradients`, in the layout of `parameter_vector`."""
         return self._gradients
 
     @property
@@ -360,54 +346,9 @@ class Network:
         """The network's one random generator: it drew the initial weights and shuffles minibatches."""
         return self._generator
 
-    def buffers(self, rows: int) -> StepBuffers:
-        """A new set of step buffers for batches of ``rows`` rows."""
-        return StepBuffers(rows, self.layer_sizes[1:], self._n_weights)
-
-    def loss_and_gradients(self, X: FloatArray, Y: FloatArray, l2: float, buffers: StepBuffers) -> float:
-        """Forward and backward on a checked batch ``X`` (n, n_in), ``Y`` (n, n_out); returns the loss.
-
-        The gradients land in `gradient_vector`. The output delta is ``(A - Y) * c / n``; then per
-        layer, last to first, ``dW = A_prev.T @ delta (+ l2 W)``, ``db = 1.T @ delta``, ``delta =
-        (delta @ W.T) * f'(Z_prev)``.
-        """
-        spec = HEADS[self.head]
-        loss = self._head_loss(self._forward(X, buffers), Y, buffers) + self._penalty(l2)
-        delta = buffers.layers[-1].delta
-        delta *= spec.delta_factor(Y.shape[1]) / Y.shape[0]
-        for i in range(len(self.params) - 1, -1, -1):
-            grad = self._gradient_views[i]
-            inputs = X if i == 0 else buffers.layers[i - 1].output
-            np.matmul(inputs.T, delta, out=grad.weights)
-            np.matmul(buffers.ones, delta, out=grad.bias)
-            if i > 0:
-                delta = self._delta_below(i, delta, buffers)
-        if l2:
-            n_weights = self._n_weights
-            self._gradients[:n_weights] += np.multiply(self._parameters[:n_weights], l2, out=buffers.weights_sized)
-        return loss
-
-    def _delta_below(
-        self, i: int, delta: FloatArray, buffers: StepBuffers, *, slopes_known: bool = False
-    ) -> FloatArray:
-        """Layer ``i - 1``'s delta (n, width) from layer ``i``'s ``delta``: ``(delta @ W_i.T) * f'(Z_{i-1})``.
-
-        Into layer ``i - 1``'s delta buffer; ``f'`` is computed into its derivative buffer unless
-        ``slopes_known`` says an earlier pass over the same forward pass left it there.
-        """
-        below, weights = buffers.layers[i - 1], self.params[i].weights
-        if delta.shape[1] == 1:  # one output: an outer product, the same bits 3 times faster as a broadcast multiply
-            below_delta = np.multiply(delta, weights.T, out=below.delta)
-        else:
-            below_delta = np.matmul(delta, weights.T, out=below.delta)
-        derivative = ACTIVATIONS[self.activation].derivative
-        if derivative is not None:
-            below_delta *= below.derivative if slopes_known else derivative(below.z, below.output, below.derivative)
-        return below_delta
-
-    def batch_loss(self, X: FloatArray, Y: FloatArray, l2: float, buffers: StepBuffers) -> float:
-        """The loss on a checked batch ``X`` (n, n_in), ``Y`` (n, n_out), with the ``l2`` penalty; no gradients."""
-        return self._head_loss(self._forward(X, buffers), Y, buffers) + self._penalty(l2)
+    def bind(self, rows: int) -> BoundPass:
+        """The forward and backward pass over batches of ``rows`` rows, bound to new step buffers (see `BoundPass`)."""
+        return BoundPass(self, rows)
 
     def gradient_record(self, loss: float) -> GradientRecord:
         """A copy of `gradient_vector` as a typed record, with the ``loss`` it came from."""
@@ -421,8 +362,8 @@ class Network:
         return UnitCounts(widths, self._gradients[start : start + sum(widths)])
 
     def count_units(self, counts: UnitCounts, buffers: StepBuffers, *, first: bool, rows: int) -> None:
-        """Add the step the last `loss_and_gradients` took in ``buffers`` to ``counts`` (``first``: start afresh),
-        its last ``rows`` rows.
+        """Add the step the last `BoundPass.loss_and_gradients` took in ``buffers`` to ``counts`` (``first``: start
+        afresh), its last ``rows`` rows.
 
         Marks the hidden units whose derivative reached ``DEAD_DERIVATIVE_SHARE`` of its largest value on
         some row, by the activation's ``alive`` test (which reads the bias gradients of the whole step, so
@@ -475,7 +416,7 @@ class Network:
 
     def forward(self, X: npt.ArrayLike) -> FloatArray:
         """Network output (n, n_out) with the head applied: probabilities for classifiers."""
-        return self._answer(self.check_inputs(X)).layers[-1].output
+        return self._answer(self.check_inputs(X)).output
 
     def input_gradients(self, X: npt.ArrayLike) -> FloatArray:
         """``d forward(X)[i, k] / d X[i, j]``, exact: (n, n_out, n_in), head applied (probabilities for classifiers).
@@ -488,18 +429,17 @@ class Network:
         X_checked = self.check_inputs(X)
         n_rows, n_out = X_checked.shape[0], self.layer_sizes[-1]
         gradients = np.empty((n_rows, n_out, self.layer_sizes[0]))
-        output_slopes, buffers = HEADS[self.head].output_slopes, self.buffers(min(n_rows, INPUT_GRADIENT_ROWS))
+        output_slopes, bound = HEADS[self.head].output_slopes, self.bind(min(n_rows, INPUT_GRADIENT_ROWS))
         for start in range(0, n_rows, INPUT_GRADIENT_ROWS):
             rows = X_checked[start : start + INPUT_GRADIENT_ROWS]
-            if rows.shape[0] != buffers.rows:
-                buffers = self.buffers(rows.shape[0])  # the last, shorter block
+            if rows.shape[0] != bound.buffers.rows:
+                bound = self.bind(rows.shape[0])  # the last, shorter block
             with np.errstate(over="ignore", invalid="ignore"):
-                top = self._forward(rows, buffers)
-                self._refuse_overflow(rows, buffers)
+                top = bound.forward(rows)
+                self._refuse_overflow(rows, bound.buffers)
                 for k in range(n_out):
-                    delta = output_slopes(top, k, buffers.layers[-1].delta)
-                    for i in range(len(self.params) - 1, 0, -1):
-                        delta = self._delta_below(i, delta, buffers, slopes_known=k > 0)
+                    output_slopes(top, k, bound.buffers.layers[-1].delta)
+                    delta = bound.carry_down(slopes_known=k > 0)
                     np.matmul(delta, self.params[0].weights.T, out=gradients[start : start + rows.shape[0], k, :])
         if not np.isfinite(gradients).all():
             raise ValueError(
@@ -510,12 +450,12 @@ class Network:
 
     def predict(self, X: npt.ArrayLike) -> np.ndarray:
         """Identity head: ``forward(X)`` (n, n_out). Classifiers: integer labels (n,), from the logits."""
-        return self._decision(self._answer(self.check_inputs(X)).layers[-1])
+        return self._decision(self._answer(self.check_inputs(X)).buffers.layers[-1])
 
     def score(self, X: npt.ArrayLike, y: npt.ArrayLike) -> float:
         """R^2 (averaged over outputs) for the identity head, accuracy for classifiers."""
         X_checked, Y = self.check_data(X, y)
-        prediction = self._decision(self._answer(X_checked).layers[-1])
+        prediction = self._decision(self._answer(X_checked).buffers.layers[-1])
         if self.head != "identity":
             labels = Y[:, 0] if self.head == "sigmoid" else np.argmax(Y, axis=1)
             return float(np.mean(prediction == labels))
@@ -533,9 +473,9 @@ class Network:
         """Mean loss of the head over ``X`` (n, n_in), plus ``(l2 / 2) * sum(W**2)``."""
         X_checked, Y = self.check_data(X, y)
         l2 = non_negative_number(l2, "l2")
-        buffers = self._answer(X_checked)
+        bound = self._answer(X_checked)
         with np.errstate(over="ignore", invalid="ignore"):
-            loss = self._head_loss(buffers.layers[-1].output, Y, buffers) + self._penalty(l2)
+            loss = bound.output_loss(Y, l2)
         if not math.isfinite(loss):
             raise ValueError(f"X, y: the loss overflows float64 ({loss}) for these inputs and labels; scale them")
         return loss
@@ -544,10 +484,10 @@ class Network:
         """One backward pass over all of ``X``: the loss and a copy of every layer's gradients."""
         X_checked, Y = self.check_data(X, y)
         l2 = non_negative_number(l2, "l2")
-        buffers = self.buffers(X_checked.shape[0])
+        bound = self.bind(X_checked.shape[0])
         with np.errstate(over="ignore", invalid="ignore"):
-            loss = self.loss_and_gradients(X_checked, Y, l2, buffers)
-        self._refuse_overflow(X_checked, buffers)
+            loss = bound.loss_and_gradients(X_checked, Y, l2)
+        self._refuse_overflow(X_checked, bound.buffers)
         if not (math.isfinite(loss) and np.isfinite(self._gradients).all()):
             raise ValueError("X, y: the loss or its gradient overflows float64 for these inputs and labels; scale them")
         return self.gradient_record(loss)
@@ -643,6 +583,129 @@ class Network:
         return cls.from_document(read_model(path, NetworkDocument))
 
 
+class BoundPass:
+    """A network's forward and backward pass over batches of ``rows`` rows, each operation bound to its arrays once.
+
+    Made by `Network.bind`, with step buffers of its own. Every operation of the pass is a NumPy
+    call bound beforehand (``functools.partial``) to the arrays it reads and writes: the
+    parameters' and the gradients' per-layer views, and the buffers' named arrays. A pass runs
+    its lists of calls straight through, with no table, layer or shape looked up per step: for a
+    small network those lookups cost as much as the arithmetic. Only the inputs ``X`` (rows, n_in)
+    and targets ``Y`` (rows, n_out) come with each call, so that a batch may be any array of the
+    right shape; they feed the first layer's product, its weight gradient and the loss.
+
+    The math, layer by layer: ``Z = A_prev @ W + b`` and ``A = f(Z)``, the head's function for
+    the output layer. The output delta is ``(A - Y) * c / n``; then, last layer to first, ``dW =
+    A_prev.T @ delta (+ l2 W)``, ``db = 1.T @ delta`` and ``delta = (delta @ W.T) * f'(Z_prev)``.
+    The backward pass's arrays are made, and its calls bound, the first time it runs, so that a
+    forward-only pass never makes them.
+    """
+
+    def __init__(self, network: Network, rows: int) -> None:
+        self.network = network
+        self.buffers = StepBuffers(rows, network.layer_sizes[1:], network._n_weights)
+        self._head = HEADS[network.head]
+        activation, layers, last = ACTIVATIONS[network.activation], self.buffers.layers, len(network.params) - 1
+        self._forward: list[Call] = []
+        """Every call of the forward pass after the first layer's product, which takes ``X``."""
+        for i, (p, layer) in enumerate(zip(network.params, layers, strict=True)):
+            if i > 0:
+                self._forward.append(partial(np.matmul, layers[i - 1].output, p.weights, out=layer.z))
+            self._forward.append(partial(np.add, layer.z, p.bias, out=layer.z))
+            function = self._head.output if i == last else activation.forward
+            layer.output = layer.z if function is None else layer.a
+            if function is not None:
+                self._forward.append(partial(function, layer.z, layer))
+        self.output = layers[-1].output
+        """(rows, n_out) the head's output, where the forward pass leaves it."""
+
+    def forward(self, X: FloatArray) -> FloatArray:
+        """The output (rows, n_out) for inputs ``X`` (rows, n_in), every layer's ``Z`` and ``A`` into the buffers."""
+        np.matmul(X, self.network.params[0].weights, out=self.buffers.layers[0].z)
+        for call in self._forward:
+            call()
+        return self.output
+
+    def output_loss(self, Y: FloatArray, l2: float) -> float:
+        """The head's loss of the last forward pass's output against ``Y`` (rows, n_out), plus the ``l2`` penalty;
+        leaves ``output - Y`` in the top delta."""
+        top = self.buffers.layers[-1]
+        diff = np.subtract(self.output, Y, out=top.delta)
+        return self._head.loss(top.z, self.output, Y, diff, top) + self.network._penalty(l2)
+
+    def loss(self, X: FloatArray, Y: FloatArray, l2: float) -> float:
+        """The loss on a checked batch ``X`` (rows, n_in), ``Y`` (rows, n_out), with the ``l2`` penalty; no gradient."""
+        self.forward(X)
+        return self.output_loss(Y, l2)
+
+    def loss_and_gradients(self, X: FloatArray, Y: FloatArray, l2: float) -> float:
+        """Forward and backward on a checked batch ``X`` (rows, n_in), ``Y`` (rows, n_out); returns the loss.
+
+        The gradients land in `Network.gradient_vector`.
+        """
+        loss = self.loss(X, Y, l2)
+        network, layers = self.network, self.buffers.layers
+        top_delta = layers[-1].delta
+        top_delta *= self._delta_scale
+        for call in self._backward:
+            call()
+        np.matmul(X.T, layers[0].delta, out=network._gradient_views[0].weights)
+        if l2:
+            n_weights = network._n_weights
+            weights, weight_gradients = network._parameters[:n_weights], network._gradients[:n_weights]
+            weight_gradients += np.multiply(weights, l2, out=self.buffers.weights_sized)
+        return loss
+
+    def carry_down(self, *, slopes_known: bool = False) -> FloatArray:
+        """Carry the top layer's delta down to the first layer's, ``delta = (delta @ W.T) * f'(Z)`` layer by layer;
+        return it (rows, n_in of layer 1). ``slopes_known``: the derivative buffers already hold ``f'(Z)`` of
+        this forward pass, from an earlier call."""
+        for product, slopes, apply in self._carries:
+            product()
+            if slopes is not None and not slopes_known:
+                slopes()
+            if apply is not None:
+                apply()
+        return self.buffers.layers[0].delta
+
+    @cached_property
+    def _delta_scale(self) -> float:
+        """``c / n``: the head's delta factor over the batch's rows."""
+        return self._head.delta_factor(self.network.layer_sizes[-1]) / self.buffers.rows
+
+    @cached_property
+    def _carries(self) -> list[tuple[Call, Call | None, Call | None]]:
+        """Per layer ``i``, last to second: the calls that make layer ``i - 1``'s delta from layer ``i``'s: the product
+        with ``W_i.T`` (a broadcast multiply for one output column: the same bits, three times faster than a
+        matrix product), ``f'(Z_{i-1})`` into the derivative buffer, and the delta times it (``None`` for f' = 1)."""
+        derivative, params = ACTIVATIONS[self.network.activation].derivative, self.network.params
+        layers, carries = self.buffers.layers, list[tuple[Call, Call | None, Call | None]]()
+        for i in range(len(params) - 1, 0, -1):
+            delta, below, weights = layers[i].delta, layers[i - 1], params[i].weights
+            product = partial(np.multiply if delta.shape[1] == 1 else np.matmul, delta, weights.T, out=below.delta)
+            if derivative is None:
+                carries.append((product, None, None))
+                continue
+            slopes = partial(derivative, below.z, below.output, below.derivative)
+            carries.append((product, slopes, partial(np.multiply, below.delta, below.derivative, out=below.delta)))
+        return carries
+
+    @cached_property
+    def _backward(self) -> list[Call]:
+        """Every call of the backward pass after the output delta is scaled, but the first layer's weight gradient
+        (which takes ``X``): per layer, last to first, its weight and bias gradients, then the delta below."""
+        layers, gradients, ones = self.buffers.layers, self.network._gradient_views, self.buffers.ones
+        calls: list[Call] = []
+        for i in range(len(layers) - 1, -1, -1):
+            delta = layers[i].delta
+            if i > 0:
+                calls.append(partial(np.matmul, layers[i - 1].output.T, delta, out=gradients[i].weights))
+            calls.append(partial(np.matmul, ones, delta, out=gradients[i].bias))
+            if i > 0:
+                calls.extend(call for call in self._carries[len(layers) - 1 - i] if call is not None)
+        return calls
+
+
 def gradient_check(
     net: Network,
     X: npt.ArrayLike,
@@ -662,16 +725,16 @@ def gradient_check(
     tolerance = non_negative_number(tolerance, "tolerance")
     analytic = net.gradients(X, y, l2=l2)
     X_checked, Y = net.check_data(X, y)
-    buffers = net.buffers(X_checked.shape[0])
+    bound = net.bind(X_checked.shape[0])
     flat = net.parameter_vector
     numeric_flat = np.empty_like(flat)
     for i in range(flat.size):
         original = flat[i]
         try:
             flat[i] = original + epsilon
-            loss_plus = net.batch_loss(X_checked, Y, l2, buffers)
+            loss_plus = bound.loss(X_checked, Y, l2)
             flat[i] = original - epsilon
-            loss_minus = net.batch_loss(X_checked, Y, l2, buffers)
+            loss_minus = bound.loss(X_checked, Y, l2)
         finally:
             flat[i] = original
         numeric_flat[i] = (loss_plus - loss_minus) / (2.0 * epsilon)

@@ -427,6 +427,23 @@ def test_no_step_buffer_is_made_after_the_first_epoch(
     assert made_in_epoch and set(made_in_epoch) == {1}
 
 
+@pytest.mark.parametrize("batch_size", [16, 50], ids=["a short last batch", "batches of one size"])
+def test_an_epoch_gathered_at_once_trains_to_the_bits_of_one_gathered_batch_by_batch(
+    monkeypatch: pytest.MonkeyPatch, batch_size: int
+) -> None:
+    """Small data is gathered an epoch at once, its batches views of the copy; large data a batch at a time. The
+    two give the same rows to the same steps, so the same bits."""
+    X, y = data(200, task="multiclass")
+    found = []
+    for limit, at_once in ((0, False), (X.nbytes * 4, True)):
+        monkeypatch.setattr(glassnet.epochs, "EPOCH_GATHER_BYTES", limit)
+        net = Network([4, 8, 3], activation="relu", head="softmax", seed=2)
+        run = TrainingRun(net, X, y, epochs=6, batch_size=batch_size, optimizer="momentum", keep_gradients=1)
+        assert glassnet.epochs.Workspace(net, run.data, batch_size).gathers_epochs is at_once
+        found.append((net.parameter_vector.tobytes(), run.advance().model_dump_json(), net.generator.random()))
+    assert found[0] == found[1]
+
+
 def test_later_epochs_allocate_no_batch_sized_arrays_and_fit_frees_its_buffers() -> None:
     X, y = get_data(8_000, seed=0)
     net = Network([4, 10, 25, 1], seed=0)
