@@ -583,6 +583,17 @@ class Network:
         return cls.from_document(read_model(path, NetworkDocument))
 
 
+def _bias_added(layer: LayerBuffers, bias: FloatArray) -> list[Call]:
+    """The calls that add ``bias`` (width,) to every row of ``layer.z``: the bias copied onto the rows of the
+    layer's bias tile, then added from it to the pre-activation seen as rows of the tile's size (the same sums,
+    in long loops), or, for a tile of one row, added as it is."""
+    tile = layer.bias_tile
+    if tile.shape[0] == 1:
+        return [partial(np.add, layer.z, bias, out=layer.z)]
+    z_in_tiles = layer.z.reshape(-1, tile.size)
+    return [partial(np.copyto, tile, bias), partial(np.add, z_in_tiles, tile.reshape(-1), out=z_in_tiles)]
+
+
 class BoundPass:
     """A network's forward and backward pass over batches of ``rows`` rows, each operation bound to its arrays once.
 
@@ -611,7 +622,7 @@ class BoundPass:
         for i, (p, layer) in enumerate(zip(network.params, layers, strict=True)):
             if i > 0:
                 self._forward.append(partial(np.matmul, layers[i - 1].output, p.weights, out=layer.z))
-            self._forward.append(partial(np.add, layer.z, p.bias, out=layer.z))
+            self._forward.extend(_bias_added(layer, p.bias))
             function = self._head.output if i == last else activation.forward
             layer.output = layer.z if function is None else layer.a
             if function is not None:
