@@ -6,9 +6,10 @@ the `LayerParams` in ``Network.params`` are views into it, so an optimizer step 
 update and a snapshot is one copy. The gradients have the same layout.
 
 Read top to bottom: the stored form (`NetworkDocument`), then `Network`: its layout, the
-checks at its boundary, the math (forward and backward into step buffers), the training
-interface a `TrainingRun` drives, the public calls (forward, predict, score, loss,
-gradients, fit), and persistence; last `gradient_check`, against central differences.
+checks at its boundary, the training interface a `TrainingRun` drives, the public calls
+(forward, predict, score, loss, gradients, fit), and persistence; then the math, `BoundPass`:
+the forward and backward pass over batches of one size, every NumPy call bound to its step
+buffers once; last `gradient_check`, against central differences.
 """
 
 from __future__ import annotations
@@ -669,8 +670,8 @@ class BoundPass:
 
     def carry_down(self, *, slopes_known: bool = False) -> FloatArray:
         """Carry the top layer's delta down to the first layer's, ``delta = (delta @ W.T) * f'(Z)`` layer by layer;
-        return it (rows, n_in of layer 1). ``slopes_known``: the derivative buffers already hold ``f'(Z)`` of
-        this forward pass, from an earlier call."""
+        return it (rows, width of the first layer). ``slopes_known``: the derivative buffers already hold ``f'(Z)``
+        of this forward pass, from an earlier call."""
         for product, slopes, apply in self._carries:
             product()
             if slopes is not None and not slopes_known:
