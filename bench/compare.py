@@ -135,7 +135,7 @@ Trainer = Callable[[int], None]
 RECORDS_TARGET_PERCENT = 5.0
 CHECKPOINT_EPOCHS = (3_000, 6_000)
 CHECKPOINT_QUICK_EPOCHS = (20, 40)
-CHECKPOINT_REPEATS = 3
+CHECKPOINT_REPEATS = 5
 CHECKPOINT_TARGET_PERCENT = 15.0
 """``python train.py --epochs N --checkpoint run.json`` (every 10 epochs) against the same run without."""
 EFFECTS_ROWS = 10_000

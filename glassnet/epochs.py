@@ -6,10 +6,11 @@ that `measure` makes of what the epoch's last step left behind, with the unit he
 `Network.count_units` counted over its last rows (``UNIT_ROWS``). Nothing here holds on to the
 run: each function is given what it reads and writes.
 
-The workspace holds every array an ``advance`` call computes in (a bound pass, with its step buffers, per batch size,
-the minibatch gather, the snapshots for divergence and update ratios, the unit counts, the
-optimizer's scratch), made when the call starts and dropped when it returns, so that a step
-allocates nothing and a paused run keeps only its parameters, its optimizer state and its history.
+The workspace holds every array an ``advance`` call computes in (a `BoundPass`, with its step
+buffers, per batch size, the minibatch gather, the snapshots for divergence and update ratios,
+the unit counts, the optimizer's scratch), made when the call starts and dropped when it
+returns, so that a step allocates nothing and a paused run keeps only its parameters, its
+optimizer state and its history.
 """
 
 from __future__ import annotations
