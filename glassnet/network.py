@@ -708,13 +708,11 @@ class BoundPass:
         (which takes ``X``): per layer, last to first, its weight and bias gradients, then the delta below."""
         layers, gradients, ones = self.buffers.layers, self.network._gradient_views, self.buffers.ones
         calls: list[Call] = []
-        for i in range(len(layers) - 1, -1, -1):
-            delta = layers[i].delta
-            if i > 0:
-                calls.append(partial(np.matmul, layers[i - 1].output.T, delta, out=gradients[i].weights))
-            calls.append(partial(np.matmul, ones, delta, out=gradients[i].bias))
-            if i > 0:
-                calls.extend(call for call in self._carries[len(layers) - 1 - i] if call is not None)
+        for i, carry in zip(range(len(layers) - 1, 0, -1), self._carries, strict=True):
+            calls.append(partial(np.matmul, layers[i - 1].output.T, layers[i].delta, out=gradients[i].weights))
+            calls.append(partial(np.matmul, ones, layers[i].delta, out=gradients[i].bias))
+            calls.extend(call for call in carry if call is not None)
+        calls.append(partial(np.matmul, ones, layers[0].delta, out=gradients[0].bias))
         return calls
 
 
