@@ -557,13 +557,18 @@ class Network:
 
     # ----- persistence -------------------------------------------------------
 
-    def to_document(self) -> NetworkDocument:
-        """A validated copy of the architecture and parameters (rejects non-finite values)."""
+    def to_document(self, *, copy: bool = True) -> NetworkDocument:
+        """The architecture and parameters as a document, refused if a parameter is not finite: a validated copy,
+        or (``copy=False``) one that shares the live arrays, for a writer that dumps it before they change."""
+        sizes, activation, head = self.layer_sizes, self.activation, self.head
+        if not copy and np.isfinite(self.parameter_vector).all():  # else the copy's validation says what is wrong
+            shared = [LayerParams.model_construct(weights=p.weights, bias=p.bias) for p in self.params]
+            return NetworkDocument.model_construct(layer_sizes=sizes, activation=activation, head=head, params=shared)
         try:
             params = [LayerParams(weights=p.weights.copy(), bias=p.bias.copy()) for p in self.params]
         except ValidationError as error:
             raise ValueError(f"cannot store the network: {first_error(error)}") from None
-        return NetworkDocument(layer_sizes=self.layer_sizes, activation=self.activation, head=self.head, params=params)
+        return NetworkDocument(layer_sizes=sizes, activation=activation, head=head, params=params)
 
     @classmethod
     def from_document(cls, document: NetworkDocument) -> Network:

@@ -19,8 +19,10 @@ import hashlib
 import itertools
 import math
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Self, Unpack
 from weakref import WeakKeyDictionary
@@ -340,8 +342,11 @@ class CheckpointFile:
 
     A write in the ``background`` makes its bytes at once and leaves the files to a thread of its
     own, so that training goes on while the disk works (the two flushes to disk are most of what a
-    write costs); the next write waits for it, and so do `wait` and `close` (which a run calls
-    before it returns, or stops), raising its error if it failed.
+    write costs). Training never waits for the disk: a write made while the last one is still on its
+    way, and another waits behind it, takes the waiting one's place (its checkpoint replaces that
+    one's, its lines are added to that one's). `wait` and `close` (which a run calls before it
+    returns, or stops) return once all is on disk; they, and the next write, raise the error of a
+    write that failed, after which nothing more of its queue is written and the log begins afresh.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, name: str = "path") -> None:
@@ -351,7 +356,10 @@ class CheckpointFile:
         self._history: TrainingHistory | None = None
         self._records, self._size, self._digest = 0, 0, hashlib.sha256()  # what the log holds
         self._disk: ThreadPoolExecutor | None = None
-        self._pending: Future[None] | None = None
+        self._last: Future[None] | None = None  # the last write handed to the thread
+        self._queue: list[_Write] = []  # a write not begun yet (at most one), under `_lock`
+        self._failure: BaseException | None = None  # a background write's, under `_lock`
+        self._lock = threading.Lock()
 
     def write(
         self,
@@ -362,7 +370,7 @@ class CheckpointFile:
     ) -> None:
         """Write ``run``'s checkpoint, or ``document`` of it (a document that holds it, as `TabularCheckpoint`);
         in the ``background``: return once its bytes are made."""
-        self.wait()  # the last write is on disk (or has failed) before this one begins
+        self._raise_failure()
         records = run.history.records
         if run.history is not self._history or len(records) < self._records:  # a history not begun here
             self._history, self._records, self._size, self._digest = run.history, 0, 0, hashlib.sha256()
@@ -370,21 +378,34 @@ class CheckpointFile:
         whole = self._size == 0
         self._records, self._size = len(records), self._size + len(lines)
         self._digest.update(lines)
-        log = HistoryLog(file=self.log.name, records=self._records, size=self._size, sha256=self._digest.hexdigest())
+        log = HistoryLog.model_construct(
+            file=self.log.name, records=self._records, size=self._size, sha256=self._digest.hexdigest()
+        )
         stored = run.stored_checkpoint(log)
-        checkpoint = (stored if document is None else document(stored)).model_dump_json().encode("utf-8")
+        made = _Write(lines, whole, (stored if document is None else document(stored)).model_dump_json().encode())
         if not background:
-            self._put(lines, whole, checkpoint)
+            self.wait()
+            try:
+                self._put(made)
+            except BaseException:
+                self._history = None  # the next write begins the log afresh
+                raise
             return
+        with self._lock:
+            if self._queue:  # the last write still waits for the one before it: this one takes its place
+                self._queue[0] = self._queue[0].followed_by(made)
+                return
+            self._queue.append(made)
         if self._disk is None:
             self._disk = ThreadPoolExecutor(max_workers=1, thread_name_prefix="glassnet-checkpoint")
-        self._pending = self._disk.submit(self._put, lines, whole, checkpoint)
+        self._last = self._disk.submit(self._put_queued)
 
     def wait(self) -> None:
-        """Return once the last write is on disk, or raise its error."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.result()
+        """Return once every write is on disk, or raise the error of one that failed."""
+        last, self._last = self._last, None
+        if last is not None:
+            last.result()
+        self._raise_failure()
 
     def close(self) -> None:
         """`wait`, then let the thread that writes in the background go."""
@@ -395,21 +416,56 @@ class CheckpointFile:
                 self._disk.shutdown()
                 self._disk = None
 
-    def _put(self, lines: bytes, whole: bool, checkpoint: bytes) -> None:
-        """The files of one write: the log's new ``lines`` (the ``whole`` log, replaced), flushed to disk, then the
-        ``checkpoint``. After a failure, the next write begins the log afresh."""
-        try:
-            if whole:
-                AtomicFile(self.log, name=f"{self.name}'s history log").write(lines)
-            else:
-                with self.log.open("ab") as appended:
-                    appended.write(lines)
-                    appended.flush()
-                    os.fsync(appended.fileno())
-            self.checkpoint.write(checkpoint)
-        except BaseException:
+    def _raise_failure(self) -> None:
+        """Raise a background write's error, once, dropping the write that waited behind it; the next write
+        then begins the log afresh."""
+        with self._lock:
+            failure, self._failure = self._failure, None
+            if failure is not None:
+                self._queue.clear()
+        if failure is not None:
             self._history = None
-            raise
+            raise failure
+
+    def _put_queued(self) -> None:
+        """In the thread: the write that waits, unless one before it failed."""
+        with self._lock:
+            if self._failure is not None or not self._queue:  # a failed write's queue is not written
+                return
+            made = self._queue.pop()
+        try:
+            self._put(made)
+        except BaseException as error:
+            with self._lock:
+                self._failure = error
+
+    def _put(self, made: _Write) -> None:
+        """The files of one write: the log's new lines (the whole log, replaced), flushed to disk, then the
+        checkpoint."""
+        if made.whole:
+            AtomicFile(self.log, name=f"{self.name}'s history log").write(made.lines)
+        else:
+            with self.log.open("ab") as appended:
+                appended.write(made.lines)
+                appended.flush()
+                os.fsync(appended.fileno())
+        self.checkpoint.write(made.checkpoint)
+
+
+@dataclass(frozen=True)
+class _Write:
+    """One write of a `CheckpointFile`: the log's new ``lines`` (or the ``whole`` log), then the ``checkpoint``."""
+
+    lines: bytes
+    whole: bool
+    checkpoint: bytes
+
+    def followed_by(self, later: _Write) -> _Write:
+        """This write and the ``later`` one as one: the later checkpoint, and the lines of both (or the later
+        whole log)."""
+        if later.whole:
+            return later
+        return _Write(self.lines + later.lines, self.whole, later.checkpoint)
 
 
 # --------------------------------------------------------------------------- #
@@ -554,34 +610,34 @@ class TrainingRun:
         return self._fingerprint
 
     def checkpoint(self) -> TrainingCheckpoint:
-        """Everything this run needs to go on, as a validated document."""
-        return TrainingCheckpoint(**self._checkpoint_parts(), history=self.history.model_copy(deep=True))
+        """Everything this run needs to go on, as a validated document of its own."""
+        return TrainingCheckpoint(**self._checkpoint_parts(copy=True), history=self.history.model_copy(deep=True))
 
     def stored_checkpoint(self, log: HistoryLog) -> TrainingCheckpoint:
-        """The checkpoint as its file stores it, the history's records in ``log``: taken from the run as it is,
-        at a cost that does not grow with the history (its reader, `read_checkpoint`, checks it whole)."""
+        """The checkpoint as its file stores it, the history's records in ``log``, made at a cost that does not
+        grow with the history: unvalidated, and sharing the run's arrays, so dump it before the run goes on
+        (its writer, `CheckpointFile`, does; its reader, `read_checkpoint`, checks it whole)."""
         history = self.history.model_copy(update={"records": []})
-        return TrainingCheckpoint.model_construct(**self._checkpoint_parts(), history=history, history_log=log)
+        parts = self._checkpoint_parts(copy=False)
+        return TrainingCheckpoint.model_construct(**parts, history=history, history_log=log)
 
-    def _checkpoint_parts(self) -> dict[str, Any]:
-        """The checkpoint's parts besides the history."""
+    def _checkpoint_parts(self, *, copy: bool) -> dict[str, Any]:
+        """The checkpoint's parts besides the history: copies of the run's arrays, or the arrays themselves."""
         optimizer = self.settings.optimizer
         if not isinstance(optimizer, BuiltInOptimizer):
             raise TypeError(
                 f"optimizer: only sgd, momentum and adam can be saved in a checkpoint, got {type(optimizer).__name__}"
             )
-        keep_best = self._best_parameters is not None and self.history.best_epoch is not None
-        state = self.optimizer_state
+        state, best = self.optimizer_state, self._best_parameters
+        keep_best = best is not None and self.history.best_epoch is not None
         return {
-            "network": self.network.to_document(),
+            "network": self.network.to_document(copy=copy),
             "random_state": RandomState.model_validate(self.network.generator.bit_generator.state),
             "settings": self.settings,
-            "optimizer_state": None if state is None else state.model_copy(deep=True),
+            "optimizer_state": state.model_copy(deep=True) if copy and state is not None else state,
             "epochs_done": self.epochs_done,
             "best_val_loss": None if math.isinf(self._best_val_loss) else self._best_val_loss,
-            "best_parameters": self._best_parameters.copy()
-            if keep_best and self._best_parameters is not None
-            else None,
+            "best_parameters": (best.copy() if copy else best) if keep_best and best is not None else None,
             "data": self.data_fingerprint(),
         }
 

@@ -982,6 +982,18 @@ def test_saving_non_finite_parameters_fails_and_keeps_the_old_file(tmp_path: Pat
     assert sorted(tmp_path.iterdir()) == [path]
 
 
+def test_a_document_that_shares_the_parameters_dumps_as_a_copy_does_and_refuses_the_same() -> None:
+    """``to_document(copy=False)`` (what a checkpoint writer dumps at once) holds the live arrays, writes the same
+    JSON as the validated copy, and refuses non-finite parameters with the copy's error."""
+    net, _ = saved_case("softmax")
+    shared = net.to_document(copy=False)
+    assert shared.params[0].weights is net.params[0].weights
+    assert shared.model_dump_json() == net.to_document().model_dump_json()
+    net.params[1].bias[0] = np.nan
+    with pytest.raises(ValueError, match=r"cannot store the network: .*expected finite values"):
+        net.to_document(copy=False)
+
+
 def valid_document(tmp_path: Path) -> dict[str, Any]:
     net, _ = saved_case("sigmoid")
     path = tmp_path / "valid.json"

@@ -6,6 +6,7 @@ import itertools
 import json
 import math
 import os
+import threading
 import time
 import tracemalloc
 from pathlib import Path
@@ -564,14 +565,16 @@ def test_a_checkpoint_that_fails_on_disk_stops_the_fit_with_its_error(
     """A background write that fails (a full disk) stops the run with that error at its next checkpoint or end;
     the file on disk is the last one written whole, from which the run resumes to the same bits."""
     real_write = glassnet.guards.AtomicFile.write
-    writes: list[int] = []
+    whole: list[int] = []  # the epochs of the checkpoints written whole
 
     def full_disk_at_the_third(self: glassnet.guards.AtomicFile, content: str | bytes) -> None:
         if self.path.name == "run.json":
-            writes.append(1)
-            if len(writes) == 3:
+            if len(whole) == 2:
                 raise OSError(28, "No space left on device")
-        real_write(self, content)
+            real_write(self, content)
+            whole.append(json.loads(content)["run"]["epochs_done"])
+        else:
+            real_write(self, content)
 
     monkeypatch.setattr(glassnet.guards.AtomicFile, "write", full_disk_at_the_third)
     houses, path = glassnet.make_housing(60, seed=1), tmp_path / "run.json"
@@ -579,8 +582,49 @@ def test_a_checkpoint_that_fails_on_disk_stops_the_fit_with_its_error(
         glassnet.TabularModel(epochs=60).fit(houses, "price", checkpoint=path, checkpoint_every=10)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json", "run.json.history.jsonl"]
     monkeypatch.undo()
-    assert json.loads(path.read_text())["run"]["epochs_done"] == 20, "the third checkpoint never replaced the second"
+    assert json.loads(path.read_text())["run"]["epochs_done"] == whole[-1] < 60, "the third never replaced it"
     resumed = glassnet.TabularModel.resume(path, houses)
-    whole = glassnet.TabularModel(epochs=60)
-    whole.fit(houses, "price")
-    assert resumed.network.parameter_vector.tobytes() == whole.network.parameter_vector.tobytes()
+    unbroken = glassnet.TabularModel(epochs=60)
+    unbroken.fit(houses, "price")
+    assert resumed.network.parameter_vector.tobytes() == unbroken.network.parameter_vector.tobytes()
+
+
+def test_checkpoints_made_while_the_disk_is_busy_go_to_it_as_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Training does not wait for a slow disk: checkpoints made while the first is still being written
+    (its flush held here until the 29th is made) go to disk as one, with all their records, and the run
+    resumes from the file to the bits of an unbroken one."""
+    real_fsync, flushes = os.fsync, threading.Event()
+
+    def held_disk(fd: int) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            assert flushes.wait(timeout=60), "the 29th checkpoint was never made"
+        real_fsync(fd)
+
+    real_write, epochs_written = glassnet.guards.AtomicFile.write, []
+
+    def counted(self: glassnet.guards.AtomicFile, content: str | bytes) -> None:
+        real_write(self, content)
+        if self.path.name == "run.json":
+            epochs_written.append(json.loads(content)["run"]["epochs_done"])
+
+    monkeypatch.setattr(os, "fsync", held_disk)
+    monkeypatch.setattr(glassnet.guards.AtomicFile, "write", counted)
+    made: list[int] = []
+
+    def on_checkpoint(epochs: int) -> None:
+        made.append(epochs)
+        if epochs == 29:
+            flushes.set()
+
+    houses, path = glassnet.make_housing(60, seed=1), tmp_path / "run.json"
+    model = glassnet.TabularModel(epochs=30)
+    model.fit(houses, "price", checkpoint=path, checkpoint_every=1, on_checkpoint=on_checkpoint)
+    assert made == list(range(1, 31)) and epochs_written == [1, 29, 30], "2 to 29 waited, and went as one"
+    log = [json.loads(line)["epoch"] for line in glassnet.training.history_log(path).read_text().splitlines()]
+    assert log == list(range(1, 31))
+    monkeypatch.undo()
+    stored = glassnet.TabularModel.resume(path, houses)
+    assert stored.history == model.history
+    assert stored.network.parameter_vector.tobytes() == model.network.parameter_vector.tobytes()
