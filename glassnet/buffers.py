@@ -87,6 +87,11 @@ class LayerBuffers:
         return zeros
 
     @cached_property
+    def active_rows(self) -> FloatArray:
+        """(width,): on how many rows each unit was active, for relu's count of dead units."""
+        return np.empty(self.width)
+
+    @cached_property
     def blocked(self) -> BoolArray:
         """(rows, width) bool: the unit-row pairs that passed no gradient, for a record's unit health."""
         return np.empty((self.maker.rows, self.width), dtype=np.bool_)

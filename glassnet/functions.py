@@ -17,14 +17,14 @@ sees 0. ``register_activation`` adds an activation; the heads are fixed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from glassnet.buffers import LayerBuffers
+from glassnet.buffers import LayerBuffers, StepBuffers
 from glassnet.guards import positive_number
 
 FloatArray = npt.NDArray[np.float64]
@@ -101,14 +101,14 @@ def _blocks(derivative: FloatArray, threshold: float, out: BoolArray) -> BoolArr
     return np.less(derivative, threshold, out=out)
 
 
-def _relu_alive(layers: Sequence[LayerBuffers], bias_gradients: FloatArray, alive: BoolArray, first: bool) -> None:
-    """Mark in ``alive`` the relu units active (``z > 0``) on some row of the last pass (``first``: unmark
-    every other unit first).
+def _relu_alive(buffers: StepBuffers, bias_gradients: FloatArray, alive: BoolArray, first: bool) -> None:
+    """Mark in ``alive`` the relu units active (``z > 0``) on some row of the last pass over ``buffers``
+    (``first``: unmark every other unit first).
 
-    ``layers`` are the hidden layers' buffers, their ``derivative`` ``f'(z)`` (n, k); ``bias_gradients``
-    and ``alive`` hold every hidden unit, layer after layer. A unit active on a row has a nonzero delta
-    there, so nearly always a nonzero bias gradient: one comparison over the biases marks those, and only
-    the units it leaves unmarked have their rows looked at. A healthy network costs two calls.
+    ``bias_gradients`` and ``alive`` hold every hidden unit, layer after layer. A unit active on a row has a
+    nonzero delta there, so nearly always a nonzero bias gradient: one comparison over the biases marks
+    those, and a healthy network costs two calls. A hidden layer with units left unmarked takes one product
+    more, ``1^T f'(z)``: on how many rows each of its units was active (exact, a sum of 0s and 1s).
     """
     if first:
         np.not_equal(bias_gradients, 0.0, out=alive)
@@ -117,10 +117,10 @@ def _relu_alive(layers: Sequence[LayerBuffers], bias_gradients: FloatArray, aliv
     if alive.all():
         return
     start = 0
-    for layer in layers:
-        (candidates,) = np.nonzero(~alive[start : start + layer.width])
-        if candidates.size:
-            alive[start + candidates] = layer.derivative[:, candidates].any(axis=0)
+    for layer in buffers.layers[:-1]:
+        marked = alive[start : start + layer.width]
+        if not marked.all():
+            np.logical_or(marked, np.matmul(buffers.ones, layer.derivative, out=layer.active_rows), out=marked)
         start += layer.width
 
 
@@ -135,7 +135,7 @@ class ActivationFunction:
     of the rows counted is dead. Each activation says how to tell, and what its blocked pairs are:
 
     - ``blocks(f', threshold, out) -> (n, k)``: True for the pairs that pass no gradient;
-    - ``alive(layers, bias_gradients, alive, first)``: a faster test for an activation whose blocked pairs
+    - ``alive(buffers, bias_gradients, alive, first)``: a faster test for an activation whose blocked pairs
       have ``f'`` exactly 0 (relu): it marks the units that passed on some row (see `_relu_alive`) and
       is used instead of ``blocks``. With neither, every pair passes (leaky relu's 0.01, identity's 1);
     - ``saturates``: the blocked pairs are the flat tails of an S-curve (sigmoid, tanh), counted as saturated.
@@ -145,7 +145,7 @@ class ActivationFunction:
     derivative: Callable[[FloatArray, FloatArray, FloatArray], FloatArray] | None
     max_derivative: float = 1.0
     blocks: Callable[[FloatArray, float, BoolArray], BoolArray] | None = _blocks
-    alive: Callable[[Sequence[LayerBuffers], FloatArray, BoolArray, bool], None] | None = None
+    alive: Callable[[StepBuffers, FloatArray, BoolArray, bool], None] | None = None
     saturates: bool = False
 
 

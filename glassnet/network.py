@@ -377,7 +377,7 @@ class Network:
             counts.steps = counts.rows = 0
         spec = ACTIVATIONS[self.activation]
         if spec.derivative is not None and spec.alive is not None:
-            spec.alive(buffers.layers[:-1], counts.bias_gradients, counts.alive, first)
+            spec.alive(buffers, counts.bias_gradients, counts.alive, first)
             rows = buffers.rows
         elif spec.derivative is not None and spec.blocks is not None:
             threshold, start = DEAD_DERIVATIVE_SHARE * spec.max_derivative, 0
