@@ -531,25 +531,24 @@ class TabularModel:
         fitted = self._state()
         target, drop, table, validation = tables
 
-        validated: list[TabularCheckpoint] = []  # the model's parts, checked at the first checkpoint only
+        first: TabularCheckpoint | None = None  # the model's parts, validated at the first checkpoint only
 
         def document(stored: TrainingCheckpoint) -> TabularCheckpoint:
-            if validated:
-                return validated[0].model_copy(update={"run": stored})
-            validated.append(
-                TabularCheckpoint(
-                    settings=self.settings,
-                    target=target,
-                    drop=drop,
-                    features=fitted.features,
-                    target_encoding=fitted.target,
-                    table=table,
-                    validation=validation,
-                    run=stored,
-                    extra=dict(extra or {}),
-                )
+            nonlocal first
+            if first is not None:
+                return first.model_copy(update={"run": stored, "extra": dict(extra or {})})
+            first = TabularCheckpoint(
+                settings=self.settings,
+                target=target,
+                drop=drop,
+                features=fitted.features,
+                target_encoding=fitted.target,
+                table=table,
+                validation=validation,
+                run=stored,
+                extra=dict(extra or {}),
             )
-            return validated[0]
+            return first
 
         written, start = None if checkpoint is None else CheckpointFile(checkpoint, name="checkpoint"), run.epochs_done
 

@@ -357,7 +357,7 @@ class CheckpointFile:
         self._records, self._size, self._digest = 0, 0, hashlib.sha256()  # what the log holds
         self._disk: ThreadPoolExecutor | None = None
         self._last: Future[None] | None = None  # the last write handed to the thread
-        self._queue: list[_Write] = []  # a write not begun yet (at most one), under `_lock`
+        self._waiting: _Write | None = None  # a write handed to the thread, not begun yet, under `_lock`
         self._failure: BaseException | None = None  # a background write's, under `_lock`
         self._lock = threading.Lock()
 
@@ -392,10 +392,10 @@ class CheckpointFile:
                 raise
             return
         with self._lock:
-            if self._queue:  # the last write still waits for the one before it: this one takes its place
-                self._queue[0] = self._queue[0].followed_by(made)
+            if self._waiting is not None:  # the last write still waits for the one before it: this one takes its place
+                self._waiting = self._waiting.followed_by(made)
                 return
-            self._queue.append(made)
+            self._waiting = made
         if self._disk is None:
             self._disk = ThreadPoolExecutor(max_workers=1, thread_name_prefix="glassnet-checkpoint")
         self._last = self._disk.submit(self._put_queued)
@@ -422,7 +422,7 @@ class CheckpointFile:
         with self._lock:
             failure, self._failure = self._failure, None
             if failure is not None:
-                self._queue.clear()
+                self._waiting = None
         if failure is not None:
             self._history = None
             raise failure
@@ -430,9 +430,9 @@ class CheckpointFile:
     def _put_queued(self) -> None:
         """In the thread: the write that waits, unless one before it failed."""
         with self._lock:
-            if self._failure is not None or not self._queue:  # a failed write's queue is not written
+            made, self._waiting = self._waiting, None
+            if made is None or self._failure is not None:  # what waits behind a failed write is not written
                 return
-            made = self._queue.pop()
         try:
             self._put(made)
         except BaseException as error:

@@ -628,3 +628,26 @@ def test_checkpoints_made_while_the_disk_is_busy_go_to_it_as_one(
     stored = glassnet.TabularModel.resume(path, houses)
     assert stored.history == model.history
     assert stored.network.parameter_vector.tobytes() == model.network.parameter_vector.tobytes()
+
+
+def test_each_checkpoint_stores_extra_as_it_is_when_written(tmp_path: Path) -> None:
+    """The model's parts are validated at the first checkpoint only, but ``extra`` is the caller's mapping as it
+    stands at each checkpoint: a value it changes mid-run reaches the next checkpoint."""
+    extra: dict[str, Any] = {"stage": 0}
+    stored: list[int] = []
+    path = tmp_path / "run.json"
+
+    def on_checkpoint(epochs: int) -> None:
+        if epochs == 12:  # the last, written before this call
+            stored.append(json.loads(path.read_text())["extra"]["stage"])
+        extra["stage"] = epochs
+
+    glassnet.TabularModel(epochs=12).fit(
+        glassnet.make_housing(60, seed=1),
+        "price",
+        checkpoint=path,
+        checkpoint_every=4,
+        on_checkpoint=on_checkpoint,
+        extra=extra,
+    )
+    assert stored == [8], "the last checkpoint holds the value set after the one before it"
