@@ -372,17 +372,19 @@ class CheckpointFile:
         in the ``background``: return once its bytes are made."""
         self._raise_failure()
         records = run.history.records
-        if run.history is not self._history or len(records) < self._records:  # a history not begun here
-            self._history, self._records, self._size, self._digest = run.history, 0, 0, hashlib.sha256()
-        lines = b"".join(record.model_dump_json().encode("utf-8") + b"\n" for record in records[self._records :])
-        whole = self._size == 0
-        self._records, self._size = len(records), self._size + len(lines)
-        self._digest.update(lines)
+        begun_here = run.history is self._history and len(records) >= self._records
+        written, size, digest = (
+            (self._records, self._size, self._digest.copy()) if begun_here else (0, 0, hashlib.sha256())
+        )
+        lines = b"".join(record.model_dump_json().encode("utf-8") + b"\n" for record in records[written:])
+        digest.update(lines)
         log = HistoryLog.model_construct(
-            file=self.log.name, records=self._records, size=self._size, sha256=self._digest.hexdigest()
+            file=self.log.name, records=len(records), size=size + len(lines), sha256=digest.hexdigest()
         )
         stored = run.stored_checkpoint(log)
-        made = _Write(lines, whole, (stored if document is None else document(stored)).model_dump_json().encode())
+        made = _Write(lines, size == 0, (stored if document is None else document(stored)).model_dump_json().encode())
+        # only now that every byte is made (making them may raise) does the log count the new lines as its own
+        self._history, self._records, self._size, self._digest = run.history, len(records), log.size, digest
         if not background:
             self.wait()
             try:

@@ -350,6 +350,30 @@ def test_lines_a_killed_run_appended_after_its_checkpoint_are_ignored_then_dropp
     assert TrainingRun.load(path, X, y).history.model_dump_json() == whole.history.model_dump_json()
 
 
+def test_a_save_that_fails_while_made_leaves_the_next_one_whole(tmp_path: Path) -> None:
+    """A save refused while its bytes are made (a NaN parameter) writes nothing and counts nothing: the next save's
+    checkpoint still counts exactly the lines its log holds."""
+    whole = long_run()
+    whole.advance(30)
+    run, path = long_run(), tmp_path / "run.json"
+    run.advance(10)
+    run.save(path)
+    run.advance(10)
+    kept = run.network.parameter_vector[0]
+    run.network.parameter_vector[0] = np.nan
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match="cannot store the network"):
+        run.save(path)
+    assert path.read_bytes() == before, "the refused save wrote nothing"
+    run.network.parameter_vector[0] = kept
+    run.advance(10)
+    run.save(path)
+    X, y = data(60)
+    resumed = TrainingRun.load(path, X, y)
+    assert resumed.history.model_dump_json() == whole.history.model_dump_json()
+    assert resumed.network.parameter_vector.tobytes() == whole.network.parameter_vector.tobytes()
+
+
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
