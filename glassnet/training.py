@@ -678,10 +678,10 @@ class TrainingRun:
         run.optimizer_state = None if state is None else state.model_copy(deep=True)
         _LAST_OPTIMIZER[network] = (run.settings.optimizer, run.optimizer_state)
         run.epochs_done = checkpoint.epochs_done
-        scales = run.history.input_scales  # of the data, which the fingerprint says the run trained on
-        run.history = checkpoint.history.model_copy(deep=True)
-        if run.history.input_scales is None:  # a checkpoint written before histories kept them
-            run.history.input_scales = scales
+        # the baseline loss and the input scales are the data's, which the fingerprint says the run trained on:
+        # taken from it, not from the file (older files have no scales; an edited one would mislead the diagnosis)
+        of_data = {"baseline_loss": run.history.baseline_loss, "input_scales": run.history.input_scales}
+        run.history = checkpoint.history.model_copy(deep=True, update=of_data)
         run._best_val_loss = math.inf if checkpoint.best_val_loss is None else checkpoint.best_val_loss
         if run._best_parameters is not None and checkpoint.best_parameters is not None:
             np.copyto(run._best_parameters, checkpoint.best_parameters)

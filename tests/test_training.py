@@ -535,6 +535,22 @@ def test_a_checkpoint_whose_parts_disagree_is_refused_naming_them(
         TrainingRun.load(path, X, y)
 
 
+def test_a_checkpoint_takes_its_baseline_and_input_scales_from_the_data_not_the_file(tmp_path: Path) -> None:
+    """What the data says (its fingerprint matched) wins over an edited file, which would mislead the diagnosis."""
+
+    def edit(document: dict[str, Any]) -> None:
+        document["history"]["input_scales"]["means"][0] = 500.0
+        document["history"]["baseline_loss"] = 1e-6
+
+    X, y = data(60)
+    whole = TrainingRun(Network([4, 8, 1], activation="tanh", seed=1), X, y, epochs=40, optimizer="adam")
+    resumed = TrainingRun.load(_spliced(tmp_path, edit), X, y)
+    assert resumed.history.input_scales == whole.history.input_scales
+    assert resumed.history.baseline_loss == whole.history.baseline_loss
+    whole.advance()
+    assert resumed.advance().model_dump_json() == whole.history.model_dump_json()
+
+
 def test_checkpoints_written_during_a_fit_make_no_step_buffers_again(tmp_path: Path, monkeypatch: Any) -> None:
     """A checkpoint every epoch is written between the epochs of one advance, not by an advance per checkpoint."""
     made: list[int] = []
