@@ -289,6 +289,7 @@ class TrainingCheckpoint(BaseModel):
                 f"best_val_loss: expected the val_loss of history.best_epoch ({history.best_epoch}), {best}, "
                 f"got {self.best_val_loss}"
             )
+        self._stopped_by_patience()
         keeps_best = settings.patience is not None and history.best_epoch is not None
         if (self.best_parameters is not None) != keeps_best:
             raise ValueError("best_parameters: expected them exactly when patience has seen a best epoch")
@@ -297,6 +298,21 @@ class TrainingCheckpoint(BaseModel):
                 f"best_parameters: expected {n_parameters} entries, one per parameter, got {self.best_parameters.size}"
             )
         return self
+
+    def _stopped_by_patience(self) -> None:
+        """Refuse a history that says it stopped early unless patience stopped it: at its last record, epoch
+        ``epochs_done``, at least ``patience`` epochs after the best, and before the last epoch (a run that would
+        go no further would otherwise end where it stands)."""
+        history, patience, epochs = self.history, self.settings.patience, self.settings.epochs
+        if not history.stopped_early:
+            return
+        last, best = history.records[-1].epoch, history.best_epoch
+        if patience is None or best is None or last != self.epochs_done or last - best < patience or last >= epochs:
+            raise ValueError(
+                f"history.stopped_early: expected it only where patience stopped the run, at its last record "
+                f"(epoch {self.epochs_done} of {epochs}) and at least settings.patience epochs after best_epoch; "
+                f"got patience {patience}, best_epoch {best}, the last record at epoch {last}"
+            )
 
     def _optimizer_agrees(self, n_parameters: int) -> None:
         """Refuse an optimizer of one's own, a state of another kind, or a state of another size."""

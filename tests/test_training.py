@@ -535,6 +535,22 @@ def test_a_checkpoint_whose_parts_disagree_is_refused_naming_them(
         TrainingRun.load(path, X, y)
 
 
+@pytest.mark.parametrize("patience", [None, 50], ids=["no patience", "patience not run out"])
+def test_a_checkpoint_that_says_it_stopped_early_where_patience_did_not_is_refused(
+    tmp_path: Path, patience: int | None
+) -> None:
+    """Else the run would end at epoch 20 of 40 as if stopped, without its best epoch restored."""
+    X, y = data(60)
+    validation = (X[:30], -y[:30])  # a loss that grows as the training loss falls: best at epoch 1
+    path = _spliced(
+        tmp_path, lambda doc: doc["history"].update(stopped_early=True), validation_data=validation, patience=patience
+    )
+    with pytest.raises(
+        ValueError, match=rf"history\.stopped_early: .*got patience {patience}, best_epoch \d+, the last"
+    ):
+        TrainingRun.load(path, X, y, validation)
+
+
 def test_a_checkpoint_takes_its_baseline_and_input_scales_from_the_data_not_the_file(tmp_path: Path) -> None:
     """What the data says (its fingerprint matched) wins over an edited file, which would mislead the diagnosis."""
 
