@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
+from pydantic import BaseModel, ConfigDict, Field
 
 from glassnet.guards import Float64Vector, positive_number
 
@@ -41,7 +41,11 @@ class Optimizer(Protocol):
     def step(self, parameters: FloatArray, gradients: FloatArray, state: Any, scratch: FloatArray) -> None: ...
 
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
+_FROZEN = ConfigDict(frozen=True, extra="forbid", strict=True)
+"""An optimizer's settings: fixed once made, no unknown names, and no value converted (``True`` is not 1.0)."""
+
+PositiveFinite = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+"""A learning rate or ``eps``: a finite number > 0 (an infinite one would make every step 0 or NaN)."""
 
 
 def _work(parameters: FloatArray, scratch: FloatArray | None, row: int) -> FloatArray:
@@ -60,7 +64,7 @@ class SGD(BaseModel):
     model_config = _FROZEN
 
     kind: Literal["sgd"] = "sgd"
-    learning_rate: PositiveFloat = 0.05
+    learning_rate: PositiveFinite = 0.05
 
     def init(self, parameters: FloatArray) -> None:
         """SGD keeps no state."""
@@ -92,7 +96,7 @@ class Momentum(BaseModel):
     model_config = _FROZEN
 
     kind: Literal["momentum"] = "momentum"
-    learning_rate: PositiveFloat = 0.01
+    learning_rate: PositiveFinite = 0.01
     momentum: float = Field(default=0.9, ge=0.0, lt=1.0)
 
     def init(self, parameters: FloatArray) -> MomentumState:
@@ -129,10 +133,10 @@ class Adam(BaseModel):
     model_config = _FROZEN
 
     kind: Literal["adam"] = "adam"
-    learning_rate: PositiveFloat = 0.01
+    learning_rate: PositiveFinite = 0.01
     beta1: float = Field(default=0.9, ge=0.0, lt=1.0)
     beta2: float = Field(default=0.999, ge=0.0, lt=1.0)
-    eps: PositiveFloat = 1e-8
+    eps: PositiveFinite = 1e-8
 
     def init(self, parameters: FloatArray) -> AdamState:
         """No steps yet and zero moments for ``parameters`` (p,)."""

@@ -70,7 +70,7 @@ class TrainingSettings(BaseModel):
     reads it from there.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)  # no value converted: True is not 1
 
     epochs: int = Field(
         default=150,  # the default housing network's test loss is within 3% of the noise by then (README)

@@ -93,6 +93,37 @@ def test_settings_and_their_keywords_do_not_mix_and_unknown_ones_are_named() -> 
         TrainingRun(Network([4, 1]), X, Y, {"epochs": 3})  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: SGD(learning_rate=float("inf")),
+        lambda: Adam(eps=float("inf")),  # accepted, it made every step exactly 0
+        lambda: Momentum(learning_rate=float("nan")),
+        lambda: SGD(learning_rate=True),  # accepted as 1.0
+        lambda: SGD(learning_rate="0.1"),
+        lambda: TrainingSettings(batch_size=True),  # accepted as batch size 1
+        lambda: TrainingSettings(epochs="2"),  # type: ignore[arg-type]
+        lambda: TrainingSettings.model_validate_json('{"optimizer": {"kind": "sgd", "learning_rate": 1e999}}'),
+        lambda: TrainingSettings.model_validate_json('{"record_every": true}'),
+    ],
+    ids=[
+        "inf rate",
+        "inf eps",
+        "nan rate",
+        "bool rate",
+        "text rate",
+        "bool batch",
+        "text epochs",
+        "json 1e999",
+        "json bool",
+    ],
+)
+def test_settings_made_directly_or_read_convert_no_value_and_take_no_infinity(make: Any) -> None:
+    """What the keywords' rules refuse, the records refuse too, whichever way they are made."""
+    with pytest.raises(ValueError, match=r"Input should be a (valid|finite) (number|integer)"):
+        make()
+
+
 def test_a_run_checkpoint_stores_each_setting_once(tmp_path: Path) -> None:
     run = TrainingRun(Network([4, 3, 1]), X, Y, epochs=6, optimizer="adam", learning_rate=0.02, batch_size=20)
     run.advance(2)
