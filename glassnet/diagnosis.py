@@ -251,19 +251,23 @@ def _vanishing_or_exploding(history: TrainingHistory) -> list[Finding]:
     baseline = history.baseline_loss
     if findings and findings[-1].kind == "exploding_gradients":
         return findings
-    if baseline and history.records and history.records[0].loss > EXPLODING_RATIO * baseline:
-        first = history.records[0]
+    records = history.records
+    # labels far from zero start a network at a loss as large, and it learns them: only a loss that stays above
+    # the labels' mean's says the outputs were too large to learn from
+    lowest = min((record.loss for record in records), default=math.inf)
+    if baseline and records and records[0].loss > EXPLODING_RATIO * baseline and lowest > baseline:
+        first = records[0]
         findings.append(
             Finding(
                 kind="exploding_gradients",
                 epoch=first.epoch,
                 message=(
                     f"the loss starts at {first.loss:.3g}, {first.loss / baseline:.1e} times what predicting the "
-                    f"labels' mean gives ({baseline:.3g}; more than {EXPLODING_RATIO:.0e} times): the outputs are "
-                    "enormous, so signals and gradients grow layer by layer; try init='xavier' (or 'he' for relu) "
-                    "and inputs scaled to unit variance"
+                    f"labels' mean gives ({baseline:.3g}; more than {EXPLODING_RATIO:.0e} times), and never comes "
+                    f"down to it (at best {lowest:.3g}): the outputs are enormous, so signals and gradients grow "
+                    "layer by layer; try init='xavier' (or 'he' for relu) and inputs scaled to unit variance"
                 ),
-                evidence={"loss": first.loss, "baseline": baseline, "threshold": EXPLODING_RATIO},
+                evidence={"loss": first.loss, "baseline": baseline, "threshold": EXPLODING_RATIO, "lowest": lowest},
             )
         )
     return findings

@@ -262,6 +262,9 @@ HEALTHY: dict[str, Callable[[], Run]] = {
     ),
     "converged, trained again": converged_then_trained_again,
     "tanh, sgd, full batch": lambda: train([4, 16, 1], REGRESSION, activation="tanh", epochs=300, learning_rate=0.1),
+    "labels 100 from zero, linear": lambda: train(  # starts 1e4 times the baseline: the outputs are not what is large
+        [4, 1], (X_REG, Y_REG + 100.0), activation="identity", epochs=200, learning_rate=0.1
+    ),
     "six relu layers, adam": lambda: train([4, 16, 16, 16, 16, 16, 1], REGRESSION, epochs=60, optimizer="adam"),
     "ten tanh layers, xavier, sgd": lambda: train([4, *[16] * 9, 1], REGRESSION, activation="tanh", epochs=200),
     "leaky relu, sgd, batch 8": lambda: train(
