@@ -226,8 +226,9 @@ class EpochRecord(_Record):
     """One row of a training history: what the epoch's last step measured.
 
     ``loss`` is the mean training loss over the epoch's minibatches, each measured before
-    its update; ``val_loss`` is measured after the epoch. Losses include the ``l2`` penalty,
-    like ``Network.loss``. The per-layer lists describe the epoch's last step, before its update:
+    its update and weighted by its rows (a short last batch counts for its share of the rows);
+    ``val_loss`` is measured after the epoch. Losses include the ``l2`` penalty, like ``Network.loss``.
+    The per-layer lists describe the epoch's last step, before its update:
 
     - ``grad_norms`` (n_layers,): the norm of each layer's gradient (weights and bias together);
     - ``update_ratios`` (n_layers,): ``||change of the layer's parameters|| / ||its parameters

@@ -234,6 +234,16 @@ HOUSING = get_data(1_500, seed=0)
 TRAIN, TEST = split_rows(1_500, 0.2, seed=0)
 
 
+def test_an_epoch_loss_weights_each_minibatch_by_its_rows() -> None:
+    """11 rows in batches of 10 and 1: at a step too small to move the parameters, every batch is measured at the
+    same network, so the epoch's loss is the loss over all rows (the plain mean of the two would not be)."""
+    X, y = get_data(11, seed=0)
+    net = Network([4, 3, 1], seed=0)
+    whole = net.loss(X, y)
+    history = net.fit(X, y, epochs=1, batch_size=10, learning_rate=1e-300)
+    assert math.isclose(history.records[0].loss, whole, rel_tol=1e-12)
+
+
 def test_a_ten_deep_sigmoid_network_is_found_vanishing_and_stuck() -> None:
     X, y = HOUSING
     net = Network([4, *[16] * 9, 1], activation="sigmoid", seed=0)
