@@ -250,7 +250,7 @@ class EpochRecord(_Record):
     ``unit_rows`` existed read them as ``None`` (their ``dead_fractions`` came from the last batch alone).
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, strict=True)  # no value converted: an epoch of true is no epoch
 
     epoch: int = Field(ge=1)
     loss: NonNegative

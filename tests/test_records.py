@@ -181,6 +181,9 @@ INVALID: list[tuple[str, type[Any], dict[str, Any], str]] = [
         history(epoch(epoch=1, val_loss=0.5), epoch(epoch=2, val_loss=0.1), best_epoch=2, stopped_early=True),
         r"stopped_early: .* got the last record at the best epoch 2",
     ),
+    ("an epoch of true", EpochRecord, epoch(epoch=True), r"epoch\n  Input should be a valid integer"),
+    ("an epoch in text", EpochRecord, epoch(epoch="2"), r"epoch\n  Input should be a valid integer"),
+    ("a loss in text", EpochRecord, epoch(loss="0.5"), r"loss\n  Input should be a valid number"),
     (
         "infinite baseline",
         TrainingHistory,

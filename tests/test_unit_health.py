@@ -195,7 +195,13 @@ def test_records_and_histories_written_before_these_measures_still_load_and_diag
 def test_a_record_whose_new_measures_could_not_come_from_a_network_is_rejected(
     fields: dict[str, Any], message: str
 ) -> None:
-    valid = {"epoch": 1, "loss": 0.5, "grad_norms": [1.0, 2.0], "update_ratios": [0.1, 0.1], "dead_fractions": [0.0]}
+    valid: dict[str, Any] = {
+        "epoch": 1,
+        "loss": 0.5,
+        "grad_norms": [1.0, 2.0],
+        "update_ratios": [0.1, 0.1],
+        "dead_fractions": [0.0],
+    }
     EpochRecord(**valid, param_norms=[1.0, 1.0], saturated_fractions=[0.0], unit_rows=5)
     with pytest.raises(ValueError, match=message):
         EpochRecord(**valid, **fields)
