@@ -118,7 +118,7 @@ class Standardizer(BaseModel):
 
     @classmethod
     def fit(cls, values: npt.ArrayLike, names: Sequence[str] | None = None) -> Self:
-        """Learn each column's mean and scale from ``values`` (n, k), n >= 1.
+        """Learn each column's mean and scale from ``values`` (n, k), n >= 1 and k >= 1.
 
         The statistics are taken of each column divided by the power of two at or just below
         its largest magnitude, then scaled back (both exact), so they neither overflow for values
@@ -127,8 +127,9 @@ class Standardizer(BaseModel):
         ``names`` (k,) if given, else by index.
         """
         matrix = _as_matrix(values)
-        if len(matrix) == 0:
-            raise ValueError("values: expected at least one row, got 0")
+        for axis, what in ((0, "row"), (1, "column")):
+            if matrix.shape[axis] == 0:
+                raise ValueError(f"values: expected at least one {what}, got 0")
         return cls._fit(matrix, names)
 
     @classmethod

@@ -264,6 +264,7 @@ def test_standardizer_json_with_null_is_rejected() -> None:
         (np.ones(3), r"values: expected a 2-D array \(n, k\), got shape \(3,\)"),
         (np.array([[1.0], [np.nan]]), r"values: expected finite numbers, got NaN or infinity"),
         (np.empty((0, 2)), r"values: expected at least one row, got 0"),
+        (np.empty((2, 0)), r"values: expected at least one column, got 0"),
     ],
 )
 def test_standardizer_fit_rejects_bad_values(values: np.ndarray, message: str) -> None:
