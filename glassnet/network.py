@@ -5,9 +5,10 @@ All parameters live in one flat vector (every layer's weights, then every layer'
 the `LayerParams` in ``Network.params`` are views into it, so an optimizer step is one vector
 update and a snapshot is one copy. The gradients have the same layout.
 
-Read top to bottom: the stored form (`NetworkDocument`), then `Network`: its layout, the
-checks at its boundary, the training interface a `TrainingRun` drives, the public calls
-(forward, predict, score, loss, gradients, fit), and persistence; then the math, `BoundPass`:
+Read top to bottom: the stored form (`NetworkDocument`), the shape every input must have
+(`check_matrix`), then `Network`: its layout, the checks at its boundary, the training
+interface a `TrainingRun` drives, the public calls (forward, predict, score, loss,
+gradients, fit), and persistence; then the math, `BoundPass`:
 the forward and backward pass over batches of one size, every NumPy call bound to its step
 buffers once; last `gradient_check`, against central differences.
 """
@@ -98,6 +99,25 @@ def _check_architecture(layer_sizes: object, activation: object, head: object) -
         wanted = "exactly 1 output" if spec.max_outputs == 1 else f"at least {spec.min_outputs} outputs"
         raise ValueError(f"layer_sizes: the {head} head expects {wanted}, got {sizes[-1]}")
     return sizes
+
+
+def check_matrix(array: FloatArray, name: str, n_features: int | None = None) -> None:
+    """Refuse ``array`` unless it is 2-D with at least one row and one column.
+
+    The messages name ``name`` and the shape (n_samples, ``n_features``), or (n_samples,
+    n_features) before a width is known; those for empty arrays are worded as
+    scikit-learn's, so the estimators in ``glassnet.sklearn`` pass its checks.
+    """
+    if array.ndim != 2:
+        width = "n_features" if n_features is None else n_features
+        single = "X.reshape(-1, 1) if it has a single feature, X.reshape(1, -1) if it is a single sample"
+        reshape = f"; Reshape your data: {single}" if array.ndim == 1 else ""
+        raise ValueError(f"{name}: expected a 2-D array (n_samples, {width}), got shape {array.shape}{reshape}")
+    for axis, what in ((0, "sample"), (1, "feature")):
+        if array.shape[axis] == 0:
+            raise ValueError(
+                f"{name}: found array with 0 {what}(s) (shape={array.shape}) while a minimum of 1 is required."
+            )
 
 
 LayerT = TypeVar("LayerT", LayerParams, LayerGradients)
@@ -244,19 +264,12 @@ class Network:
     def check_inputs(self, X: object, name: str = "X") -> FloatArray:
         """``X`` (n, n_in) as a C-contiguous float64 array, or the error that names what is wrong with it.
 
-        The messages for empty arrays and a wrong width are worded as scikit-learn's, so the
-        estimators in ``glassnet.sklearn`` pass its checks on glassnet's own validation.
+        The shape is `check_matrix`'s; the message for a wrong width is worded as scikit-learn's,
+        so the estimators in ``glassnet.sklearn`` pass its checks on glassnet's own validation.
         """
         array = float_array(X, name)
         n_in = self.layer_sizes[0]
-        if array.ndim != 2:
-            reshape = "; Reshape your data: X.reshape(1, -1) for one sample" if array.ndim == 1 else ""
-            raise ValueError(f"{name}: expected a 2-D array (n_samples, {n_in}), got shape {array.shape}{reshape}")
-        for axis, what in ((0, "sample"), (1, "feature")):
-            if array.shape[axis] == 0:
-                raise ValueError(
-                    f"{name}: found array with 0 {what}(s) (shape={array.shape}) while a minimum of 1 is required."
-                )
+        check_matrix(array, name, n_in)
         if array.shape[1] != n_in:
             raise ValueError(
                 f"{name} has {array.shape[1]} features, but Network is expecting {n_in} features as input: "

@@ -2,10 +2,11 @@
 
 ``GlassnetRegressor`` and ``GlassnetClassifier`` follow scikit-learn's conventions (parameters
 stored as given, learned attributes ending in ``_``) and pass its ``check_estimator`` on
-glassnet's own input checks: ``X`` goes to ``Network.fit`` and ``Network.predict`` as given,
-and their messages are the ones a user sees. What the adapter adds is what scikit-learn
-expects of an estimator and glassnet does not do: class labels of any kind for the
-classifier, and a standardized target for the regressor.
+glassnet's own input checks: ``X`` goes to ``check_matrix``, ``Network.fit`` and
+``Network.predict`` as given, and their messages are the ones a user sees. What the adapter
+adds is what scikit-learn expects of an estimator and glassnet does not do: class labels of
+any kind for the classifier, and a standardized target for the regressor. A ``fit`` is all
+or nothing: one that raises leaves the estimator exactly as it was.
 
 After ``fit`` the glassnet objects are there to inspect: ``network_`` (the ``Network``, with
 ``params``, ``gradients`` and ``gradient_check``) and ``history_`` (its ``TrainingHistory``).
@@ -19,7 +20,8 @@ Needs scikit-learn (``pip install scikit-learn``, or the extra ``pip install 'gl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Self
 
 import numpy as np
@@ -37,7 +39,7 @@ except ImportError as error:  # the estimators subclass scikit-learn's: nothing 
 
 from glassnet.functions import Activation, Head
 from glassnet.guards import float_array, optional_seed, positive_int
-from glassnet.network import Init, Network
+from glassnet.network import Init, Network, check_matrix
 from glassnet.optim import Adam, OptimizerName
 from glassnet.records import TrainingHistory
 from glassnet.settings import TrainingOptions, TrainingSettings
@@ -114,16 +116,40 @@ class _GlassnetEstimator(BaseEstimator):  # type: ignore[misc]  # scikit-learn h
         self.l2 = l2
         self.random_state = random_state
 
-    def _train(self, given: npt.ArrayLike, X: FloatArray, targets: npt.ArrayLike, head: Head, n_outputs: int) -> None:
-        """Build a network for ``X`` (n, n_features) and ``n_outputs``, train it on ``targets``, keep both.
+    @contextmanager
+    def _all_or_nothing(self) -> Iterator[None]:
+        """The body of a ``fit``: if it raises, every attribute is put back as it was, then the error goes on.
 
-        ``Network.fit`` checks ``X`` and ``targets``; the learned attributes, ``given``'s column
-        names among them, are set only once it has succeeded, so a failed ``fit`` leaves the
-        estimator as it was.
+        So a failed fit (bad data, a diverged training, an interrupt) leaves no new ``network_``
+        beside an old ``classes_`` or ``target_scaler_``, and on a first fit nothing that makes
+        ``check_is_fitted`` pass.
         """
-        # A network needs a width before it can check X: an X that is not 2-D with at least one
-        # column gets a placeholder width, and Network.fit refuses it with its own message.
-        n_features = X.shape[1] if X.ndim == 2 and X.shape[1] > 0 else 1
+        before = dict(self.__dict__)
+        try:
+            yield
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    def _fit_inputs(self, X: npt.ArrayLike) -> FloatArray:
+        """``X`` for ``fit`` as a float64 (n, n_features) array, its column names recorded (scikit-learn's rule).
+
+        Both are checked before any training: the shape by `check_matrix`, the names by
+        ``validate_data``, which sets ``feature_names_in_`` (or removes it).
+        """
+        array = float_array(X, "X")
+        check_matrix(array, "X")
+        validate_data(self, X, reset=True, skip_check_array=True, ensure_2d=False)
+        return array
+
+    def _train(self, X: FloatArray, targets: npt.ArrayLike, head: Head, n_outputs: int) -> None:
+        """Build a network for ``X`` (n, n_features) from `_fit_inputs` and ``n_outputs``, train it on ``targets``.
+
+        ``Network.fit`` checks ``targets``; the network, its history and ``n_features_in_`` are
+        set once it has succeeded.
+        """
+        n_features = X.shape[1]
         init = self.init if self.init is not None else "he" if self.activation in ("relu", "leaky_relu") else "xavier"
         network = Network(
             [n_features, *_hidden_sizes(self.hidden_layer_sizes), n_outputs],
@@ -132,15 +158,13 @@ class _GlassnetEstimator(BaseEstimator):  # type: ignore[misc]  # scikit-learn h
             init=init,
             seed=optional_seed(self.random_state, "random_state"),
         )
-        if X.ndim == 2 and X.shape[1] == n_features:
-            # a column that is 0 on every row (a constant one after a StandardScaler) sends no gradient to its
-            # weights: they start at 0 rather than at random, so that no prediction depends on them
-            network.params[0].weights[~X.any(axis=0)] = 0.0
+        # a column that is 0 on every row (a constant one after a StandardScaler) sends no gradient to its
+        # weights: they start at 0 rather than at random, so that no prediction depends on them
+        network.params[0].weights[~X.any(axis=0)] = 0.0
         training = {name: value for name, value in self.get_params().items() if name in TrainingOptions.__annotations__}
         settings = TrainingSettings.of(ESTIMATOR_TRAINING, **training)
         history = network.fit(X, targets, settings=settings)
         self.network_, self.history_, self.n_features_in_ = network, history, n_features
-        validate_data(self, given, reset=True, skip_check_array=True, ensure_2d=False)  # feature_names_in_, or none
 
     def _named_inputs(self, X: npt.ArrayLike) -> npt.ArrayLike:
         """``X`` for a fitted estimator, its column names checked against those ``fit`` saw (scikit-learn's rule)."""
@@ -177,18 +201,19 @@ class GlassnetRegressor(RegressorMixin, _GlassnetEstimator):  # type: ignore[mis
 
     def fit(self, X: npt.ArrayLike, y: npt.ArrayLike) -> Self:
         """Train on ``X`` (n, n_features) and ``y`` (n,) or (n, k) in its own units; returns ``self``."""
-        X_array = float_array(X, "X")
-        target = float_array(_required(y, self), "y")
-        one_column = target.ndim == 1
-        columns = target[:, None] if one_column else target
-        try:
-            scaler = Standardizer.fit(columns)
-        except ValueError as error:  # its messages name its argument, which here is y
-            raise ValueError(str(error).replace("values:", "y:", 1)) from None
-        standardized = scaler.transform(columns)
-        # in y's own shape, so that glassnet's messages about it show what the user gave
-        self._train(X, X_array, standardized[:, 0] if one_column else standardized, "identity", columns.shape[1])
-        self.target_scaler_, self._one_column_target = scaler, one_column
+        with self._all_or_nothing():
+            X_array = self._fit_inputs(X)
+            target = float_array(_required(y, self), "y")
+            one_column = target.ndim == 1
+            columns = target[:, None] if one_column else target
+            try:
+                scaler = Standardizer.fit(columns)
+            except ValueError as error:  # its messages name its argument, which here is y
+                raise ValueError(str(error).replace("values:", "y:", 1)) from None
+            standardized = scaler.transform(columns)
+            # in y's own shape, so that glassnet's messages about it show what the user gave
+            self._train(X_array, standardized[:, 0] if one_column else standardized, "identity", columns.shape[1])
+            self.target_scaler_, self._one_column_target = scaler, one_column
         return self
 
     def predict(self, X: npt.ArrayLike) -> FloatArray:
@@ -233,16 +258,17 @@ class GlassnetClassifier(ClassifierMixin, _GlassnetEstimator):  # type: ignore[m
 
     def fit(self, X: npt.ArrayLike, y: npt.ArrayLike) -> Self:
         """Train on ``X`` (n, n_features) and labels ``y`` (n,) of at least two classes; returns ``self``."""
-        X_array = float_array(X, "X")
-        labels = column_or_1d(_required(y, self), warn=True)
-        assert_all_finite(labels, input_name="y")
-        check_classification_targets(labels)
-        classes, codes = np.unique(labels, return_inverse=True)
-        if len(classes) < 2:
-            raise ValueError(f"y: expected at least 2 classes, got {len(classes)} class(es): {classes.tolist()}")
-        binary = len(classes) == 2
-        self._train(X, X_array, codes, "sigmoid" if binary else "softmax", 1 if binary else len(classes))
-        self.classes_ = classes
+        with self._all_or_nothing():
+            X_array = self._fit_inputs(X)
+            labels = column_or_1d(_required(y, self), warn=True)
+            assert_all_finite(labels, input_name="y")
+            check_classification_targets(labels)
+            classes, codes = np.unique(labels, return_inverse=True)
+            if len(classes) < 2:
+                raise ValueError(f"y: expected at least 2 classes, got {len(classes)} class(es): {classes.tolist()}")
+            binary = len(classes) == 2
+            self._train(X_array, codes, "sigmoid" if binary else "softmax", 1 if binary else len(classes))
+            self.classes_ = classes
         return self
 
     def predict_proba(self, X: npt.ArrayLike) -> FloatArray:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, clone
 from sklearn.datasets import load_iris, make_regression
@@ -231,6 +232,81 @@ def test_a_failed_fit_leaves_the_estimator_unfitted() -> None:
     assert not hasattr(model, "network_")
 
 
+def fit_data(estimator: BaseEstimator, n_classes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs (40, 2) and a target for ``estimator``: labels of ``n_classes`` classes, or numbers on that scale."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(40, 2))
+    if isinstance(estimator, GlassnetRegressor):
+        return X, rng.normal(scale=float(n_classes), size=40)
+    return X, np.array(["a", "b", "c"])[np.arange(40) % n_classes]
+
+
+def mixed_names(X: np.ndarray) -> pd.DataFrame:
+    """``X`` under column names that are not all strings, which scikit-learn refuses."""
+    return pd.DataFrame(X, columns=["x", 1])
+
+
+@pytest.mark.parametrize("estimator", [GlassnetRegressor(epochs=5), GlassnetClassifier(epochs=5)], ids=type)
+def test_a_failed_refit_leaves_the_estimator_as_it_was(estimator: BaseEstimator) -> None:
+    model = clone(estimator).fit(*fit_data(estimator, 3, seed=0))
+    before = dict(vars(model))
+    X_test = np.random.default_rng(1).normal(size=(5, 2))
+    predicted = model.predict(X_test)
+    X, y = fit_data(estimator, 2, seed=2)  # another target: two classes, or another scale
+
+    with pytest.raises(TypeError, match="Feature names are only supported if all input features have string names"):
+        model.fit(mixed_names(X), y)
+    with pytest.raises(ValueError, match=r"^y: expected 40 rows to match X, got shape \(39,\)$"):
+        model.fit(pd.DataFrame(X, columns=["u", "v"]), y[:-1])  # refused in Network.fit, once the names are set
+
+    assert vars(model).keys() == before.keys()
+    assert all(vars(model)[name] is value for name, value in before.items())
+    np.testing.assert_array_equal(model.predict(X_test), predicted)
+
+
+@pytest.mark.parametrize("estimator", [GlassnetRegressor(epochs=5), GlassnetClassifier(epochs=5)], ids=type)
+def test_a_failed_first_fit_leaves_the_estimator_unfitted(estimator: BaseEstimator) -> None:
+    model = clone(estimator)
+    X, y = fit_data(estimator, 2, seed=0)
+
+    with pytest.raises(TypeError, match="Feature names are only supported if all input features have string names"):
+        model.fit(mixed_names(X), y)
+
+    assert vars(model) == estimator.get_params()
+    with pytest.raises(NotFittedError):
+        model.predict(X)
+
+
+def test_column_names_are_checked_before_training(monkeypatch: pytest.MonkeyPatch) -> None:
+    trained: list[Network] = []
+    monkeypatch.setattr(Network, "fit", lambda network, *args, **kwargs: trained.append(network))
+    X, y = fit_data(GlassnetClassifier(), 2, seed=0)
+
+    with pytest.raises(TypeError, match="Feature names are only supported"):
+        GlassnetClassifier().fit(mixed_names(X), y)
+
+    assert trained == []
+
+
+@pytest.mark.parametrize("Estimator", [GlassnetRegressor, GlassnetClassifier])
+def test_fit_refuses_inputs_that_are_not_2_d_with_the_shape_they_need(Estimator: type[BaseEstimator]) -> None:
+    column, y = np.arange(4.0), np.array([0, 1, 0, 1])
+
+    with pytest.raises(
+        ValueError,
+        match=r"^X: expected a 2-D array \(n_samples, n_features\), got shape \(4,\); Reshape your data: "
+        r"X.reshape\(-1, 1\) if it has a single feature, X.reshape\(1, -1\) if it is a single sample$",
+    ):
+        Estimator().fit(column, y)
+    with pytest.raises(ValueError, match=r"^X: expected a 2-D array \(n_samples, n_features\), got shape \(4, 1, 1\)$"):
+        Estimator().fit(column.reshape(4, 1, 1), y)
+    with pytest.raises(ValueError, match=r"^X: found array with 0 feature\(s\) \(shape=\(4, 0\)\)"):
+        Estimator().fit(np.empty((4, 0)), y)
+    model = Estimator(epochs=2).fit(column.reshape(-1, 1), y)  # the first advice, followed
+    with pytest.raises(ValueError, match=r"^X: expected a 2-D array \(n_samples, 1\), got shape \(4,\); Reshape"):
+        model.predict(column)
+
+
 def test_regressor_target_errors_name_y() -> None:
     X = np.ones((3, 2))
 
@@ -238,6 +314,8 @@ def test_regressor_target_errors_name_y() -> None:
         GlassnetRegressor().fit(X, [1.0, np.inf, 2.0])
     with pytest.raises(TypeError, match=r"^y: expected a numeric array, got dtype <U1$"):
         GlassnetRegressor().fit(X, ["a", "b", "c"])
+    with pytest.raises(ValueError, match=r"^y: expected at least one column, got 0$"):
+        GlassnetRegressor().fit(X, np.empty((3, 0)))
 
 
 def test_classifier_target_errors() -> None:
