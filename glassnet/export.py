@@ -194,18 +194,22 @@ def _head(index: int, after: list[nn.Module]) -> Head:
 def _computes_its_layers(module: nn.Sequential) -> None:
     """Refuse ``module`` unless its output is exactly its layers applied in turn, on numbers it holds.
 
-    A subclass's own ``forward``, a ``forward`` set on an instance, or a forward hook or pre-hook
-    (on the module, a layer, or every module at once) computes something the listed layers do not
-    say; a module on the meta device has shapes and no numbers.
+    A subclass's own ``forward`` or call path (``__call__``, ``_call_impl``), a ``forward`` or
+    call path set on an instance, a compiled module or layer (``.compile()``: torch.compile's code
+    runs instead), or a forward hook or pre-hook (on the module, a layer, or every module at
+    once) computes something the listed layers do not say; a module on the meta device has
+    shapes and no numbers.
     """
     from torch import nn
     from torch.nn.modules import module as torch_module
 
-    if type(module).forward is not nn.Sequential.forward:
-        raise ValueError(
-            f"module: {type(module).__name__} overrides Sequential.forward, so its output is not its layers "
-            "applied in turn; give from_torch a plain nn.Sequential of the same layers"
-        )
+    call_path = ("forward", "__call__", "_wrapped_call_impl", "_call_impl")
+    for name in call_path:
+        if getattr(type(module), name) is not getattr(nn.Sequential, name):
+            raise ValueError(
+                f"module: {type(module).__name__} overrides Sequential.{name}, so its output is not its layers "
+                "applied in turn; give from_torch a plain nn.Sequential of the same layers"
+            )
     every_module = {
         "forward hooks on every module": torch_module._global_forward_hooks,
         "forward pre-hooks on every module": torch_module._global_forward_pre_hooks,
@@ -214,8 +218,14 @@ def _computes_its_layers(module: nn.Sequential) -> None:
         if hooks:
             raise ValueError(f"module: {len(hooks)} {what} change what it computes; remove them first")
     for where, part in [("module", module), *((_describe(i, layer), layer) for i, layer in enumerate(module))]:
-        if "forward" in vars(part):
-            raise ValueError(f"{where}: has its own forward set on the instance; from_torch reads plain layers")
+        for name in call_path:
+            if name in vars(part):
+                raise ValueError(f"{where}: has its own {name} set on the instance; from_torch reads plain layers")
+        if part._compiled_call_impl is not None:
+            raise ValueError(
+                f"{where}: is compiled (.compile()), so torch.compile's code runs instead of its layers; "
+                "give from_torch the module before compiling it"
+            )
         n_hooks = len(part._forward_hooks) + len(part._forward_pre_hooks)
         if n_hooks:
             raise ValueError(

@@ -241,6 +241,29 @@ class Doubled(nn.Sequential):
         return output
 
 
+class DoubledCall(nn.Sequential):
+    def __call__(self, input: torch.Tensor) -> torch.Tensor:
+        output: torch.Tensor = 2 * super().__call__(input)
+        return output
+
+
+def zeros(input: torch.Tensor) -> torch.Tensor:
+    return torch.zeros(len(input), 1)
+
+
+def own_call_impl() -> nn.Sequential:
+    module = nn.Sequential(nn.Linear(3, 1))
+    module[0]._call_impl = zeros  # type: ignore[method-assign]  # what the module's call runs
+    return module
+
+
+def compiled(part: int | None) -> nn.Sequential:
+    module = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
+    # what Module.compile() sets (torch.compile of its _call_impl), without loading torch's compiler
+    (module if part is None else module[part])._compiled_call_impl = zeros
+    return module
+
+
 def hooked(where: str) -> nn.Sequential:
     module = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
     if where == "module":
@@ -260,8 +283,22 @@ def hooked(where: str) -> nn.Sequential:
         (lambda: hooked("layer"), r"^module\[1\] \(ReLU\): 1 forward hook\(s\) or pre-hook\(s\)"),
         (lambda: hooked("instance"), r"^module\[2\] \(Linear\): has its own forward set on the instance"),
         (lambda: nn.Sequential(nn.Linear(3, 1, device="meta")), r"^module: 0.weight is on the meta device"),
+        (lambda: DoubledCall(nn.Linear(3, 1)), r"^module: DoubledCall overrides Sequential.__call__, so its output"),
+        (own_call_impl, r"^module\[0\] \(Linear\): has its own _call_impl set on the instance"),
+        (lambda: compiled(None), r"^module: is compiled \(.compile\(\)\), so torch.compile's code runs instead"),
+        (lambda: compiled(2), r"^module\[2\] \(Linear\): is compiled"),
     ],
-    ids=["subclass forward", "module hook", "layer pre-hook", "instance forward", "meta device"],
+    ids=[
+        "subclass forward",
+        "module hook",
+        "layer pre-hook",
+        "instance forward",
+        "meta device",
+        "subclass __call__",
+        "instance _call_impl",
+        "compiled module",
+        "compiled layer",
+    ],
 )
 def test_from_torch_refuses_a_module_that_computes_more_than_its_layers(
     make: Callable[[], nn.Sequential], message: str
