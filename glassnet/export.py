@@ -240,11 +240,22 @@ def _computes_its_layers(module: nn.Sequential) -> None:
 
 
 def _linear_params(index: int, layer: nn.Linear) -> LayerParams:
-    """The weights (n_in, n_out) and bias (n_out,) of ``layer``, widened to float64 exactly; no bias is 0."""
+    """The weights (n_in, n_out) and bias (n_out,) of ``layer``, widened to float64 exactly; no bias is 0.
+
+    Its weight must have the shape its ``in_features`` and ``out_features`` say, which
+    ``from_torch`` reads as the layer's sizes: a weight replaced by one of another shape leaves them stale.
+    """
     import torch
 
     if not torch.is_floating_point(layer.weight):
         raise TypeError(f"{_describe(index, layer)}: expected real floating-point weights, got {layer.weight.dtype}")
+    expected = (layer.out_features, layer.in_features)
+    if tuple(layer.weight.shape) != expected:
+        raise ValueError(
+            f"{_describe(index, layer)}: expected a weight of shape (out_features, in_features) = {expected}, "
+            f"got {tuple(layer.weight.shape)}; in_features and out_features must describe the weight (replacing "
+            "the weight leaves them as they were): make a new nn.Linear of the weight's shape"
+        )
     weights = layer.weight.detach().to(device="cpu", dtype=torch.float64).numpy().T
     bias = layer.bias
     try:
@@ -273,9 +284,10 @@ def from_torch(module: torch.nn.Sequential) -> Network:
     Anything else (Dropout, BatchNorm, LogSoftmax, another slope, mixed activations, nested
     modules, subclasses of these types) is refused with a ``ValueError`` naming the layer's
     index and type and the reason, and so is a module that computes something other than its
-    layers in turn (its own ``forward``, forward hooks or pre-hooks) or holds no numbers (the
-    meta device). The network is built through ``NetworkDocument``, so it is
-    one that ``Network.save`` can store.
+    layers in turn (its own ``forward`` or call path, a compiled module, forward hooks or
+    pre-hooks), a Linear whose weight disagrees with its ``in_features`` and ``out_features``,
+    or one that holds no numbers (the meta device). The network is built through
+    ``NetworkDocument``, so it is one that ``Network.save`` can store.
 
     Parameters
     ----------
@@ -304,11 +316,11 @@ def from_torch(module: torch.nn.Sequential) -> Network:
         raise ValueError("module: expected nn.Linear layers, got an empty Sequential")
     sizes, params, hidden = [segments[0][1].in_features], [], []
     for k, (index, linear, after) in enumerate(segments):
+        params.append(_linear_params(index, linear))  # first: its in_features and out_features are its weight's
         if linear.in_features != sizes[-1]:
             raise ValueError(
                 f"{_describe(index, linear)}: takes {linear.in_features} inputs, the layer before gives {sizes[-1]}"
             )
-        params.append(_linear_params(index, linear))
         sizes.append(linear.out_features)
         if k + 1 < len(segments):
             hidden.append(_hidden_activation(index, after, segments[k + 1][0]))
@@ -318,12 +330,13 @@ def from_torch(module: torch.nn.Sequential) -> Network:
                 f"{where}: glassnet uses one hidden activation for every layer, "
                 f"got {name} here and {hidden[0][0]} at {hidden[0][1]}"
             )
-    index, _, after = segments[-1]
+    index, last, after = segments[-1]
     activation, head = hidden[0][0] if hidden else "identity", _head(index, after)
     try:
         document = NetworkDocument(layer_sizes=sizes, activation=activation, head=head, params=params)
-    except ValidationError as error:  # all else is checked: the head does not fit the last layer's outputs
-        raise ValueError(f"{_describe(index + 1, after[0])}: {first_error(error)}") from None
+    except ValidationError as error:  # all else is checked: the head (or, if none, the last Linear) does not fit
+        where = _describe(index + 1, after[0]) if after else _describe(index, last)
+        raise ValueError(f"{where}: {first_error(error)}") from None
     return Network.from_document(document)
 
 

@@ -308,6 +308,19 @@ def test_from_torch_refuses_a_module_that_computes_more_than_its_layers(
         from_torch(module)
 
 
+@pytest.mark.parametrize("after", [[], [nn.ReLU(), nn.Linear(3, 1)]], ids=["last layer", "inner layer"])
+def test_from_torch_refuses_a_weight_its_linear_does_not_describe(after: list[nn.Module]) -> None:
+    linear = nn.Linear(4, 3)
+    linear.weight = nn.Parameter(torch.randn(3, 5))  # torch now takes 5 inputs; in_features still says 4
+
+    with pytest.raises(
+        ValueError,
+        match=r"^module\[0\] \(Linear\): expected a weight of shape \(out_features, in_features\) = \(3, 4\), "
+        r"got \(3, 5\); in_features and out_features must describe the weight",
+    ):
+        from_torch(nn.Sequential(linear, *after))
+
+
 def test_from_torch_refuses_hooks_on_every_module() -> None:
     handle = nn.modules.module.register_module_forward_pre_hook(lambda _, inputs: inputs)
     try:
