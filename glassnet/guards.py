@@ -308,9 +308,13 @@ def check_destination(path: str | os.PathLike[str], name: str) -> Path:
 
     Raises ``ValueError`` naming ``name`` (the argument or option) and the path otherwise:
     a folder, a FIFO, a device or a socket is never replaced by a regular file, and a
-    read-only file is not replaced silently.
+    read-only file is not replaced silently. Anything but a ``str`` or ``os.PathLike`` path
+    is a ``TypeError`` naming ``name``.
     """
-    target = Path(path)
+    try:
+        target = Path(path)
+    except TypeError:  # Path's own message names no argument
+        raise TypeError(f"{name}: expected a file path (str or os.PathLike), got {type(path).__name__}") from None
     try:
         status = target.stat()
     except FileNotFoundError:

@@ -400,6 +400,15 @@ def test_to_onnx_refuses_a_folder_as_path(tmp_path: Path) -> None:
         to_onnx(Network([2, 1]), tmp_path)
 
 
+@pytest.mark.parametrize("path", [5, None, b"model.onnx"], ids=repr)
+def test_to_onnx_names_path_when_it_is_not_one(path: object) -> None:
+    with pytest.raises(
+        TypeError, match=rf"^path: expected a file path \(str or os.PathLike\), got {type(path).__name__}$"
+    ):
+        to_onnx(Network([2, 1]), path)  # type: ignore[arg-type]
+
+
+
 # --------------------------------------------------------------------------- #
 # Optional packages
 # --------------------------------------------------------------------------- #
