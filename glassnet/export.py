@@ -371,20 +371,21 @@ def _onnx_model(net: Network) -> onnx.ModelProto:
 
     nodes: list[onnx.NodeProto] = []
     initializers: list[onnx.TensorProto] = []
-    if net.activation == "leaky_relu":
+    functions = [*[net.activation] * (len(net.params) - 1), net.head]  # each layer's; no hidden layer, no activation
+    # a constant only when a node uses it: ONNX Runtime warns about, and removes, an unused initializer
+    if "leaky_relu" in functions:
         initializers.append(numpy_helper.from_array(np.array(LEAKY_RELU_SLOPE), "leaky_relu_slope"))
-    if "sigmoid" in (net.activation, net.head):
+    if "sigmoid" in functions:
         initializers.append(numpy_helper.from_array(np.array(1.0), "one"))
     operators = {"relu": "Relu", "tanh": "Tanh"}
     current = "X"
-    for i, p in enumerate(net.params, start=1):
+    for i, (p, function) in enumerate(zip(net.params, functions, strict=True), start=1):
         initializers += [
             numpy_helper.from_array(p.weights, f"weights_{i}"),
             numpy_helper.from_array(p.bias, f"bias_{i}"),
         ]
         nodes.append(helper.make_node("MatMul", [current, f"weights_{i}"], [f"product_{i}"]))
         nodes.append(helper.make_node("Add", [f"product_{i}", f"bias_{i}"], [f"z_{i}"]))
-        function = net.head if i == len(net.params) else net.activation
         if function == "leaky_relu":  # ONNX Runtime's LeakyRelu is float32 only; max(z, 0.01 z) is the same function
             nodes.append(helper.make_node("Mul", [f"z_{i}", "leaky_relu_slope"], [f"slope_z_{i}"]))
             nodes.append(helper.make_node("Max", [f"z_{i}", f"slope_z_{i}"], [f"a_{i}"]))

@@ -408,6 +408,28 @@ def test_to_onnx_names_path_when_it_is_not_one(path: object) -> None:
         to_onnx(Network([2, 1]), path)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("layer_sizes", "activation", "head", "constants"),
+    [
+        ([3, 2], "leaky_relu", "identity", []),  # no hidden layer: the activation is never applied
+        ([3, 1], "sigmoid", "identity", []),
+        ([3, 1], "leaky_relu", "sigmoid", ["one"]),
+        ([3, 4, 2], "leaky_relu", "identity", ["leaky_relu_slope"]),
+        ([3, 4, 1], "sigmoid", "sigmoid", ["one"]),
+    ],
+)
+def test_onnx_holds_only_the_constants_its_nodes_use(
+    layer_sizes: list[int], activation: Activation, head: Head, constants: list[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "model.onnx"
+
+    to_onnx(Network(layer_sizes, activation=activation, head=head), path)
+    graph = onnx.load(path).graph
+
+    used = {name for node in graph.node for name in node.input}
+    assert [i.name for i in graph.initializer if not i.name.startswith(("weights_", "bias_"))] == constants
+    assert {i.name for i in graph.initializer} <= used
+
 
 # --------------------------------------------------------------------------- #
 # Optional packages
