@@ -203,9 +203,9 @@ def _computes_its_layers(module: nn.Sequential) -> None:
     from torch import nn
     from torch.nn.modules import module as torch_module
 
-    call_path = ("forward", "__call__", "_wrapped_call_impl", "_call_impl")
+    call_path = ("forward", "__call__", "_wrapped_call_impl", "_call_impl")  # the last two: not in every torch 2
     for name in call_path:
-        if getattr(type(module), name) is not getattr(nn.Sequential, name):
+        if getattr(type(module), name, None) is not getattr(nn.Sequential, name, None):
             raise ValueError(
                 f"module: {type(module).__name__} overrides Sequential.{name}, so its output is not its layers "
                 "applied in turn; give from_torch a plain nn.Sequential of the same layers"
@@ -221,7 +221,7 @@ def _computes_its_layers(module: nn.Sequential) -> None:
         for name in call_path:
             if name in vars(part):
                 raise ValueError(f"{where}: has its own {name} set on the instance; from_torch reads plain layers")
-        if part._compiled_call_impl is not None:
+        if getattr(part, "_compiled_call_impl", None) is not None:  # .compile() (torch 2.2 on) sets it
             raise ValueError(
                 f"{where}: is compiled (.compile()), so torch.compile's code runs instead of its layers; "
                 "give from_torch the module before compiling it"
