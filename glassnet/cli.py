@@ -828,7 +828,7 @@ def predict(args: argparse.Namespace, out: TextIO) -> None:
     check_outputs({"--output": args.output}, {"--model": args.model, "--predict": args.predict})
     with read_by_the_command_line():
         model = TabularModel.load(args.model)
-    rows = read_table(args.predict)
+    rows = read_table(args.predict, text=model.features.text_columns)  # cells as the training file read them
     unseen: Unseen = args.unseen
     with about(str(args.predict)):
         added = ["prediction", *(f"probability_{label}" for label in model.labels or [])]

@@ -21,7 +21,7 @@ import os
 import re
 import warnings
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Literal, Self, cast, get_args
 
@@ -61,6 +61,8 @@ ID_MIN_DISTINCT, ID_SHARE = 20, 0.5
 MAX_ENCODED_BYTES = 2 * 1024**3
 """The largest encoded feature matrix (float64) a table may ask for: 2 GiB."""
 _MODEL_CONFIG = ConfigDict(frozen=True, extra="forbid")
+_BOOLEAN_CATEGORIES = [str(False), str(True)]
+"""The categories of a boolean column (a file's ``true``/``false`` cells read as booleans), compared as strings."""
 
 
 class DataError(ValueError):
@@ -167,7 +169,7 @@ class Standardizer(BaseModel):
         return matrix
 
 
-def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
+def read_table(path: str | os.PathLike[str], *, text: Collection[str] = ()) -> pd.DataFrame:
     """Read a delimited text file with a header row into a DataFrame (n_rows >= 1, n_columns >= 1).
 
     The delimiter is the one of `DELIMITERS` (comma, tab, semicolon) that splits the header
@@ -176,17 +178,24 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     commas is read as numbers: thousands separators (``"12,345.5"``) in comma- and
     tab-separated files, a decimal comma (``"3,5"``) in semicolon-separated ones.
 
+    The columns named in ``text`` are read as text, each cell as written (``"007"`` stays
+    ``"007"``, ``"true"`` stays ``"true"``): rows to predict on give ``text=`` the fitted
+    encoding's `TableEncoding.text_columns`, so that a cell means what it meant in the file
+    the model learned from, whatever the other rows of its column look like. Names that are
+    not columns of the file are ignored.
+
     Raises `DataError` naming the file and the problem: missing, a directory, unreadable,
     not UTF-8 text, empty, not well-formed, or a column name given twice.
     """
     location = Path(path)
     try:
         with location.open(encoding="utf-8-sig", newline="") as file:
-            text = io.StringIO(file.read())  # once: a pipe (--csv /dev/stdin) can be read only once
-        delimiter, header = _header(text)
+            content = io.StringIO(file.read())  # once: a pipe (--csv /dev/stdin) can be read only once
+        delimiter, header = _header(content)
         reject_duplicates(header, str(location))
-        text.seek(0)
-        table = pd.read_csv(text, sep=delimiter)
+        content.seek(0)
+        as_written = {name: str for name in text if name in header}
+        table = pd.read_csv(content, sep=delimiter, dtype=as_written)
     except FileNotFoundError as error:
         raise DataError(f"{location}: no such file") from error
     except IsADirectoryError as error:
@@ -206,7 +215,7 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
         raise DataError(f"{location}: not well-formed CSV (rows have more fields than the header)")
     if table.empty:
         raise DataError(f"{location}: has a header but no data rows")
-    return _numbers_with_commas(table, delimiter)
+    return _numbers_with_commas(table, delimiter, skip=as_written)
 
 
 def _header(text: io.StringIO) -> tuple[str, list[str]]:
@@ -224,11 +233,12 @@ _THOUSANDS = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
 _DECIMAL_COMMA = re.compile(r"[+-]?\d+(?:,\d+)?")
 
 
-def _numbers_with_commas(table: pd.DataFrame, delimiter: str) -> pd.DataFrame:
-    """``table`` with each text column whose every value is a number written with commas read as numbers."""
+def _numbers_with_commas(table: pd.DataFrame, delimiter: str, *, skip: Collection[str]) -> pd.DataFrame:
+    """``table`` with each text column whose every value is a number written with commas read as numbers,
+    those in ``skip`` (read as written) aside."""
     pattern, replacement = (_DECIMAL_COMMA, ".") if delimiter == ";" else (_THOUSANDS, "")
     for name in table.columns:
-        if _is_numeric(table[name]) or is_bool_dtype(table[name].dtype):
+        if name in skip or _is_numeric(table[name]) or is_bool_dtype(table[name].dtype):
             continue
         text = table[name].dropna().astype(str).str.strip()
         if len(text) and text.str.contains(",", regex=False).any() and text.str.fullmatch(pattern).all():
@@ -431,6 +441,13 @@ class TableEncoding(BaseModel):
     def columns(self) -> list[str]:
         """The table columns the encoding reads: numeric, then categorical."""
         return [*self.numeric, *self.categorical]
+
+    @property
+    def text_columns(self) -> list[str]:
+        """The categorical columns whose categories are cells as written, which a file of rows to encode must
+        have read as text (`read_table`'s ``text``): all but those of booleans, whose categories are
+        ``["False", "True"]`` however the cells spelled them, and which reading guesses as booleans again."""
+        return [column for column, categories in self.categorical.items() if categories != _BOOLEAN_CATEGORIES]
 
     def blocks(self) -> dict[str, slice]:
         """Each text column's one-hot columns among `feature_names`, by column name."""

@@ -406,3 +406,69 @@ def test_two_inputs_may_not_share_an_encoded_name(tmp_path: Path) -> None:
     path.write_text(json.dumps(document))
     with pytest.raises(ValueError, match=r"model\.json: not a valid Bundle: .*" + message):
         TabularModel.load(path)
+
+
+# --------------------------------------------------------------------------- #
+# Rows read from a file mean what the training file's cells meant
+# --------------------------------------------------------------------------- #
+
+
+def _coded_homes(path: Path) -> pd.DataFrame:
+    """A training file whose text columns look like numbers ("007") and booleans ("true") in some rows, and a
+    boolean column spelled as a file may spell it: the table as `read_table` reads it."""
+    rng = np.random.default_rng(0)
+    n = 300
+    code, flag = rng.choice(["007", "010", "x12"], n), rng.choice(["true", "false", "unknown"], n)
+    size = rng.uniform(500, 4000, n).round(1)
+    garden = rng.choice(["TRUE", "false"], n)
+    price = (
+        150 * size
+        + pd.Series(code).map({"007": 0, "010": 50_000, "x12": -50_000}).to_numpy()
+        + pd.Series(flag).map({"true": 20_000, "false": 0, "unknown": 5_000}).to_numpy()
+        + np.where(garden == "TRUE", 10_000, 0)
+    )
+    table = pd.DataFrame({"size": size, "code": code, "flag": flag, "garden": garden, "price": price})
+    table.to_csv(path, index=False)
+    return read_table(path)
+
+
+NEW_ROWS = "size,code,flag,garden\n1000,007,true,True\n1000,010,false,FALSE\n2000,010,true,false\n"
+"""Rows to predict whose every value was seen in training, but whose text columns hold only number-like and
+boolean-like cells: read by pandas' own guess, "007" became 7 and "true" True."""
+
+
+def test_rows_read_for_a_model_mean_what_the_training_cells_meant(tmp_path: Path) -> None:
+    training = _coded_homes(tmp_path / "train.csv")
+    model = TabularModel(hidden=(), epochs=300, learning_rate=0.05)
+    model.fit(training, "price")
+    assert model.features.text_columns == ["code", "flag"]  # garden was read as booleans: it is again
+    path = tmp_path / "new.csv"
+    path.write_text(NEW_ROWS)
+
+    rows = read_table(path, text=model.features.text_columns)
+
+    assert rows["code"].tolist() == ["007", "010", "010"] and rows["flag"].tolist() == ["true", "false", "true"]
+    assert rows["garden"].tolist() == [True, False, False]
+    same = pd.DataFrame(
+        {"size": [1000.0, 1000.0, 2000.0], "code": ["007", "010", "010"], "flag": ["true", "false", "true"]}
+    ).assign(garden=[True, False, False])
+    np.testing.assert_array_equal(model.predict(rows).to_numpy(), model.predict(same).to_numpy())
+    np.testing.assert_allclose(model.predict(rows), [180_000, 200_000, 370_000], rtol=1e-3)
+
+
+def test_the_command_line_predicts_rows_as_the_training_file_read_them(tmp_path: Path) -> None:
+    csv, rows_csv, bundle, output = (tmp_path / name for name in ("t.csv", "rows.csv", "model.json", "out.csv"))
+    _coded_homes(csv)
+    rows_csv.write_text(NEW_ROWS)
+    argv = ["--csv", str(csv), "--target", "price", "--hidden", "", "--epochs", "300", "--learning-rate", "0.05"]
+    assert cli.main([*argv, "--save", str(bundle)], out=io.StringIO()) == 0
+
+    for unseen in ("error", "zero"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DataNote)  # no value is unseen: no note
+            argv = ["--model", str(bundle), "--predict", str(rows_csv), "--output", str(output), "--unseen", unseen]
+            assert cli.main(argv) == 0
+        written = pd.read_csv(output, dtype=str)
+        assert written["code"].tolist() == ["007", "010", "010"], "the rows come back as written"
+        assert written["flag"].tolist() == ["true", "false", "true"]
+        np.testing.assert_allclose(written["prediction"].astype(float), [180_000, 200_000, 370_000], rtol=1e-3)
