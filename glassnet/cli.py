@@ -751,7 +751,7 @@ def _train(
                 **{name: getattr(args, name) for name in (*MODEL_OPTIONS, *TRAINING_OPTIONS)},
                 keep_gradients=args.print_every if args.trace is not None else None,
             )
-            model.fit(train_part, target, drop=args.drop, **keep_going)
+            model.fit(train_part, target, drop=args.drop, classes_from=test_part, **keep_going)  # with patience too
         else:
             model = TabularModel.resume(checkpoint, train_part, name=str(args.resume), **keep_going)
         progress.stage = "reporting"

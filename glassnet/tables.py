@@ -594,29 +594,44 @@ class TargetEncoding(BaseModel):
         return self
 
     @classmethod
-    def fit(cls, target: pd.Series, task: Task, *, validation: pd.Series | None = None) -> Self:
+    def fit(
+        cls,
+        target: pd.Series,
+        task: Task,
+        *,
+        validation: pd.Series | None = None,
+        classes_from: pd.Series | None = None,
+    ) -> Self:
         """Learn how to encode ``target`` (n,) for ``task``.
 
-        Classification takes its labels from ``target`` and ``validation`` (held-out rows'
-        targets, if given), so a class found only in held-out rows still has an output;
-        regression scales by ``target`` alone.
+        Classification takes its labels from ``target``, ``validation`` (held-out rows'
+        targets, if given) and ``classes_from`` (other rows' targets, only for their labels),
+        so a class found only in held-out rows still has an output; regression scales by
+        ``target`` alone.
         """
-        return cls._learn(target, task, validation)[0]
+        return cls._learn(target, task, validation, classes_from)[0]
 
     @classmethod
     def fit_transform(
-        cls, target: pd.Series, task: Task, *, validation: pd.Series | None = None
+        cls,
+        target: pd.Series,
+        task: Task,
+        *,
+        validation: pd.Series | None = None,
+        classes_from: pd.Series | None = None,
     ) -> tuple[Self, np.ndarray, np.ndarray | None]:
         """`fit`, and ``target`` and ``validation`` (or ``None``) encoded with it as `encode` gives them.
 
-        Each part is checked once, its missing values named by ``"target"`` or ``"validation"``.
+        Each part is checked once, its missing values named by ``"target"``, ``"validation"`` or ``"classes_from"``.
         """
-        encoding, values = cls._learn(target, task, validation)
+        encoding, values = cls._learn(target, task, validation, classes_from)
         encoded = [encoding._encode_values(part) for part in values]
         return encoding, encoded[0], encoded[1] if validation is not None else None
 
     @classmethod
-    def _learn(cls, target: pd.Series, task: Task, validation: pd.Series | None) -> tuple[Self, list[np.ndarray]]:
+    def _learn(
+        cls, target: pd.Series, task: Task, validation: pd.Series | None, classes_from: pd.Series | None
+    ) -> tuple[Self, list[np.ndarray]]:
         """The encoding, and the values of ``target`` (and ``validation``) as it reads them: numbers or labels."""
         task = check_task(task)
         if not isinstance(target.name, str):
@@ -624,16 +639,17 @@ class TargetEncoding(BaseModel):
         parts = [(target, "target")]
         if validation is not None:
             parts.append((validation.rename(target.name), "validation"))
-        for part, name in parts:
-            reject_missing(part.to_frame(), name)
+        labels_only = [] if classes_from is None or task == "regression" else [(classes_from, "classes_from")]
+        for part, name in [*parts, *labels_only]:
+            reject_missing(part.rename(target.name).to_frame(), name)
         if task == "regression":
             numbers = [_regression_values(part) for part, _ in parts]
             scaler = Standardizer._fit(numbers[0][:, None], [target.name])
             return cls(column=target.name, task=task, scaler=scaler), numbers
-        values = [_label_values(part) for part, _ in parts]
+        values = [_label_values(part.rename(target.name)) for part, _ in [*parts, *labels_only]]
         labels = np.unique(np.concatenate(values)).tolist()
         _check_class_count(target.name, task, len(labels))
-        return cls(column=target.name, task=task, labels=labels), values
+        return cls(column=target.name, task=task, labels=labels), values[: len(parts)]
 
     def encode(self, target: pd.Series, *, name: str = "target") -> np.ndarray:
         """Regression: (n, 1) float64 z-scored; classification: int64 codes (n,). Messages call it ``name``."""

@@ -420,6 +420,7 @@ class TabularModel:
         *,
         drop: Sequence[str] = (),
         validation: pd.DataFrame | None = None,
+        classes_from: pd.DataFrame | None = None,
         on_start: Callable[[TabularModel], None] | None = None,
         on_epoch: Callable[[EpochRecord], None] | None = None,
         checkpoint: str | os.PathLike[str] | None = None,
@@ -441,6 +442,10 @@ class TabularModel:
             decide anything: categories unseen in ``frame`` encode as zeros (with a note).
             Their labels join the classes, so a class found only there still has an output.
             With ``patience`` the validation rows are carved from ``frame`` instead.
+        classes_from : DataFrame, optional
+            Rows neither learned from nor watched (test rows) whose ``target`` labels join the
+            classes, so that a class found only among them still has an output, with
+            ``patience`` as without.
         on_start, on_epoch : callable, optional
             Called with the model once it is built, before the first epoch (it can already
             predict), and with each epoch's record as it is made.
@@ -475,10 +480,16 @@ class TabularModel:
             absent = [name for name in used if name not in held_out.columns]
             if absent:
                 raise DataError(f"validation: missing column(s) {absent}; got {list(held_out.columns)}")
+        more = None if classes_from is None else _check_frame(classes_from, "classes_from")
+        if more is not None and target not in more.columns:
+            raise DataError(f"classes_from: no target column {target!r}; got {list(more.columns)}")
         every = positive_int(checkpoint_every, "checkpoint_every")
         features, X = TableEncoding.fit_transform(frame[columns])
         target_encoding, y, held_out_y = TargetEncoding.fit_transform(
-            frame[target], self.task, validation=None if held_out is None else held_out[target]
+            frame[target],
+            self.task,
+            validation=None if held_out is None else held_out[target],
+            classes_from=None if more is None else more[target],
         )
         network = Network(
             [len(features.feature_names), *self.hidden, _n_outputs(target_encoding)],

@@ -169,6 +169,28 @@ def test_a_class_absent_from_the_test_rows_is_counted_as_zero_and_every_output_i
     assert test_rows < set(shown), "the table has a class that no test row holds"
 
 
+@pytest.mark.parametrize("patience", [[], ["--patience", "5"]], ids=["without patience", "with patience"])
+def test_a_class_found_only_among_the_test_rows_gets_an_output_with_patience_as_without(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], patience: list[str]
+) -> None:
+    """With --patience the classes came from the training part alone: evaluating the test part refused its
+    'rare' label after training, and no file was written."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=200)
+    label = np.where(x > 0, "hi", "lo").astype(object)
+    label[split_rows(200, 0.2, seed=0)[1][0]] = "rare"  # the only 'rare' row is a test row
+    csv = tmp_path / "rare.csv"
+    pd.DataFrame({"x": x, "z": rng.normal(size=200), "label": label}).to_csv(csv, index=False)
+    bundle = tmp_path / "model.json"
+    argv = ["--csv", str(csv), "--target", "label", "--task", "multiclass", "--epochs", "30", "--save", str(bundle)]
+
+    code, stdout, stderr = run([*argv, *patience], capsys)
+
+    assert code == 0, stderr
+    assert json.loads(bundle.read_text())["target"]["labels"] == ["hi", "lo", "rare"]
+    assert "| rare |" in stdout.split("confusion matrix on the test rows")[1]
+
+
 # --------------------------------------------------------------------------- #
 # Ctrl-C
 # --------------------------------------------------------------------------- #

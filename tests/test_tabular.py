@@ -472,3 +472,15 @@ def test_the_command_line_predicts_rows_as_the_training_file_read_them(tmp_path:
         assert written["code"].tolist() == ["007", "010", "010"], "the rows come back as written"
         assert written["flag"].tolist() == ["true", "false", "true"]
         np.testing.assert_allclose(written["prediction"].astype(float), [180_000, 200_000, 370_000], rtol=1e-3)
+
+
+def test_classes_from_rows_only_adds_their_labels() -> None:
+    frame = pd.DataFrame({"x": np.arange(40.0), "y": ["a", "b"] * 20})
+    test = pd.DataFrame({"x": [1.0, 2.0], "y": ["b", "c"]})
+    model = TabularModel(task="multiclass", hidden=(), epochs=5, patience=3)
+    model.fit(frame, "y", classes_from=test)
+    assert model.labels == ["a", "b", "c"] and model.network.layer_sizes == [1, 3]
+    with pytest.raises(DataError, match=r"^classes_from: no target column 'y'; got \['x'\]$"):
+        model.fit(frame, "y", classes_from=test[["x"]])
+    with pytest.raises(DataError, match=r"^classes_from: missing values in column\(s\) 'y' \(1 of 2 rows\)$"):
+        model.fit(frame, "y", classes_from=test.assign(y=["b", np.nan]))
