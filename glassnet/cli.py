@@ -745,15 +745,17 @@ def _train(
         "extra": {"train.py": stored_options(args)},
         "on_checkpoint": lambda epochs: setattr(progress, "checkpointed", epochs),
     }
+    kept = args.print_every if args.trace is not None else None  # an output option: on resume too
     with about(source):
         if checkpoint is None:
             model = TabularModel(
-                **{name: getattr(args, name) for name in (*MODEL_OPTIONS, *TRAINING_OPTIONS)},
-                keep_gradients=args.print_every if args.trace is not None else None,
+                **{name: getattr(args, name) for name in (*MODEL_OPTIONS, *TRAINING_OPTIONS)}, keep_gradients=kept
             )
             model.fit(train_part, target, drop=args.drop, classes_from=test_part, **keep_going)  # with patience too
         else:
-            model = TabularModel.resume(checkpoint, train_part, name=str(args.resume), **keep_going)
+            model = TabularModel.resume(
+                checkpoint, train_part, name=str(args.resume), keep_gradients=kept, **keep_going
+            )
         progress.stage = "reporting"
         history = model.history
         last = history.records[-1]

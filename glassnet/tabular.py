@@ -593,17 +593,24 @@ class TabularModel:
         extra: Mapping[str, Any] | None = None,
         on_checkpoint: Callable[[int], None] | None = None,
         name: str | None = None,
+        keep_gradients: int | Literal["checkpoint"] | None = "checkpoint",
     ) -> TabularModel:
         """The model a checkpoint (or its file) describes, trained to its end on the same tables.
 
         ``frame`` and ``validation`` must be the tables the run learned from and watched;
         otherwise a ``ValueError`` says what differs, naming the checkpoint ``name`` (default:
         its path, or ``"checkpoint"``). Only the epochs that remain run, and the model ends
-        with the same bits as a run that was never stopped. The other arguments are those of `fit`.
+        with the same bits as a run that was never stopped. ``keep_gradients`` replaces the
+        run's setting for the epochs that remain (``"checkpoint"``: keep it): it decides only
+        which records hold full gradients, never the parameters. The other arguments are those of `fit`.
         """
         document = source if isinstance(source, TabularCheckpoint) else read_checkpoint(source, TabularCheckpoint)
         where = name or ("checkpoint" if isinstance(source, TabularCheckpoint) else str(source))
-        model = cls(**document.settings.model_dump(), settings=document.run.settings)
+        stored = document.run
+        if keep_gradients != "checkpoint":
+            kept = TrainingSettings.of(stored.settings, keep_gradients=keep_gradients)
+            stored = stored.model_copy(update={"settings": kept})
+        model = cls(**document.settings.model_dump(), settings=stored.settings)
         used = [*feature_columns(frame, document.target, document.drop), document.target]
         held_out = None if validation is None else _check_frame(validation, "validation")
         given = (TableFingerprint.of(frame[used]), None if held_out is None else TableFingerprint.of(held_out[used]))
@@ -616,7 +623,7 @@ class TabularModel:
         X, y = document.features.transform(frame), encoding.encode(frame[column])
         held_out_y = None if held_out is None else encoding.encode(held_out[column], name="validation")
         X, y, watched = model._watched(document.features, X, y, held_out, held_out_y)
-        run = TrainingRun.from_checkpoint(document.run, X, y, watched, source=where)
+        run = TrainingRun.from_checkpoint(stored, X, y, watched, source=where)
         columns = used[:-1]
         model._fitted = _Fitted(document.features, document.target_encoding, run.network, run.history, frame[columns])
         tables = (document.target, document.drop, *given)

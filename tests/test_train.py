@@ -967,6 +967,34 @@ def test_a_run_killed_after_a_checkpoint_resumes_to_the_same_bytes(tmp_path: Pat
     assert len(log.read_bytes().splitlines()) == 300 and log.read_bytes().endswith(b"}\n"), "one line per epoch"
 
 
+def test_trace_given_with_resume_keeps_the_gradients_and_not_a_bit_of_the_run_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--trace is an output option, yet a resumed run kept no gradients: they were set on a fresh fit only."""
+    argv = ["--samples", "300", "--epochs", "40", "--print-every", "10", "--batch-size", "32"]
+    paths = {name: tmp_path / f"{name}.json" for name in ("whole", "untraced", "resumed", "run", "trace", "traced")}
+    run_ok([*argv, "--save", str(paths["whole"]), "--trace", str(paths["traced"])])
+    run_ok([*argv, "--save", str(paths["untraced"])])
+    checks = iter(range(1, 100))
+
+    def stop_in_epoch_25(self: cli.BetweenEpochs) -> None:
+        if next(checks) == 25:
+            raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr(cli.BetweenEpochs, "check", stop_in_epoch_25)
+        assert run([*argv, "--checkpoint", str(paths["run"]), "--checkpoint-every", "10"])[0] == cli.INTERRUPTED
+    assert json.loads(paths["run"].read_text())["run"]["epochs_done"] == 20
+
+    stdout = run_ok(["--resume", str(paths["run"]), "--trace", str(paths["trace"]), "--save", str(paths["resumed"])])
+
+    assert "resumed from" in stdout and f"with the full gradients of 2 epochs, to {paths['trace']}" in stdout
+    kept = TrainingHistory.model_validate_json(paths["trace"].read_text()).kept_gradients()
+    whole = TrainingHistory.model_validate_json(paths["traced"].read_text()).kept_gradients()
+    assert sorted(kept) == [30, 40] and all(kept[e].model_dump_json() == whole[e].model_dump_json() for e in kept)
+    assert paths["resumed"].read_bytes() == paths["whole"].read_bytes() == paths["untraced"].read_bytes()
+
+
 @pytest.fixture
 def finished_checkpoint(tmp_path: Path) -> tuple[Path, Path]:
     """A CSV run that wrote checkpoints to the end: (its checkpoint, its table)."""
