@@ -751,7 +751,8 @@ def _train(
             model = TabularModel(
                 **{name: getattr(args, name) for name in (*MODEL_OPTIONS, *TRAINING_OPTIONS)}, keep_gradients=kept
             )
-            model.fit(train_part, target, drop=args.drop, classes_from=test_part, **keep_going)  # with patience too
+            more = test_part if args.patience is not None else None  # without, the test rows are the validation
+            model.fit(train_part, target, drop=args.drop, classes_from=more, **keep_going)
         else:
             model = TabularModel.resume(
                 checkpoint, train_part, name=str(args.resume), keep_gradients=kept, **keep_going

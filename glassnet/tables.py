@@ -546,11 +546,19 @@ def _label_values(target: pd.Series) -> np.ndarray:
     return target.astype(str).to_numpy(dtype=object)
 
 
-def _check_class_count(column: str, task: Task, count: int) -> None:
+def _check_class_count(column: str, task: Task, count: int, rows: int | None = None) -> None:
+    """Refuse ``count`` classes for ``task``: binary needs 2, multiclass 2 or more, and, when the labels come from
+    ``rows`` rows (fitting), no more than `ID_MIN_DISTINCT` or `ID_SHARE` of the rows, as text features."""
     if task == "binary" and count != 2:
         raise DataError(f"target {column!r}: binary needs exactly 2 distinct values, found {count}")
     if count < 2:
         raise DataError(f"target {column!r}: multiclass needs at least 2 distinct values, found {count}")
+    if rows is not None and count > max(ID_MIN_DISTINCT, ID_SHARE * rows):
+        raise DataError(
+            f"target {column!r}: {task} found {count:,} distinct values in {rows:,} rows, more than "
+            f"{ID_MIN_DISTINCT} and than {ID_SHARE:.0%} of the rows: too many to be classes (a continuous number "
+            "or an identifier?); for numbers use the regression task (--task regression)"
+        )
 
 
 def _regression_values(target: pd.Series) -> np.ndarray:
@@ -648,7 +656,7 @@ class TargetEncoding(BaseModel):
             return cls(column=target.name, task=task, scaler=scaler), numbers
         values = [_label_values(part.rename(target.name)) for part, _ in [*parts, *labels_only]]
         labels = np.unique(np.concatenate(values)).tolist()
-        _check_class_count(target.name, task, len(labels))
+        _check_class_count(target.name, task, len(labels), sum(map(len, values)))
         return cls(column=target.name, task=task, labels=labels), values[: len(parts)]
 
     def encode(self, target: pd.Series, *, name: str = "target") -> np.ndarray:

@@ -484,3 +484,21 @@ def test_classes_from_rows_only_adds_their_labels() -> None:
         model.fit(frame, "y", classes_from=test[["x"]])
     with pytest.raises(DataError, match=r"^classes_from: missing values in column\(s\) 'y' \(1 of 2 rows\)$"):
         model.fit(frame, "y", classes_from=test.assign(y=["b", np.nan]))
+
+
+def test_a_target_with_a_class_per_row_is_refused_as_text_features_are() -> None:
+    """A price column with --task multiclass trained a softmax of one class per row, without a word."""
+    rows = np.arange(30)
+    frame = pd.DataFrame({"x": rows * 1.0, "price": rows * 1_000.5})
+    with pytest.raises(
+        DataError,
+        match=r"^target 'price': multiclass found 30 distinct values in 30 rows, more than 20 and than 50% of the "
+        r"rows: too many to be classes \(a continuous number or an identifier\?\); for numbers use the regression "
+        r"task \(--task regression\)$",
+    ):
+        TabularModel(task="multiclass", epochs=2).fit(frame, "price")
+    model = TabularModel(task="multiclass", hidden=(), epochs=2)
+    model.fit(frame.assign(price=rows % 20), "price")  # 20 classes: as many as a text feature may hold
+    assert model.labels == list(range(20))
+    with pytest.raises(DataError, match=r"multiclass found 21 distinct values in 21 rows"):  # the labels' rows
+        TabularModel(task="multiclass", epochs=2).fit(frame[:20], "price", classes_from=frame[20:21])

@@ -761,6 +761,11 @@ BAD_INPUTS: dict[str, tuple[list[str], str, str]] = {
         "labels.csv",
         "exactly 2",
     ),
+    "multiclass-target-is-continuous": (
+        ["--csv", "{d}/good.csv", "--target", "spend", "--task", "multiclass", *TRAIN_OUTPUTS],
+        "good.csv",
+        "target 'spend': multiclass found 300 distinct values in 300 rows, more than 20 and than 50% of the rows",
+    ),
     "feature-with-missing-values": (
         ["--csv", "{d}/holes.csv", "--target", "spend", *TRAIN_OUTPUTS],
         "holes.csv",
