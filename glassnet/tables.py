@@ -14,8 +14,10 @@ worth knowing but did not stop the work (a column left out, categories never see
 training) is a `DataNote` warning: this module never prints.
 """
 
+import contextlib
 import csv
 import io
+import itertools
 import math
 import os
 import re
@@ -50,8 +52,10 @@ UNSEEN: tuple[Unseen, ...] = get_args(Unseen)
 Labels = list[StrictBool] | list[StrictInt] | list[StrictFloat] | list[StrictStr]
 """Class labels as the target column held them: booleans, integers, floats or text."""
 
-DELIMITERS = (",", "\t", ";")
-"""The field separators `read_table` tells apart, a comma first on a tie."""
+DELIMITERS = {",": "comma", "\t": "tab", ";": "semicolon"}
+"""The field separators `read_table` tells apart, by name, a comma first on a tie."""
+SNIFFED_ROWS = 10
+"""The records after the header whose field counts `read_table` compares with the header's to tell the delimiter."""
 INDEX_NAME = re.compile(r"|Unnamed: \d+|rownames")
 """Header names of a saved row index: empty (pandas reads it as ``Unnamed: <i>``) or R's ``rownames``."""
 INDEX_MIN_ROWS = 10
@@ -173,8 +177,10 @@ def read_table(path: str | os.PathLike[str], *, text: Collection[str] = ()) -> p
     """Read a delimited text file with a header row into a DataFrame (n_rows >= 1, n_columns >= 1).
 
     The delimiter is the one of `DELIMITERS` (comma, tab, semicolon) that splits the header
-    into the most fields, a comma on a tie; quoted fields may hold any of them. The header's
-    names must be distinct. A text column whose every value is a number written with
+    into the most fields and each of the next `SNIFFED_ROWS` records into as many, a comma
+    on a tie; when none splits them alike, the one that splits the header into the most
+    fields, and an error reading the file names it. Quoted fields may hold any of them. The
+    header's names must be distinct. A text column whose every value is a number written with
     commas is read as numbers: thousands separators (``"12,345.5"``) in comma- and
     tab-separated files, a decimal comma (``"3,5"``) in semicolon-separated ones.
 
@@ -187,7 +193,7 @@ def read_table(path: str | os.PathLike[str], *, text: Collection[str] = ()) -> p
     Raises `DataError` naming the file and the problem: missing, a directory, unreadable,
     not UTF-8 text, empty, not well-formed, or a column name given twice.
     """
-    location = Path(path)
+    location, delimiter = Path(path), None
     try:
         with location.open(encoding="utf-8-sig", newline="") as file:
             content = io.StringIO(file.read())  # once: a pipe (--csv /dev/stdin) can be read only once
@@ -210,23 +216,41 @@ def read_table(path: str | os.PathLike[str], *, text: Collection[str] = ()) -> p
         raise
     except (ValueError, csv.Error) as error:
         reason = str(error).strip().partition("\n")[0]
-        raise DataError(f"{location}: not well-formed CSV ({reason})") from error
+        read_as = "" if delimiter is None else f"read as {DELIMITERS[delimiter]}-separated: "
+        raise DataError(f"{location}: not well-formed CSV ({read_as}{reason})") from error
     if not isinstance(table.index, pd.RangeIndex):
-        raise DataError(f"{location}: not well-formed CSV (rows have more fields than the header)")
+        raise DataError(
+            f"{location}: not well-formed CSV (read as {DELIMITERS[delimiter]}-separated: "
+            "rows have more fields than the header)"
+        )
     if table.empty:
         raise DataError(f"{location}: has a header but no data rows")
     return _numbers_with_commas(table, delimiter, skip=as_written)
 
 
 def _header(text: io.StringIO) -> tuple[str, list[str]]:
-    """The delimiter that splits the first non-empty record of ``text`` into the most fields, and those fields."""
-    best: tuple[str, list[str]] = (DELIMITERS[0], [])
-    for delimiter in DELIMITERS:
-        text.seek(0)
-        record = next((row for row in csv.reader(text, delimiter=delimiter) if row), [])
-        if len(record) > len(best[1]):
-            best = (delimiter, record)
-    return best
+    """The delimiter of ``text`` (see `read_table`) and the fields of its header, its first non-empty record.
+
+    A header alone cannot tell: ``size<TAB>price (USD, incl. fees)`` splits in two at its comma as at its tab.
+    """
+    records = {delimiter: _first_records(text, delimiter) for delimiter in DELIMITERS}
+    alike = [
+        delimiter
+        for delimiter, (header, *rows) in records.items()
+        if len(header) > 1 and all(len(row) == len(header) for row in rows)
+    ]
+    best = max(alike or DELIMITERS, key=lambda delimiter: len(records[delimiter][0]))  # the first on a tie
+    return best, records[best][0]
+
+
+def _first_records(text: io.StringIO, delimiter: str) -> list[list[str]]:
+    """The first non-empty record of ``text`` split at ``delimiter`` (``[]`` if none), and up to `SNIFFED_ROWS`
+    records after it, as far as they read."""
+    text.seek(0)
+    found: list[list[str]] = []
+    with contextlib.suppress(csv.Error):  # a record beyond reading: pandas' own reading says why
+        found.extend(itertools.islice((row for row in csv.reader(text, delimiter=delimiter) if row), SNIFFED_ROWS + 1))
+    return found or [[]]
 
 
 _THOUSANDS = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")

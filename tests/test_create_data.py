@@ -300,9 +300,12 @@ def test_read_table_reads_a_csv(tmp_path: Path) -> None:
         (b"\n\n", r"is empty"),
         (b"a,b\n", r"has a header but no data rows"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe\x00", r"not UTF-8 text \(byte 0 cannot be decoded\)"),
-        (b"a,b\n1,2\n3,4,5\n", r"not well-formed CSV \(.*Expected 2 fields in line 3, saw 3\)$"),
+        (
+            b"a,b\n1,2\n3,4,5\n",
+            r"not well-formed CSV \(read as comma-separated: .*Expected 2 fields in line 3, saw 3\)$",
+        ),
         (b'a,b\n"1,2\n', r"not well-formed CSV \(.*EOF inside string"),
-        (b"a,b\n1,2,3\n", r"not well-formed CSV \(rows have more fields than the header\)"),
+        (b"a,b\n1,2,3\n", r"not well-formed CSV \(read as comma-separated: rows have more fields than the header\)"),
     ],
 )
 def test_read_table_rejects_bad_files(tmp_path: Path, content: bytes, message: str) -> None:
@@ -330,6 +333,17 @@ def test_read_table_tells_the_delimiter_from_the_header(tmp_path: Path, sep: str
     path = tmp_path / "houses.txt"
     table.to_csv(path, index=False, sep=sep)
     pd.testing.assert_frame_equal(read_table(path), table)
+
+
+@pytest.mark.parametrize("sep", ["\t", ";"], ids=["tab", "semicolon"])
+def test_the_rows_tell_the_delimiter_when_the_header_splits_alike_at_a_comma(tmp_path: Path, sep: str) -> None:
+    """The header alone split as many fields at its comma as at its tab: the file was read as comma-separated,
+    and its column 'price (USD, incl. fees)' was not found."""
+    path = tmp_path / "houses.txt"
+    path.write_text(f"size{sep}price (USD, incl. fees)\n1000{sep}150000\n2000{sep}300000\n")
+    table = read_table(path)
+    assert list(table.columns) == ["size", "price (USD, incl. fees)"]
+    assert table["price (USD, incl. fees)"].tolist() == [150_000, 300_000]
 
 
 def test_a_comma_file_with_quoted_delimiters_reads_as_pandas_reads_it(tmp_path: Path) -> None:
