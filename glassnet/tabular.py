@@ -252,9 +252,11 @@ class NotFittedError(ValueError, AttributeError):
 
 
 def _check_frame(frame: object, name: str) -> pd.DataFrame:
-    """``frame`` if it is a DataFrame whose column names are distinct; else the error naming ``name``."""
+    """``frame`` if it is a DataFrame with rows and distinct column names; else the error naming ``name``."""
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"{name}: expected a pandas DataFrame, got {type(frame).__name__}")
+    if len(frame) == 0:
+        raise DataError(f"{name}: expected at least one row, got a DataFrame with no rows")
     reject_duplicates(list(frame.columns), name)
     return frame
 

@@ -502,3 +502,19 @@ def test_a_target_with_a_class_per_row_is_refused_as_text_features_are() -> None
     assert model.labels == list(range(20))
     with pytest.raises(DataError, match=r"multiclass found 21 distinct values in 21 rows"):  # the labels' rows
         TabularModel(task="multiclass", epochs=2).fit(frame[:20], "price", classes_from=frame[20:21])
+
+
+def test_a_frame_without_rows_is_refused_naming_it() -> None:
+    """fit said 'zero-size array to reduction operation maximum', predict and effects 'X: found array with 0
+    sample(s)': neither named the argument given."""
+    frame, target = _housing_like()
+    model = TabularModel(epochs=2)
+    no_rows = r"^{}: expected at least one row, got a DataFrame with no rows$"
+    with pytest.raises(DataError, match=no_rows.format("frame")):
+        model.fit(frame.iloc[:0], target)
+    with pytest.raises(DataError, match=no_rows.format("validation")):
+        model.fit(frame, target, validation=frame.iloc[:0])
+    model.fit(frame, target)
+    for call in (model.predict, model.evaluate, model.local_effects, model.effects):
+        with pytest.raises(DataError, match=no_rows.format("frame")):
+            call(frame.iloc[:0])
