@@ -44,6 +44,7 @@ from pydantic import (
     PlainSerializer,
     ValidationError,
     ValidationInfo,
+    model_validator,
 )
 from pydantic_numpy.typing import Np1DArrayFp64, Np2DArrayFp64
 
@@ -222,6 +223,21 @@ Float64Matrix = Annotated[
     Np2DArrayFp64, BeforeValidator(_plain_array), PlainSerializer(_array_document, when_used="json")
 ]
 """A 2-D float64 array field of a Pydantic record."""
+
+
+class Settings(BaseModel):
+    """A record of settings (an optimizer's, a run's): fixed once made, no unknown names, and no value converted
+    (``True`` is not 1, ``"2"`` is not 2), but a NumPy number is the Python number it holds (``np.int64(5)`` from
+    a grid is 5)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _numpy_numbers_as_python(cls, values: Any) -> Any:
+        if isinstance(values, dict):
+            return {name: v.item() if isinstance(v, np.number) else v for name, v in values.items()}
+        return values
 
 
 # --------------------------------------------------------------------------- #

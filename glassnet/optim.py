@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
-from glassnet.guards import Float64Vector, positive_number
+from glassnet.guards import Float64Vector, Settings, positive_number
 
 FloatArray = npt.NDArray[np.float64]
 OptimizerName = Literal["sgd", "momentum", "adam"]
@@ -41,9 +41,6 @@ class Optimizer(Protocol):
     def step(self, parameters: FloatArray, gradients: FloatArray, state: Any, scratch: FloatArray) -> None: ...
 
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid", strict=True)
-"""An optimizer's settings: fixed once made, no unknown names, and no value converted (``True`` is not 1.0)."""
-
 PositiveFinite = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 """A learning rate or ``eps``: a finite number > 0 (an infinite one would make every step 0 or NaN)."""
 
@@ -53,15 +50,13 @@ def _work(parameters: FloatArray, scratch: FloatArray | None, row: int) -> Float
     return np.empty_like(parameters) if scratch is None else scratch[row]
 
 
-class SGD(BaseModel):
+class SGD(Settings):
     """Plain gradient descent: ``p -= learning_rate g``. It has no state.
 
     The default learning rate, 0.05, takes the default housing network (4-10-25-1 on z-scored
     data, full batch) to its loss floor within 150 epochs, at an eighth of the rate at which
     that network diverges (tests/test_optim.py measures both).
     """
-
-    model_config = _FROZEN
 
     kind: Literal["sgd"] = "sgd"
     learning_rate: PositiveFinite = 0.05
@@ -85,15 +80,13 @@ class MomentumState(BaseModel):
     velocity: Float64Vector
 
 
-class Momentum(BaseModel):
+class Momentum(Settings):
     """Heavy-ball momentum, PyTorch's convention: ``v = momentum v + g; p -= learning_rate v``.
 
     The default learning rate, 0.01, takes the default housing network to its loss floor
     within 150 full-batch epochs at a twentieth of the rate at which it diverges: the velocity
     multiplies a steady gradient by up to ``1 / (1 - momentum)`` (tests/test_optim.py).
     """
-
-    model_config = _FROZEN
 
     kind: Literal["momentum"] = "momentum"
     learning_rate: PositiveFinite = 0.01
@@ -123,14 +116,12 @@ class AdamState(BaseModel):
     second_moment: Float64Vector
 
 
-class Adam(BaseModel):
+class Adam(Settings):
     """Adam with PyTorch's betas, eps and bias correction.
 
     The default learning rate is 0.01 rather than PyTorch's 0.001: glassnet trains full batch
     by default, one step per epoch, where 0.001 needs ten times the epochs.
     """
-
-    model_config = _FROZEN
 
     kind: Literal["adam"] = "adam"
     learning_rate: PositiveFinite = 0.01

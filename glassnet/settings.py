@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Self, TypedDict, Unpack
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator
+from pydantic import Field, PlainValidator
 
-from glassnet.guards import NumberRule, OptionalRule, non_negative_number, optional, positive_int
+from glassnet.guards import NumberRule, OptionalRule, Settings, non_negative_number, optional, positive_int
 from glassnet.optim import (
     OPTIMIZERS,
     SGD,
@@ -62,15 +62,13 @@ RULES: dict[str, NumberRule[Any] | OptionalRule[Any]] = {
 line parses its options with the same rules."""
 
 
-class TrainingSettings(BaseModel):
+class TrainingSettings(Settings):
     """How a run trains: epochs, the optimizer with its settings, batch size, ``l2``, patience, records.
 
     Make one from Python values with `of` (each value checked by its rule, with a message that
     names it), or read one from JSON. ``optimizer`` holds the learning rate: `learning_rate`
     reads it from there.
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)  # no value converted: True is not 1
 
     epochs: int = Field(
         default=150,  # the default housing network's test loss is within 3% of the noise by then (README)

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import glassnet
@@ -100,7 +101,7 @@ def test_settings_and_their_keywords_do_not_mix_and_unknown_ones_are_named() -> 
         lambda: Adam(eps=float("inf")),  # accepted, it made every step exactly 0
         lambda: Momentum(learning_rate=float("nan")),
         lambda: SGD(learning_rate=True),  # accepted as 1.0
-        lambda: SGD(learning_rate="0.1"),
+        lambda: SGD(learning_rate="0.1"),  # type: ignore[arg-type]
         lambda: TrainingSettings(batch_size=True),  # accepted as batch size 1
         lambda: TrainingSettings(epochs="2"),  # type: ignore[arg-type]
         lambda: TrainingSettings.model_validate_json('{"optimizer": {"kind": "sgd", "learning_rate": 1e999}}'),
@@ -122,6 +123,17 @@ def test_settings_made_directly_or_read_convert_no_value_and_take_no_infinity(ma
     """What the keywords' rules refuse, the records refuse too, whichever way they are made."""
     with pytest.raises(ValueError, match=r"Input should be a (valid|finite) (number|integer)"):
         make()
+
+
+def test_settings_take_numpy_numbers_as_the_python_numbers_they_hold() -> None:
+    """A grid's values are NumPy numbers: np.int64(5) is 5 (a NumPy boolean is no number)."""
+    grid: dict[str, Any] = {"epochs": np.int64(5), "l2": np.float64(0.5), "beta1": np.float32(0.5), "no": np.True_}
+    adam = Adam(beta1=grid["beta1"])
+    settings = TrainingSettings(epochs=grid["epochs"], l2=grid["l2"], optimizer=adam)
+    assert (settings.epochs, settings.l2, adam.beta1) == (5, 0.5, 0.5)
+    assert type(settings.epochs) is int and type(settings.l2) is float and type(adam.beta1) is float
+    with pytest.raises(ValueError, match=r"batch_size\n  Input should be a valid integer"):
+        TrainingSettings(batch_size=grid["no"])
 
 
 def test_a_run_checkpoint_stores_each_setting_once(tmp_path: Path) -> None:
