@@ -671,14 +671,16 @@ class TargetEncoding(BaseModel):
         parts = [(target, "target")]
         if validation is not None:
             parts.append((validation.rename(target.name), "validation"))
-        labels_only = [] if classes_from is None or task == "regression" else [(classes_from, "classes_from")]
+        labels_only = (
+            [] if classes_from is None or task == "regression" else [(classes_from.rename(target.name), "classes_from")]
+        )
         for part, name in [*parts, *labels_only]:
-            reject_missing(part.rename(target.name).to_frame(), name)
+            reject_missing(part.to_frame(), name)
         if task == "regression":
             numbers = [_regression_values(part) for part, _ in parts]
             scaler = Standardizer._fit(numbers[0][:, None], [target.name])
             return cls(column=target.name, task=task, scaler=scaler), numbers
-        values = [_label_values(part.rename(target.name)) for part, _ in [*parts, *labels_only]]
+        values = [_label_values(part) for part, _ in [*parts, *labels_only]]
         labels = np.unique(np.concatenate(values)).tolist()
         _check_class_count(target.name, task, len(labels), sum(map(len, values)))
         return cls(column=target.name, task=task, labels=labels), values[: len(parts)]
