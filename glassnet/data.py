@@ -53,10 +53,22 @@ def make_housing(n_samples: int = HOUSES, *, seed: int = 0, noise: float = NOISE
             "distance_km": rng.uniform(0.0, 30.0, n_samples),
         }
     )
-    coefficients = np.array([TRUE_COEFFICIENTS[name] for name in FEATURES])
-    features = housing[list(FEATURES)].to_numpy(dtype=np.float64)
-    housing[TARGET] = features @ coefficients + rng.normal(0.0, noise, n_samples)
+    housing[TARGET] = noiseless_price(housing) + rng.normal(0.0, noise, n_samples)
     return housing
+
+
+def noiseless_price(houses: pd.DataFrame) -> np.ndarray:
+    """The noiseless price of each house (n,), float64 dollars, from the columns ``FEATURES``.
+
+    A fixed sequence of elementwise products and sums, feature by feature in ``FEATURES``'
+    order: IEEE arithmetic that every CPU computes to the same bits. A matrix product would
+    leave the order of the additions to BLAS, whose kernels differ from CPU to CPU, and so
+    would the data, its fingerprints and every checkpoint trained on it.
+    """
+    total = np.zeros(len(houses))
+    for name in FEATURES:
+        total += TRUE_COEFFICIENTS[name] * houses[name].to_numpy(dtype=np.float64)
+    return total
 
 
 def get_data(n_samples: int = HOUSES, *, seed: int = 0, task: Task = "regression") -> tuple[np.ndarray, np.ndarray]:

@@ -191,10 +191,13 @@ def test_a_version_1_checkpoint_whose_copies_of_a_setting_disagree_is_refused(
     assert not (tmp_path / "again.json").exists()
 
 
-def test_a_version_1_checkpoint_whose_copies_agree_resumes_and_is_written_as_today(tmp_path: Path) -> None:
+def test_a_version_1_checkpoint_whose_copies_agree_resumes_and_is_written_as_today(
+    housing_csv: Path, tmp_path: Path
+) -> None:
     checkpoint = tmp_path / "run.json"
     shutil.copy(V1 / "cli-checkpoint.json", checkpoint)
-    assert cli.main(["--resume", str(checkpoint), "--checkpoint", str(checkpoint)], out=io.StringIO()) == 0
+    resume = ["--resume", str(checkpoint), "--csv", str(housing_csv), "--checkpoint", str(checkpoint)]
+    assert cli.main(resume, out=io.StringIO()) == 0
     document = json.loads(checkpoint.read_text())
     assert (document["version"], document["run"]["version"], document["run"]["epochs_done"]) == (2, 3, 40)
     assert document["run"]["history"]["records"] == [] and document["run"]["history_log"]["records"] == 40

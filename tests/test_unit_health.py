@@ -167,14 +167,16 @@ def test_a_history_keeps_the_scale_of_each_input_column() -> None:
     assert scales.stds[1] == 0.0 and 5e299 < scales.stds[2] < 2e300, "a constant column, and one near float64's limit"
 
 
-def test_records_and_histories_written_before_these_measures_still_load_and_diagnose() -> None:
+def test_records_and_histories_written_before_these_measures_still_load_and_diagnose(
+    housing_arrays: tuple[np.ndarray, np.ndarray],
+) -> None:
     v1 = Path(__file__).parent / "fixtures" / "v1"
     trace = TrainingHistory.model_validate_json((v1 / "trace.json").read_text())
     assert trace.input_scales is None and all(r.saturated_fractions is None for r in trace.records)
     assert all(r.param_norms is None and r.unit_rows is None for r in trace.records)
     trace.diagnose()  # every rule reads what an older record has
 
-    X, y = get_data(80, seed=4)
+    X, y = housing_arrays
     resumed = TrainingRun.load(v1 / "run-checkpoint-momentum.json", X[:60], y[:60])
     history = resumed.advance()
     assert history.input_scales == TrainingRun(Network([4, 7, 1]), X[:60], y[:60]).history.input_scales
