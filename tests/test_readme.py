@@ -12,6 +12,8 @@ import train
 from glassnet import cli, diagnosis
 from glassnet.settings import default_learning_rates
 
+pytestmark = pytest.mark.stored  # the README's printed numbers
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 

@@ -29,6 +29,8 @@ from glassnet import (
 from glassnet.settings import RULES, default_learning_rates
 from glassnet.sklearn import ESTIMATOR_TRAINING, GlassnetClassifier, GlassnetRegressor
 
+pytestmark = pytest.mark.stored  # a stored checkpoint resumed, and checkpoints' data fingerprints
+
 V1 = Path(__file__).parent / "fixtures" / "v1"
 X, Y = get_data(60, seed=2)
 

@@ -19,6 +19,8 @@ import pytest
 import glassnet
 from glassnet import SGD, Adam, Network, TrainingCheckpoint, TrainingRun, get_data
 
+pytestmark = pytest.mark.stored  # checkpoints, their data fingerprints and bit-for-bit resumes
+
 FloatArray = npt.NDArray[np.float64]
 
 

@@ -27,6 +27,8 @@ from glassnet import (
 from glassnet.buffers import StepBuffers
 from glassnet.network import UnitCounts
 
+pytestmark = pytest.mark.stored  # a stored checkpoint resumed
+
 FloatArray = npt.NDArray[np.float64]
 REGRESSION = get_data(300, seed=0)
 
