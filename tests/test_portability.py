@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from glassnet import get_data, make_housing
+from glassnet.tables import Task
 
 pytestmark = pytest.mark.stored
 
@@ -37,7 +38,7 @@ def test_the_housing_data_has_the_same_bits_on_every_cpu() -> None:
     assert sha256(make_housing().to_numpy(np.float64)) == (
         "bc7b8d453c837b9f44bc928f4fcd345733f1e22b6510597f29d21fa56a91c7e5"
     )
-    expected = {
+    expected: dict[Task, str] = {
         "regression": "eb627f7a7c1a2d05b4c1b43b183bea3aa7778ec36fc9bb82e2cc49be271d92ce",
         "binary": "f40a3ecf984c26eaba2263bb68eef7c8b4d7a8fdc8fafe72080be8b0af1fbfcc",
         "multiclass": "61bd339149b80ef50af3545b8f5f6128d69983f8563cf452b669db139e4b3c86",
