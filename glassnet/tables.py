@@ -770,6 +770,12 @@ class TableEncoding(BaseModel):
                 f"scaler: expected {len(self.feature_names)} columns, one per encoded feature, "
                 f"got {len(self.scaler.mean)}"
             )
+        for column, categories in self.categorical.items():
+            if categories != sorted(categories):
+                raise ValueError(
+                    f"categorical[{column!r}]: expected the categories in sorted order, as fitting writes them, got "
+                    f"{_some(categories)}; another order would give each category another category's weights"
+                )
         return self
 
     @property
@@ -913,6 +919,18 @@ def _regression_values(target: pd.Series) -> np.ndarray:
     return values
 
 
+def _in_written_order(labels: Sequence[object]) -> bool:
+    """Whether ``labels`` are sorted as fitting writes them: by value, or, text labels of numbers that bundles
+    written before labels kept their kind hold (``["2", "10"]``), by the numbers' values."""
+    if list(labels) == sorted(labels):  # type: ignore[type-var]  # one kind of label: bool, int, float or str
+        return True
+    try:
+        numbers = [float(cast(str, label)) for label in labels]
+    except ValueError:
+        return False
+    return numbers == sorted(numbers)
+
+
 class TargetEncoding(BaseModel):
     """The target column's meaning: a scaler for regression, class labels for classification.
 
@@ -938,6 +956,11 @@ class TargetEncoding(BaseModel):
             raise ValueError(f"{self.task}: expected distinct labels and no scaler, got labels {self.labels}")
         if not all(math.isfinite(label) for label in self.labels if isinstance(label, float)):
             raise ValueError(f"{self.task}: expected finite labels, got {self.labels}")
+        if not _in_written_order(self.labels):
+            raise ValueError(
+                f"labels: expected the labels in sorted order, as fitting writes them, got {_some(self.labels)}; "
+                "another order would give each class another class's output"
+            )
         _check_class_count(self.column, self.task, len(self.labels))
         return self
 

@@ -1,6 +1,7 @@
 """Reading a user's table as meant: number formats, placeholder cells, missing values, column names, bundle order."""
 
 import json
+import shutil
 import warnings
 from pathlib import Path
 
@@ -10,7 +11,8 @@ import pytest
 
 from glassnet import TabularModel, tables
 from glassnet.cli import main
-from glassnet.tables import DataError, DataNote, read_table
+from glassnet.tables import DataError, DataNote, TableEncoding, TargetEncoding, read_table
+from glassnet.tabular import Bundle
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -271,3 +273,52 @@ def test_a_mistyped_column_gets_the_closest_name(tmp_path: Path, capsys: pytest.
     frame.to_csv(path, index=False)
     assert main(["--csv", str(path), "--target", "sales"]) == 1
     assert "target: no column 'sales' (did you mean 'Sales'?)" in capsys.readouterr().err
+
+
+# --- 8: a bundle's lists in the order fitting writes them --------------------------------------
+
+
+def test_a_bundle_with_reordered_categories_is_refused(tmp_path: Path) -> None:
+    """A hand-edited order loaded, and gave each category another's weights (30 of 50 predictions changed)."""
+    path = tmp_path / "bundle.json"
+    document = json.loads((FIXTURES / "v1" / "bundle-table.json").read_text())
+    document["features"]["categorical"]["city"] = ["north", "east", "south"]
+    path.write_text(json.dumps(document))
+    with pytest.raises(ValueError, match=r"categorical\['city'\]: expected the categories in sorted order"):
+        TabularModel.load(path)
+
+
+def test_a_bundle_with_reordered_labels_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bundle.json"
+    document = json.loads((FIXTURES / "v1" / "bundle.json").read_text())
+    document["target"]["labels"] = [1, 0, 2]
+    path.write_text(json.dumps(document))
+    with pytest.raises(ValueError, match=r"labels: expected the labels in sorted order, as fitting writes them"):
+        TabularModel.load(path)
+
+
+@pytest.mark.parametrize("labels", [["1", "2", "10"], ["0.5", "2", "10"], ["a", "b"], [False, True], [-1.5, 2.0]])
+def test_labels_in_the_order_fitting_wrote_them_load(labels: list[object]) -> None:
+    """Older bundles hold integer labels as text in numeric order ("2" before "10")."""
+    TargetEncoding(column="y", task="multiclass", labels=labels)
+
+
+@pytest.mark.parametrize("labels", [["2", "1", "10"], ["b", "a"], [True, False], [2, 1]])
+def test_labels_in_another_order_are_refused(labels: list[object]) -> None:
+    with pytest.raises(ValueError, match="expected the labels in sorted order"):
+        TargetEncoding(column="y", task="multiclass", labels=labels)
+
+
+def test_the_stored_bundles_still_load(tmp_path: Path) -> None:
+    for name in ("bundle.json", "bundle-table.json"):
+        shutil.copy(FIXTURES / "v1" / name, tmp_path / name)
+        TabularModel.load(tmp_path / name)
+    Bundle.model_validate_json((FIXTURES / "v1" / "bundle.json").read_text())
+
+
+def test_table_encoding_refuses_unsorted_categories() -> None:
+    encoding = TableEncoding.fit(pd.DataFrame({"city": ["b", "a", "c", "a"], "x": [1.0, 2.0, 3.0, 4.0]}))
+    document = encoding.model_dump()
+    document["categorical"]["city"] = ["a", "c", "b"]
+    with pytest.raises(ValueError, match=r"categorical\['city'\]: expected the categories in sorted order"):
+        TableEncoding.model_validate(document)
