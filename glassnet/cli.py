@@ -54,7 +54,7 @@ from glassnet.guards import (
 from glassnet.optim import OPTIMIZERS
 from glassnet.records import EpochRecord, FeatureEffects, TrainingHistory
 from glassnet.settings import RULES, TrainingSettings, default_learning_rates
-from glassnet.tables import TASKS, UNSEEN, DataError, DataNote, Unseen, read_table, reject_missing, split_rows
+from glassnet.tables import MISSING, TASKS, UNSEEN, DataError, DataNote, Unseen, read_table, split_rows, usable_rows
 from glassnet.tabular import (
     CHECKPOINT_EVERY,
     TABULAR_TRAINING,
@@ -69,7 +69,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 SHOWN_ROWS = 5
-MODEL_OPTIONS = ("task", "hidden", "activation", "seed")
+MODEL_OPTIONS = ("task", "hidden", "activation", "seed", "missing")
 """The options that are `TabularModel` arguments; their defaults are its own."""
 TRAINING_OPTIONS = ("epochs", "optimizer", "learning_rate", "batch_size", "l2", "patience")
 """The options that are training settings; their defaults are `TABULAR_TRAINING`'s, their help its fields'."""
@@ -82,6 +82,8 @@ RUN_OPTIONS = (*MODEL_OPTIONS, *TRAINING_OPTIONS, *TABLE_OPTIONS, *COMMAND_LINE_
 OUTPUT_OPTIONS = ("save", "report", "plot", "effects", "trace", "checkpoint", "checkpoint_every", "gradients")
 """The options that only say what to write or show: given again with --resume, they replace the checkpoint's."""
 NEWER_OUTPUT_OPTIONS = frozenset({"effects"})
+NEWER_MODEL_OPTIONS = frozenset({"missing"})
+"""Model options added after version 1 checkpoints stored every option: such a checkpoint's parts record them."""
 """Output options added after checkpoints were first written: a checkpoint without them is read as not asking."""
 WRITTEN_OPTIONS = ("checkpoint", "save", "report", "plot", "effects", "trace")
 """The files a training run writes: each must differ from every other one and from every input."""
@@ -202,6 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--target", help="the CSV column to predict (with --csv)")
     data.add_argument("--drop", type=column_names, help="comma-separated columns that are not features (none)")
     data.add_argument(
+        "--missing",
+        choices=MISSING,
+        help="rows with a missing value (an empty cell, NA, or a placeholder such as ? in a number column) in a "
+        f"column used: error, naming them, or drop them, counting them in a note ({DEFAULTS['missing']})",
+    )
+    data.add_argument(
         "--test-fraction",
         type=open_fraction.parse,
         help=f"share of rows held out for testing ({DEFAULTS['test_fraction']})",
@@ -293,7 +301,7 @@ def _stored(checkpoint: TabularCheckpoint, recorded: dict[str, Any], path: Path)
     (``recorded``) as well: they must agree with those parts, or the file is refused naming the options.
     """
     stored = checkpoint.extra.get("train.py")
-    own, version_1 = {*COMMAND_LINE_OPTIONS, *OUTPUT_OPTIONS}, {*RUN_OPTIONS, *OUTPUT_OPTIONS}
+    own, version_1 = {*COMMAND_LINE_OPTIONS, *OUTPUT_OPTIONS}, {*RUN_OPTIONS, *OUTPUT_OPTIONS} - NEWER_MODEL_OPTIONS
     if not isinstance(stored, dict) or set(stored) | NEWER_OUTPUT_OPTIONS not in (own, version_1):
         raise ValueError(
             f"--resume {path}: not a checkpoint of the command line (TabularModel.resume reads those of the library)"
@@ -411,6 +419,8 @@ def about(source: str) -> Iterator[None]:
         try:
             yield
         except DataError as error:
+            if str(error).startswith(f"{source}: "):  # read_table's own, which names the file
+                raise
             raise DataError(f"{source}: {error}") from None
 
 
@@ -696,11 +706,11 @@ def _train(
     del written["--checkpoint"], written["--checkpoint's history log"]  # they may replace those the run resumes
     resumed_log = None if args.resume is None else history_log(args.resume)
     check_outputs(written, {"--resume": args.resume, "--resume's history log": resumed_log})
-    table, target = load_table(args)
     source = str(args.csv or "housing data")
     with about(source):
+        table, target = load_table(args)
         columns = feature_columns(table, target, args.drop)
-    reject_missing(table[[*columns, target]], source)  # counted over the whole table, before the split
+        table = usable_rows(table, [*columns, target], args.missing, "")  # over the whole table, before the split
     train_rows, test_rows = split_rows(len(table), args.test_fraction, seed=args.seed)
     train_part, test_part = table.iloc[train_rows], table.iloc[test_rows]
     watched = "validation" if args.patience is not None else "test"  # patience stops on rows carved for it
@@ -831,9 +841,9 @@ def predict(args: argparse.Namespace, out: TextIO) -> None:
     check_outputs({"--output": args.output}, {"--model": args.model, "--predict": args.predict})
     with read_by_the_command_line():
         model = TabularModel.load(args.model)
-    rows = read_table(args.predict, text=model.features.text_columns)  # cells as the training file read them
     unseen: Unseen = args.unseen
     with about(str(args.predict)):
+        rows = read_table(args.predict, text=model.features.text_columns)  # cells as the training file read them
         added = ["prediction", *(f"probability_{label}" for label in model.labels or [])]
         taken = [name for name in added if name in rows.columns]
         if taken:

@@ -16,6 +16,7 @@ training) is a `DataNote` warning: this module never prints.
 
 import contextlib
 import csv
+import difflib
 import io
 import itertools
 import math
@@ -24,6 +25,7 @@ import re
 import warnings
 from collections import Counter
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Self, cast, get_args
 
@@ -180,9 +182,17 @@ def read_table(path: str | os.PathLike[str], *, text: Collection[str] = ()) -> p
     into the most fields and each of the next `SNIFFED_ROWS` records into as many, a comma
     on a tie; when none splits them alike, the one that splits the header into the most
     fields, and an error reading the file names it. Quoted fields may hold any of them. The
-    header's names must be distinct. A text column whose every value is a number written with
-    commas is read as numbers: thousands separators (``"12,345.5"``) in comma- and
-    tab-separated files, a decimal comma (``"3,5"``) in semicolon-separated ones.
+    header's names must be distinct.
+
+    Numbers are read the way the whole column writes them, one way per column (`NumberFormat`):
+    with a decimal point and commas between thousands (``12,345.5``), or, in tab- and
+    semicolon-separated files, with a decimal comma and dots between thousands (``12.345,5``).
+    A column whose cells fit only one is read so; one that fits both and would read differently
+    (``2.760``, ``1,234``) takes the format the file's other columns settle on, or else the usual
+    one of its delimiter (semicolon: a decimal comma; tab: a decimal point) with a `DataNote`
+    naming the column, a cell and how to write it otherwise. A text column whose every cell is a
+    number, missing or one of `PLACEHOLDERS` (``?``, ``-``, ``none``, ``NA ``, a lone space, ...) is
+    read as numbers with missing values, with a `DataNote` naming those cells by line.
 
     The columns named in ``text`` are read as text, each cell as written (``"007"`` stays
     ``"007"``, ``"true"`` stays ``"true"``): rows to predict on give ``text=`` the fitted
@@ -225,7 +235,10 @@ def read_table(path: str | os.PathLike[str], *, text: Collection[str] = ()) -> p
         )
     if table.empty:
         raise DataError(f"{location}: has a header but no data rows")
-    return _numbers_with_commas(table, delimiter, skip=as_written)
+    first_line = _first_line(content.getvalue(), len(table))
+    if first_line is not None:
+        table.attrs[_FIRST_LINE] = first_line  # before the notes reading numbers gives, which name lines
+    return _read_numbers(table, content, delimiter, skip=as_written)
 
 
 def _header(text: io.StringIO) -> tuple[str, list[str]]:
@@ -253,22 +266,227 @@ def _first_records(text: io.StringIO, delimiter: str) -> list[list[str]]:
     return found or [[]]
 
 
-_THOUSANDS = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
+PLACEHOLDERS = frozenset({"", "?", "-", "--", ".", "na", "n/a", "nan", "null", "none", "missing"})
+"""Cell texts that stand for a missing number, compared stripped of spaces and in lower case (``" NA "`` is
+``"na"``, a lone space is ``""``). A text column whose every cell is a number, missing or one of these, with
+at least one number, is a number column with missing values (`_number_column`): read as text, one ``?`` would
+one-hot encode a column of numbers (a category per value, none for a value never seen), and a few would leave
+it out as an identifier."""
+NumberFormat = Literal["point", "comma"]
+"""How a column writes its numbers: ``point``: ``1,234.5`` (a decimal point, commas between thousands);
+``comma``: ``1.234,5`` (a decimal comma, dots between thousands)."""
+_FORMAT_WORDS = {
+    "point": "a decimal point, commas between thousands",
+    "comma": "a decimal comma, dots between thousands",
+}
+_FORMATS_BY_DELIMITER: dict[str, tuple[NumberFormat, ...]] = {
+    ",": ("point",),
+    "\t": ("point", "comma"),
+    ";": ("comma", "point"),
+}
+"""The number formats a file may use, by delimiter, its usual one first: the one an ambiguous column takes
+when the file's other columns do not settle it. A comma-separated file writes a decimal point (its decimal
+commas would need quotes in every cell)."""
+_COMMA_THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?")
+_DOT_THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(?:\.\d{3})+(?:,\d+)?")
 _DECIMAL_COMMA = re.compile(r"[+-]?\d+(?:,\d+)?")
+_SHOWN_CELLS = 5
+"""How many cells (or rows) a message names before it counts the rest."""
+_FIRST_LINE = "glassnet.first_line"
+"""`read_table` stores here (in ``DataFrame.attrs``) the file line of its first data row, when every row is one
+line with no blank line between: messages then name a row of it by its line."""
 
 
-def _numbers_with_commas(table: pd.DataFrame, delimiter: str, *, skip: Collection[str]) -> pd.DataFrame:
-    """``table`` with each text column whose every value is a number written with commas read as numbers,
-    those in ``skip`` (read as written) aside."""
-    pattern, replacement = (_DECIMAL_COMMA, ".") if delimiter == ";" else (_THOUSANDS, "")
+def _as_numbers(cells: pd.Series, number_format: NumberFormat) -> pd.Series:
+    """Text ``cells`` (n,), each a number written in ``number_format``, as numbers (int64 if all are integers)."""
+    if number_format == "point":
+        return pd.to_numeric(cells.str.replace(",", "", regex=False))
+    return pd.to_numeric(cells.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
+
+
+def _formats_fitting(cells: pd.Series, allowed: Sequence[NumberFormat]) -> list[NumberFormat]:
+    """The formats of ``allowed`` in which every one of ``cells`` (n >= 1, stripped text) is a number."""
+    found: list[NumberFormat] = []
+    for number_format in allowed:
+        if number_format == "point":
+            plain = pd.to_numeric(cells, errors="coerce").notna()
+            fits = bool((plain | cells.str.fullmatch(_COMMA_THOUSANDS)).all())
+        else:
+            fits = bool((cells.str.fullmatch(_DOT_THOUSANDS) | cells.str.fullmatch(_DECIMAL_COMMA)).all())
+        if fits:
+            found.append(number_format)
+    return found
+
+
+@dataclass(frozen=True)
+class _NumberColumn:
+    """What a text (or float) column's cells say of it as numbers: the formats its numbers fit, and its placeholders."""
+
+    cells: pd.Series
+    """The column's cells as text, stripped; NaN where missing."""
+    placeholders: pd.Series
+    """(n,) bool: the cells that are `PLACEHOLDERS`."""
+    formats: list[NumberFormat]
+
+    def read(self, number_format: NumberFormat) -> pd.Series:
+        """The column as numbers in ``number_format``: NaN where missing or a placeholder."""
+        numbers = self.cells.notna() & ~self.placeholders
+        read = pd.Series(np.nan, index=self.cells.index, dtype=object)
+        read[numbers] = _as_numbers(self.cells[numbers], number_format)
+        return pd.to_numeric(read) if numbers.all() else read.astype(np.float64)
+
+    def differing(self) -> tuple[str, float, float] | None:
+        """When both formats fit and read some cell differently: the first such cell and its two readings."""
+        if len(self.formats) < 2:
+            return None
+        numbers = self.cells[self.cells.notna() & ~self.placeholders]
+        point, comma = (_as_numbers(numbers, number_format) for number_format in ("point", "comma"))
+        differ = point != comma
+        if not differ.any():
+            return None
+        at = int(np.argmax(differ.to_numpy()))
+        return str(numbers.iloc[at]), float(point.iloc[at]), float(comma.iloc[at])
+
+
+def _number_column(cells: pd.Series, allowed: Sequence[NumberFormat]) -> _NumberColumn | None:
+    """``cells`` (n,) read as numbers if every one is a number in one of ``allowed``, missing or a placeholder,
+    with at least one number; else ``None``."""
+    values = cells.astype(object)
+    text = values.map(lambda cell: isinstance(cell, str)).astype(bool)
+    if not (text | cells.isna()).all():
+        return None  # booleans, or numbers beside text: left as they are
+    stripped = values.where(text, None).str.strip()
+    placeholders = (stripped.str.lower().isin(PLACEHOLDERS) & text).astype(bool)
+    numbers = stripped[text & ~placeholders]
+    if numbers.empty:
+        return None
+    formats = _formats_fitting(numbers.astype(str), allowed)
+    return _NumberColumn(stripped, placeholders, formats) if formats else None
+
+
+def _maybe_dotted_thousands(column: pd.Series) -> bool:
+    """Whether a float column read with a decimal point could hold dots between thousands (``2.760`` for 2760):
+    every value an integer, or at least 1 and under 1,000 with three decimals."""
+    values = column.dropna().to_numpy(dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        thousandths = values * 1000.0
+        three_decimals = (
+            (np.abs(values) >= 1) & (np.abs(values) < 1000) & (np.abs(thousandths - np.round(thousandths)) < 1e-6)
+        )
+    return not len(values) or bool((np.isfinite(values) & ((values == np.round(values)) | three_decimals)).all())
+
+
+def _row_names(table: pd.DataFrame, labels: Sequence[object]) -> list[str]:
+    """Rows of ``table`` named for a message: ``line 5`` when `read_table` read them from a file whose lines it
+    can tell (and the rows keep its labels), else by index label, ``row 3``."""
+    first_line = table.attrs.get(_FIRST_LINE)
+    if isinstance(first_line, int) and isinstance(table.index, pd.RangeIndex) and table.index.start == 0:
+        return [f"line {cast(int, label) + first_line}" for label in labels]
+    return [f"row {label!r}" for label in labels]
+
+
+def _and_more(names: Sequence[str], total: int) -> str:
+    """``names``, the first of ``total`` things, joined for a message with a count of the rest."""
+    more = total - len(names)
+    return ", ".join(names) + (f" and {more:,} more" if more > 0 else "")
+
+
+def _rows(table: pd.DataFrame, labels: Sequence[object]) -> str:
+    """The first `_SHOWN_CELLS` of ``labels`` as `_row_names`, and a count of the rest."""
+    return _and_more(_row_names(table, labels[:_SHOWN_CELLS]), len(labels))
+
+
+def _placeholder_note(table: pd.DataFrame, name: str, column: _NumberColumn) -> str:
+    """The note saying that column ``name`` of ``table`` was read as numbers, naming its placeholder cells."""
+    at = np.flatnonzero(column.placeholders.to_numpy())
+    cells = table[name].iloc[at[:_SHOWN_CELLS]].astype(str).tolist()
+    rows = _row_names(table, table.index[at[:_SHOWN_CELLS]].tolist())
+    named = [f"{cell!r} ({row})" for cell, row in zip(cells, rows, strict=True)]
+    return (
+        f"column {name!r} read as numbers with {len(at):,} missing value(s): {_and_more(named, len(at))} "
+        "stand for missing numbers (placeholders)"
+    )
+
+
+def numbers_with_placeholders(table: pd.DataFrame, columns: Collection[str]) -> pd.DataFrame:
+    """``table`` with each text column among ``columns`` that holds numbers but for `PLACEHOLDERS` read as numbers,
+    the placeholders as missing values, each with a `DataNote` naming the cells; the same ``table`` when none does.
+
+    Numbers here are written as Python writes them (a decimal point, commas between thousands allowed).
+    """
+    converted: dict[str, pd.Series] = {}
+    for name in columns:
+        series = table[name]
+        if _is_numeric(series) or is_bool_dtype(series.dtype) or isinstance(series.dtype, pd.CategoricalDtype):
+            continue
+        column = _number_column(series, ("point",))
+        if column is not None and column.placeholders.any():
+            warnings.warn(_placeholder_note(table, name, column), DataNote, stacklevel=3)
+            converted[name] = column.read("point")
+    return table.assign(**converted) if converted else table
+
+
+def _read_numbers(table: pd.DataFrame, content: io.StringIO, delimiter: str, *, skip: Collection[str]) -> pd.DataFrame:
+    """``table`` with its columns read as numbers the way the whole file writes them (see `read_table`)."""
+    allowed = _FORMATS_BY_DELIMITER[delimiter]
+    columns: dict[str, _NumberColumn] = {}
+    floats = [name for name in table.columns if name not in skip and is_float_dtype(table[name].dtype)]
+    dotted = [name for name in floats if len(allowed) > 1 and _maybe_dotted_thousands(table[name])]
+    if dotted:
+        content.seek(0)
+        positions = [at for at, name in enumerate(table.columns) if name in dotted]
+        raw = pd.read_csv(content, sep=delimiter, dtype=str, usecols=positions)
+        for name in dotted:
+            found = _number_column(raw[name].set_axis(table.index), allowed)
+            if found is not None:
+                columns[name] = found
     for name in table.columns:
         if name in skip or _is_numeric(table[name]) or is_bool_dtype(table[name].dtype):
             continue
-        text = table[name].dropna().astype(str).str.strip()
-        if len(text) and text.str.contains(",", regex=False).any() and text.str.fullmatch(pattern).all():
-            numbers = table[name].astype(str).str.strip().str.replace(",", replacement, regex=False)
-            table[name] = pd.to_numeric(numbers.where(table[name].notna()))
-    return table
+        found = _number_column(table[name], allowed)
+        if found is not None:
+            columns[name] = found
+    evidence = {column.formats[0] for column in columns.values() if len(column.formats) == 1}
+    evidence |= {"point" for name in floats if name not in dotted and len(allowed) > 1}  # 0.5, 1e-3, 2.25: a point
+    settled: NumberFormat | None = evidence.pop() if len(evidence) == 1 else None
+    converted: dict[str, pd.Series] = {}
+    for name, column in columns.items():
+        differing = column.differing()
+        number_format = column.formats[0] if differing is None else (settled or allowed[0])
+        if differing is not None and settled is None:
+            warnings.warn(_ambiguity_note(name, differing, number_format, delimiter), DataNote, stacklevel=3)
+        if column.placeholders.any():
+            warnings.warn(_placeholder_note(table, name, column), DataNote, stacklevel=3)
+        if name not in floats or (differing is not None and number_format == "comma"):  # else as pandas read it
+            converted[name] = column.read(number_format)
+    return table.assign(**converted) if converted else table
+
+
+def _ambiguity_note(name: str, differing: tuple[str, float, float], chosen: NumberFormat, delimiter: str) -> str:
+    """The note saying how column ``name`` was read when both number formats fit it, and how to say otherwise."""
+    cell, point, comma = differing
+    read, other = (point, comma) if chosen == "point" else (comma, point)
+    unchosen: NumberFormat = "comma" if chosen == "point" else "point"
+    other_decimal = "," if unchosen == "comma" else "."
+    # four decimals cannot be a group of thousands; a number without separators is read one way
+    fix = cell + "0" if other_decimal in cell else cell.replace("." if other_decimal == "," else ",", "")
+    return (
+        f"column {name!r}: {cell!r} may be {read:.15g} ({_FORMAT_WORDS[chosen]}) or {other:.15g} "
+        f"({_FORMAT_WORDS[unchosen]}), and no other column of the file tells which; read as {read:.15g}, "
+        f"the usual in a {DELIMITERS[delimiter]}-separated file. If {other:.15g} was meant, write it {fix!r}: "
+        "one such cell settles the column"
+    )
+
+
+def _first_line(text: str, rows: int) -> int | None:
+    """The line of ``text`` holding its first data row, when each of its ``rows`` rows is one line after the
+    header with no blank line between; else ``None``."""
+    body = text.lstrip()
+    lead = text[: len(text) - len(body)].count("\n")
+    body = body.rstrip()
+    if body.count("\n") != rows or re.search(r"\n\s*\n", body) or "\r" in body.replace("\r\n", "\n"):
+        return None
+    return lead + 2
 
 
 def reject_duplicates(names: Sequence[object], what: str) -> None:
@@ -278,13 +496,113 @@ def reject_duplicates(names: Sequence[object], what: str) -> None:
         raise DataError(f"{what}: duplicate column name(s) {repeated}; give each column its own name")
 
 
+Missing = Literal["error", "drop"]
+"""What learning does with a row that has a missing value (an empty cell, ``NA``, a placeholder of
+`PLACEHOLDERS` in a number column) in a column it uses, the target's too: refuse the table, naming the
+rows (``"error"``), or leave those rows out, with a `DataNote` counting them (``"drop"``). glassnet does not
+guess values; predicting never drops a row (a prediction per row given)."""
+MISSING: tuple[Missing, ...] = get_args(Missing)
+FILL_OR_DROP = (
+    "fill them in, or leave those rows out (from the rows a model learns from, --missing drop or "
+    "TabularModel(missing='drop') leaves them out)"
+)
+"""What to do about missing values: predicting and scoring never drop a row, learning can."""
+
+
 def reject_missing(table: pd.DataFrame, what: str) -> None:
-    """Raise `DataError` naming each column of ``table`` with missing values, and how many rows."""
-    counts = table.isna().sum()
+    """Raise `DataError` naming each column of ``table`` with missing values, how many and which rows, and what to do.
+
+    ``what`` names the table at the start of the message (none if empty).
+    """
+    gaps = table.isna()
+    counts = gaps.sum()
     missing = counts[counts > 0]
     if len(missing):
-        found = ", ".join(f"{name!r} ({count} of {len(table)} rows)" for name, count in missing.items())
-        raise DataError(f"{what}: missing values in column(s) {found}")
+        found = ", ".join(
+            f"{name!r} ({count:,} of {len(table):,} rows: {_rows(table, table.index[gaps[name]].tolist())})"
+            for name, count in missing.items()
+        )
+        raise DataError(f"{_prefix(what)}missing values in column(s) {found}; {FILL_OR_DROP}")
+
+
+def reject_infinite(table: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    """Raise `DataError` naming each number column of ``columns`` holding infinity, with its rows and a cell."""
+    numeric = [name for name in columns if _is_numeric(table[name])]
+    numbers = table[numeric].to_numpy(dtype=np.float64)
+    infinite = np.isinf(numbers)
+    if not infinite.any():
+        return
+    found = "; ".join(
+        f"column {name!r} at {_rows(table, table.index[rows].tolist())} ({float(numbers[rows, j][0])!r})"
+        for j, name in enumerate(numeric)
+        for rows in [infinite[:, j]]
+        if rows.any()
+    )
+    raise DataError(
+        f"{_prefix(what)}expected finite numbers, got infinity in {found}; replace it or leave those rows out"
+    )
+
+
+def _prefix(what: str) -> str:
+    return f"{what}: " if what else ""
+
+
+def usable_rows(table: pd.DataFrame, columns: Sequence[str], missing: Missing, what: str) -> pd.DataFrame:
+    """The rows of ``table`` (n, any columns) that a model learns from ``columns`` of, as ``missing`` rules.
+
+    Text columns among ``columns`` holding numbers but for placeholders are read as numbers
+    (`numbers_with_placeholders`); infinity is refused, naming the rows; rows with a missing value
+    in ``columns`` are refused, naming them and saying how to go on (``"error"``), or left out with a
+    `DataNote` counting them (``"drop"``). Returns ``table`` itself when nothing changes, else a new
+    frame with every column of ``table`` and the kept rows' labels. Messages begin with ``what``.
+    """
+    missing = cast(Missing, one_of(missing, "missing", MISSING))
+    table = numbers_with_placeholders(table, columns)
+    reject_infinite(table, columns, what)
+    if missing == "error":
+        reject_missing(table[list(columns)], what)
+        return table
+    gaps = table[list(columns)].isna()
+    dropped = gaps.any(axis=1).to_numpy()
+    if not dropped.any():
+        return table
+    counts = ", ".join(f"{name!r} {count:,}" for name, count in gaps.sum().items() if count)
+    if dropped.all():
+        raise DataError(f"{_prefix(what)}every one of the {len(table):,} rows has a missing value ({counts})")
+    warnings.warn(
+        f"{_prefix(what)}left out {int(dropped.sum()):,} of {len(table):,} rows with missing values (missing='drop'; "
+        f"by column: {counts}): {_rows(table, table.index[dropped].tolist())}",
+        DataNote,
+        stacklevel=2,
+    )
+    return table[~dropped]
+
+
+def absent_columns(what: str, names: Sequence[str], columns: Sequence[object]) -> DataError:
+    """The error for ``names`` that are not among a table's ``columns``: each with the closest column name (in case
+    and spaces aside, by `difflib`), the columns quoted, and those whose name begins or ends with spaces said so."""
+    by_key: dict[str, str] = {}
+    for column in map(str, columns):
+        by_key.setdefault(_name_key(column), column)
+    named = []
+    for name in names:
+        close = difflib.get_close_matches(_name_key(name), list(by_key), n=1)
+        named.append(f"{name!r}" + (f" (did you mean {by_key[close[0]]!r}?)" if close else ""))
+    spaced = [str(column) for column in columns if str(column) != str(column).strip()]
+    spaces = (
+        f"; {len(spaced)} of them begin or end with spaces: remove the spaces after the commas of the file's header, "
+        "or give the names with their spaces"
+        if spaced
+        else ""
+    )
+    listed = ", ".join(map(repr, map(str, columns)))
+    kind = "column" if len(names) == 1 else "columns"
+    return DataError(f"{what}: no {kind} {', '.join(named)}; the columns are {listed}{spaces}")
+
+
+def _name_key(name: str) -> str:
+    """A column name as `absent_columns` compares it: spaces around it aside, in any case."""
+    return name.strip().casefold()
 
 
 def _is_numeric(column: pd.Series) -> bool:
@@ -365,10 +683,8 @@ def _encode(
             f"the widest text columns are {widest}"
         )
     numbers = features[numeric].to_numpy(dtype=np.float64)
-    finite = np.isfinite(numbers).all(axis=0)
-    not_finite = [column for column, ok in zip(numeric, finite, strict=True) if not ok]
-    if not_finite:
-        raise DataError(f"{name}: expected finite numbers in column(s) {not_finite}, got infinity")
+    if not np.isfinite(numbers).all():
+        reject_infinite(features, numeric, name)
     encoded = np.zeros((len(features), width), order=order)
     encoded[:, : len(numeric)] = numbers
     start = len(numeric)
@@ -454,6 +770,12 @@ class TableEncoding(BaseModel):
                 f"scaler: expected {len(self.feature_names)} columns, one per encoded feature, "
                 f"got {len(self.scaler.mean)}"
             )
+        for column, categories in self.categorical.items():
+            if categories != sorted(categories):
+                raise ValueError(
+                    f"categorical[{column!r}]: expected the categories in sorted order, as fitting writes them, got "
+                    f"{_some(categories)}; another order would give each category another category's weights"
+                )
         return self
 
     @property
@@ -593,8 +915,20 @@ def _regression_values(target: pd.Series) -> np.ndarray:
         )
     values = target.to_numpy(dtype=np.float64)
     if not np.isfinite(values).all():
-        raise DataError(f"target {target.name!r}: expected finite numbers, got infinity")
+        reject_infinite(target.to_frame(), [cast(str, target.name)], f"target {target.name!r}")
     return values
+
+
+def _in_written_order(labels: Sequence[object]) -> bool:
+    """Whether ``labels`` are sorted as fitting writes them: by value, or, text labels of numbers that bundles
+    written before labels kept their kind hold (``["2", "10"]``), by the numbers' values."""
+    if list(labels) == sorted(labels):  # type: ignore[type-var]  # one kind of label: bool, int, float or str
+        return True
+    try:
+        numbers = [float(cast(str, label)) for label in labels]
+    except ValueError:
+        return False
+    return numbers == sorted(numbers)
 
 
 class TargetEncoding(BaseModel):
@@ -622,6 +956,11 @@ class TargetEncoding(BaseModel):
             raise ValueError(f"{self.task}: expected distinct labels and no scaler, got labels {self.labels}")
         if not all(math.isfinite(label) for label in self.labels if isinstance(label, float)):
             raise ValueError(f"{self.task}: expected finite labels, got {self.labels}")
+        if not _in_written_order(self.labels):
+            raise ValueError(
+                f"labels: expected the labels in sorted order, as fitting writes them, got {_some(self.labels)}; "
+                "another order would give each class another class's output"
+            )
         _check_class_count(self.column, self.task, len(self.labels))
         return self
 

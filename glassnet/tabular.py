@@ -50,7 +50,21 @@ from glassnet.network import Init, Network, NetworkDocument
 from glassnet.optim import OPTIMIZERS, Adam
 from glassnet.records import EpochRecord, FeatureEffect, FeatureEffects, TrainingHistory
 from glassnet.settings import TrainingOptions, TrainingSettings
-from glassnet.tables import TASKS, DataError, TableEncoding, TargetEncoding, Task, Unseen, reject_duplicates, split_rows
+from glassnet.tables import (
+    MISSING,
+    TASKS,
+    DataError,
+    Missing,
+    TableEncoding,
+    TargetEncoding,
+    Task,
+    Unseen,
+    absent_columns,
+    numbers_with_placeholders,
+    reject_duplicates,
+    split_rows,
+    usable_rows,
+)
 from glassnet.training import CheckpointFile, TrainingCheckpoint, TrainingRun, read_checkpoint
 
 HEADS_BY_TASK: dict[Task, Head] = {"regression": "identity", "binary": "sigmoid", "multiclass": "softmax"}
@@ -141,6 +155,8 @@ class TabularSettings(BaseModel):
     init: Init
     validation_fraction: float
     seed: int
+    missing: Missing = "error"
+    """Absent from checkpoints written before rows with missing values could be dropped: those refused them."""
 
 
 _TRAINING_IN_VERSION_1 = ("epochs", "batch_size", "l2", "patience", "keep_gradients")
@@ -274,10 +290,10 @@ def feature_columns(frame: pd.DataFrame, target: str, drop: Sequence[str] = ()) 
         raise TypeError(f"drop: expected a sequence of column names, got {drop!r}")
     columns = list(frame.columns)
     if target not in columns:
-        raise DataError(f"target: no column {target!r}; the columns are {', '.join(map(str, columns))}")
+        raise absent_columns("target", [target], columns)
     absent = [name for name in drop if name not in columns]
     if absent:
-        raise DataError(f"drop: no column(s) {absent}; the columns are {', '.join(map(str, columns))}")
+        raise absent_columns("drop", absent, columns)
     if target in drop:
         raise DataError(f"drop: {target!r} is the target; it cannot be dropped")
     return [name for name in columns if name != target and name not in drop]
@@ -311,6 +327,9 @@ class TabularModel:
         The share of the training rows carved out for ``patience`` (`VALIDATION_FRACTION`).
     seed : int
         Seeds the carving, the initialization and the minibatch order.
+    missing : {"error", "drop"}
+        What `fit` does with rows that have a missing value in a column it uses (`glassnet.tables.Missing`):
+        refuse them, naming them, or leave them out with a `DataNote` counting them.
     settings : TrainingSettings, optional
         How to train; `TABULAR_TRAINING` unless given.
     **training
@@ -336,6 +355,7 @@ class TabularModel:
         init: str = "xavier",
         validation_fraction: float = VALIDATION_FRACTION,
         seed: int = 0,
+        missing: Missing = "error",
         settings: TrainingSettings | None = None,
         **training: Unpack[TrainingOptions],
     ) -> None:
@@ -349,6 +369,7 @@ class TabularModel:
         self.init = cast(Init, one_of(init, "init", INITS))
         self.validation_fraction = open_fraction(validation_fraction, "validation_fraction")
         self.seed = non_negative_int(seed, "seed")
+        self.missing = cast(Missing, one_of(missing, "missing", MISSING))
         base = TABULAR_TRAINING if settings is None else settings
         self.training = TrainingSettings.of(base, **training) if training else base
         self._fitted: _Fitted | None = None
@@ -438,7 +459,10 @@ class TabularModel:
             Training rows: the ``target`` column and the features. Every other column is a
             feature except those in ``drop`` and those that describe rows rather than hold
             values (a saved row index, an identifier column), which are left out with a
-            `DataNote`. Missing values are an error.
+            `DataNote`. A text column of numbers but for placeholder cells (``?``, ``-``, ...) is
+            a number column with missing values; rows with missing values in the columns used
+            are refused or dropped as ``missing`` says (`glassnet.tables.usable_rows`), here and
+            in ``validation``.
         validation : DataFrame, optional
             Held-out rows to watch: their loss is each record's ``val_loss``. They never
             decide anything: categories unseen in ``frame`` encode as zeros (with a note).
@@ -472,6 +496,7 @@ class TabularModel:
         """
         columns = feature_columns(frame, target, drop)
         used = [*columns, target]
+        frame = self._rows_to_learn(frame, used, "frame")
         held_out = None if validation is None else _check_frame(validation, "validation")
         if held_out is not None:
             if self.training.patience is not None:
@@ -482,9 +507,12 @@ class TabularModel:
             absent = [name for name in used if name not in held_out.columns]
             if absent:
                 raise DataError(f"validation: missing column(s) {absent}; got {list(held_out.columns)}")
+            held_out = self._rows_to_learn(held_out, used, "validation")
         more = None if classes_from is None else _check_frame(classes_from, "classes_from")
-        if more is not None and target not in more.columns:
-            raise DataError(f"classes_from: no target column {target!r}; got {list(more.columns)}")
+        if more is not None:
+            if target not in more.columns:
+                raise DataError(f"classes_from: no target column {target!r}; got {list(more.columns)}")
+            more = self._rows_to_learn(more, [target], "classes_from")
         every = positive_int(checkpoint_every, "checkpoint_every")
         features, X = TableEncoding.fit_transform(frame[columns])
         target_encoding, y, held_out_y = TargetEncoding.fit_transform(
@@ -506,6 +534,14 @@ class TabularModel:
         tables = (TableFingerprint.of(frame[used]), None if held_out is None else TableFingerprint.of(held_out[used]))
         calls = (on_start, on_epoch, on_checkpoint)
         return self._train(run, (target, list(drop), *tables), calls, checkpoint, every, extra)
+
+    def _rows_to_learn(self, frame: pd.DataFrame, columns: list[str], what: str) -> pd.DataFrame:
+        """``frame``'s rows to learn from ``columns`` of: with ``missing="drop"``, `usable_rows`; else the same with
+        placeholders read (`numbers_with_placeholders`), leaving missing values and infinity to the encodings,
+        which check each part once."""
+        if self.missing == "drop":
+            return usable_rows(frame, columns, self.missing, what)
+        return numbers_with_placeholders(frame, columns)
 
     def _watched(
         self,
@@ -614,7 +650,9 @@ class TabularModel:
             stored = stored.model_copy(update={"settings": kept})
         model = cls(**document.settings.model_dump(), settings=stored.settings)
         used = [*feature_columns(frame, document.target, document.drop), document.target]
+        frame = model._rows_to_learn(frame, used, "frame")
         held_out = None if validation is None else _check_frame(validation, "validation")
+        held_out = None if held_out is None else model._rows_to_learn(held_out, used, "validation")
         given = (TableFingerprint.of(frame[used]), None if held_out is None else TableFingerprint.of(held_out[used]))
         differences = fingerprint_differences(
             [("frame", document.table, given[0]), ("validation", document.validation, given[1])]

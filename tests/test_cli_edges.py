@@ -300,7 +300,8 @@ def test_resume_messages_name_the_file_and_the_option_that_reads_it(
         f"error: {checkpoint}: the tables differ from those the run trained on: frame has the checkpoint's"
     )
     assert refused("--resume", str(checkpoint), "--csv", str(fewer)) == (
-        f"error: {fewer}: target: no column 'price'; the columns are size_sqft, bedrooms, age_years, distance_km\n"
+        f"error: {fewer}: target: no column 'price'; the columns are 'size_sqft', 'bedrooms', 'age_years', "
+        "'distance_km'\n"
     )
     assert refused("--resume", str(model)) == (
         f"error: {model}: not a valid TabularCheckpoint: it is a glassnet.bundle file, "

@@ -298,9 +298,9 @@ def test_a_diverging_fit_reports_the_epochs_it_recorded() -> None:
 @pytest.mark.parametrize(
     ("drop", "target", "error", "message"),
     [
-        (["nope"], "y", DataError, r"drop: no column\(s\) \['nope'\]; the columns are x, kind, y"),
+        (["nope"], "y", DataError, r"drop: no column 'nope'; the columns are 'x', 'kind', 'y'$"),
         (["y"], "y", DataError, r"drop: 'y' is the target; it cannot be dropped"),
-        ([], "price", DataError, r"target: no column 'price'; the columns are x, kind, y"),
+        ([], "price", DataError, r"target: no column 'price'; the columns are 'x', 'kind', 'y'$"),
         ("kind", "y", TypeError, r"drop: expected a sequence of column names, got 'kind'"),
         ([], 3, TypeError, r"target: expected a column name, got 3"),
     ],
@@ -482,7 +482,7 @@ def test_classes_from_rows_only_adds_their_labels() -> None:
     assert model.labels == ["a", "b", "c"] and model.network.layer_sizes == [1, 3]
     with pytest.raises(DataError, match=r"^classes_from: no target column 'y'; got \['x'\]$"):
         model.fit(frame, "y", classes_from=test[["x"]])
-    with pytest.raises(DataError, match=r"^classes_from: missing values in column\(s\) 'y' \(1 of 2 rows\)$"):
+    with pytest.raises(DataError, match=r"^classes_from: missing values in column\(s\) 'y' \(1 of 2 rows: row 1\); "):
         model.fit(frame, "y", classes_from=test.assign(y=["b", np.nan]))
 
 

@@ -819,7 +819,7 @@ BAD_INPUTS: dict[str, tuple[list[str], str, str]] = {
     "drop-an-absent-column": (
         [*TRAIN_CSV, "--drop", "nope", *TRAIN_OUTPUTS],
         "good.csv",
-        "drop: no column(s) ['nope']",
+        "drop: no column 'nope'",
     ),
     "drop-the-target": ([*TRAIN_CSV, "--drop", "spend", *TRAIN_OUTPUTS], "good.csv", "'spend' is the target"),
     "predict-rows-already-predicted": (
