@@ -388,8 +388,11 @@ def _file_mode(target: Path) -> int:
         return 0o666 & ~umask
 
 
-_HOST = "".join(c if c.isalnum() or c == "-" else "-" for c in socket.gethostname()) or "host"
-"""This machine's name as temporary file names carry it (letters, digits and ``-``)."""
+_HOST = ("".join(c if c.isalnum() or c == "-" else "-" for c in socket.gethostname()) or "host")[:64]
+"""This machine's name as temporary file names carry it (letters, digits and ``-``, at most 64)."""
+
+NAME_MAX = 255
+"""The longest file name, in bytes, where the folder's file system does not say (``os.pathconf``)."""
 
 STALE_UNOWNED_SECONDS = 3600.0
 """A temporary file without an owner in its name (written before names carried one) is stale after an hour:
@@ -408,8 +411,9 @@ class AtomicFile:
     and the temporary files a killed process left beside it are removed once, before the first write
     (`_remove_stale_temporaries`), so that an interrupt after the new file is in place finds nothing
     left undone. Each write goes through one temporary file in the same folder,
-    ``.<name>.<host>.<pid>.<random>.tmp``, flushed to disk, then renamed over the target; it is
-    removed on any failure. A file written again and again (a checkpoint) pays for the checks once.
+    ``.<name>.<host>.<pid>.<random>.tmp`` (`temporary_name`: the name cut short where the whole would be
+    too long for the folder), flushed to disk, then renamed over the target; it is removed on any
+    failure. A file written again and again (a checkpoint) pays for the checks once.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, name: str = "path") -> None:
@@ -440,12 +444,31 @@ class AtomicFile:
         while True:
             if self._temporary is None:
                 random = "".join(secrets.choice(_TEMPORARY_CHARACTERS) for _ in range(8))
-                owner = f"{_HOST}.{os.getpid()}"
-                self._temporary = self.path.with_name(f".{self.path.name}.{owner}.{random}.tmp")
+                self._temporary = temporary_name(self.path, f"{_HOST}.{os.getpid()}", random)
             try:
                 return os.open(self._temporary, flags, 0o600), self._temporary
             except FileExistsError:  # another file of that name: draw another
                 self._temporary = None
+
+
+def name_max(folder: Path) -> int:
+    """The longest file name, in bytes, that ``folder`` takes (`NAME_MAX` where its file system does not say)."""
+    try:
+        return int(os.pathconf(folder, "PC_NAME_MAX"))
+    except (OSError, ValueError, AttributeError):  # no pathconf (Windows), or no such folder yet
+        return NAME_MAX
+
+
+def temporary_name(target: Path, owner: str, random: str) -> Path:
+    """The temporary file beside ``target`` through which ``owner`` (``<host>.<pid>``) writes it:
+    ``.<name>.<owner>.<random>.tmp``, with ``<name>`` cut short, on a character, where the whole would be
+    longer than the folder takes (a 240-byte name is a name a folder takes; its temporary file's is not)."""
+    tail = f".{owner}.{random}.tmp"
+    room = name_max(target.parent) - len(os.fsencode(tail)) - 1
+    name = target.name
+    while len(os.fsencode(name)) > room:
+        name = name[:-1]
+    return target.with_name(f".{name}{tail}")
 
 
 def write_atomically(path: str | os.PathLike[str], content: str | bytes, *, name: str = "path") -> None:
@@ -456,21 +479,30 @@ def write_atomically(path: str | os.PathLike[str], content: str | bytes, *, name
 def _remove_stale_temporaries(target: Path) -> None:
     """Remove the temporary files of earlier writes of ``target`` whose writer is gone.
 
-    Only files of the exact shape `AtomicFile` makes, beside ``target``: those of a process of
-    this machine that no longer runs (a ``kill -9`` mid-write), and those without an owner in the name
-    (older versions) that are over `STALE_UNOWNED_SECONDS` old. A file of a live process, of another
-    machine (a shared folder) or of any other shape is left alone; a file that cannot be removed too.
+    Only files of the exact names `AtomicFile` gives them (`temporary_name`), beside ``target``: those of
+    a process of this machine that no longer runs (a ``kill -9`` mid-write), and those without an owner in
+    the name (older versions) that are over `STALE_UNOWNED_SECONDS` old. A file of a live process, of
+    another machine (a shared folder) or of any other name is left alone; a file that cannot be removed too.
     """
     random = f"[{re.escape(_TEMPORARY_CHARACTERS)}]{{8}}"
-    shape = re.compile(rf"\.{re.escape(target.name)}\.(?:(?P<host>[A-Za-z0-9-]+)\.(?P<pid>\d+)\.)?{random}\.tmp")
+    owned = re.compile(rf"\..+\.(?P<host>[A-Za-z0-9-]+)\.(?P<pid>\d+)\.(?P<random>{random})\.tmp")
+    unowned = re.compile(rf"\.{re.escape(target.name)}\.{random}\.tmp")
     try:
         names = os.listdir(target.parent)
     except OSError:
         return
-    for found in filter(None, map(shape.fullmatch, names)):
-        stale_file = target.parent / found.string
+    for name in names:
+        found = owned.fullmatch(name)
+        if (
+            found is not None
+            and name != temporary_name(target, f"{found['host']}.{found['pid']}", found["random"]).name
+        ):
+            found = None  # another file's, or of another shape
+        if found is None and not unowned.fullmatch(name):
+            continue
+        stale_file = target.parent / name
         try:
-            if found["pid"] is None:
+            if found is None:
                 stale = time.time() - stale_file.lstat().st_mtime > STALE_UNOWNED_SECONDS
             else:
                 stale = found["host"] == _HOST and not _running(int(found["pid"]))
