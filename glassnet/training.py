@@ -149,9 +149,13 @@ class HistoryLog(BaseModel):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
     def read(self, checkpoint: Path) -> list[EpochRecord]:
-        """The records of the checkpoint file ``checkpoint``, from the log beside it; a ``ValueError`` naming
-        both files when the log does not hold them."""
-        log = checkpoint.parent / self.file
+        """The records of the checkpoint file ``checkpoint``, from the log beside it: ``<checkpoint>.history.jsonl``,
+        found by the checkpoint's own name (a pair renamed together still loads), or where none is, ``file``, the
+        name the log had when written (a checkpoint copied alone); the digest tells whether it is the log. A
+        ``ValueError`` names both files when the log does not hold the records."""
+        log = history_log(checkpoint)
+        if not log.exists() and (checkpoint.parent / self.file).exists():
+            log = checkpoint.parent / self.file
         try:
             held = log.read_bytes()
         except OSError as error:
