@@ -42,6 +42,8 @@ from glassnet.data import HOUSES, NOISE, TARGET, TRUE_COEFFICIENTS, make_housing
 from glassnet.diagnosis import Diagnosis
 from glassnet.functions import ACTIVATIONS
 from glassnet.guards import (
+    DISK_FULL,
+    NotWritten,
     WrongFormat,
     check_outputs,
     non_negative_int,
@@ -63,7 +65,7 @@ from glassnet.tabular import (
     TabularModel,
     feature_columns,
 )
-from glassnet.training import TrainingDiverged, history_log, read_checkpoint
+from glassnet.training import CheckpointNotSaved, TrainingDiverged, history_log, read_checkpoint
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -668,7 +670,8 @@ class BetweenEpochs:
 def train(args: argparse.Namespace, out: TextIO) -> None:
     """Train (or go on from ``--resume``), print what happened, and write the files asked for.
 
-    Ctrl-C is an `Interrupted` that says where the run stopped and how to go on.
+    Ctrl-C is an `Interrupted` that says where the run stopped and how to go on; so is a file that could not
+    be written (a full disk): what the checkpoint still holds, and the command that goes on from it.
     """
     progress, checkpoint = Progress(), None
     try:
@@ -679,6 +682,16 @@ def train(args: argparse.Namespace, out: TextIO) -> None:
             interrupts.check()  # pressed while reporting: once every file has been written
     except KeyboardInterrupt:
         raise progress.interrupted(args) from None
+    except CheckpointNotSaved as error:  # the run's own checkpoint: it holds the epochs it held when resumed
+        resumed_from = checkpoint is not None and Path(args.resume).resolve() == Path(args.checkpoint).resolve()
+        held = checkpoint.run.epochs_done if checkpoint is not None and resumed_from else None
+        raise OSError(error.advising(f"go on with --resume {args.checkpoint}", held)) from None
+    except NotWritten as error:
+        if progress.stage != "reporting" or args.checkpoint is None:
+            raise
+        fix = "free some space, then " if error.errno in DISK_FULL else "once it can be written, "
+        whole = f"{args.checkpoint} holds the whole run: {fix}--resume {args.checkpoint} writes the files again"
+        raise OSError(f"{error}; {whole}") from None
 
 
 def _train(

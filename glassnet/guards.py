@@ -20,6 +20,7 @@ regular file or a new path, and read back with validation, never unpickled.
 from __future__ import annotations
 
 import argparse
+import errno
 import hashlib
 import json
 import math
@@ -28,7 +29,10 @@ import re
 import secrets
 import socket
 import stat
+import sys
+import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +51,9 @@ from pydantic import (
     model_validator,
 )
 from pydantic_numpy.typing import Np1DArrayFp64, Np2DArrayFp64
+
+if sys.platform != "win32":
+    import fcntl
 
 FloatArray = npt.NDArray[np.float64]
 NumberT = TypeVar("NumberT", int, float)
@@ -417,16 +424,20 @@ class AtomicFile:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, name: str = "path") -> None:
-        self.path = check_destination(path, name)
+        self.path, self.name = check_destination(path, name), name
         self._mode = _file_mode(self.path)  # an overwritten file keeps its mode; a new one gets open()'s
         self._temporary: Path | None = None
 
     def write(self, content: str | bytes) -> None:
-        """Replace the file with ``content``: text is written as UTF-8."""
+        """Replace the file with ``content``: text is written as UTF-8. A failure on disk (a full disk) is a
+        `NotWritten` naming the file; the file is then as it was."""
         if self._temporary is None:
             _remove_stale_temporaries(self.path)  # first: once the new file is in place, nothing is left to do
         data = content.encode("utf-8") if isinstance(content, str) else content
-        handle, temporary = self._create_temporary()
+        try:
+            handle, temporary = self._create_temporary()
+        except OSError as error:
+            raise NotWritten(error, self.path, self.name) from error
         try:
             with os.fdopen(handle, "wb") as file:
                 os.fchmod(file.fileno(), self._mode)  # exactly, whatever the umask
@@ -434,8 +445,10 @@ class AtomicFile:
                 file.flush()
                 os.fsync(file.fileno())
             os.replace(temporary, self.path)
-        except BaseException:
+        except BaseException as error:
             temporary.unlink(missing_ok=True)
+            if isinstance(error, OSError) and not isinstance(error, NotWritten):
+                raise NotWritten(error, self.path, self.name) from error
             raise
 
     def _create_temporary(self) -> tuple[int, Path]:
@@ -469,6 +482,22 @@ def temporary_name(target: Path, owner: str, random: str) -> Path:
     while len(os.fsencode(name)) > room:
         name = name[:-1]
     return target.with_name(f".{name}{tail}")
+
+
+class NotWritten(OSError):
+    """A file that could not be written (a full disk, a failing device): the message names it, as ``name`` (the
+    argument or option) and path, and says why; ``errno`` is the system's."""
+
+    def __init__(self, error: OSError, path: Path, name: str) -> None:
+        super().__init__(error.errno, error.strerror or str(error), str(path))
+        self.name = name
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.filename}: cannot be written: {self.strerror}"
+
+
+DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+"""The errors of a disk (or a quota) with no room left: freeing space is the remedy."""
 
 
 def write_atomically(path: str | os.PathLike[str], content: str | bytes, *, name: str = "path") -> None:
@@ -510,6 +539,95 @@ def _remove_stale_temporaries(target: Path) -> None:
                 stale_file.unlink()
         except OSError:
             continue
+
+
+class InUse(OSError):
+    """A file that another process owns (`Owned`): the message names the file, the process and what to do."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+_OWNED: dict[str, list[int]] = {}
+"""The lock files this process holds, by absolute path: the open descriptor that holds the lock, and how many
+`Owned` objects of this process share it."""
+_OWNED_GUARD = threading.Lock()
+
+
+class Owned:
+    """The file ``path`` owned by this process while the object lives (or until `release`): an exclusive lock
+    (``flock``) on ``<path>.lock`` beside it, which holds the owner's process id.
+
+    Another process that asks for the file while this one owns it gets an `InUse` naming the file and this
+    process. Objects of one process share its lock (a notebook may go on with a run loaded from a file its
+    earlier run still owns); the lock is let go, and its file removed, when the last of them is released or
+    collected, or the process ends, however it ends (a ``kill -9``'s lock file is left, and taken by the next
+    owner). Where there is no ``flock`` (Windows) or the file system has none, nothing is locked.
+    """
+
+    def __init__(self, path: Path, name: str = "path") -> None:
+        self.lock = path.with_name(f"{path.name}.lock")
+        key = os.path.join(os.path.realpath(path.parent), self.lock.name)
+        with _OWNED_GUARD:
+            held = _OWNED.get(key)
+            if held is None:
+                held = _OWNED[key] = [_take(self.lock, path, name), 0]
+            held[1] += 1
+        self._release = weakref.finalize(self, _let_go, key, self.lock)
+
+    def release(self) -> None:
+        """Let the file go (once; later calls do nothing)."""
+        self._release()
+
+
+def _take(lock: Path, path: Path, name: str) -> int:
+    """The descriptor of ``lock``, locked and holding this process's id; `InUse` if another process holds it."""
+    if sys.platform == "win32":
+        return -1
+    while True:
+        descriptor = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(descriptor, 32).decode("ascii", "replace").strip()
+            os.close(descriptor)
+            who = f"process {holder}" if holder.isdigit() else "another process"
+            raise InUse(
+                errno.EBUSY,
+                f"{name} {path}: in use by {who}, whose run writes it (its lock: {lock}); wait for that run to end, "
+                "or stop it, then try again",
+            ) from None
+        except OSError:  # a file system without locks: go on unlocked
+            os.close(descriptor)
+            return -1
+        try:
+            mine = os.path.samestat(os.fstat(descriptor), os.stat(lock))
+        except FileNotFoundError:
+            mine = False
+        if mine:  # not a file its last owner removed after we opened it
+            os.ftruncate(descriptor, 0)
+            os.write(descriptor, f"{os.getpid()}\n".encode("ascii"))
+            return descriptor
+        os.close(descriptor)
+
+
+def _let_go(key: str, lock: Path) -> None:
+    """One `Owned` of ``key`` fewer: the last one removes the lock file, then unlocks it."""
+    with _OWNED_GUARD:
+        held = _OWNED[key]
+        held[1] -= 1
+        if held[1]:
+            return
+        del _OWNED[key]
+    descriptor = held[0]
+    if descriptor < 0:
+        return
+    try:
+        if os.path.samestat(os.fstat(descriptor), os.stat(lock)):
+            lock.unlink()
+    except OSError:
+        pass
+    os.close(descriptor)
 
 
 def _running(pid: int) -> bool:

@@ -3,12 +3,26 @@ unreadable by another writer, a moved log or a full disk, and resumed from any f
 
 from __future__ import annotations
 
+import errno
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+import pytest
 
-from glassnet import Network, TrainingRun, get_data
+from glassnet import Network, TrainingRun, cli, get_data, make_housing
+from glassnet.guards import InUse
+from glassnet.tabular import TabularCheckpoint
+from glassnet.training import CheckpointNotSaved, read_checkpoint
+
+ROOT = Path(__file__).resolve().parents[1]
+ENVIRONMENT = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -62,3 +76,263 @@ def test_a_checkpoint_copied_alone_still_finds_the_log_it_was_written_with(tmp_p
     run.save(path)  # the log grows; its first lines are still the snapshot's
 
     assert same_run(TrainingRun.load(snapshot, *data()), ran(10))
+
+
+# --------------------------------------------------------------------------- #
+# A save never leaves a checkpoint that cannot load
+# --------------------------------------------------------------------------- #
+
+
+def test_a_save_after_another_run_saved_to_the_path_writes_a_checkpoint_that_loads(tmp_path: Path) -> None:
+    """The second save appended this run's new records to the other run's log: it said nothing, and the
+    checkpoint could not load."""
+    run, other, path = ran(10), ran(4), tmp_path / "run.json"
+    run.save(path)
+    other.save(path)
+    run.advance(5)
+
+    run.save(path)
+
+    assert same_run(TrainingRun.load(path, *data()), ran(15))
+
+
+def test_a_save_after_the_log_was_moved_away_writes_it_whole_again(tmp_path: Path) -> None:
+    run, path = ran(10), tmp_path / "run.json"
+    run.save(path)
+    moved = (tmp_path / "run.json.history.jsonl").rename(tmp_path / "kept.jsonl")
+    run.advance(5)
+
+    run.save(path)
+
+    assert same_run(TrainingRun.load(path, *data()), ran(15))
+    assert moved.read_bytes() == record_lines(ran(10)), "the moved log is left as it was"
+
+
+def record_lines(run: TrainingRun) -> bytes:
+    return b"".join(record.model_dump_json().encode() + b"\n" for record in run.history.records)
+
+
+# --------------------------------------------------------------------------- #
+# A run owns its checkpoint while it runs
+# --------------------------------------------------------------------------- #
+
+HOLDER = """
+import sys
+from glassnet import Network, TrainingRun, get_data
+X, y = get_data(60, seed=3)
+run = TrainingRun(Network([4, 8, 1], activation="tanh", seed=1), X, y, epochs=30, optimizer="adam")
+run.advance(10)
+run.save(sys.argv[1])
+print("saved", flush=True)
+sys.stdin.read()  # until told to go
+run.advance(5)
+run.save(sys.argv[1])
+"""
+
+
+def test_a_checkpoint_another_process_saves_to_is_refused_naming_that_process(tmp_path: Path) -> None:
+    path = tmp_path / "run.json"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=ENVIRONMENT,
+    )
+    assert holder.stdin is not None and holder.stdout is not None
+    try:
+        assert holder.stdout.readline() == "saved\n"
+        assert (tmp_path / "run.json.lock").read_text() == f"{holder.pid}\n"
+        other = ran(4)
+        with pytest.raises(InUse) as refused:
+            other.save(path)
+        assert str(refused.value) == (
+            f"path {path}: in use by process {holder.pid}, whose run writes it (its lock: {path}.lock); "
+            "wait for that run to end, or stop it, then try again"
+        )
+    finally:
+        holder.communicate("go", timeout=60)
+    assert holder.returncode == 0
+    assert same_run(TrainingRun.load(path, *data()), ran(15)), "the owner's run, untouched"
+    assert not (tmp_path / "run.json.lock").exists(), "let go when its process ended"
+    other.save(path)  # free now
+    assert same_run(TrainingRun.load(path, *data()), ran(4))
+
+
+def test_runs_of_one_process_share_its_checkpoint_and_let_it_go_when_done(tmp_path: Path) -> None:
+    path = tmp_path / "run.json"
+    first = ran(10)
+    first.save(path)
+    second = TrainingRun.load(path, *data())
+    second.advance(5)
+    second.save(path)  # a notebook goes on from the file its earlier run still holds
+    assert (tmp_path / "run.json.lock").exists()
+    first.save(tmp_path / "elsewhere.json")
+    assert (tmp_path / "run.json.lock").exists(), "the second run still holds it"
+    del second
+    assert not (tmp_path / "run.json.lock").exists()
+
+
+# --------------------------------------------------------------------------- #
+# A full disk
+# --------------------------------------------------------------------------- #
+
+
+def full_disk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From now on every flush to disk fails as a full disk's does."""
+
+    def no_space(descriptor: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", no_space)
+
+
+def test_a_full_disk_names_the_file_what_the_checkpoint_still_holds_and_how_to_go_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only '[Errno 28] No space left on device' was said."""
+    run, path = ran(10), tmp_path / "run.json"
+    run.save(path)
+    run.advance(5)
+    with monkeypatch.context() as patched:
+        full_disk(patched)
+        with pytest.raises(CheckpointNotSaved) as failed:
+            run.save(path)
+    assert str(failed.value) == (
+        f"{path}.history.jsonl: cannot save the checkpoint of epoch 15: No space left on device; "
+        f"{path} still holds its last complete save, epoch 10: free some space, then resume from it"
+    )
+    assert failed.value.errno == errno.ENOSPC
+    assert same_run(TrainingRun.load(path, *data()), ran(10))
+    run.save(path)  # space freed: the next save is whole
+    assert same_run(TrainingRun.load(path, *data()), ran(15))
+
+
+def test_a_full_disk_at_a_runs_first_save_says_the_file_was_not_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run, path = ran(10), tmp_path / "run.json"
+    full_disk(monkeypatch)
+    with pytest.raises(CheckpointNotSaved) as failed:
+        run.save(path)
+    assert str(failed.value) == (
+        f"{path}.history.jsonl: cannot save the checkpoint of epoch 10: No space left on device; "
+        f"{path} was not written: free some space, then start the run again"
+    )
+
+
+# --------------------------------------------------------------------------- #
+# The command line
+# --------------------------------------------------------------------------- #
+
+INTERRUPTIBLE = [  # as a terminal runs it: SIGINT is Ctrl-C
+    sys.executable,
+    "-c",
+    "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "from glassnet.cli import main; sys.exit(main(sys.argv[1:]))",
+]
+
+
+@pytest.fixture
+def homes(tmp_path: Path) -> Path:
+    path = tmp_path / "homes.csv"
+    make_housing(200, seed=2).to_csv(path, index=False)
+    return path
+
+
+def command_line(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """``cli.main`` in-process: (exit status, standard error)."""
+    code = cli.main(argv, out=io.StringIO())
+    return code, capsys.readouterr().err
+
+
+def stopped_after(epochs: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next command line run stops (as Ctrl-C stops it) after ``epochs`` epochs."""
+    checks = iter(range(1, 10**9))
+
+    def stop(self: cli.BetweenEpochs) -> None:
+        if next(checks) > epochs:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli.BetweenEpochs, "check", stop)
+
+
+def test_a_second_process_resuming_a_checkpoint_is_refused_while_the_first_runs(
+    homes: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Both appended to one log; the survivor exited 0 and the checkpoint never loaded again."""
+    path, lock = tmp_path / "run.json", tmp_path / "run.json.lock"
+    argv = ["--csv", str(homes), "--target", "price", "--epochs", "10000000", "--checkpoint", str(path)]
+    with monkeypatch.context() as patched:
+        stopped_after(20, patched)
+        assert command_line(argv, capsys)[0] == cli.INTERRUPTED
+    first = subprocess.Popen(
+        [*INTERRUPTIBLE, "--resume", str(path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENVIRONMENT,
+    )
+    try:
+        while not (lock.exists() and lock.read_text() == f"{first.pid}\n"):
+            assert first.poll() is None, first.communicate()
+            time.sleep(0.01)
+
+        second = subprocess.run(
+            [*INTERRUPTIBLE, "--resume", str(path)], capture_output=True, text=True, env=ENVIRONMENT, timeout=120
+        )
+
+        assert second.returncode == 1 and first.poll() is None
+        assert second.stderr == (
+            f"error: checkpoint {path}: in use by process {first.pid}, whose run writes it (its lock: {lock}); "
+            "wait for that run to end, or stop it, then try again\n"
+        )
+    finally:
+        first.send_signal(signal.SIGINT)
+        _, stderr = first.communicate(timeout=60)
+    assert first.returncode == cli.INTERRUPTED, stderr
+    assert read_checkpoint(path, TabularCheckpoint).run.epochs_done > 20, "whole, and the first run's"
+    assert not lock.exists()
+
+
+def test_a_full_disk_on_the_command_line_says_what_the_checkpoint_holds_and_the_command_that_goes_on(
+    homes: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, log = tmp_path / "run.json", tmp_path / "run.json.history.jsonl"
+    argv = ["--csv", str(homes), "--target", "price", "--epochs", "20", "--checkpoint-every", "10"]
+    real_fsync = os.fsync
+
+    def full_once_the_checkpoint_is_written(descriptor: int) -> None:
+        if path.exists():
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_fsync(descriptor)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "fsync", full_once_the_checkpoint_is_written)
+        code, stderr = command_line([*argv, "--checkpoint", str(path)], capsys)
+        assert code == 1
+        assert stderr == (
+            f"error: {log}: cannot save the checkpoint of epoch 20: No space left on device; {path} still holds its "
+            f"last complete save, epoch 10: free some space, then go on with --resume {path}\n"
+        )
+        code, stderr = command_line(["--resume", str(path)], capsys)  # the disk still full: what the file holds
+        assert stderr == (
+            f"error: {log}: cannot save the checkpoint of epoch 20: No space left on device; {path} still holds its "
+            f"last complete save, epoch 10: free some space, then go on with --resume {path}\n"
+        )
+    assert read_checkpoint(path, TabularCheckpoint).run.epochs_done == 10
+    model = tmp_path / "model.json"
+
+    def full_for_the_bundle(descriptor: int) -> None:
+        if any(p.name.startswith(".model.json.") for p in tmp_path.iterdir()):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", full_for_the_bundle)
+    code, stderr = command_line(["--resume", str(path), "--save", str(model)], capsys)
+    assert code == 1
+    assert stderr == (
+        f"error: --save {model}: cannot be written: No space left on device; {path} holds the whole run: "
+        f"free some space, then --resume {path} writes the files again\n"
+    )
+    assert not model.exists() and read_checkpoint(path, TabularCheckpoint).run.epochs_done == 20
