@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import io
+import json
 import os
 import signal
 import subprocess
@@ -336,3 +337,138 @@ def test_a_full_disk_on_the_command_line_says_what_the_checkpoint_holds_and_the_
         f"free some space, then --resume {path} writes the files again\n"
     )
     assert not model.exists() and read_checkpoint(path, TabularCheckpoint).run.epochs_done == 20
+
+
+TRAIN = [sys.executable, "-c", "import sys; from glassnet.cli import main; sys.exit(main(sys.argv[1:]))"]
+
+
+def resume_in(folder: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    """A real command line run in ``folder``."""
+    return subprocess.run([*TRAIN, *argv], cwd=folder, capture_output=True, text=True, env=ENVIRONMENT, timeout=120)
+
+
+def experiment(tmp_path: Path, name: str) -> Path:
+    """A folder of another experiment, with files of its own at the names the checkpoint stores."""
+    folder = tmp_path / name
+    folder.mkdir()
+    for file in ("run.json", "run.json.history.jsonl", "model.json", "report.json"):
+        (folder / file).write_text(f"experiment {name}'s {file}")
+    return folder
+
+
+def own_files(folder: Path) -> dict[str, str]:
+    return {path.name: path.read_text() for path in folder.iterdir()}
+
+
+def as_older_glassnet(path: Path, **typed: str) -> None:
+    """Store the checkpoint ``path``'s paths as glassnet stored them before: as typed, with no folder."""
+    document = json.loads(path.read_text())
+    del document["extra"]["train.py"][cli.FOLDER]
+    document["extra"]["train.py"].update(typed)
+    path.write_text(json.dumps(document))
+
+
+def test_resuming_from_another_folder_writes_beside_the_checkpoint_and_leaves_that_folders_files(
+    homes: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`cd b && glassnet --resume ../a/run.json` wrote experiment A's checkpoint and bundle over b/run.json and
+    b/model.json."""
+    a, b = tmp_path / "a", experiment(tmp_path, "b")
+    a.mkdir()
+    options = ["--csv", "../homes.csv", "--target", "price", "--epochs", "40", "--checkpoint-every", "10"]
+    outputs = ["--checkpoint", "run.json", "--save", "model.json", "--report", "report.json"]
+    with monkeypatch.context() as patched:
+        patched.chdir(a)
+        stopped_after(20, patched)
+        assert command_line([*options, *outputs], capsys)[0] == cli.INTERRUPTED
+    b_before = own_files(b)
+    unbroken = tmp_path / "unbroken.json"
+    assert command_line(["--csv", str(homes), *options[2:], "--save", str(unbroken)], capsys)[0] == 0
+
+    resumed = resume_in(b, "--resume", "../a/run.json")
+
+    assert resumed.returncode == 0, resumed.stderr
+    assert "saved the model bundle to ../a/model.json" in resumed.stdout
+    assert own_files(b) == b_before, "experiment B's files are untouched"
+    assert (a / "model.json").read_bytes() == unbroken.read_bytes()
+    assert read_checkpoint(a / "run.json", TabularCheckpoint).run.epochs_done == 40
+    assert json.loads((a / "report.json").read_text())["training"]["epochs"] == 40
+
+
+def test_a_checkpoint_moved_among_another_runs_files_refuses_to_write_over_them(
+    homes: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, c = tmp_path / "a", experiment(tmp_path, "c")
+    a.mkdir()
+    monkeypatch.chdir(a)
+    argv = ["--csv", "../homes.csv", "--target", "price", "--epochs", "4", "--checkpoint", "run.json"]
+    assert command_line([*argv, "--save", "model.json"], capsys)[0] == 0
+    for file in ("run.json", "run.json.history.jsonl"):
+        (a / file).replace(c / file)
+    c_before = own_files(c)
+
+    refused = resume_in(tmp_path, "--resume", "c/run.json")
+
+    assert refused.returncode == 1
+    assert refused.stderr == (
+        f"error: --resume c/run.json: --save c/model.json exists and may be another run's file: the checkpoint was "
+        f"written in {a}, where --save was model.json; give --save PATH to say where to write it\n"
+    )
+    assert own_files(c) == c_before
+    written = resume_in(tmp_path, "--resume", "c/run.json", "--save", "a/model.json")
+    assert written.returncode == 0, written.stderr
+    assert own_files(c) == c_before, "a run at its end writes no checkpoint again"
+
+
+def test_an_older_checkpoint_finds_the_folder_its_run_began_in_from_its_stored_checkpoint(
+    homes: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, b = tmp_path / "a", experiment(tmp_path, "b")
+    a.mkdir()
+    typed = {"csv": "homes.csv", "checkpoint": "a/run.json", "save": "a/model.json"}
+    argv = ["--csv", str(homes), "--target", "price", "--epochs", "40", "--checkpoint", str(a / "run.json")]
+    with monkeypatch.context() as patched:
+        stopped_after(20, patched)
+        assert command_line([*argv, "--save", str(a / "model.json")], capsys)[0] == cli.INTERRUPTED
+    as_older_glassnet(a / "run.json", **typed)  # as `cd tmp_path && glassnet --csv homes.csv ...` stored them
+    b_before = own_files(b)
+
+    resumed = resume_in(b, "--resume", "../a/run.json")
+
+    assert resumed.returncode == 0, resumed.stderr
+    assert own_files(b) == b_before
+    assert json.loads((a / "model.json").read_text())["format"] == "glassnet.bundle"
+
+
+def test_an_older_checkpoint_refuses_outputs_that_exist_and_a_table_it_cannot_find_naming_the_option(
+    homes: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a = tmp_path / "a"
+    a.mkdir()
+    monkeypatch.chdir(a)
+    argv = ["--csv", "../homes.csv", "--target", "price", "--epochs", "4", "--checkpoint", "run.json"]
+    assert command_line([*argv, "--save", "model.json"], capsys)[0] == 0
+    as_older_glassnet(a / "run.json")  # typed in a: the same strings
+    before = (a / "model.json").read_bytes()
+
+    refused = resume_in(tmp_path, "--resume", "a/run.json")
+
+    assert refused.returncode == 1
+    assert refused.stderr == (
+        "error: --resume a/run.json: --save a/model.json exists and may be another run's file: the checkpoint, "
+        "written by an older glassnet, keeps --save model.json as typed in another folder; give --save PATH to say "
+        "where to write it\n"
+    )
+    assert (a / "model.json").read_bytes() == before
+    (a / "run.json").rename(a / "best.json")
+    (a / "run.json.history.jsonl").rename(a / "best.json.history.jsonl")
+    homes.rename(tmp_path / "moved.csv")
+    lost = resume_in(tmp_path, "--resume", "a/best.json", "--save", "a/model.json")
+    assert lost.returncode == 1
+    assert lost.stderr == (
+        "error: --resume a/best.json: the table the run trained on, --csv ../homes.csv (as typed where the run "
+        "began), is not at a/../homes.csv: give --csv PATH, the table the run trained on\n"
+    )
+    found = resume_in(tmp_path, "--resume", "a/best.json", "--save", "a/model.json", "--csv", "moved.csv")
+    assert found.returncode == 0, found.stderr
+    assert (a / "model.json").read_bytes() == before, "the same run, to the same bundle"
