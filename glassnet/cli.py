@@ -42,6 +42,8 @@ from glassnet.data import HOUSES, NOISE, TARGET, TRUE_COEFFICIENTS, make_housing
 from glassnet.diagnosis import Diagnosis
 from glassnet.functions import ACTIVATIONS
 from glassnet.guards import (
+    DISK_FULL,
+    NotWritten,
     WrongFormat,
     check_outputs,
     non_negative_int,
@@ -63,7 +65,7 @@ from glassnet.tabular import (
     TabularModel,
     feature_columns,
 )
-from glassnet.training import TrainingDiverged, history_log, read_checkpoint
+from glassnet.training import CheckpointNotSaved, TrainingDiverged, history_log, read_checkpoint
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -88,6 +90,9 @@ NEWER_MODEL_OPTIONS = frozenset({"missing"})
 WRITTEN_OPTIONS = ("checkpoint", "save", "report", "plot", "effects", "trace")
 """The files a training run writes: each must differ from every other one and from every input."""
 PATH_OPTIONS = ("csv", *WRITTEN_OPTIONS)
+FOLDER = "folder"
+"""The key of a checkpoint's stored options that holds the absolute folder it was written in, against which
+its paths are stored; a checkpoint without it (older) stored its paths as typed, relative to where the run began."""
 
 _MODEL_DEFAULTS = {
     name: parameter.default
@@ -302,7 +307,7 @@ def _stored(checkpoint: TabularCheckpoint, recorded: dict[str, Any], path: Path)
     """
     stored = checkpoint.extra.get("train.py")
     own, version_1 = {*COMMAND_LINE_OPTIONS, *OUTPUT_OPTIONS}, {*RUN_OPTIONS, *OUTPUT_OPTIONS} - NEWER_MODEL_OPTIONS
-    if not isinstance(stored, dict) or set(stored) | NEWER_OUTPUT_OPTIONS not in (own, version_1):
+    if not isinstance(stored, dict) or set(stored) - {FOLDER} | NEWER_OUTPUT_OPTIONS not in (own, version_1):
         raise ValueError(
             f"--resume {path}: not a checkpoint of the command line (TabularModel.resume reads those of the library)"
         )
@@ -313,11 +318,81 @@ def _stored(checkpoint: TabularCheckpoint, recorded: dict[str, Any], path: Path)
     ]
     if disagree:
         raise ValueError(f"--resume {path}: the checkpoint's options disagree with its run: {', '.join(disagree)}")
-    return {
-        name: Path(value) if name in PATH_OPTIONS and value is not None else value
-        for name, value in stored.items()
-        if name in own
-    }
+    return {name: value for name, value in stored.items() if name in own}
+
+
+@dataclass(frozen=True)
+class StoredPaths:
+    """Where a checkpoint's stored paths point, from the file given to ``--resume``.
+
+    A checkpoint stores its paths relative to the folder it was written in, and that folder (`FOLDER`): they
+    resolve against the folder it is in now, so a run resumed from another folder writes beside its checkpoint,
+    never into the folder it is resumed from. An older checkpoint stored them as typed, relative to the folder
+    the run began in, which it does not record: that folder is found from its stored ``--checkpoint`` where the
+    file's path ends with it (``a/run.json`` read as ``/x/a/run.json`` began in ``/x``), else taken to be the
+    checkpoint's own. Where the checkpoint is not in the folder it was written in, or is older, a stored output
+    that already exists may be another run's: it is refused, and the option to give named.
+    """
+
+    resume: Path
+    base: Path
+    moved_from: str | None
+    """The folder the checkpoint was written in, when it is not there now; ``""`` for an older checkpoint."""
+
+    @classmethod
+    def of(cls, resume: Path, stored: dict[str, Any]) -> StoredPaths:
+        """The paths stored in ``stored`` (a checkpoint's options) as the checkpoint ``resume`` places them."""
+        folder = stored.get(FOLDER)
+        if isinstance(folder, str):
+            here = resume.parent
+            same = _same_folder(here, Path(folder))
+            return cls(resume, here, None if same else folder)
+        typed = Path(str(stored.get("checkpoint") or ""))
+        depth = len(typed.parts)
+        began = resume.parent
+        if not typed.is_absolute() and ".." not in typed.parts and depth:
+            for where in (resume, Path(os.path.abspath(resume))):  # as given, so that messages name it so
+                if where.parts[-depth:] == typed.parts:
+                    began = Path(*where.parts[:-depth])
+                    break
+        return cls(resume, began, "")
+
+    def output(self, name: str, value: str) -> Path:
+        """The stored output ``--name value``, where it points; refused when it exists and may be another run's."""
+        path = self._placed(value)
+        if self.moved_from is not None and path.exists():
+            option = f"--{name.replace('_', '-')}"
+            if self.moved_from:
+                why = f"the checkpoint was written in {self.moved_from}, where {option} was {value}"
+            else:
+                why = f"the checkpoint, written by an older glassnet, keeps {option} {value} as typed in another folder"
+            raise ValueError(
+                f"--resume {self.resume}: {option} {path} exists and may be another run's file: {why}; "
+                f"give {option} PATH to say where to write it"
+            )
+        return path
+
+    def table(self, value: str) -> Path:
+        """The stored ``--csv value``, where it points; refused when no file is there."""
+        path = self._placed(value)
+        if not path.is_file():
+            kept = "relative to the checkpoint" if self.moved_from != "" else "as typed where the run began"
+            raise ValueError(
+                f"--resume {self.resume}: the table the run trained on, --csv {value} ({kept}), is not at {path}: "
+                "give --csv PATH, the table the run trained on"
+            )
+        return path
+
+    def _placed(self, value: str) -> Path:
+        path = Path(value)
+        return path if path.is_absolute() else self.base / path
+
+
+def _same_folder(here: Path, there: Path) -> bool:
+    try:
+        return os.path.samefile(here, there)
+    except OSError:  # the folder it was written in is gone
+        return False
 
 
 def _same_option(name: str, given: object, recorded: object, run: dict[str, Any]) -> bool:
@@ -357,7 +432,15 @@ def resumed(args: argparse.Namespace) -> tuple[argparse.Namespace, TabularCheckp
     with read_by_the_command_line():
         checkpoint = read_checkpoint(args.resume, TabularCheckpoint)
     run_options = recorded_options(checkpoint)
-    recorded = {**run_options, **_stored(checkpoint, run_options, args.resume)}
+    stored = _stored(checkpoint, run_options, args.resume)
+    paths = StoredPaths.of(args.resume, checkpoint.extra["train.py"])
+    for name in PATH_OPTIONS:
+        value = stored.get(name)
+        if name == "checkpoint" or value is None or name in args.given:
+            continue
+        stored[name] = paths.table(value) if name == "csv" else paths.output(name, value)
+    stored["checkpoint"] = args.resume  # the file itself, wherever it is now, goes on being written
+    recorded = {**run_options, **stored}
     changed = [
         f"--{name.replace('_', '-')} {getattr(args, name)} (the checkpoint's run: {recorded[name]})"
         for name in RUN_OPTIONS
@@ -374,11 +457,24 @@ def resumed(args: argparse.Namespace) -> tuple[argparse.Namespace, TabularCheckp
 
 
 def stored_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The command line's own options as JSON values, for its checkpoints: the rest the checkpoint records itself."""
+    """The command line's own options as JSON values, for its checkpoints: the rest the checkpoint records itself.
+
+    Paths are stored relative to the checkpoint's folder, which is stored too (`FOLDER`, absolute), so that
+    `StoredPaths` places them beside the checkpoint wherever it is resumed from.
+    """
+    folder = os.path.abspath(Path(args.checkpoint).parent) if args.checkpoint is not None else os.getcwd()
+
+    def stored(value: object) -> object:
+        if not isinstance(value, Path):
+            return value
+        try:
+            return os.path.relpath(os.path.abspath(value), folder)
+        except ValueError:  # on another drive
+            return os.path.abspath(value)
+
     return {
-        name: str(value) if isinstance(value, Path) else value
-        for name in (*COMMAND_LINE_OPTIONS, *OUTPUT_OPTIONS)
-        for value in [getattr(args, name)]
+        **{name: stored(getattr(args, name)) for name in (*COMMAND_LINE_OPTIONS, *OUTPUT_OPTIONS)},
+        FOLDER: folder,
     }
 
 
@@ -678,7 +774,8 @@ class BetweenEpochs:
 def train(args: argparse.Namespace, out: TextIO) -> None:
     """Train (or go on from ``--resume``), print what happened, and write the files asked for.
 
-    Ctrl-C is an `Interrupted` that says where the run stopped and how to go on.
+    Ctrl-C is an `Interrupted` that says where the run stopped and how to go on; so is a file that could not
+    be written (a full disk): what the checkpoint still holds, and the command that goes on from it.
     """
     progress, checkpoint = Progress(), None
     try:
@@ -689,6 +786,16 @@ def train(args: argparse.Namespace, out: TextIO) -> None:
             interrupts.check()  # pressed while reporting: once every file has been written
     except KeyboardInterrupt:
         raise progress.interrupted(args) from None
+    except CheckpointNotSaved as error:  # the run's own checkpoint: it holds the epochs it held when resumed
+        resumed_from = checkpoint is not None and Path(args.resume).resolve() == Path(args.checkpoint).resolve()
+        held = checkpoint.run.epochs_done if checkpoint is not None and resumed_from else None
+        raise OSError(error.advising(f"go on with --resume {args.checkpoint}", held)) from None
+    except NotWritten as error:
+        if progress.stage != "reporting" or args.checkpoint is None:
+            raise
+        fix = "free some space, then " if error.errno in DISK_FULL else "once it can be written, "
+        whole = f"{args.checkpoint} holds the whole run: {fix}--resume {args.checkpoint} writes the files again"
+        raise OSError(f"{error}; {whole}") from None
 
 
 def _train(

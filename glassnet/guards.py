@@ -20,6 +20,7 @@ regular file or a new path, and read back with validation, never unpickled.
 from __future__ import annotations
 
 import argparse
+import errno
 import hashlib
 import json
 import math
@@ -28,7 +29,10 @@ import re
 import secrets
 import socket
 import stat
+import sys
+import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +51,9 @@ from pydantic import (
     model_validator,
 )
 from pydantic_numpy.typing import Np1DArrayFp64, Np2DArrayFp64
+
+if sys.platform != "win32":
+    import fcntl
 
 FloatArray = npt.NDArray[np.float64]
 NumberT = TypeVar("NumberT", int, float)
@@ -388,8 +395,11 @@ def _file_mode(target: Path) -> int:
         return 0o666 & ~umask
 
 
-_HOST = "".join(c if c.isalnum() or c == "-" else "-" for c in socket.gethostname()) or "host"
-"""This machine's name as temporary file names carry it (letters, digits and ``-``)."""
+_HOST = ("".join(c if c.isalnum() or c == "-" else "-" for c in socket.gethostname()) or "host")[:64]
+"""This machine's name as temporary file names carry it (letters, digits and ``-``, at most 64)."""
+
+NAME_MAX = 255
+"""The longest file name, in bytes, where the folder's file system does not say (``os.pathconf``)."""
 
 STALE_UNOWNED_SECONDS = 3600.0
 """A temporary file without an owner in its name (written before names carried one) is stale after an hour:
@@ -408,21 +418,26 @@ class AtomicFile:
     and the temporary files a killed process left beside it are removed once, before the first write
     (`_remove_stale_temporaries`), so that an interrupt after the new file is in place finds nothing
     left undone. Each write goes through one temporary file in the same folder,
-    ``.<name>.<host>.<pid>.<random>.tmp``, flushed to disk, then renamed over the target; it is
-    removed on any failure. A file written again and again (a checkpoint) pays for the checks once.
+    ``.<name>.<host>.<pid>.<random>.tmp`` (`temporary_name`: the name cut short where the whole would be
+    too long for the folder), flushed to disk, then renamed over the target; it is removed on any
+    failure. A file written again and again (a checkpoint) pays for the checks once.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, name: str = "path") -> None:
-        self.path = check_destination(path, name)
+        self.path, self.name = check_destination(path, name), name
         self._mode = _file_mode(self.path)  # an overwritten file keeps its mode; a new one gets open()'s
         self._temporary: Path | None = None
 
     def write(self, content: str | bytes) -> None:
-        """Replace the file with ``content``: text is written as UTF-8."""
+        """Replace the file with ``content``: text is written as UTF-8. A failure on disk (a full disk) is a
+        `NotWritten` naming the file; the file is then as it was."""
         if self._temporary is None:
             _remove_stale_temporaries(self.path)  # first: once the new file is in place, nothing is left to do
         data = content.encode("utf-8") if isinstance(content, str) else content
-        handle, temporary = self._create_temporary()
+        try:
+            handle, temporary = self._create_temporary()
+        except OSError as error:
+            raise NotWritten(error, self.path, self.name) from error
         try:
             with os.fdopen(handle, "wb") as file:
                 os.fchmod(file.fileno(), self._mode)  # exactly, whatever the umask
@@ -430,8 +445,10 @@ class AtomicFile:
                 file.flush()
                 os.fsync(file.fileno())
             os.replace(temporary, self.path)
-        except BaseException:
+        except BaseException as error:
             temporary.unlink(missing_ok=True)
+            if isinstance(error, OSError) and not isinstance(error, NotWritten):
+                raise NotWritten(error, self.path, self.name) from error
             raise
 
     def _create_temporary(self) -> tuple[int, Path]:
@@ -440,12 +457,47 @@ class AtomicFile:
         while True:
             if self._temporary is None:
                 random = "".join(secrets.choice(_TEMPORARY_CHARACTERS) for _ in range(8))
-                owner = f"{_HOST}.{os.getpid()}"
-                self._temporary = self.path.with_name(f".{self.path.name}.{owner}.{random}.tmp")
+                self._temporary = temporary_name(self.path, f"{_HOST}.{os.getpid()}", random)
             try:
                 return os.open(self._temporary, flags, 0o600), self._temporary
             except FileExistsError:  # another file of that name: draw another
                 self._temporary = None
+
+
+def name_max(folder: Path) -> int:
+    """The longest file name, in bytes, that ``folder`` takes (`NAME_MAX` where its file system does not say)."""
+    try:
+        return int(os.pathconf(folder, "PC_NAME_MAX"))
+    except (OSError, ValueError, AttributeError):  # no pathconf (Windows), or no such folder yet
+        return NAME_MAX
+
+
+def temporary_name(target: Path, owner: str, random: str) -> Path:
+    """The temporary file beside ``target`` through which ``owner`` (``<host>.<pid>``) writes it:
+    ``.<name>.<owner>.<random>.tmp``, with ``<name>`` cut short, on a character, where the whole would be
+    longer than the folder takes (a 240-byte name is a name a folder takes; its temporary file's is not)."""
+    tail = f".{owner}.{random}.tmp"
+    room = name_max(target.parent) - len(os.fsencode(tail)) - 1
+    name = target.name
+    while len(os.fsencode(name)) > room:
+        name = name[:-1]
+    return target.with_name(f".{name}{tail}")
+
+
+class NotWritten(OSError):
+    """A file that could not be written (a full disk, a failing device): the message names it, as ``name`` (the
+    argument or option) and path, and says why; ``errno`` is the system's."""
+
+    def __init__(self, error: OSError, path: Path, name: str) -> None:
+        super().__init__(error.errno, error.strerror or str(error), str(path))
+        self.name = name
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.filename}: cannot be written: {self.strerror}"
+
+
+DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+"""The errors of a disk (or a quota) with no room left: freeing space is the remedy."""
 
 
 def write_atomically(path: str | os.PathLike[str], content: str | bytes, *, name: str = "path") -> None:
@@ -456,21 +508,30 @@ def write_atomically(path: str | os.PathLike[str], content: str | bytes, *, name
 def _remove_stale_temporaries(target: Path) -> None:
     """Remove the temporary files of earlier writes of ``target`` whose writer is gone.
 
-    Only files of the exact shape `AtomicFile` makes, beside ``target``: those of a process of
-    this machine that no longer runs (a ``kill -9`` mid-write), and those without an owner in the name
-    (older versions) that are over `STALE_UNOWNED_SECONDS` old. A file of a live process, of another
-    machine (a shared folder) or of any other shape is left alone; a file that cannot be removed too.
+    Only files of the exact names `AtomicFile` gives them (`temporary_name`), beside ``target``: those of
+    a process of this machine that no longer runs (a ``kill -9`` mid-write), and those without an owner in
+    the name (older versions) that are over `STALE_UNOWNED_SECONDS` old. A file of a live process, of
+    another machine (a shared folder) or of any other name is left alone; a file that cannot be removed too.
     """
     random = f"[{re.escape(_TEMPORARY_CHARACTERS)}]{{8}}"
-    shape = re.compile(rf"\.{re.escape(target.name)}\.(?:(?P<host>[A-Za-z0-9-]+)\.(?P<pid>\d+)\.)?{random}\.tmp")
+    owned = re.compile(rf"\..+\.(?P<host>[A-Za-z0-9-]+)\.(?P<pid>\d+)\.(?P<random>{random})\.tmp")
+    unowned = re.compile(rf"\.{re.escape(target.name)}\.{random}\.tmp")
     try:
         names = os.listdir(target.parent)
     except OSError:
         return
-    for found in filter(None, map(shape.fullmatch, names)):
-        stale_file = target.parent / found.string
+    for name in names:
+        found = owned.fullmatch(name)
+        if (
+            found is not None
+            and name != temporary_name(target, f"{found['host']}.{found['pid']}", found["random"]).name
+        ):
+            found = None  # another file's, or of another shape
+        if found is None and not unowned.fullmatch(name):
+            continue
+        stale_file = target.parent / name
         try:
-            if found["pid"] is None:
+            if found is None:
                 stale = time.time() - stale_file.lstat().st_mtime > STALE_UNOWNED_SECONDS
             else:
                 stale = found["host"] == _HOST and not _running(int(found["pid"]))
@@ -478,6 +539,95 @@ def _remove_stale_temporaries(target: Path) -> None:
                 stale_file.unlink()
         except OSError:
             continue
+
+
+class InUse(OSError):
+    """A file that another process owns (`Owned`): the message names the file, the process and what to do."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+_OWNED: dict[str, list[int]] = {}
+"""The lock files this process holds, by absolute path: the open descriptor that holds the lock, and how many
+`Owned` objects of this process share it."""
+_OWNED_GUARD = threading.Lock()
+
+
+class Owned:
+    """The file ``path`` owned by this process while the object lives (or until `release`): an exclusive lock
+    (``flock``) on ``<path>.lock`` beside it, which holds the owner's process id.
+
+    Another process that asks for the file while this one owns it gets an `InUse` naming the file and this
+    process. Objects of one process share its lock (a notebook may go on with a run loaded from a file its
+    earlier run still owns); the lock is let go, and its file removed, when the last of them is released or
+    collected, or the process ends, however it ends (a ``kill -9``'s lock file is left, and taken by the next
+    owner). Where there is no ``flock`` (Windows) or the file system has none, nothing is locked.
+    """
+
+    def __init__(self, path: Path, name: str = "path") -> None:
+        self.lock = path.with_name(f"{path.name}.lock")
+        key = os.path.join(os.path.realpath(path.parent), self.lock.name)
+        with _OWNED_GUARD:
+            held = _OWNED.get(key)
+            if held is None:
+                held = _OWNED[key] = [_take(self.lock, path, name), 0]
+            held[1] += 1
+        self._release = weakref.finalize(self, _let_go, key, self.lock)
+
+    def release(self) -> None:
+        """Let the file go (once; later calls do nothing)."""
+        self._release()
+
+
+def _take(lock: Path, path: Path, name: str) -> int:
+    """The descriptor of ``lock``, locked and holding this process's id; `InUse` if another process holds it."""
+    if sys.platform == "win32":
+        return -1
+    while True:
+        descriptor = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(descriptor, 32).decode("ascii", "replace").strip()
+            os.close(descriptor)
+            who = f"process {holder}" if holder.isdigit() else "another process"
+            raise InUse(
+                errno.EBUSY,
+                f"{name} {path}: in use by {who}, whose run writes it (its lock: {lock}); wait for that run to end, "
+                "or stop it, then try again",
+            ) from None
+        except OSError:  # a file system without locks: go on unlocked
+            os.close(descriptor)
+            return -1
+        try:
+            mine = os.path.samestat(os.fstat(descriptor), os.stat(lock))
+        except FileNotFoundError:
+            mine = False
+        if mine:  # not a file its last owner removed after we opened it
+            os.ftruncate(descriptor, 0)
+            os.write(descriptor, f"{os.getpid()}\n".encode("ascii"))
+            return descriptor
+        os.close(descriptor)
+
+
+def _let_go(key: str, lock: Path) -> None:
+    """One `Owned` of ``key`` fewer: the last one removes the lock file, then unlocks it."""
+    with _OWNED_GUARD:
+        held = _OWNED[key]
+        held[1] -= 1
+        if held[1]:
+            return
+        del _OWNED[key]
+    descriptor = held[0]
+    if descriptor < 0:
+        return
+    try:
+        if os.path.samestat(os.fstat(descriptor), os.stat(lock)):
+            lock.unlink()
+    except OSError:
+        pass
+    os.close(descriptor)
 
 
 def _running(pid: int) -> bool:

@@ -575,6 +575,26 @@ class TabularModel:
         """Advance ``run`` to its end, writing a checkpoint (if asked) every ``every`` epochs and at the end;
         ``calls`` are `fit`'s ``on_start``, ``on_epoch`` and ``on_checkpoint``."""
         on_start, on_epoch, on_checkpoint = calls
+        written = None if checkpoint is None else CheckpointFile(checkpoint, name="checkpoint")  # owned from here
+        try:
+            return self._advance(run, tables, (on_start, on_epoch, on_checkpoint), written, every, extra)
+        finally:
+            if written is not None:
+                written.close()
+
+    def _advance(
+        self,
+        run: TrainingRun,
+        tables: tuple[str, list[str], TableFingerprint, TableFingerprint | None],
+        calls: tuple[
+            Callable[[TabularModel], None] | None, Callable[[EpochRecord], None] | None, Callable[[int], None] | None
+        ],
+        written: CheckpointFile | None,
+        every: int,
+        extra: Mapping[str, Any] | None,
+    ) -> TrainingHistory:
+        """`_train` once the checkpoint file (if any) is the run's: its on_start, the epochs and the writes."""
+        on_start, on_epoch, on_checkpoint = calls
         if on_start is not None:
             on_start(self)
         fitted = self._state()
@@ -599,7 +619,7 @@ class TabularModel:
             )
             return first
 
-        written, start = None if checkpoint is None else CheckpointFile(checkpoint, name="checkpoint"), run.epochs_done
+        start = run.epochs_done
 
         def write(epochs_done: int) -> None:  # between epochs in the background; the last one is on disk on return
             if written is not None and (run.finished or (epochs_done - start) % every == 0):
@@ -607,13 +627,11 @@ class TabularModel:
                 if on_checkpoint is not None:
                     on_checkpoint(epochs_done)
 
-        try:
-            if not run.finished:  # a run resumed at its end writes nothing again
-                run.advance(on_record=on_epoch, between_epochs=write)
-                write(run.epochs_done)
-        finally:
-            if written is not None:
-                written.close()
+        if not run.finished:  # a run resumed at its end writes nothing again
+            run.advance(on_record=on_epoch, between_epochs=write)
+            write(run.epochs_done)
+        if written is not None:
+            written.wait()
         self._fitted = replace(fitted, history=run.history)
         return run.history
 

@@ -22,7 +22,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, Self, Unpack
 from weakref import WeakKeyDictionary
@@ -34,10 +34,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from glassnet.epochs import Divergence, TrainingData, Workspace, train_epoch
 from glassnet.functions import HEADS
 from glassnet.guards import (
+    DISK_FULL,
     ArrayFingerprint,
     AtomicFile,
     Float64Vector,
     ModelT,
+    Owned,
     fingerprint_differences,
     first_error,
     older_document,
@@ -149,9 +151,13 @@ class HistoryLog(BaseModel):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
     def read(self, checkpoint: Path) -> list[EpochRecord]:
-        """The records of the checkpoint file ``checkpoint``, from the log beside it; a ``ValueError`` naming
-        both files when the log does not hold them."""
-        log = checkpoint.parent / self.file
+        """The records of the checkpoint file ``checkpoint``, from the log beside it: ``<checkpoint>.history.jsonl``,
+        found by the checkpoint's own name (a pair renamed together still loads), or where none is, ``file``, the
+        name the log had when written (a checkpoint copied alone); the digest tells whether it is the log. A
+        ``ValueError`` names both files when the log does not hold the records."""
+        log = history_log(checkpoint)
+        if not log.exists() and (checkpoint.parent / self.file).exists():
+            log = checkpoint.parent / self.file
         try:
             held = log.read_bytes()
         except OSError as error:
@@ -347,14 +353,44 @@ def read_checkpoint(path: str | os.PathLike[str], model: type[ModelT]) -> ModelT
     return read_model(path, model, context={CHECKPOINT_FILE: Path(path)})
 
 
+class CheckpointNotSaved(OSError):
+    """A checkpoint write that failed on disk (a full disk): it names the file that could not be written and
+    says what the checkpoint file still holds, its last complete save, and how to go on."""
+
+    def __init__(self, error: OSError, file: Path, checkpoint: Path, epochs: int, held: int | None) -> None:
+        super().__init__(error.errno, error.strerror or str(error), str(file))
+        self.checkpoint, self.epochs, self.held = checkpoint, epochs, held
+
+    def advising(self, how: str = "resume from it", held: int | None = None) -> str:
+        """The message, with ``how`` the run goes on from the file and ``held``, the epochs it held before the
+        run first saved to it (a run resumed from it), when the caller knows them."""
+        held = self.held if self.held is not None else held
+        fix = "free some space, then " if self.errno in DISK_FULL else "once it can be written, "
+        if held is not None:
+            holds = f"still holds its last complete save, epoch {held}: {fix}{how}"
+        elif self.checkpoint.exists():
+            holds = f"is as it was before this run saved to it: {fix}start the run again"
+        else:
+            holds = f"was not written: {fix}start the run again"
+        failed = f"{self.filename}: cannot save the checkpoint of epoch {self.epochs}: {self.strerror}"
+        return f"{failed}; {self.checkpoint} {holds}"
+
+    def __str__(self) -> str:
+        return self.advising()
+
+
 class CheckpointFile:
-    """The checkpoint file ``path`` and its history log ``<path>.history.jsonl``, written by one run again and again.
+    """The checkpoint file ``path`` and its history log ``<path>.history.jsonl``, written by one run again and again,
+    and owned by it (`Owned`, ``<path>.lock``) from the start until `close` (or until it is collected): another
+    process asking for the file meanwhile is refused, naming this one.
 
     Each `write` appends the records made since the last one to the log (flushed to disk), then
     replaces the checkpoint, which counts them, atomically (an `AtomicFile`): what a write costs
     does not grow with the run. A kill between the two leaves lines the checkpoint does not count,
     which its reader ignores. The first write of a run's history writes the log whole, atomically,
-    so a file's earlier log (another run's, or extra lines of a killed one) goes.
+    so a file's earlier log (another run's, or extra lines of a killed one) goes. So does any write
+    that finds the log other than this writer left it (another run of this process saved to the path,
+    or the log was moved away): appending to it would leave a checkpoint that cannot load.
 
     A write in the ``background`` makes its bytes at once and leaves the files to a thread of its
     own, so that training goes on while the disk works (the two flushes to disk are most of what a
@@ -362,15 +398,20 @@ class CheckpointFile:
     way, and another waits behind it, takes the waiting one's place (its checkpoint replaces that
     one's, its lines are added to that one's). `wait` and `close` (which a run calls before it
     returns, or stops) return once all is on disk; they, and the next write, raise the error of a
-    write that failed, after which nothing more of its queue is written and the log begins afresh.
+    write that failed (a `CheckpointNotSaved` for the disk's), after which nothing more of its queue
+    is written and the log begins afresh.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, name: str = "path") -> None:
         self.checkpoint = AtomicFile(path, name=name)
         self.path, self.name = self.checkpoint.path, name
         self.log = history_log(self.path)
+        self._whole_log = AtomicFile(self.log, name=f"{name}'s history log")  # its name checked now, too
+        self._owned = Owned(self.path, name)
         self._history: TrainingHistory | None = None
         self._records, self._size, self._digest = 0, 0, hashlib.sha256()  # what the log holds
+        self._left: os.stat_result | None = None  # the log as the last write left it, in the thread that writes
+        self._held: int | None = None  # the epochs of the last checkpoint written whole
         self._disk: ThreadPoolExecutor | None = None
         self._last: Future[None] | None = None  # the last write handed to the thread
         self._waiting: _Write | None = None  # a write handed to the thread, not begun yet, under `_lock`
@@ -392,13 +433,14 @@ class CheckpointFile:
         written, size, digest = (
             (self._records, self._size, self._digest.copy()) if begun_here else (0, 0, hashlib.sha256())
         )
-        lines = b"".join(record.model_dump_json().encode("utf-8") + b"\n" for record in records[written:])
+        lines = b"".join(_line(record) for record in records[written:])
         digest.update(lines)
         log = HistoryLog.model_construct(
             file=self.log.name, records=len(records), size=size + len(lines), sha256=digest.hexdigest()
         )
         stored = run.stored_checkpoint(log)
-        made = _Write(lines, size == 0, (stored if document is None else document(stored)).model_dump_json().encode())
+        checkpoint = (stored if document is None else document(stored)).model_dump_json().encode()
+        made = _Write(lines, size == 0, checkpoint, run.epochs_done, records, log)
         # only now that every byte is made (making them may raise) does the log count the new lines as its own
         self._history, self._records, self._size, self._digest = run.history, len(records), log.size, digest
         if not background:
@@ -426,13 +468,14 @@ class CheckpointFile:
         self._raise_failure()
 
     def close(self) -> None:
-        """`wait`, then let the thread that writes in the background go."""
+        """`wait`, then let the thread that writes in the background go, and the file."""
         try:
             self.wait()
         finally:
             if self._disk is not None:
                 self._disk.shutdown()
                 self._disk = None
+            self._owned.release()
 
     def _raise_failure(self) -> None:
         """Raise a background write's error, once, dropping the write that waited behind it; the next write
@@ -458,32 +501,71 @@ class CheckpointFile:
                 self._failure = error
 
     def _put(self, made: _Write) -> None:
-        """The files of one write: the log's new lines (the whole log, replaced), flushed to disk, then the
-        checkpoint."""
-        if made.whole:
-            AtomicFile(self.log, name=f"{self.name}'s history log").write(made.lines)
-        else:
-            with self.log.open("ab") as appended:
-                appended.write(made.lines)
-                appended.flush()
-                os.fsync(appended.fileno())
-        self.checkpoint.write(made.checkpoint)
+        """The files of one write: the log's new lines (or the whole log, replaced, where it is not as the last
+        write left it), flushed to disk, then the checkpoint. A failure on disk is a `CheckpointNotSaved`."""
+        file = self.log
+        try:
+            if made.whole or not _same_log(self._left, self.log):
+                self._left = None
+                self._whole_log.write(made.whole_log())
+                self._left = self.log.stat()
+            else:
+                self._left = None
+                with self.log.open("ab") as appended:
+                    appended.write(made.lines)
+                    appended.flush()
+                    os.fsync(appended.fileno())
+                    self._left = os.fstat(appended.fileno())
+            file = self.path
+            self.checkpoint.write(made.checkpoint)
+        except OSError as error:
+            raise CheckpointNotSaved(error, file, self.path, made.epochs, self._held) from error
+        self._held = made.epochs
+
+
+def _line(record: EpochRecord) -> bytes:
+    """A record as its history log's line."""
+    return record.model_dump_json().encode("utf-8") + b"\n"
+
+
+def _same_log(left: os.stat_result | None, log: Path) -> bool:
+    """Whether the file at ``log`` is still the one a write ``left`` (the same file, size and time of change)."""
+    if left is None:
+        return False
+    try:
+        now = log.stat()
+    except OSError:
+        return False
+    return os.path.samestat(left, now) and (left.st_size, left.st_mtime_ns) == (now.st_size, now.st_mtime_ns)
 
 
 @dataclass(frozen=True)
 class _Write:
-    """One write of a `CheckpointFile`: the log's new ``lines`` (or the ``whole`` log), then the ``checkpoint``."""
+    """One write of a `CheckpointFile`: the log's new ``lines`` (or the ``whole`` log), then the ``checkpoint``
+    of ``epochs``, whose ``log`` is the first records of ``records`` (the run's own list, which only grows)."""
 
     lines: bytes
     whole: bool
     checkpoint: bytes
+    epochs: int
+    records: list[EpochRecord]
+    log: HistoryLog
 
     def followed_by(self, later: _Write) -> _Write:
         """This write and the ``later`` one as one: the later checkpoint, and the lines of both (or the later
         whole log)."""
         if later.whole:
             return later
-        return _Write(self.lines + later.lines, self.whole, later.checkpoint)
+        return replace(later, lines=self.lines + later.lines, whole=self.whole)
+
+    def whole_log(self) -> bytes:
+        """The log the checkpoint counts, whole: its new lines, or every line where they are all there is."""
+        if self.whole:
+            return self.lines
+        lines = b"".join(_line(record) for record in self.records[: self.log.records])
+        if len(lines) != self.log.size or hashlib.sha256(lines).hexdigest() != self.log.sha256:
+            raise ValueError(f"history: the run's records are not those its log held: {self.log.file} not rewritten")
+        return lines
 
 
 # --------------------------------------------------------------------------- #
@@ -661,8 +743,13 @@ class TrainingRun:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the run's checkpoint to ``path`` with its `CheckpointFile`: the JSON document, replaced atomically,
-        and its history's records appended to the log beside it, ``<path>.history.jsonl``."""
+        and its history's records appended to the log beside it, ``<path>.history.jsonl``. From its first save
+        the run owns the file (``<path>.lock``) until it saves elsewhere or is collected: another process that
+        asks for it meanwhile is refused, naming this one."""
         if self._checkpoint_file is None or self._checkpoint_file.path != Path(path):
+            if self._checkpoint_file is not None:
+                self._checkpoint_file.close()
+            self._checkpoint_file = None  # a file refused below is not kept
             self._checkpoint_file = CheckpointFile(path)
         self._checkpoint_file.write(self)
 

@@ -18,7 +18,9 @@ import pandas as pd
 import pytest
 
 from glassnet import cli, make_housing, split_rows
-from glassnet.guards import STALE_UNOWNED_SECONDS, write_atomically
+from glassnet.guards import STALE_UNOWNED_SECONDS, temporary_name, write_atomically
+from glassnet.tabular import TabularCheckpoint
+from glassnet.training import read_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN = [sys.executable, "-c", "import sys; from glassnet.cli import main; sys.exit(main(sys.argv[1:]))"]
@@ -126,6 +128,36 @@ def test_the_next_write_removes_what_a_killed_write_left_and_nothing_else(tmp_pa
 
     assert target.read_text() == "{}"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["run.json", *kept])
+
+
+def test_names_a_folder_takes_are_written_though_their_temporary_files_names_would_be_too_long(
+    homes: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 240-byte --save passed the checks and failed after training: its temporary file's name was over 255 bytes."""
+    save, checkpoint = tmp_path / f"{'m' * 235}.json", tmp_path / f"{'r' * 236}.json"  # the log's name: 255 bytes
+    argv = ["--csv", str(homes), "--target", "price", "--epochs", "2", "--save", str(save)]
+
+    code, _, stderr = run([*argv, "--checkpoint", str(checkpoint)], capsys)
+
+    assert code == 0, stderr
+    assert json.loads(save.read_text())["format"] == "glassnet.bundle"
+    assert read_checkpoint(checkpoint, TabularCheckpoint).run.epochs_done == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["homes.csv", save.name, checkpoint.name, f"{checkpoint.name}.history.jsonl"]
+    )
+
+
+def test_a_killed_writes_temporary_file_of_a_name_cut_short_is_removed_by_the_next_write(tmp_path: Path) -> None:
+    target = tmp_path / f"{'m' * 240}.json"
+    stale = _killed_mid_write(target)
+    assert len(os.fsencode(stale.name)) == 255 and not target.exists()
+    host, _, random = stale.name.split(".")[-4:-1]
+    live = temporary_name(target, f"{host}.{os.getppid()}", random)  # a live process's write in progress
+    live.write_text("someone's")
+
+    write_atomically(target, "{}")
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([target.name, live.name])
 
 
 # --------------------------------------------------------------------------- #

@@ -152,7 +152,7 @@ def test_a_command_line_checkpoint_stores_each_setting_once(tmp_path: Path) -> N
     for name in ("learning_rate", "epochs", "optimizer", "hidden", "seed", "patience"):
         assert text.count(f'"{name}"') == 1, name
     document = json.loads(text)
-    assert set(document["extra"]["train.py"]) == {*cli.COMMAND_LINE_OPTIONS, *cli.OUTPUT_OPTIONS}
+    assert set(document["extra"]["train.py"]) == {*cli.COMMAND_LINE_OPTIONS, *cli.OUTPUT_OPTIONS, cli.FOLDER}
 
 
 def _edited_v1(tmp_path: Path, edit: Any) -> Path:
