@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 
-from glassnet.epochs import Divergence, TrainingData, Workspace, train_epoch
+from glassnet.epochs import Divergence, TrainingData, Workspace, fresh_loss, train_epoch
 from glassnet.functions import HEADS
 from glassnet.guards import (
     ArrayFingerprint,
@@ -586,6 +586,9 @@ class TrainingRun:
         if self.finished:
             return self.history
         workspace = Workspace(self.network, self.data, self.settings.batch_size)
+        if self.epochs_done == 0 and self.history.initial_loss is None:  # a resumed run has it from its checkpoint
+            start = fresh_loss(self.data, self.settings, workspace)
+            self.history.initial_loss = start if math.isfinite(start) else None
         for epoch in range(self.epochs_done + 1, stop + 1):
             try:
                 record = train_epoch(self.network, self.data, self.settings, self.optimizer_state, workspace, epoch)
