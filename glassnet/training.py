@@ -568,6 +568,8 @@ class TrainingRun:
     ) -> TrainingHistory:
         """Train up to ``epochs`` more epochs (``None``: all that remain) and return the history so far.
 
+        Before the run's first step, the fresh network's loss is measured into ``history.initial_loss``.
+
         When the run finishes (its last epoch, or patience), the best parameters are restored
         if patience was set. ``verbose`` prints each record; ``on_record`` is called with each.
         ``between_epochs`` is called with the epochs done after every epoch but the call's last,
