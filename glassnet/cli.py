@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import inspect
 import io
 import json
@@ -31,7 +32,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TextIO
 
 import numpy as np
 import pandas as pd
@@ -161,13 +162,62 @@ def _setting_help(name: str, after: str = "") -> str:
     return f"{description}{after} ({shown_default(DEFAULTS[name])})".replace("%", "%%")
 
 
+class SuggestingParser(argparse.ArgumentParser):
+    """argparse's parser, whose errors also say what was meant: an unknown option gets the closest of its own
+    (``--lr`` -> ``--learning-rate``: the same name with ``-`` for ``_``, the initials of a long name, or the
+    nearest by `difflib`), an invalid choice the closest choice. (Python 3.14's ``suggest_on_error`` does the
+    latter by itself; the project runs on 3.11.)"""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(message + self.suggestion(message))
+
+    def suggestion(self, message: str) -> str:
+        """``"; did you mean --learning-rate?"`` for an argparse error ``message``, or ``""``."""
+        options = [name for action in self._actions for name in action.option_strings if name.startswith("--")]
+        if message.startswith("unrecognized arguments: "):
+            tokens = message.removeprefix("unrecognized arguments: ").split()
+            typed = [t.split("=")[0] for t in tokens if t.startswith("-") and not t[1:2].isdigit() and t[1:2] != "."]
+            meant = {name: closest_option(name, options) for name in typed}
+            found = [(name, option) for name, option in meant.items() if option is not None]
+            if len(found) == 1 and len(typed) == 1:
+                return f"; did you mean {found[0][1]}?"
+            return f"; did you mean {', '.join(f'{option} (for {name})' for name, option in found)}?" if found else ""
+        chosen = message.partition(": invalid choice: ")
+        for action in self._actions:
+            if chosen[1] and action.choices is not None and chosen[0] == f"argument {'/'.join(action.option_strings)}":
+                value = chosen[2].partition(" (choose from ")[0].strip("'\"")
+                names = [str(choice) for choice in action.choices]
+                same = [name for name in names if name.lower() == value.lower()]
+                close = same or difflib.get_close_matches(value, names, n=1, cutoff=0.6)
+                return f"; did you mean {close[0]!r}?" if close else ""
+        return ""
+
+
+def closest_option(typed: str, options: Sequence[str]) -> str | None:
+    """The option of ``options`` (``--learning-rate``, ...) that ``typed`` most likely meant, or ``None``: the
+    same name written with ``_`` or capitals, the initials of a long name (``--lr``), or the nearest by
+    `difflib` (similarity at least 0.6)."""
+    wanted = "--" + typed.lstrip("-").replace("_", "-").lower()
+    if wanted in options:
+        return wanted
+    initials: dict[str, list[str]] = {}
+    for option in options:
+        words = option[2:].split("-")
+        if len(words) > 1:
+            initials.setdefault("".join(word[0] for word in words), []).append(option)
+    if len(initials.get(wanted[2:], [])) == 1:
+        return initials[wanted[2:]][0]
+    close = difflib.get_close_matches(wanted, options, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line; ``--help`` lists every option with its default (`DEFAULTS`).
 
     No option has a default of argparse's own: what was not given is absent from the parsed
     namespace, so one parse says both the values and which options were given.
     """
-    parser = argparse.ArgumentParser(
+    parser = SuggestingParser(
         description="Train a glassnet network on the housing data or on your own CSV, or predict with a saved one.",
         argument_default=argparse.SUPPRESS,
     )
@@ -980,15 +1030,33 @@ def one_blas_thread() -> contextlib.AbstractContextManager[object]:
 
 INTERRUPTED = 128 + signal.SIGINT
 """The exit status after Ctrl-C, as shells give a command that SIGINT stopped: 130."""
+READER_GONE = 128 + 13
+"""The exit status when standard output's reader has gone (``glassnet ... | head -2``), as shells give a command
+that SIGPIPE (13) stopped: 141, the status of ``cat``, ``yes`` or ``sort`` in the same place. Nothing is printed."""
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 bad input or divergence, 2 bad options,
-    130 Ctrl-C)."""
+    130 Ctrl-C, 141 standard output's reader gone)."""
     args = parse_args(argv)
     stream = sys.stdout if out is None else out
     with one_blas_thread():
-        return run(args, stream)
+        try:
+            status = run(args, stream)
+            stream.flush()  # here, not at exit, where a reader gone would be reported as an exception ignored
+        except BrokenPipeError:
+            return reader_gone()
+        return status
+
+
+def reader_gone() -> int:
+    """The reader of standard output has closed it: point standard output at the null device, so that nothing
+    left in its buffer is written (or fails) at exit, and return ``READER_GONE`` quietly, as Unix tools end."""
+    with contextlib.suppress(OSError, ValueError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    return READER_GONE
 
 
 def run(args: argparse.Namespace, stream: TextIO) -> int:
@@ -998,6 +1066,8 @@ def run(args: argparse.Namespace, stream: TextIO) -> int:
             predict(args, stream)
         else:
             train(args, stream)
+    except BrokenPipeError:
+        raise  # standard output's reader has gone: not bad input (`main` ends quietly)
     except (DataError, ValueError, TypeError, OSError, TrainingDiverged) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -1013,7 +1083,7 @@ def write_housing(argv: Sequence[str] | None = None) -> int:
     Returns the exit status: 0 written, 1 the file could not be written, 2 bad options.
     """
     defaults = inspect.signature(make_housing).parameters
-    parser = argparse.ArgumentParser(
+    parser = SuggestingParser(
         prog="python create_data.py",
         description="Write the generated housing table (features in raw units, prices in dollars) as a CSV file, "
         "to train on with python train.py --csv FILE --target price.",

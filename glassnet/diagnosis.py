@@ -32,6 +32,7 @@ FindingKind = Literal[
     "step_too_large",
     "step_too_small",
     "plateau",
+    "not_learned",
     "overfitting",
 ]
 
@@ -122,11 +123,32 @@ OVERFIT_RISE = 0.1
 """A validation loss this far (relative) above its best while the training loss still falls."""
 MIN_RECORDS = 5
 """Trends (plateaus, rising or stalled losses) need at least this many records to be judged."""
+NOT_LEARNED_OF_BASELINE = 1.0
+"""A final training loss above this share of the baseline: the network predicts worse than the constant
+prediction (the labels' mean, or the class frequencies), whatever else the records show (R^2 below 0)."""
+TARGET_VARIANCE_LIMIT = 100.0
+"""Labels whose variance (a regression's baseline) is above this, a standard deviation above 10: the mirror of
+``INPUT_STD_LIMITS`` on the output side. A fresh network's outputs are of order 1, so labels 10 times that and
+more are reached only by growing the weights many-fold, which steps of a usual learning rate do slowly."""
 
 EXPLAINED_BY_SCALE = frozenset({"vanishing_gradients", "exploding_gradients", "step_too_large", "step_too_small"})
 """The findings an `unscaled_inputs` finding explains, left out beside it: gradients and steps of the wrong
 size follow from inputs of the wrong size, and their advice (another init, another learning rate) would not
 cure them."""
+
+EXPLAINED_BY_THROWING_OFF = frozenset({"vanishing_gradients", "exploding_gradients"})
+"""The findings a fresh network thrown off by its first steps (`_thrown_off`) explains, left out beside it: the
+gradients measured after the blow-up are of its making, and another init would not cure them."""
+
+
+def _times(value: float, what: str) -> str:
+    """``value`` times ``what`` as people read it: ``35.2% of the baseline`` from 0.001 to 10, ``1.39e+192
+    times the baseline`` from 10 up, ``1.2e-27 of the baseline`` below 0.001. The evidence keeps the number."""
+    if value >= 10:
+        return f"{value:.3g} times {what}"
+    if value >= 1e-3 or value == 0:
+        return f"{value:.1%} of {what}"
+    return f"{value:.2g} of {what}"
 
 
 def _epochs(records: Sequence[EpochRecord]) -> str:
@@ -197,7 +219,8 @@ def _cut(record: EpochRecord) -> bool:
 
 
 def _vanishing_or_exploding(history: TrainingHistory) -> list[Finding]:
-    """Per record, each layer's gradient norm against the output layer's; the first loss against the baseline.
+    """Per record, each layer's gradient norm against the output layer's; the fresh network's loss against the
+    baseline (``history.initial_loss``, or the first record's loss in histories without it).
 
     A ratio below ``VANISHING_RATIO`` is a vanishing gradient, reported at the first record that shows it,
     for the layer where it is smallest there; above ``EXPLODING_RATIO``, an exploding one. A record whose
@@ -253,21 +276,24 @@ def _vanishing_or_exploding(history: TrainingHistory) -> list[Finding]:
         return findings
     records = history.records
     # labels far from zero start a network at a loss as large, and it learns them: only a loss that stays above
-    # the labels' mean's says the outputs were too large to learn from
+    # the labels' mean's says the outputs were too large to learn from. A fresh network whose loss was fine and
+    # that the first epoch threw off is the step's fault (`_thrown_off`), not the initialization's.
     lowest = min((record.loss for record in records), default=math.inf)
-    if baseline and records and records[0].loss > EXPLODING_RATIO * baseline and lowest > baseline:
-        first = records[0]
+    fresh = history.initial_loss
+    start = fresh if fresh is not None or not records else records[0].loss
+    if baseline and records and start is not None and start > EXPLODING_RATIO * baseline and lowest > baseline:
+        when = "the loss starts at" if fresh is None else "the fresh network's loss, before any step, is"
         findings.append(
             Finding(
                 kind="exploding_gradients",
-                epoch=first.epoch,
+                epoch=records[0].epoch,
                 message=(
-                    f"the loss starts at {first.loss:.3g}, {first.loss / baseline:.1e} times what predicting the "
-                    f"labels' mean gives ({baseline:.3g}; more than {EXPLODING_RATIO:.0e} times), and never comes "
-                    f"down to it (at best {lowest:.3g}): the outputs are enormous, so signals and gradients grow "
-                    "layer by layer; try init='xavier' (or 'he' for relu) and inputs scaled to unit variance"
+                    f"{when} {start:.3g}, {start / baseline:.1e} times what predicting the labels' mean gives "
+                    f"({baseline:.3g}; more than {EXPLODING_RATIO:.0e} times), and never comes down to it (at best "
+                    f"{lowest:.3g}): the outputs are enormous, so signals and gradients grow layer by layer; try "
+                    "init='xavier' (or 'he' for relu) and inputs scaled to unit variance"
                 ),
-                evidence={"loss": first.loss, "baseline": baseline, "threshold": EXPLODING_RATIO, "lowest": lowest},
+                evidence={"loss": start, "baseline": baseline, "threshold": EXPLODING_RATIO, "lowest": lowest},
             )
         )
     return findings
@@ -379,8 +405,40 @@ def _arrived(record: EpochRecord, baseline: float | None) -> tuple[bool, float]:
     return reach < ARRIVED_GRADIENT or (baseline is not None and record.loss < AT_FLOOR * baseline), reach
 
 
+def _thrown_off(history: TrainingHistory) -> Finding | None:
+    """A fresh network whose loss the first recorded epoch multiplied: the epoch's loss above ``EXPLODING_RATIO``
+    times the larger of the fresh loss (``history.initial_loss``) and the baseline, never to come back down to
+    the baseline. ``None`` without the fresh loss (older histories), which alone tells this from a bad start."""
+    records, baseline, fresh = history.records, history.baseline_loss, history.initial_loss
+    if not records or not baseline or fresh is None:
+        return None
+    first, lowest = records[0], min(record.loss for record in records)
+    if first.loss <= EXPLODING_RATIO * max(fresh, baseline) or lowest <= baseline:
+        return None
+    within = "its first epoch" if first.epoch == 1 else f"its first {first.epoch} epochs"
+    return Finding(
+        kind="step_too_large",
+        epoch=first.epoch,
+        message=(
+            f"the fresh network's loss was {fresh:.3g}, against a baseline (predicting the labels' mean or class "
+            f"frequencies) of {baseline:.3g}, and the loss of epoch {first.epoch} is {first.loss:.3g}, "
+            f"{_times(first.loss / max(fresh, baseline), 'the larger of the two')} (more than {EXPLODING_RATIO:.0e} "
+            f"times), never to come back down to the baseline (at best {lowest:.3g}): the network was fine at its "
+            f"start and the steps of {within} threw it off; try a smaller learning_rate (a tenth of it, to begin with)"
+        ),
+        evidence={
+            "initial_loss": fresh,
+            "first_loss": first.loss,
+            "baseline": baseline,
+            "lowest": lowest,
+            "threshold": EXPLODING_RATIO,
+        },
+    )
+
+
 def _step_size(history: TrainingHistory) -> list[Finding]:
-    """The median update ratio per layer, and how far the loss climbs back above its best near the end.
+    """A fresh network the first steps threw off (`_thrown_off`), else the median update ratio per layer, and
+    how far the loss climbs back above its best near the end.
 
     The climb is the largest rise above the best loss so far over the last records (`_tail`), the end
     included, measured against the baseline (the first loss when there is none). Too large: a climb above
@@ -388,6 +446,9 @@ def _step_size(history: TrainingHistory) -> list[Finding]:
     ``STALLED`` of it. Too small: every layer's median below ``SMALL_UPDATE_RATIO`` while the loss has moved
     less than ``STALLED`` over the run, unless the run has arrived (`_arrived`): nothing is left to do.
     """
+    thrown_off = _thrown_off(history)
+    if thrown_off is not None:
+        return [thrown_off]
     records = history.records
     if len(records) < MIN_RECORDS:
         return []
@@ -402,6 +463,7 @@ def _step_size(history: TrainingHistory) -> list[Finding]:
     worse = climb > GIVEN_BACK
     if worse or (medians[largest] > LARGE_UPDATE_RATIO and climb > STALLED):
         best = losses.index(best_so_far[peak])
+        baseline_is = f"the baseline's {scale:.3g}"
         return [
             Finding(
                 kind="step_too_large",
@@ -409,9 +471,9 @@ def _step_size(history: TrainingHistory) -> list[Finding]:
                 layer=None if worse else largest + 1,
                 message=(
                     f"the loss reached {losses[best]:.3g} at epoch {records[best].epoch} but climbed back to "
-                    f"{losses[peak]:.3g} at epoch {records[peak].epoch} ({climb:.1%} of the baseline's {scale:.3g} "
+                    f"{losses[peak]:.3g} at epoch {records[peak].epoch} ({_times(climb, baseline_is)} "
                     f"above its best) and ends at {losses[-1]:.3g}, while a typical step changes layer "
-                    f"{largest + 1}'s parameters by {medians[largest]:.1%} of their size (overshooting: a climb of "
+                    f"{largest + 1}'s parameters by {_times(medians[largest], 'their size')} (overshooting: a climb of "
                     f"more than {GIVEN_BACK:.0%}, or of more than {STALLED:.0%} with steps above "
                     f"{LARGE_UPDATE_RATIO:.0%}): the steps overshoot the minimum; try a smaller learning_rate"
                 ),
@@ -461,13 +523,14 @@ def _plateau(history: TrainingHistory) -> list[Finding]:
     if not (flat and final >= PLATEAU_OF_BASELINE * baseline):
         return []
     since = _since(records, [r.loss >= PLATEAU_OF_BASELINE * baseline for r in records])
+    constant = "what predicting the labels' mean (or class frequencies) gives"
     return [
         Finding(
             kind="plateau",
             epoch=since.epoch,
             message=(
                 f"the loss has stayed at {final:.4g} (within {STALLED:.0%} over {_epochs(tail)}), "
-                f"{final / baseline:.0%} of what predicting the labels' mean (or class frequencies) gives "
+                f"{_times(final / baseline, constant)} "
                 f"({baseline:.4g}; at least {PLATEAU_OF_BASELINE:.0%} of it since epoch {since.epoch}): the network "
                 "has learned next to "
                 "nothing; check the gradients above, try optimizer='adam', another activation, or features that "
@@ -476,6 +539,55 @@ def _plateau(history: TrainingHistory) -> list[Finding]:
             evidence={"loss": final, "baseline": baseline, "threshold": PLATEAU_OF_BASELINE},
         )
     ]
+
+
+def _not_learned(history: TrainingHistory) -> list[Finding]:
+    """A final training loss above ``NOT_LEARNED_OF_BASELINE`` of the baseline, with the cause the records
+    support: labels of a variance above ``TARGET_VARIANCE_LIMIT`` (a target left unscaled), else a loss still
+    falling by more than ``STALLED`` over the last records (steps too small for the run's length), else none
+    known. `diagnose` asks this rule only when no other rule found anything: their findings say why already."""
+    records, baseline = history.records, history.baseline_loss
+    if not records or not baseline or records[-1].loss <= NOT_LEARNED_OF_BASELINE * baseline:
+        return []
+    final, tail = records[-1].loss, _tail(records)
+    start = "" if history.initial_loss is None else f" from {history.initial_loss:.4g} when training began"
+    what = (
+        f"the training loss ends at {final:.4g}{start}, {final / baseline:.3g} times the baseline {baseline:.4g} "
+        "(the loss of predicting the labels' mean, or the class frequencies): the network predicts worse than that "
+        "constant; "
+    )
+    evidence: Evidence = {"loss": final, "baseline": baseline, "threshold": NOT_LEARNED_OF_BASELINE}
+    fall = tail[0].loss - final
+    if baseline > TARGET_VARIANCE_LIMIT:
+        why = (
+            f"the baseline is the labels' variance, {baseline:.3g} (a standard deviation of {math.sqrt(baseline):.3g}; "
+            f"more than {TARGET_VARIANCE_LIMIT:g}): a fresh network's outputs are of order "
+            "1, and steps of a usual learning rate take many epochs to grow them that far; standardize the target "
+            "(subtract its mean, divide by its std, as TabularModel, GlassnetRegressor and the command line do) and "
+            "scale the predictions back"
+        )
+        evidence["target_variance_limit"] = TARGET_VARIANCE_LIMIT
+    elif len(tail) > 1 and fall > STALLED * tail[0].loss:
+        pace = fall / (tail[-1].epoch - tail[0].epoch)
+        medians = [float(np.median([r.update_ratios[i] for r in records])) for i in range(records[0].n_layers)]
+        why = (
+            f"the loss is still falling, by {fall / tail[0].loss:.1%} over {_epochs(tail)} (more than {STALLED:.0%}), "
+            f"and at that pace it would take about {(final - baseline) / pace:,.0f} more epochs just to reach the "
+            f"baseline; a typical step changes the parameters by at most {max(medians):.2g} of their size: "
+            "the steps are too small for the run's length; try a larger learning_rate, optimizer='adam', or more epochs"
+        )
+        evidence |= {
+            "fall_over_tail": fall,
+            "fall_threshold": STALLED,
+            "epochs_to_baseline": (final - baseline) / pace,
+            "median_update_ratio": max(medians),
+        }
+    else:
+        why = (
+            "the records show no cause this diagnosis knows; check the learning_rate (smaller if the loss jumps, "
+            "larger if it creeps), the inputs' scale and that the labels are the ones meant"
+        )
+    return [Finding(kind="not_learned", epoch=records[-1].epoch, message=what + why, evidence=evidence)]
 
 
 def _overfitting(history: TrainingHistory, held_out: str) -> list[Finding]:
@@ -496,9 +608,10 @@ def _overfitting(history: TrainingHistory, held_out: str) -> list[Finding]:
                 epoch=best.epoch,
                 message=(
                     f"{held_out} loss rose from {best_val:.4g} at epoch {best.epoch} to {last_val:.4g} at epoch "
-                    f"{last.epoch} ({last_val / best_val - 1:.0%} above its best; more than {OVERFIT_RISE:.0%}) while "
-                    f"the training loss fell from {best.loss:.4g} to {last.loss:.4g}: the network is memorizing the "
-                    "training rows; try patience (early stopping), l2, fewer epochs or a smaller network"
+                    f"{last.epoch} (above its best by {_times(last_val / best_val - 1, 'it')}; more than "
+                    f"{OVERFIT_RISE:.0%}) while the training loss fell from {best.loss:.4g} to {last.loss:.4g}: the "
+                    "network is memorizing the training rows; try patience (early stopping), l2, fewer epochs or a "
+                    "smaller network"
                 ),
                 evidence={
                     "best_val_loss": best_val,
@@ -517,9 +630,14 @@ _RULES = (_unscaled_inputs, _vanishing_or_exploding, _dead_units, _saturated_uni
 
 def diagnose(history: TrainingHistory, held_out: str = "validation") -> Diagnosis:
     """What the records of ``history`` say about its run: every rule's findings, in the order of the rules
-    and overfitting last, without those that an `unscaled_inputs` finding explains (``EXPLAINED_BY_SCALE``).
-    ``held_out`` is what the messages call the rows of ``val_loss``."""
-    findings = [finding for rule in _RULES for finding in rule(history)] + _overfitting(history, held_out)
+    and overfitting last, without those that an `unscaled_inputs` finding explains (``EXPLAINED_BY_SCALE``) or
+    a fresh network thrown off by its first steps does (``EXPLAINED_BY_THROWING_OFF``);
+    when none of the rules finds anything, whether the run has learned at all (`_not_learned`). ``held_out`` is
+    what the messages call the rows of ``val_loss``."""
+    findings = [finding for rule in _RULES for finding in rule(history)]
+    findings = (findings or _not_learned(history)) + _overfitting(history, held_out)
     if any(finding.kind == "unscaled_inputs" for finding in findings):
         findings = [finding for finding in findings if finding.kind not in EXPLAINED_BY_SCALE]
+    if _thrown_off(history) is not None:
+        findings = [finding for finding in findings if finding.kind not in EXPLAINED_BY_THROWING_OFF]
     return Diagnosis(findings=findings)

@@ -143,6 +143,18 @@ class Workspace:
         )
 
 
+def fresh_loss(data: TrainingData, settings: TrainingSettings, workspace: Workspace) -> float:
+    """The loss of the network as it stands on ``data``'s rows (n, n_in), before any step: a forward pass over
+    the rows in their order, in slices of the batch size (passes the epochs use anyway), each slice's loss
+    with the ``l2`` penalty weighted by its rows, as an epoch's loss is. No shuffle, so the generator is not
+    drawn, and no parameter changes; ``inf`` or ``nan`` when it overflows."""
+    n, total = data.X.shape[0], 0.0
+    for start in range(0, n, workspace.batch):
+        X, Y = data.X[start : start + workspace.batch], data.Y[start : start + workspace.batch]
+        total += workspace.bound(X.shape[0]).loss(X, Y, settings.l2) * X.shape[0]
+    return float(total / n)
+
+
 def train_epoch(
     network: Network, data: TrainingData, settings: TrainingSettings, state: Any, workspace: Workspace, epoch: int
 ) -> EpochRecord | None:

@@ -314,12 +314,17 @@ class TrainingHistory(_Record):
     ``val_loss``, as a run tracks it; ``stopped_early`` needs epochs recorded after it;
     ``baseline_loss`` is the loss of the best constant prediction on the training labels
     (their mean, or their class frequencies): where a network that learned nothing stays.
+    ``initial_loss`` is the loss of the network as the run found it, on the training rows before the first
+    step, with the ``l2`` penalty as the records' losses have it (``None`` in histories written before it
+    was kept, or when it overflowed float64): it tells a network that started far off from one that its
+    first steps threw off.
     """
 
     records: list[EpochRecord] = Field(default_factory=list)
     best_epoch: int | None = None
     stopped_early: bool = False
     baseline_loss: NonNegative | None = None
+    initial_loss: NonNegative | None = None
     input_scales: InputScales | None = None
     """The mean and standard deviation of each input column the run trained on (``None`` in histories written
     before they were kept)."""

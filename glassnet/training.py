@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 
-from glassnet.epochs import Divergence, TrainingData, Workspace, train_epoch
+from glassnet.epochs import Divergence, TrainingData, Workspace, fresh_loss, train_epoch
 from glassnet.functions import HEADS
 from glassnet.guards import (
     DISK_FULL,
@@ -650,6 +650,8 @@ class TrainingRun:
     ) -> TrainingHistory:
         """Train up to ``epochs`` more epochs (``None``: all that remain) and return the history so far.
 
+        Before the run's first step, the fresh network's loss is measured into ``history.initial_loss``.
+
         When the run finishes (its last epoch, or patience), the best parameters are restored
         if patience was set. ``verbose`` prints each record; ``on_record`` is called with each.
         ``between_epochs`` is called with the epochs done after every epoch but the call's last,
@@ -668,6 +670,9 @@ class TrainingRun:
         if self.finished:
             return self.history
         workspace = Workspace(self.network, self.data, self.settings.batch_size)
+        if self.epochs_done == 0 and self.history.initial_loss is None:  # a resumed run has it from its checkpoint
+            start = fresh_loss(self.data, self.settings, workspace)
+            self.history.initial_loss = start if math.isfinite(start) else None
         for epoch in range(self.epochs_done + 1, stop + 1):
             try:
                 record = train_epoch(self.network, self.data, self.settings, self.optimizer_state, workspace, epoch)

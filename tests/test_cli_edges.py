@@ -361,3 +361,52 @@ def test_the_diagnosis_calls_the_test_rows_what_the_loss_table_calls_them(
     assert "|    test loss |" in stdout
     assert "diagnosis: overfitting from epoch " in stdout and ": test loss rose from " in stdout
     assert "validation" not in stdout
+
+
+# --------------------------------------------------------------------------- #
+# Pipes and mistyped options
+# --------------------------------------------------------------------------- #
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path: Path) -> None:
+    """``glassnet --model m.json --predict rows.csv | head -2`` ended with 'error: [Errno 32] Broken pipe' and
+    status 1: now the rows go out until the reader closes the pipe, then the command ends with no message and
+    status 141, as a Unix tool that SIGPIPE stops (issue 29)."""
+    fixtures = ROOT / "tests" / "fixtures" / "v1"
+    rows = pd.read_csv(fixtures / "table.csv").drop(columns="rent")
+    pd.concat([rows] * 20).to_csv(tmp_path / "rows.csv", index=False)  # far more than a pipe's buffer holds
+    argv = ["--model", str(fixtures / "bundle-table.json"), "--predict", str(tmp_path / "rows.csv")]
+    process = subprocess.Popen([*TRAIN, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    assert process.stdout is not None and process.stderr is not None
+    head = [process.stdout.readline() for _ in range(2)]
+    process.stdout.close()  # the reader goes, as head does after its lines
+    stderr = process.stderr.read().decode()
+    assert (process.wait(timeout=120), stderr) == (141, "")
+    assert head[0].decode().startswith("size,rooms,city,garden,prediction") and cli.READER_GONE == 141
+
+
+@pytest.mark.parametrize(
+    ("argv", "meant"),
+    [
+        (["--lr", "0.001"], "unrecognized arguments: --lr 0.001; did you mean --learning-rate?"),
+        (["--learning_rate=0.1"], "unrecognized arguments: --learning_rate=0.1; did you mean --learning-rate?"),
+        (["--epocs", "3"], "unrecognized arguments: --epocs 3; did you mean --epochs?"),
+        (["--bs", "8", "--lr", "1"], "did you mean --batch-size (for --bs), --learning-rate (for --lr)?"),
+        (["--optimizer", "adma"], "did you mean 'adam'?"),
+        (["--task", "Binary"], "did you mean 'binary'?"),
+    ],
+)
+def test_a_mistyped_option_or_choice_is_told_the_one_meant(
+    argv: list[str], meant: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stop:
+        cli.main(argv)
+    stderr = capsys.readouterr().err
+    assert stop.value.code == 2 and "usage:" in stderr
+    assert meant in stderr
+
+
+def test_an_unknown_option_like_none_is_left_without_a_guess(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["--foo", "1"])
+    assert capsys.readouterr().err.endswith("error: unrecognized arguments: --foo 1\n")

@@ -10,6 +10,7 @@ A failing case prints its measure beside the diagnosis.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,13 +158,17 @@ def saturated_by_steps(run: Run) -> Proof:
     )
 
 
-def cured_with(run: Run, X: FloatArray | None = None, **changes: Any) -> tuple[Network, float]:
-    """The run's fresh network trained again with ``changes`` to its settings (or on ``X``), and its final loss."""
+def cured_with(
+    run: Run, X: FloatArray | None = None, y: np.ndarray | None = None, **changes: Any
+) -> tuple[Network, float]:
+    """The run's fresh network trained again with ``changes`` to its settings (or on ``X``, or ``y``), and its
+    final loss."""
     net = Network(run.fresh.layer_sizes, activation=run.fresh.activation, head=run.fresh.head, seed=0)
     net.parameter_vector[...] = run.fresh.parameter_vector
     X = run.X if X is None else X
-    net.fit(X, run.y, **{**run.settings, **changes})
-    return net, net.loss(X, run.y)
+    y = run.y if y is None else y
+    net.fit(X, y, **{**run.settings, **changes})
+    return net, net.loss(X, y)
 
 
 def vanishing_at_the_start(run: Run) -> Proof:
@@ -201,6 +206,44 @@ def too_small(run: Run) -> Proof:
     return abs(
         first - final
     ) < 0.01 * first and cured < 0.5 * final, f"loss {first:.5g} -> {final:.5g}; with lr x 1e4: {cured:.5g}"
+
+
+def above_the_constant(run: Run) -> tuple[bool, float]:
+    """Whether the final loss, by ``Network.loss``, is above the constant prediction's, and their ratio."""
+    share = run.network.loss(run.X, run.y) / constant_loss(run.network.head, run.y)
+    return share > 1.0, share
+
+
+def cured_by_a_larger_step(run: Run) -> Proof:
+    """Not learned, steps too small: the final loss above the constant prediction's (R^2 below 0), and the same
+    network with a learning rate 500 times larger learns (R^2 at least 0.9)."""
+    above, share = above_the_constant(run)
+    net, _ = cured_with(run, learning_rate=run.settings["learning_rate"] * 500)
+    score = net.score(run.X, run.y)
+    return above and score >= 0.9, f"final loss {share:.3g} x constant; with lr x 500: R^2 {score:.4f}"
+
+
+def cured_by_scaling_the_target(run: Run) -> Proof:
+    """Not learned, the target unscaled: the final loss above the constant prediction's, and the same network on
+    the standardized target learns (R^2 at least 0.9)."""
+    above, share = above_the_constant(run)
+    scaled = (run.y - run.y.mean()) / run.y.std()
+    net, _ = cured_with(run, y=scaled)
+    score = net.score(run.X, scaled)
+    return above and score >= 0.9, f"final loss {share:.3g} x constant; target standardized: R^2 {score:.4f}"
+
+
+def thrown_off_by_the_steps(run: Run) -> Proof:
+    """Steps too large from the first epoch: the fresh network's loss below twice the constant prediction's, the
+    final loss above it, and a tenth of the learning rate learns (R^2 at least 0.9)."""
+    constant = constant_loss(run.network.head, run.y)
+    fresh, (above, share) = run.fresh.loss(run.X, run.y) / constant, above_the_constant(run)
+    net, _ = cured_with(run, learning_rate=run.settings["learning_rate"] / 10)
+    score = net.score(run.X, run.y)
+    return (
+        fresh < 2 and above and score >= 0.9,
+        f"fresh loss {fresh:.3g} x constant, final {share:.3g} x; with lr / 10: R^2 {score:.4f}",
+    )
 
 
 def at_the_constant(run: Run) -> Proof:
@@ -252,6 +295,7 @@ def few_noisy_rows() -> tuple[FloatArray, FloatArray]:
 
 
 OVERFIT, OVERFIT_Y = few_noisy_rows()
+PRICES = make_housing(300, seed=0)["price"].to_numpy(float)  # the dollars of REGRESSION's houses, unscaled
 
 HEALTHY: dict[str, Callable[[], Run]] = {
     "linear, adam, full batch": lambda: train(
@@ -352,6 +396,21 @@ PROBLEMS: dict[str, tuple[FindingKind, Callable[[], Run], Callable[[Run], Proof]
         "step_too_small",
         lambda: train([4, 10, 25, 1], REGRESSION, activation="identity", epochs=50, learning_rate=1e-6),
         too_small,
+    ),
+    "sigmoid, sgd, thrown off in its first epoch": (
+        "step_too_large",
+        lambda: train([4, 16, 16, 1], REGRESSION, activation="sigmoid", epochs=20, learning_rate=1.5, batch_size=64),
+        thrown_off_by_the_steps,
+    ),
+    "sgd at 1e-4, still falling above the constant": (
+        "not_learned",
+        lambda: train([4, 10, 25, 1], REGRESSION, activation="identity", epochs=200, learning_rate=1e-4),
+        cured_by_a_larger_step,
+    ),
+    "adam on a target in dollars": (
+        "not_learned",
+        lambda: train([4, 10, 25, 1], (X_REG, PRICES), activation="identity", epochs=150, optimizer="adam"),
+        cured_by_scaling_the_target,
     ),
     "relu, init='normal', outputs enormous": (
         "exploding_gradients",
@@ -461,3 +520,61 @@ def test_unscaled_inputs_come_first_and_leave_out_the_gradient_findings_they_exp
         "step_too_large",
         "step_too_small",
     }
+
+
+def test_a_network_thrown_off_in_its_first_epoch_is_blamed_on_the_step_not_the_init() -> None:
+    """Its fresh loss was fine: the first epoch's steps blew it up, and another init would not help (issue 29)."""
+    run = PROBLEMS["sigmoid, sgd, thrown off in its first epoch"][1]()
+    history = run.history
+    fresh = history.initial_loss
+    assert fresh is not None and fresh == pytest.approx(run.fresh.loss(run.X, run.y), rel=1e-12)
+    assert history.records[0].loss > 1e3 * fresh
+    findings = history.diagnose().findings
+    assert not {"exploding_gradients", "vanishing_gradients"} & {f.kind for f in findings}, described(findings)
+    step = next(f for f in findings if f.kind == "step_too_large")
+    assert step.epoch == 1 and "smaller learning_rate" in step.message and "init=" not in step.message
+    assert step.evidence["initial_loss"] == history.initial_loss
+    assert step.evidence["first_loss"] == history.records[0].loss
+    started_far_off = history.model_copy(update={"initial_loss": history.records[0].loss})
+    assert "exploding_gradients" in {f.kind for f in started_far_off.diagnose().findings}
+
+
+LONG_NUMBER = re.compile(r"\d{7,}")
+PERCENT = re.compile(r"([\d.]+)%")
+
+
+@pytest.mark.parametrize("fresh_loss_known", [True, False])
+def test_findings_print_numbers_people_can_read_and_keep_them_exact_in_the_evidence(fresh_loss_known: bool) -> None:
+    """A diverging run's findings: no number of 7 digits or more in a message, no percentage above 1000%; the
+    evidence holds the numbers as computed (issue 29)."""
+    housing = get_data(1000, seed=0)
+    run = train([4, 16, 16, 1], housing, activation="sigmoid", epochs=20, learning_rate=1.5, batch_size=64)
+    history = run.history if fresh_loss_known else run.history.model_copy(update={"initial_loss": None})
+    findings = history.diagnose().findings
+    assert "step_too_large" in {f.kind for f in findings}
+    for finding in findings:
+        assert not LONG_NUMBER.search(finding.message), finding.message
+        assert all(float(share) <= 1000 for share in PERCENT.findall(finding.message)), finding.message
+    step = next(f for f in findings if f.kind == "step_too_large")
+    losses, baseline = [r.loss for r in history.records], history.baseline_loss
+    assert baseline is not None
+    if fresh_loss_known:
+        assert step.evidence["first_loss"] == losses[0] and step.evidence["baseline"] == baseline
+    else:
+        climbed = step.evidence["climbed_to"]
+        assert climbed == max(losses) and step.evidence["climb_of_baseline"] == (climbed - min(losses)) / baseline
+        assert f"{step.evidence['climb_of_baseline']:.3g} times" in step.message
+
+
+def test_a_run_that_ends_above_the_constant_says_why_it_has_not_learned() -> None:
+    """Ending worse than predicting the mean is never healthy; the finding names the cause the records show."""
+    slow = PROBLEMS["sgd at 1e-4, still falling above the constant"][1]().history
+    found = slow.diagnose().findings
+    assert [f.kind for f in found] == ["not_learned"], described(found)
+    assert "still falling" in found[0].message and "larger learning_rate" in found[0].message
+    assert found[0].evidence["loss"] == slow.records[-1].loss and found[0].evidence["baseline"] == slow.baseline_loss
+    assert slow.baseline_loss is not None and slow.records[-1].loss > slow.baseline_loss
+    dollars = PROBLEMS["adam on a target in dollars"][1]().history
+    found = dollars.diagnose().findings
+    assert [f.kind for f in found] == ["not_learned"], described(found)
+    assert "standardize the target" in found[0].message and found[0].evidence["target_variance_limit"] == 100.0

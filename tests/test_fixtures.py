@@ -72,6 +72,9 @@ def test_a_trace_loads_as_a_history() -> None:
     history = TrainingHistory.model_validate_json((V1 / "trace.json").read_text())
     assert [record.epoch for record in history.records] == list(range(1, 13))
     assert sorted(history.kept_gradients()) == [1, 4, 8, 12]
+    assert history.initial_loss is None  # written before the fresh network's loss was kept
+    # twelve epochs of SGD that end above the labels' mean's loss, still falling: the diagnosis says so
+    assert [finding.kind for finding in history.diagnose().findings] == ["not_learned"]
 
 
 @pytest.mark.parametrize("name", ["adam", "momentum"])
@@ -149,6 +152,7 @@ def test_a_version_2_run_checkpoint_resumes_to_the_end_of_an_unbroken_run(
     resumed = TrainingRun.load(V2 / f"run-checkpoint-{name}.json", X[:60], y[:60], watched)
     assert resumed.epochs_done == 10
     history = resumed.advance()
+    assert history.initial_loss is None  # the checkpoint did not keep it, and its fresh network is gone
     unbroken = Network([4, 7, 1], activation="relu", init="he", seed=2)
     then = unbroken.fit(X[:60], y[:60], validation_data=watched, **V2_RUNS[name])
     close(resumed.network.parameter_vector, unbroken.parameter_vector)

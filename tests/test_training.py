@@ -214,6 +214,31 @@ def test_a_saved_run_resumes_to_the_same_bits(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "run.json").read_text())["format"] == "glassnet.checkpoint"
 
 
+@pytest.mark.parametrize("paused_after", [0, 3])
+def test_the_fresh_networks_loss_is_kept_and_a_resumed_run_carries_it(tmp_path: Path, paused_after: int) -> None:
+    """``initial_loss`` is the loss before the first step (minibatches and l2 as the records count them), and a
+    run checkpointed before its first epoch or after some ends with the history of an unbroken one."""
+    X, y = data(50)
+
+    def run() -> TrainingRun:
+        network = Network([4, 6, 1], activation="tanh", seed=3)
+        return TrainingRun(network, X, y, epochs=6, batch_size=16, optimizer="adam", l2=0.01)
+
+    expected = Network([4, 6, 1], activation="tanh", seed=3).loss(X, y, l2=0.01)
+    whole = run()
+    assert whole.history.initial_loss is None  # measured when the run starts, not when it is made
+    whole.advance()
+    assert whole.history.initial_loss == pytest.approx(expected, rel=1e-12)
+    paused = run()
+    if paused_after:
+        paused.advance(paused_after)
+    paused.save(tmp_path / "run.json")
+    resumed = TrainingRun.load(tmp_path / "run.json", X, y)
+    resumed.advance()
+    assert resumed.network.parameter_vector.tobytes() == whole.network.parameter_vector.tobytes()
+    assert resumed.history.model_dump_json() == whole.history.model_dump_json()
+
+
 def test_resuming_with_other_data_says_what_differs(tmp_path: Path) -> None:
     run = classifier_run()
     run.advance(2)
