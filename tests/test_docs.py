@@ -274,12 +274,31 @@ def run_page(page: Path, folder: Path) -> int:
     return ran
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[str(page.relative_to(ROOT)) for page in PAGES])
-def test_every_block_runs_as_written(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+ELSEWHERE = [ROOT / "docs" / name for name in ("checkpoints.md", "effects.md", "export.md")]
+"""The pages tests/test_docs_guides.py runs, so that pytest-xdist runs the two halves on two workers."""
+HERE = [page for page in PAGES if page not in ELSEWHERE]
+
+
+def page_ids(pages: list[Path]) -> list[str]:
+    return [str(page.relative_to(ROOT)) for page in pages]
+
+
+def check_page(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every block of ``page`` runs, in a fresh checkout in ``tmp_path``, as its working folder."""
     folder = checkout(tmp_path)
     monkeypatch.chdir(folder)
     runnable = [block for block in blocks(page) if block.language in ("bash", "python") and block.mark != "not run"]
     assert run_page(page, folder) == len(runnable)
+
+
+@pytest.mark.parametrize("page", HERE, ids=page_ids(HERE))
+def test_every_block_runs_as_written(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    check_page(page, tmp_path, monkeypatch)
+
+
+def test_every_page_is_run_here_or_in_test_docs_guides() -> None:
+    assert set(ELSEWHERE) <= set(PAGES)
+    assert "ELSEWHERE" in (ROOT / "tests" / "test_docs_guides.py").read_text()
 
 
 def test_the_readme_links_every_guide_and_the_site_lists_every_page() -> None:
