@@ -340,6 +340,8 @@ class TabularModel:
         for ``patience`` epochs, and keeps the best epoch's parameters; that loss is each
         record's ``val_loss``, so ``fit(validation=...)`` then takes no rows.
 
+    Notes
+    -----
     ``training`` is the `TrainingSettings` the model trains with. Fitted attributes: ``network``,
     ``history`` (one record per epoch), ``feature_names`` (the encoded columns, the network's
     inputs), ``features`` and ``target_encoding`` (the encodings), ``target`` (the column

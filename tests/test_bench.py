@@ -42,6 +42,15 @@ def table_with(text: str, *headers: str) -> Table:
     return matches[0]
 
 
+def performance_guide_tables() -> list[list[str]]:
+    """The headers of the tables of the full run's output that docs/performance.md shows."""
+    guide = (ROOT / "docs" / "performance.md").read_text()
+    start = guide.index("```text\n")
+    shown = [headers for headers, _ in tables(guide[start : guide.index("\n```\n", start)])]
+    assert len(shown) >= 4
+    return shown
+
+
 def number(cell: str) -> float:
     """``1,062`` -> 1062.0; ``2.22x`` -> 2.22."""
     return float(cell.replace(",", "").rstrip("x%"))
@@ -60,6 +69,8 @@ def test_quick_benchmark_prints_its_tables_and_exits_0(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "glassnet benchmark, " in out and "OPENBLAS_CORETYPE=" in out
+    printed_tables = [headers for headers, _ in tables(out)]
+    assert all(headers in printed_tables for headers in performance_guide_tables())  # the guide's are these
     assert "alone: glassnet, each in a fresh process per configuration, one thread: " in out
     assert " ".join(f"{name}={value}" for name, value in ONE_THREAD.items()) in out
     if "torch is not importable: skipping the PyTorch runs" in out:

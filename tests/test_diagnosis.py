@@ -495,11 +495,11 @@ def test_a_problem_run_gets_the_finding_of_its_problem(name: str) -> None:
         assert any("threshold" in name or "limit" in name for name in finding.evidence), finding
 
 
-def test_the_suite_holds_enough_runs_of_each_kind_and_the_readme_counts_them() -> None:
+def test_the_suite_holds_enough_runs_of_each_kind_and_the_guide_counts_them() -> None:
     assert len(HEALTHY) >= 12 and len(PROBLEMS) >= 12
     assert {kind for kind, _, _ in PROBLEMS.values()} == set(get_args(FindingKind))
-    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
-    assert f"{len(HEALTHY)} healthy runs" in readme and f"{len(PROBLEMS)} problem runs" in readme
+    guide = " ".join((Path(__file__).parents[1] / "docs" / "gradients.md").read_text().split())
+    assert f"{len(HEALTHY)} healthy runs" in guide and f"{len(PROBLEMS)} problem runs" in guide
 
 
 # --------------------------------------------------------------------------- #

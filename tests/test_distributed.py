@@ -13,7 +13,7 @@ from sklearn.model_selection import GridSearchCV
 
 from examples import distributed_search
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+GUIDE = Path(__file__).resolve().parent.parent / "docs" / "tables.md"
 FIT_BATCH = re.compile(r"_fit_and_score_(\d+)_calls-")
 
 
@@ -23,9 +23,9 @@ def serial() -> GridSearchCV:
     return distributed_search.make_search().fit(*distributed_search.load_iris())
 
 
-def readme_command() -> list[str]:
-    """The arguments of the README's ``python -m examples.distributed_search`` command."""
-    text = README.read_text()
+def guide_command() -> list[str]:
+    """The arguments of the ``python -m examples.distributed_search`` command of docs/tables.md."""
+    text = GUIDE.read_text()
     start = text.index("```bash\npython -m examples.distributed_search") + len("```bash\n")
     (command,) = text[start : text.index("```", start)].strip().splitlines()
     return command.split()[3:]
@@ -50,10 +50,10 @@ def assert_serial_scores(scores: dict[str, float], serial: GridSearchCV, printed
     ]
 
 
-def test_readme_command_runs_every_fit_on_two_worker_processes(
+def test_the_guide_s_command_runs_every_fit_on_two_worker_processes(
     serial: GridSearchCV, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The README's command starts its own local cluster; the scores are the serial search's."""
+    """The guide's command starts its own local cluster; the scores are the serial search's."""
     seen: dict[str, Any] = {}
     search_on = distributed_search.search_on
 
@@ -65,7 +65,7 @@ def test_readme_command_runs_every_fit_on_two_worker_processes(
 
     monkeypatch.setattr(distributed_search, "search_on", observed)
 
-    scores = distributed_search.main(readme_command())
+    scores = distributed_search.main(guide_command())
 
     assert_serial_scores(scores, serial, capsys.readouterr().out)
     fits = fits_per_worker(seen["tasks"])
