@@ -32,6 +32,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
@@ -382,3 +383,14 @@ def test_the_diagnosis_thresholds_stated_are_the_code_s() -> None:
         if name.isupper() and not name.startswith("_") and type(value) in (int, float, tuple)
     }
     assert {name: [float(number) for number in value.split(",")] for name, value in stated.items()} == thresholds
+
+
+def test_the_finding_kinds_stated_are_the_code_s() -> None:
+    """The guide's table of findings has a row for every kind, and the contract lists them all, in order."""
+    kinds = list(get_args(diagnosis.FindingKind))
+    guide = (ROOT / "docs" / "gradients.md").read_text()
+    table = guide[guide.index("| finding | what it measures | found when |") :]
+    assert sorted(re.findall(r"^\| `(\w+)` \|", table[: table.index("\n\n")], flags=re.M)) == sorted(kinds)
+    contract = (ROOT / "docs" / "contract.md").read_text()
+    listed = contract[contract.index("kind: Literal[") : contract.index("]", contract.index("kind: Literal["))]
+    assert re.findall(r'"(\w+)"', listed) == kinds
