@@ -74,7 +74,7 @@ class Diagnosis(BaseModel):
 # --------------------------------------------------------------------------- #
 # Thresholds. Each is far from what healthy runs show and near where the problem begins to
 # hurt; tests/test_diagnosis.py holds labeled runs on both sides, each proved by a measure
-# of its own, and README.md lists them (tests/test_readme.py holds that table to these).
+# of its own, and docs/gradients.md lists them (tests/test_docs.py holds that table to these).
 # --------------------------------------------------------------------------- #
 
 INPUT_MEAN_LIMIT = 10.0
@@ -136,9 +136,15 @@ EXPLAINED_BY_SCALE = frozenset({"vanishing_gradients", "exploding_gradients", "s
 size follow from inputs of the wrong size, and their advice (another init, another learning rate) would not
 cure them."""
 
-EXPLAINED_BY_THROWING_OFF = frozenset({"vanishing_gradients", "exploding_gradients"})
+EXPLAINED_BY_THROWING_OFF = frozenset({"vanishing_gradients", "exploding_gradients", "dead_units", "saturated_units"})
 """The findings a fresh network thrown off by its first steps (`_thrown_off`) explains, left out beside it: the
-gradients measured after the blow-up are of its making, and another init would not cure them."""
+gradients measured after the blow-up, and the units it left dead or saturated, are of its making, and another
+init would not cure them."""
+
+EXPLAINED_BY_TARGET_SCALE = frozenset({"plateau", "step_too_small"})
+"""The findings a target left unscaled (`_not_learned` with labels of a variance above ``TARGET_VARIANCE_LIMIT``)
+explains, left out beside it: a loss stuck above the mean's, or steps too small to reach labels that large, follow
+from the labels' scale, and the advice of those findings (another optimizer or learning rate) would not cure it."""
 
 
 def _times(value: float, what: str) -> str:
@@ -545,7 +551,8 @@ def _not_learned(history: TrainingHistory) -> list[Finding]:
     """A final training loss above ``NOT_LEARNED_OF_BASELINE`` of the baseline, with the cause the records
     support: labels of a variance above ``TARGET_VARIANCE_LIMIT`` (a target left unscaled), else a loss still
     falling by more than ``STALLED`` over the last records (steps too small for the run's length), else none
-    known. `diagnose` asks this rule only when no other rule found anything: their findings say why already."""
+    known. `diagnose` keeps it when no other rule found anything (their findings say why already), and in place
+    of the findings an unscaled target explains (``EXPLAINED_BY_TARGET_SCALE``)."""
     records, baseline = history.records, history.baseline_loss
     if not records or not baseline or records[-1].loss <= NOT_LEARNED_OF_BASELINE * baseline:
         return []
@@ -560,8 +567,9 @@ def _not_learned(history: TrainingHistory) -> list[Finding]:
     fall = tail[0].loss - final
     if baseline > TARGET_VARIANCE_LIMIT:
         why = (
-            f"the baseline is the labels' variance, {baseline:.3g} (a standard deviation of {math.sqrt(baseline):.3g}; "
-            f"more than {TARGET_VARIANCE_LIMIT:g}): a fresh network's outputs are of order "
+            f"the baseline is the labels' variance, {baseline:.3g}, more than {TARGET_VARIANCE_LIMIT:g} (a standard "
+            f"deviation of {math.sqrt(baseline):.3g}, more than {math.sqrt(TARGET_VARIANCE_LIMIT):g}): a fresh "
+            "network's outputs are of order "
             "1, and steps of a usual learning rate take many epochs to grow them that far; standardize the target "
             "(subtract its mean, divide by its std, as TabularModel, GlassnetRegressor and the command line do) and "
             "scale the predictions back"
@@ -632,10 +640,14 @@ def diagnose(history: TrainingHistory, held_out: str = "validation") -> Diagnosi
     """What the records of ``history`` say about its run: every rule's findings, in the order of the rules
     and overfitting last, without those that an `unscaled_inputs` finding explains (``EXPLAINED_BY_SCALE``) or
     a fresh network thrown off by its first steps does (``EXPLAINED_BY_THROWING_OFF``);
-    when none of the rules finds anything, whether the run has learned at all (`_not_learned`). ``held_out`` is
+    when none of the rules finds anything, or a target left unscaled explains what they find
+    (``EXPLAINED_BY_TARGET_SCALE``), whether the run has learned at all (`_not_learned`). ``held_out`` is
     what the messages call the rows of ``val_loss``."""
     findings = [finding for rule in _RULES for finding in rule(history)]
-    findings = (findings or _not_learned(history)) + _overfitting(history, held_out)
+    not_learned = _not_learned(history)
+    if not_learned and "target_variance_limit" in not_learned[0].evidence:
+        findings = [finding for finding in findings if finding.kind not in EXPLAINED_BY_TARGET_SCALE]
+    findings = (findings or not_learned) + _overfitting(history, held_out)
     if any(finding.kind == "unscaled_inputs" for finding in findings):
         findings = [finding for finding in findings if finding.kind not in EXPLAINED_BY_SCALE]
     if _thrown_off(history) is not None:

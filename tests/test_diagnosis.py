@@ -578,3 +578,25 @@ def test_a_run_that_ends_above_the_constant_says_why_it_has_not_learned() -> Non
     found = dollars.diagnose().findings
     assert [f.kind for f in found] == ["not_learned"], described(found)
     assert "standardize the target" in found[0].message and found[0].evidence["target_variance_limit"] == 100.0
+
+
+@pytest.mark.parametrize("epochs", [20, 200])
+def test_a_target_in_dollars_that_leaves_the_loss_flat_is_blamed_on_its_scale_not_the_optimizer(epochs: int) -> None:
+    """A relu network on dollars with adam stalls far above the mean's loss: plateau's advice (try adam) was
+    given to an adam run; the target's scale explains the plateau, and the finding says to standardize it."""
+    run = train([4, 16, 1], (X_REG, PRICES), epochs=epochs, optimizer="adam")
+    history = run.history
+    assert history.baseline_loss is not None and history.records[-1].loss > history.baseline_loss
+    found = history.diagnose().findings
+    assert [f.kind for f in found] == ["not_learned"], described(found)
+    assert "standardize the target" in found[0].message and "more than 10)" in found[0].message
+
+
+def test_units_a_blow_up_left_saturated_are_blamed_on_the_step_not_the_init() -> None:
+    """tanh units that the first epoch's steps drove into saturation: init='xavier' was advised to a xavier run."""
+    run = train([4, 16, 16, 1], REGRESSION, activation="tanh", epochs=10, learning_rate=1.0, batch_size=32)
+    history = run.history
+    assert history.initial_loss is not None and history.records[0].loss > 1e3 * history.initial_loss
+    found = history.diagnose().findings
+    assert "step_too_large" in {f.kind for f in found}, described(found)
+    assert not any("init=" in f.message for f in found), described(found)
