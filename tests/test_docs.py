@@ -294,6 +294,7 @@ def check_page(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert run_page(page, folder) == len(runnable)
 
 
+@pytest.mark.stored  # the pages' printed numbers
 @pytest.mark.parametrize("page", HERE, ids=page_ids(HERE))
 def test_every_block_runs_as_written(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     check_page(page, tmp_path, monkeypatch)
