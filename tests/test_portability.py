@@ -24,6 +24,7 @@ from glassnet.tables import Task
 
 pytestmark = pytest.mark.stored
 
+ROOT = Path(__file__).resolve().parents[1]
 AVX2 = {"NPY_DISABLE_CPU_FEATURES": "X86_V4,AVX512_ICL,AVX512_SPR", "OPENBLAS_CORETYPE": "Haswell"}
 """An AVX2 machine's kernels on an AVX-512 one: NumPy's dispatch without AVX-512, OpenBLAS's Haswell kernels."""
 
@@ -48,7 +49,7 @@ def test_the_housing_data_has_the_same_bits_on_every_cpu() -> None:
 
 def run(code: str, cwd: Path, profile: dict[str, str]) -> str:
     """Run ``code`` in a new Python process in ``cwd`` with ``profile`` added to the environment; its output."""
-    environment = {**os.environ, **profile}
+    environment = {**os.environ, **profile, "PYTHONPATH": str(ROOT)}  # this checkout's glassnet
     if not profile:  # this process's own kernels: whatever the caller's environment chose, minus the emulation
         for name in AVX2:
             environment.pop(name, None)
