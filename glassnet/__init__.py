@@ -12,7 +12,8 @@ The modules, from the bottom up (each imports only those before it):
 - ``guards``: argument rules, float64 array fields, fingerprints, atomic files
 - ``buffers``, ``functions``, ``optim``: step buffers, activation and head tables, optimizers
 - ``diagnosis``, ``records``: the typed records, and what a history says about itself
-- ``network``: the math, the training interface, persistence, the gradient check
+- ``step``: one training step, forward and backward, in the order of the math
+- ``network``: the network a user holds: its checks, its calls, persistence, the gradient check
 - ``settings``, ``epochs``, ``training``: a run's settings, its epochs, the run and its checkpoint
 - ``tables``, ``data``: reading and encoding tables; the housing data
 - ``tabular``: `TabularModel` and its bundle
@@ -37,7 +38,7 @@ from glassnet.functions import (
     register_activation,
 )
 from glassnet.guards import ArrayFingerprint
-from glassnet.network import BoundPass, Init, Network, NetworkDocument, gradient_check
+from glassnet.network import Init, Network, NetworkDocument, gradient_check
 from glassnet.optim import OPTIMIZERS, SGD, Adam, AdamState, Momentum, MomentumState, Optimizer, OptimizerName
 from glassnet.records import (
     EpochRecord,
@@ -94,7 +95,6 @@ __all__ = [
     "AdamState",
     "ArrayFingerprint",
     "ArrayMaker",
-    "BoundPass",
     "Bundle",
     "DataError",
     "DataFingerprint",

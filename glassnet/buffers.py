@@ -20,7 +20,7 @@ BoolArray = npt.NDArray[np.bool_]
 BIAS_TILE = 1024
 """A layer's bias is added from a tile of it repeated on rows, of at most this many entries: NumPy adds a row
 of ``width`` to each of ``rows`` rows one short loop at a time, and a few long loops over the tile are faster
-(for 8,000 rows of 10, 53 us become 24, of 25, 78 become 45; at 256 rows of 32 it is a wash)."""
+for many narrow rows (timings in ``bench/compare.py``)."""
 
 
 def tile_rows(rows: int, width: int) -> int:

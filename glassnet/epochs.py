@@ -6,7 +6,7 @@ that `measure` makes of what the epoch's last step left behind, with the unit he
 `Network.count_units` counted over its last rows (``UNIT_ROWS``). Nothing here holds on to the
 run: each function is given what it reads and writes.
 
-The workspace holds every array an ``advance`` call computes in (a `BoundPass`, with its step
+The workspace holds every array an ``advance`` call computes in (a `TrainingStep`, with its step
 buffers, per batch size, the minibatch gather, the snapshots for divergence and update ratios,
 the unit counts, the optimizer's scratch), made when the call starts and dropped when it
 returns, so that a step allocates nothing and a paused run keeps only its parameters, its
@@ -23,10 +23,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from glassnet.network import BoundPass, Network
+from glassnet.network import Network
 from glassnet.optim import SCRATCH_ROWS
 from glassnet.records import EpochRecord
 from glassnet.settings import TrainingSettings
+from glassnet.step import TrainingStep
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -40,9 +41,8 @@ rows. (Relu's count reads the bias gradients of whole steps, so it covers every 
 EPOCH_GATHER_BYTES = 16 * 2**20
 """Minibatch training gathers an epoch's shuffled rows at once, into one copy of the data, when the data takes at
 most this many bytes; its batches are then views of the copy. For such data a step's own two gathers cost more in
-calls than in copying: `bench/compare.py`'s 8-input network, 20,000 rows in batches of 256, spent 6.5% of its epoch
-gathering step by step, 4.0% at once. Larger data is gathered a batch at a time, into a buffer that stays in cache:
-its 784-input classifier (10,000 rows, 63 MB) ran 4% slower gathered at once."""
+calls than in copying. Larger data is gathered a batch at a time, into a buffer that stays in cache, which is
+faster than one large copy (timings in ``bench/compare.py``)."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ class Workspace:
         n, p = data.X.shape[0], network.n_parameters
         self.batch = n if batch_size is None else min(batch_size, n)
         self.steps = -(-n // self.batch)
-        self.passes: dict[int, BoundPass] = {}
+        self.training_steps: dict[int, TrainingStep] = {}
         self.last_finite = network.parameter_vector.copy()
         """(p,) the parameters at the first step of the epoch under way, once its loss proved finite."""
         self.measured = np.empty((3, p))
@@ -102,11 +102,11 @@ class Workspace:
             self.X_gathered = np.empty((gathered, data.X.shape[1]))
             self.Y_gathered = np.empty((gathered, data.Y.shape[1]))
 
-    def bound(self, rows: int) -> BoundPass:
-        """The network's pass over batches of ``rows`` rows, with its step buffers, made the first time it is needed."""
-        if rows not in self.passes:
-            self.passes[rows] = self.network.bind(rows)
-        return self.passes[rows]
+    def training_step(self, rows: int) -> TrainingStep:
+        """The network's step over batches of ``rows`` rows, with its step buffers, made the first time it is needed."""
+        if rows not in self.training_steps:
+            self.training_steps[rows] = self.network.training_step(rows)
+        return self.training_steps[rows]
 
     def minibatches(self, data: TrainingData) -> Iterator[tuple[FloatArray, FloatArray]]:
         """One epoch's minibatches of ``data.X`` (n, n_in) and ``data.Y`` (n, n_out).
@@ -167,8 +167,8 @@ def train_epoch(
     optimizer, l2, recorded = settings.optimizer, settings.l2, settings.records(epoch)
     loss_sum, batch_loss = 0.0, 0.0
     for step, (X_batch, Y_batch) in enumerate(workspace.minibatches(data)):
-        bound = workspace.bound(X_batch.shape[0])
-        batch_loss = bound.loss_and_gradients(X_batch, Y_batch, l2)
+        training_step = workspace.training_step(X_batch.shape[0])
+        batch_loss = training_step.loss_and_gradients(X_batch, Y_batch, l2)
         if not math.isfinite(batch_loss):
             raise workspace.diverged(f"loss became {batch_loss} in epoch {epoch}")
         if step == 0:
@@ -176,7 +176,7 @@ def train_epoch(
         if recorded and step >= workspace.counted_from:
             first = step == workspace.counted_from
             rows = workspace.first_counted_rows if first else X_batch.shape[0]
-            network.count_units(workspace.units, bound.buffers, first=first, rows=rows)
+            network.count_units(workspace.units, training_step.buffers, first=first, rows=rows)
             if step == workspace.steps - 1:
                 np.copyto(workspace.measured[1], parameters)
         optimizer.step(parameters, gradients, state, workspace.optimizer_scratch)
@@ -185,7 +185,7 @@ def train_epoch(
         raise workspace.diverged(f"parameters became non-finite in epoch {epoch}")
     if not recorded:
         return None
-    return measure(network, data, settings, workspace, epoch, loss_sum / data.X.shape[0], batch_loss)
+    return measure(network, data, settings, workspace, epoch, loss_sum / data.X.shape[0], training_step, batch_loss)
 
 
 def measure(
@@ -195,11 +195,13 @@ def measure(
     workspace: Workspace,
     epoch: int,
     loss: float,
+    last_step: TrainingStep,
     last_loss: float,
 ) -> EpochRecord:
     """The record of ``epoch``, from what its last step left: its gradients in `Network.gradient_vector`,
     the parameters before it and the unit counts of the epoch's last steps in ``workspace``. ``loss`` is
-    the epoch's mean loss, ``last_loss`` that of its last step; the validation loss is measured here."""
+    the epoch's mean loss, ``last_step`` its last step and ``last_loss`` that step's loss; the validation
+    loss is measured here."""
     squares = workspace.measured  # rows: the gradients, the parameters before the step, the step's change
     parameters, gradients = network.parameter_vector, network.gradient_vector
     np.subtract(parameters, squares[1], out=squares[2])
@@ -209,11 +211,11 @@ def measure(
     # a layer that was all zeros before the step: 1 if the step made it, 0 if it left it
     update_ratios = [c / b if b > 0 else float(c > 0) for c, b in zip(change, before, strict=True)]
     dead_fractions, saturated_fractions = network.unit_health(workspace.units)
-    kept = network.gradient_record(last_loss) if settings.keeps(epoch) else None
+    kept = last_step.gradient_record(last_loss) if settings.keeps(epoch) else None
     val_loss = None
     if data.validation is not None:
         X_val, Y_val = data.validation
-        val_loss = workspace.bound(X_val.shape[0]).loss(X_val, Y_val, settings.l2)
+        val_loss = workspace.training_step(X_val.shape[0]).loss(X_val, Y_val, settings.l2)
     if not all(map(math.isfinite, [*grad_norms, *before, *change, 0.0 if val_loss is None else val_loss])):
         raise workspace.diverged(f"a gradient, step or validation loss overflowed float64 in epoch {epoch}")
     return EpochRecord(

@@ -1,4 +1,4 @@
-"""The network: the math of a dense feed-forward network, and its typed parameters and gradients.
+"""The network a user holds: a dense feed-forward network's parameters and gradients, its checks and its calls.
 
 A layer computes ``Z = A_prev @ W + b`` and ``A = f(Z)``, the output layer ``A = head(Z)``.
 All parameters live in one flat vector (every layer's weights, then every layer's biases);
@@ -8,9 +8,9 @@ update and a snapshot is one copy. The gradients have the same layout.
 Read top to bottom: the stored form (`NetworkDocument`), the shape every input must have
 (`check_matrix`), then `Network`: its layout, the checks at its boundary, the training
 interface a `TrainingRun` drives, the public calls (forward, predict, score, loss,
-gradients, fit), and persistence; then the math, `BoundPass`:
-the forward and backward pass over batches of one size, every NumPy call bound to its step
-buffers once; last `gradient_check`, against central differences.
+gradients, fit), and persistence; last `gradient_check`, against central differences.
+The math of a step, forward and backward, is `glassnet.step.TrainingStep`: the network hands it
+its parameter and gradient views.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Sequence
-from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, Unpack
 
 import numpy as np
@@ -46,14 +45,13 @@ from glassnet.records import (
     LayerParams,
     TrainingHistory,
 )
+from glassnet.step import TrainingStep
 
 if TYPE_CHECKING:
     from glassnet.settings import TrainingOptions, TrainingSettings
 
 FloatArray = npt.NDArray[np.float64]
 Init = Literal["xavier", "he", "normal"]
-Call = Callable[[], object]
-"""One NumPy call of a `BoundPass`, its arrays bound."""
 INPUT_GRADIENT_ROWS = 1024
 """`Network.input_gradients` works through this many rows at a time, in one set of buffers that stays in cache."""
 
@@ -305,13 +303,13 @@ class Network:
         X_val, y_val = validation_data
         return self.check_data(X_val, y_val, names=("validation_data X", "validation_data y"))
 
-    def _answer(self, X: FloatArray) -> BoundPass:
+    def _answer(self, X: FloatArray) -> TrainingStep:
         """A forward pass over checked inputs ``X`` (n, n_in), in new buffers, refused if it overflowed."""
-        bound = self.bind(X.shape[0])
+        step = self.training_step(X.shape[0])
         with np.errstate(over="ignore", invalid="ignore"):
-            bound.forward(X)
-        self._refuse_overflow(X, bound.buffers)
-        return bound
+            step.forward(X)
+        self._refuse_overflow(X, step.buffers)
+        return step
 
     def _refuse_overflow(self, X: FloatArray, buffers: StepBuffers) -> None:
         """Raise if the last pass over ``X`` left infinite or NaN logits or outputs in ``buffers``.
@@ -336,13 +334,8 @@ class Network:
         )
         return labels
 
-    def _penalty(self, l2: float) -> float:
-        """``(l2 / 2) * sum(W**2)`` over every weight."""
-        weights = self._parameters[: self._n_weights]
-        return 0.5 * l2 * float(np.vdot(weights, weights)) if l2 else 0.0
-
     # ----- the training interface ---------------------------------------------
-    # What a `TrainingRun` (or a loop of your own) drives: a `BoundPass` from `bind` computes the loss
+    # What a `TrainingRun` (or a loop of your own) drives: a `TrainingStep` from `training_step` computes the loss
     # and the gradients of a batch; arrays must come from `check_data`. Nothing checks them again.
 
     @property
@@ -352,7 +345,7 @@ class Network:
 
     @property
     def gradient_vector(self) -> FloatArray:
-        """(p,) the gradients of the last `BoundPass.loss_and_gradients`, in the layout of `parameter_vector`."""
+        """(p,) the gradients of the last `TrainingStep.loss_and_gradients`, in the layout of `parameter_vector`."""
         return self._gradients
 
     @property
@@ -360,14 +353,13 @@ class Network:
         """The network's one random generator: it drew the initial weights and shuffles minibatches."""
         return self._generator
 
-    def bind(self, rows: int) -> BoundPass:
-        """The forward and backward pass over batches of ``rows`` rows, bound to new step buffers (see `BoundPass`)."""
-        return BoundPass(self, rows)
-
-    def gradient_record(self, loss: float) -> GradientRecord:
-        """A copy of `gradient_vector` as a typed record, with the ``loss`` it came from."""
-        layers = [LayerGradients(weights=g.weights.copy(), bias=g.bias.copy()) for g in self._gradient_views]
-        return GradientRecord(loss=loss, layers=layers)
+    def training_step(self, rows: int) -> TrainingStep:
+        """The forward and backward pass over batches of ``rows`` rows, in new step buffers, given this network's
+        parameter and gradient views, its activation and its head (see `TrainingStep`)."""
+        n_weights = self._n_weights
+        weights, weight_gradients = self._parameters[:n_weights], self._gradients[:n_weights]
+        activation, head = ACTIVATIONS[self.activation], HEADS[self.head]
+        return TrainingStep(rows, self.params, self._gradient_views, weights, weight_gradients, activation, head)
 
     def unit_counts(self) -> UnitCounts:
         """Empty counts of unit health (see `count_units`)."""
@@ -376,7 +368,7 @@ class Network:
         return UnitCounts(widths, self._gradients[start : start + sum(widths)])
 
     def count_units(self, counts: UnitCounts, buffers: StepBuffers, *, first: bool, rows: int) -> None:
-        """Add the step the last `BoundPass.loss_and_gradients` took in ``buffers`` to ``counts`` (``first``: start
+        """Add the step the last `TrainingStep.loss_and_gradients` took in ``buffers`` to ``counts`` (``first``: start
         afresh), its last ``rows`` rows.
 
         Marks the hidden units whose derivative reached ``DEAD_DERIVATIVE_SHARE`` of its largest value on
@@ -443,18 +435,16 @@ class Network:
         X_checked = self.check_inputs(X)
         n_rows, n_out = X_checked.shape[0], self.layer_sizes[-1]
         gradients = np.empty((n_rows, n_out, self.layer_sizes[0]))
-        output_slopes, bound = HEADS[self.head].output_slopes, self.bind(min(n_rows, INPUT_GRADIENT_ROWS))
+        step = self.training_step(min(n_rows, INPUT_GRADIENT_ROWS))
         for start in range(0, n_rows, INPUT_GRADIENT_ROWS):
             rows = X_checked[start : start + INPUT_GRADIENT_ROWS]
-            if rows.shape[0] != bound.buffers.rows:
-                bound = self.bind(rows.shape[0])  # the last, shorter block
+            if rows.shape[0] != step.buffers.rows:
+                step = self.training_step(rows.shape[0])  # the last, shorter block
             with np.errstate(over="ignore", invalid="ignore"):
-                top = bound.forward(rows)
-                self._refuse_overflow(rows, bound.buffers)
+                step.forward(rows)
+                self._refuse_overflow(rows, step.buffers)
                 for k in range(n_out):
-                    output_slopes(top, k, bound.buffers.layers[-1].delta)
-                    delta = bound.carry_down(slopes_known=k > 0)
-                    np.matmul(delta, self.params[0].weights.T, out=gradients[start : start + rows.shape[0], k, :])
+                    step.input_gradients(k, gradients[start : start + rows.shape[0], k, :], slopes_known=k > 0)
         if not np.isfinite(gradients).all():
             raise ValueError(
                 "X: the network's input gradients overflow float64 for these inputs; scale the inputs, "
@@ -487,9 +477,9 @@ class Network:
         """Mean loss of the head over ``X`` (n, n_in), plus ``(l2 / 2) * sum(W**2)``."""
         X_checked, Y = self.check_data(X, y)
         l2 = non_negative_number(l2, "l2")
-        bound = self._answer(X_checked)
+        step = self._answer(X_checked)
         with np.errstate(over="ignore", invalid="ignore"):
-            loss = bound.output_loss(Y, l2)
+            loss = step.output_loss(Y, l2)
         if not math.isfinite(loss):
             raise ValueError(f"X, y: the loss overflows float64 ({loss}) for these inputs and labels; scale them")
         return loss
@@ -498,13 +488,13 @@ class Network:
         """One backward pass over all of ``X``: the loss and a copy of every layer's gradients."""
         X_checked, Y = self.check_data(X, y)
         l2 = non_negative_number(l2, "l2")
-        bound = self.bind(X_checked.shape[0])
+        step = self.training_step(X_checked.shape[0])
         with np.errstate(over="ignore", invalid="ignore"):
-            loss = bound.loss_and_gradients(X_checked, Y, l2)
-        self._refuse_overflow(X_checked, bound.buffers)
+            loss = step.loss_and_gradients(X_checked, Y, l2)
+        self._refuse_overflow(X_checked, step.buffers)
         if not (math.isfinite(loss) and np.isfinite(self._gradients).all()):
             raise ValueError("X, y: the loss or its gradient overflows float64 for these inputs and labels; scale them")
-        return self.gradient_record(loss)
+        return step.gradient_record(loss)
 
     def fit(
         self,
@@ -602,138 +592,6 @@ class Network:
         return cls.from_document(read_model(path, NetworkDocument))
 
 
-def _bias_added(layer: LayerBuffers, bias: FloatArray) -> list[Call]:
-    """The calls that add ``bias`` (width,) to every row of ``layer.z``: the bias copied onto the rows of the
-    layer's bias tile, then added from it to the pre-activation seen as rows of the tile's size (the same sums,
-    in long loops), or, for a tile of one row, added as it is."""
-    tile = layer.bias_tile
-    if tile.shape[0] == 1:
-        return [partial(np.add, layer.z, bias, out=layer.z)]
-    z_in_tiles = layer.z.reshape(-1, tile.size)
-    return [partial(np.copyto, tile, bias), partial(np.add, z_in_tiles, tile.reshape(-1), out=z_in_tiles)]
-
-
-class BoundPass:
-    """A network's forward and backward pass over batches of ``rows`` rows, each operation bound to its arrays once.
-
-    Made by `Network.bind`, with step buffers of its own. Every operation of the pass is a NumPy
-    call bound beforehand (``functools.partial``) to the arrays it reads and writes: the
-    parameters' and the gradients' per-layer views, and the buffers' named arrays. A pass runs
-    its lists of calls straight through, with no table, layer or shape looked up per step: for a
-    small network those lookups cost as much as the arithmetic. Only the inputs ``X`` (rows, n_in)
-    and targets ``Y`` (rows, n_out) come with each call, so that a batch may be any array of the
-    right shape; they feed the first layer's product, its weight gradient and the loss.
-
-    The math, layer by layer: ``Z = A_prev @ W + b`` and ``A = f(Z)``, the head's function for
-    the output layer. The output delta is ``(A - Y) * c / n``; then, last layer to first, ``dW =
-    A_prev.T @ delta (+ l2 W)``, ``db = 1.T @ delta`` and ``delta = (delta @ W.T) * f'(Z_prev)``.
-    The backward pass's arrays are made, and its calls bound, the first time it runs, so that a
-    forward-only pass never makes them.
-    """
-
-    def __init__(self, network: Network, rows: int) -> None:
-        self.network = network
-        self.buffers = StepBuffers(rows, network.layer_sizes[1:], network._n_weights)
-        self._head = HEADS[network.head]
-        activation, layers, last = ACTIVATIONS[network.activation], self.buffers.layers, len(network.params) - 1
-        self._forward: list[Call] = []
-        """Every call of the forward pass after the first layer's product, which takes ``X``."""
-        for i, (p, layer) in enumerate(zip(network.params, layers, strict=True)):
-            if i > 0:
-                self._forward.append(partial(np.matmul, layers[i - 1].output, p.weights, out=layer.z))
-            self._forward.extend(_bias_added(layer, p.bias))
-            function = self._head.output if i == last else activation.forward
-            layer.output = layer.z if function is None else layer.a
-            if function is not None:
-                self._forward.append(partial(function, layer.z, layer))
-        self.output = layers[-1].output
-        """(rows, n_out) the head's output, where the forward pass leaves it."""
-
-    def forward(self, X: FloatArray) -> FloatArray:
-        """The output (rows, n_out) for inputs ``X`` (rows, n_in), every layer's ``Z`` and ``A`` into the buffers."""
-        np.matmul(X, self.network.params[0].weights, out=self.buffers.layers[0].z)
-        for call in self._forward:
-            call()
-        return self.output
-
-    def output_loss(self, Y: FloatArray, l2: float) -> float:
-        """The head's loss of the last forward pass's output against ``Y`` (rows, n_out), plus the ``l2`` penalty;
-        leaves ``output - Y`` in the top delta."""
-        top = self.buffers.layers[-1]
-        diff = np.subtract(self.output, Y, out=top.delta)
-        return self._head.loss(top.z, self.output, Y, diff, top) + self.network._penalty(l2)
-
-    def loss(self, X: FloatArray, Y: FloatArray, l2: float) -> float:
-        """The loss on a checked batch ``X`` (rows, n_in), ``Y`` (rows, n_out), with the ``l2`` penalty; no gradient."""
-        self.forward(X)
-        return self.output_loss(Y, l2)
-
-    def loss_and_gradients(self, X: FloatArray, Y: FloatArray, l2: float) -> float:
-        """Forward and backward on a checked batch ``X`` (rows, n_in), ``Y`` (rows, n_out); returns the loss.
-
-        The gradients land in `Network.gradient_vector`.
-        """
-        loss = self.loss(X, Y, l2)
-        network, layers = self.network, self.buffers.layers
-        top_delta = layers[-1].delta
-        top_delta *= self._delta_scale
-        for call in self._backward:
-            call()
-        np.matmul(X.T, layers[0].delta, out=network._gradient_views[0].weights)
-        if l2:
-            n_weights = network._n_weights
-            weights, weight_gradients = network._parameters[:n_weights], network._gradients[:n_weights]
-            weight_gradients += np.multiply(weights, l2, out=self.buffers.weights_sized)
-        return loss
-
-    def carry_down(self, *, slopes_known: bool = False) -> FloatArray:
-        """Carry the top layer's delta down to the first layer's, ``delta = (delta @ W.T) * f'(Z)`` layer by layer;
-        return it (rows, width of the first layer). ``slopes_known``: the derivative buffers already hold ``f'(Z)``
-        of this forward pass, from an earlier call."""
-        for product, slopes, apply in self._carries:
-            product()
-            if slopes is not None and not slopes_known:
-                slopes()
-            if apply is not None:
-                apply()
-        return self.buffers.layers[0].delta
-
-    @cached_property
-    def _delta_scale(self) -> float:
-        """``c / n``: the head's delta factor over the batch's rows."""
-        return self._head.delta_factor(self.network.layer_sizes[-1]) / self.buffers.rows
-
-    @cached_property
-    def _carries(self) -> list[tuple[Call, Call | None, Call | None]]:
-        """Per layer ``i``, last to second: the calls that make layer ``i - 1``'s delta from layer ``i``'s: the product
-        with ``W_i.T`` (a broadcast multiply for one output column: the same bits, three times faster than a
-        matrix product), ``f'(Z_{i-1})`` into the derivative buffer, and the delta times it (``None`` for f' = 1)."""
-        derivative, params = ACTIVATIONS[self.network.activation].derivative, self.network.params
-        layers, carries = self.buffers.layers, list[tuple[Call, Call | None, Call | None]]()
-        for i in range(len(params) - 1, 0, -1):
-            delta, below, weights = layers[i].delta, layers[i - 1], params[i].weights
-            product = partial(np.multiply if delta.shape[1] == 1 else np.matmul, delta, weights.T, out=below.delta)
-            if derivative is None:
-                carries.append((product, None, None))
-                continue
-            slopes = partial(derivative, below.z, below.output, below.derivative)
-            carries.append((product, slopes, partial(np.multiply, below.delta, below.derivative, out=below.delta)))
-        return carries
-
-    @cached_property
-    def _backward(self) -> list[Call]:
-        """Every call of the backward pass after the output delta is scaled, but the first layer's weight gradient
-        (which takes ``X``): per layer, last to first, its weight and bias gradients, then the delta below."""
-        layers, gradients, ones = self.buffers.layers, self.network._gradient_views, self.buffers.ones
-        calls: list[Call] = []
-        for i, carry in zip(range(len(layers) - 1, 0, -1), self._carries, strict=True):
-            calls.append(partial(np.matmul, layers[i - 1].output.T, layers[i].delta, out=gradients[i].weights))
-            calls.append(partial(np.matmul, ones, layers[i].delta, out=gradients[i].bias))
-            calls.extend(call for call in carry if call is not None)
-        calls.append(partial(np.matmul, ones, layers[0].delta, out=gradients[0].bias))
-        return calls
-
-
 def gradient_check(
     net: Network,
     X: npt.ArrayLike,
@@ -753,16 +611,16 @@ def gradient_check(
     tolerance = non_negative_number(tolerance, "tolerance")
     analytic = net.gradients(X, y, l2=l2)
     X_checked, Y = net.check_data(X, y)
-    bound = net.bind(X_checked.shape[0])
+    step = net.training_step(X_checked.shape[0])
     flat = net.parameter_vector
     numeric_flat = np.empty_like(flat)
     for i in range(flat.size):
         original = flat[i]
         try:
             flat[i] = original + epsilon
-            loss_plus = bound.loss(X_checked, Y, l2)
+            loss_plus = step.loss(X_checked, Y, l2)
             flat[i] = original - epsilon
-            loss_minus = bound.loss(X_checked, Y, l2)
+            loss_minus = step.loss(X_checked, Y, l2)
         finally:
             flat[i] = original
         numeric_flat[i] = (loss_plus - loss_minus) / (2.0 * epsilon)

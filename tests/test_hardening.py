@@ -42,6 +42,7 @@ from hypothesis.extra import numpy as hnp
 
 import glassnet
 from glassnet import Network, TrainingDiverged, cli, guards, make_housing, split_rows, tabular
+from glassnet.step import TrainingStep
 
 FloatArray = npt.NDArray[np.float64]
 ROOT = Path(__file__).resolve().parents[1]
@@ -1014,15 +1015,15 @@ def test_save_gives_an_ordinary_file_mode(existing: bool, tmp_path: Path) -> Non
 def test_an_interrupted_gradient_check_leaves_the_parameters_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
     net = Network([N_IN, 4, 2], activation="tanh", head="softmax", seed=4)
     before = net.parameter_vector.tobytes()
-    real_loss = glassnet.BoundPass.loss
+    real_loss = TrainingStep.loss
     calls = iter(range(1_000_000))
 
-    def flaky(self: glassnet.BoundPass, *args: Any) -> float:
+    def flaky(self: TrainingStep, *args: Any) -> float:
         if next(calls) == 7:  # mid-way, while one parameter is nudged
             raise KeyboardInterrupt
         return real_loss(self, *args)
 
-    monkeypatch.setattr(glassnet.BoundPass, "loss", flaky)
+    monkeypatch.setattr(TrainingStep, "loss", flaky)
     with pytest.raises(KeyboardInterrupt):
         glassnet.gradient_check(net, GOOD_X, np.array([0, 1, 1, 0]))
     assert net.parameter_vector.tobytes() == before

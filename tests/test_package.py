@@ -26,7 +26,7 @@ MODULES = sorted(f"glassnet.{info.name}" for info in pkgutil.iter_modules([str(P
 
 def test_the_package_holds_the_rooms_of_the_design() -> None:
     rooms = {"buffers", "cli", "data", "diagnosis", "epochs", "export", "functions", "guards", "network", "optim"}
-    rooms |= {"records", "settings", "sklearn", "tables", "tabular", "training"}
+    rooms |= {"records", "settings", "sklearn", "step", "tables", "tabular", "training"}
     assert {name.removeprefix("glassnet.") for name in MODULES} == rooms
 
 
@@ -169,7 +169,7 @@ def test_no_module_reaches_into_the_private_members_of_another(module: str) -> N
 def test_the_modules_import_downwards_only() -> None:
     """Each module imports only those below it in the package docstring's order (network's fit the one exception,
     inside the function: training drives the network)."""
-    order = ["guards", "buffers", "functions", "optim", "diagnosis", "records", "network", "settings", "epochs"]
+    order = ["guards", "buffers", "functions", "optim", "diagnosis", "records", "step", "network", "settings", "epochs"]
     order += ["training", "tables", "data", "tabular", "cli", "export", "sklearn"]
     assert sorted(order) == sorted(name.removeprefix("glassnet.") for name in MODULES)
     for position, name in enumerate(order):

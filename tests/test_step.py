@@ -1,0 +1,59 @@
+"""Tests for step.py: a training step computes from the arrays it is given, what `Network.gradients` computes."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from glassnet import ACTIVATIONS, HEADS, LayerGradients, LayerParams, Network
+from glassnet.step import TrainingStep
+
+FloatArray = npt.NDArray[np.float64]
+BUILTIN_ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh")
+OUTPUTS = {"identity": 2, "sigmoid": 1, "softmax": 3}
+ROWS = 6
+
+
+def case(activation: str, head: str) -> tuple[Network, FloatArray, FloatArray]:
+    """A network with a one-unit hidden layer (a bias added as it is, a one-column delta carried down as a
+    broadcast product) among wider ones (their biases added from a tile of rows), and ``ROWS`` rows of data."""
+    net = Network([3, 4, 1, 5, OUTPUTS[head]], activation=activation, head=head, seed=7)  # type: ignore[arg-type]
+    rng = np.random.default_rng(3)
+    for p in net.params:
+        p.bias[...] = rng.normal(0.0, 0.5, size=p.bias.shape)
+    X = rng.normal(size=(ROWS, 3))
+    if head == "identity":
+        return net, X, rng.normal(size=(ROWS, OUTPUTS[head]))
+    classes = max(2, OUTPUTS[head])  # the sigmoid's one output holds two classes
+    return net, X, rng.integers(0, classes, ROWS).astype(np.float64)
+
+
+@pytest.mark.parametrize("head", list(OUTPUTS))
+@pytest.mark.parametrize("activation", BUILTIN_ACTIVATIONS)
+def test_a_step_given_its_own_arrays_computes_the_network_s_gradients(activation: str, head: str) -> None:
+    net, X, y = case(activation, head)
+    expected = net.gradients(X, y, l2=0.1)
+    X_checked, Y = net.check_data(X, y)
+    parameters, gradients = net.parameter_vector.copy(), np.zeros_like(net.parameter_vector)
+    n_weights = sum(n_in * n_out for n_in, n_out in net.shapes)
+    step = TrainingStep(
+        ROWS,
+        net.layer_views(parameters, LayerParams),
+        net.layer_views(gradients, LayerGradients),
+        parameters[:n_weights],
+        gradients[:n_weights],
+        ACTIVATIONS[activation],
+        HEADS[head],
+    )
+    net.parameter_vector.fill(np.nan)  # the step reads only what it was given...
+    net.gradient_vector.fill(0.0)
+
+    loss = step.loss_and_gradients(X_checked, Y, 0.1)
+
+    assert not net.gradient_vector.any(), "...and writes only there"
+    assert loss == expected.loss
+    assert (
+        gradients.tobytes()
+        == np.concatenate([*(g.weights.ravel() for g in expected.layers), *(g.bias for g in expected.layers)]).tobytes()
+    )
