@@ -151,7 +151,7 @@ def fresh_loss(data: TrainingData, settings: TrainingSettings, workspace: Worksp
     n, total = data.X.shape[0], 0.0
     for start in range(0, n, workspace.batch):
         X, Y = data.X[start : start + workspace.batch], data.Y[start : start + workspace.batch]
-        total += workspace.bound(X.shape[0]).loss(X, Y, settings.l2) * X.shape[0]
+        total += workspace.training_step(X.shape[0]).loss(X, Y, settings.l2) * X.shape[0]
     return float(total / n)
 
 

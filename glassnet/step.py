@@ -93,6 +93,8 @@ class TrainingStep:
     activation, head : ActivationFunction, HeadFunction
         The hidden layers' function and the output layer's, with its loss.
 
+    Notes
+    -----
     The backward pass's buffers are made the first time it runs, so a forward-only pass (``predict``)
     never makes them.
     """
