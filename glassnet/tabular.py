@@ -27,6 +27,7 @@ import itertools
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Self, Unpack, cast, get_args
 
@@ -575,65 +576,48 @@ class TabularModel:
         extra: Mapping[str, Any] | None,
     ) -> TrainingHistory:
         """Advance ``run`` to its end, writing a checkpoint (if asked) every ``every`` epochs and at the end;
-        ``calls`` are `fit`'s ``on_start``, ``on_epoch`` and ``on_checkpoint``."""
-        on_start, on_epoch, on_checkpoint = calls
-        written = None if checkpoint is None else CheckpointFile(checkpoint, name="checkpoint")  # owned from here
-        try:
-            return self._advance(run, tables, (on_start, on_epoch, on_checkpoint), written, every, extra)
-        finally:
+        ``calls`` are `fit`'s ``on_start``, ``on_epoch`` and ``on_checkpoint``. The checkpoint file is the run's
+        (`CheckpointFile` owns it) from before ``on_start`` until the last write is on disk."""
+        owned = nullcontext() if checkpoint is None else CheckpointFile(checkpoint, name="checkpoint")
+        with owned as written:
+            on_start, on_epoch, on_checkpoint = calls
+            if on_start is not None:
+                on_start(self)
+            fitted = self._state()
+            target, drop, table, validation = tables
+
+            first: TabularCheckpoint | None = None  # the model's parts, validated at the first checkpoint only
+
+            def document(stored: TrainingCheckpoint) -> TabularCheckpoint:
+                nonlocal first
+                if first is not None:
+                    return first.model_copy(update={"run": stored, "extra": dict(extra or {})})
+                first = TabularCheckpoint(
+                    settings=self.settings,
+                    target=target,
+                    drop=drop,
+                    features=fitted.features,
+                    target_encoding=fitted.target,
+                    table=table,
+                    validation=validation,
+                    run=stored,
+                    extra=dict(extra or {}),
+                )
+                return first
+
+            start = run.epochs_done
+
+            def write(epochs_done: int) -> None:  # between epochs in the background; the last one is on disk on return
+                if written is not None and (run.finished or (epochs_done - start) % every == 0):
+                    written.write(run, document, background=not run.finished)
+                    if on_checkpoint is not None:
+                        on_checkpoint(epochs_done)
+
+            if not run.finished:  # a run resumed at its end writes nothing again
+                run.advance(on_record=on_epoch, between_epochs=write)
+                write(run.epochs_done)
             if written is not None:
-                written.close()
-
-    def _advance(
-        self,
-        run: TrainingRun,
-        tables: tuple[str, list[str], TableFingerprint, TableFingerprint | None],
-        calls: tuple[
-            Callable[[TabularModel], None] | None, Callable[[EpochRecord], None] | None, Callable[[int], None] | None
-        ],
-        written: CheckpointFile | None,
-        every: int,
-        extra: Mapping[str, Any] | None,
-    ) -> TrainingHistory:
-        """`_train` once the checkpoint file (if any) is the run's: its on_start, the epochs and the writes."""
-        on_start, on_epoch, on_checkpoint = calls
-        if on_start is not None:
-            on_start(self)
-        fitted = self._state()
-        target, drop, table, validation = tables
-
-        first: TabularCheckpoint | None = None  # the model's parts, validated at the first checkpoint only
-
-        def document(stored: TrainingCheckpoint) -> TabularCheckpoint:
-            nonlocal first
-            if first is not None:
-                return first.model_copy(update={"run": stored, "extra": dict(extra or {})})
-            first = TabularCheckpoint(
-                settings=self.settings,
-                target=target,
-                drop=drop,
-                features=fitted.features,
-                target_encoding=fitted.target,
-                table=table,
-                validation=validation,
-                run=stored,
-                extra=dict(extra or {}),
-            )
-            return first
-
-        start = run.epochs_done
-
-        def write(epochs_done: int) -> None:  # between epochs in the background; the last one is on disk on return
-            if written is not None and (run.finished or (epochs_done - start) % every == 0):
-                written.write(run, document, background=not run.finished)
-                if on_checkpoint is not None:
-                    on_checkpoint(epochs_done)
-
-        if not run.finished:  # a run resumed at its end writes nothing again
-            run.advance(on_record=on_epoch, between_epochs=write)
-            write(run.epochs_done)
-        if written is not None:
-            written.wait()
+                written.wait()
         self._fitted = replace(fitted, history=run.history)
         return run.history
 

@@ -467,6 +467,12 @@ class CheckpointFile:
             last.result()
         self._raise_failure()
 
+    def __enter__(self) -> CheckpointFile:
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        self.close()
+
     def close(self) -> None:
         """`wait`, then let the thread that writes in the background go, and the file."""
         try:
