@@ -32,7 +32,7 @@ from tabulate import tabulate
 
 from examples.iris import IRIS_CSV, SPECIES
 from glassnet import read_table
-from glassnet.guards import positive_int
+from glassnet.rules import positive_int
 from glassnet.sklearn import GlassnetClassifier
 
 try:

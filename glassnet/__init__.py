@@ -9,7 +9,8 @@ an optional package.
 
 The modules, from the bottom up (each imports only those before it):
 
-- ``guards``: argument rules, float64 array fields, fingerprints, atomic files
+- ``rules``, ``fields``: argument rules and the ``Settings`` base; float64 arrays and their record fields
+- ``fingerprints``, ``files``: what a checkpoint knows of its data; atomic files, locks, validated reading
 - ``buffers``, ``functions``, ``optim``: step buffers, activation and head tables, optimizers
 - ``diagnosis``, ``records``: the typed records, and what a history says about itself
 - ``step``: one training step, forward and backward, in the order of the math
@@ -27,6 +28,7 @@ from glassnet.buffers import ArrayMaker, LayerBuffers, StepBuffers
 from glassnet.data import FEATURES, TARGET, TRUE_COEFFICIENTS, get_data, make_housing, price_bands
 from glassnet.diagnosis import Diagnosis, Finding
 from glassnet.export import from_torch, to_onnx, to_torch
+from glassnet.fingerprints import ArrayFingerprint
 from glassnet.functions import (
     ACTIVATIONS,
     HEADS,
@@ -37,7 +39,6 @@ from glassnet.functions import (
     HeadFunction,
     register_activation,
 )
-from glassnet.guards import ArrayFingerprint
 from glassnet.network import Init, Network, NetworkDocument, gradient_check
 from glassnet.optim import OPTIMIZERS, SGD, Adam, AdamState, Momentum, MomentumState, Optimizer, OptimizerName
 from glassnet.records import (

@@ -41,21 +41,11 @@ from threadpoolctl import threadpool_limits
 
 from glassnet.data import HOUSES, NOISE, TARGET, TRUE_COEFFICIENTS, make_housing, price_bands
 from glassnet.diagnosis import Diagnosis
+from glassnet.files import DISK_FULL, NotWritten, WrongFormat, check_outputs, write_atomically
 from glassnet.functions import ACTIVATIONS
-from glassnet.guards import (
-    DISK_FULL,
-    NotWritten,
-    WrongFormat,
-    check_outputs,
-    non_negative_int,
-    non_negative_number,
-    open_fraction,
-    positive_int,
-    positive_number,
-    write_atomically,
-)
 from glassnet.optim import OPTIMIZERS
 from glassnet.records import EpochRecord, FeatureEffects, TrainingHistory
+from glassnet.rules import non_negative_int, non_negative_number, open_fraction, positive_int, positive_number
 from glassnet.settings import RULES, TrainingSettings, default_learning_rates
 from glassnet.tables import MISSING, TASKS, UNSEEN, DataError, DataNote, Unseen, read_table, split_rows, usable_rows
 from glassnet.tabular import (

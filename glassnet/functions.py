@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from glassnet.buffers import LayerBuffers, StepBuffers
-from glassnet.guards import positive_number
+from glassnet.rules import positive_number
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]

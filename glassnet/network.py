@@ -25,18 +25,9 @@ import numpy.typing as npt
 from pydantic import BaseModel, ValidationError, model_validator
 
 from glassnet.buffers import LayerBuffers, StepBuffers
+from glassnet.fields import float_array
+from glassnet.files import first_error, read_model, register_reader, write_atomically
 from glassnet.functions import ACTIVATIONS, DEAD_DERIVATIVE_SHARE, HEADS, Activation, Head
-from glassnet.guards import (
-    first_error,
-    float_array,
-    non_negative_number,
-    one_of,
-    optional_seed,
-    positive_int,
-    positive_number,
-    read_model,
-    write_atomically,
-)
 from glassnet.records import (
     EpochRecord,
     GradientCheckReport,
@@ -45,6 +36,7 @@ from glassnet.records import (
     LayerParams,
     TrainingHistory,
 )
+from glassnet.rules import non_negative_number, one_of, optional_seed, positive_int, positive_number
 from glassnet.step import TrainingStep
 
 if TYPE_CHECKING:
@@ -74,6 +66,9 @@ class NetworkDocument(BaseModel):
         if shapes != expected:
             raise ValueError(f"params: expected weight shapes {expected} for layer_sizes, got {shapes}")
         return self
+
+
+register_reader(NetworkDocument, "glassnet.Network.load")
 
 
 def _check_architecture(layer_sizes: object, activation: object, head: object) -> list[int]:

@@ -20,7 +20,8 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
-from glassnet.guards import Float64Vector, Settings, positive_number
+from glassnet.fields import Float64Vector
+from glassnet.rules import Settings, positive_number
 
 FloatArray = npt.NDArray[np.float64]
 OptimizerName = Literal["sgd", "momentum", "adam"]

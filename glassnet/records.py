@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tabulate import tabulate
 
 from glassnet.diagnosis import Diagnosis, diagnose
-from glassnet.guards import Float64Matrix, Float64Vector
+from glassnet.fields import Float64Matrix, Float64Vector
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

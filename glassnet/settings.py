@@ -16,7 +16,6 @@ from typing import Annotated, Any, Self, TypedDict, Unpack
 
 from pydantic import Field, PlainValidator
 
-from glassnet.guards import NumberRule, OptionalRule, Settings, non_negative_number, optional, positive_int
 from glassnet.optim import (
     OPTIMIZERS,
     SGD,
@@ -27,6 +26,7 @@ from glassnet.optim import (
     is_optimizer,
     make_optimizer,
 )
+from glassnet.rules import NumberRule, OptionalRule, Settings, non_negative_number, optional, positive_int
 
 
 def _custom_optimizer(value: object) -> object:

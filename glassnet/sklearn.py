@@ -37,11 +37,12 @@ except ImportError as error:  # the estimators subclass scikit-learn's: nothing 
         "glassnet.sklearn needs scikit-learn: pip install scikit-learn (or pip install 'glassnet[sklearn]')"
     ) from error
 
+from glassnet.fields import float_array
 from glassnet.functions import Activation, Head
-from glassnet.guards import float_array, optional_seed, positive_int
 from glassnet.network import Init, Network, check_matrix
 from glassnet.optim import Adam, OptimizerName
 from glassnet.records import TrainingHistory
+from glassnet.rules import optional_seed, positive_int
 from glassnet.settings import TrainingOptions, TrainingSettings
 from glassnet.tables import Standardizer
 

@@ -44,7 +44,8 @@ from pydantic import (
     model_validator,
 )
 
-from glassnet.guards import Float64Vector, non_negative_int, one_of, open_fraction, positive_int
+from glassnet.fields import Float64Vector
+from glassnet.rules import non_negative_int, one_of, open_fraction, positive_int
 
 Task = Literal["regression", "binary", "multiclass"]
 TASKS: tuple[Task, ...] = get_args(Task)

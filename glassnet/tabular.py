@@ -35,21 +35,13 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from glassnet.files import older_document, read_model, register_reader, write_atomically
+from glassnet.fingerprints import Fingerprint, fingerprint_differences
 from glassnet.functions import ACTIVATIONS, Head
-from glassnet.guards import (
-    Fingerprint,
-    fingerprint_differences,
-    non_negative_int,
-    older_document,
-    one_of,
-    open_fraction,
-    positive_int,
-    read_model,
-    write_atomically,
-)
 from glassnet.network import Init, Network, NetworkDocument
 from glassnet.optim import OPTIMIZERS, Adam
 from glassnet.records import EpochRecord, FeatureEffect, FeatureEffects, TrainingHistory
+from glassnet.rules import non_negative_int, one_of, open_fraction, positive_int
 from glassnet.settings import TrainingOptions, TrainingSettings
 from glassnet.tables import (
     MISSING,
@@ -143,6 +135,9 @@ class Bundle(BaseModel):
                 f"got a {self.network.head} head with {sizes[-1]}"
             )
         return self
+
+
+register_reader(Bundle, "glassnet.TabularModel.load")
 
 
 class TabularSettings(BaseModel):
@@ -262,6 +257,9 @@ class TabularCheckpoint(BaseModel):
                 f"but the network has {network.layer_sizes[1:-1]} with {network.activation!r}"
             )
         return self
+
+
+register_reader(TabularCheckpoint, "glassnet.TabularModel.resume, or glassnet --resume (python train.py --resume)")
 
 
 class NotFittedError(ValueError, AttributeError):

@@ -32,23 +32,23 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 
 from glassnet.epochs import Divergence, TrainingData, Workspace, fresh_loss, train_epoch
-from glassnet.functions import HEADS
-from glassnet.guards import (
+from glassnet.fields import Float64Vector
+from glassnet.files import (
     DISK_FULL,
-    ArrayFingerprint,
     AtomicFile,
-    Float64Vector,
     ModelT,
     Owned,
-    fingerprint_differences,
     first_error,
     older_document,
-    positive_int,
     read_model,
+    register_reader,
 )
+from glassnet.fingerprints import ArrayFingerprint, fingerprint_differences
+from glassnet.functions import HEADS
 from glassnet.network import Network, NetworkDocument
 from glassnet.optim import STATES, AdamState, BuiltInOptimizer, MomentumState, state_size
 from glassnet.records import EpochRecord, InputScales, TrainingHistory
+from glassnet.rules import positive_int
 from glassnet.settings import TrainingOptions, TrainingSettings
 
 FloatArray = npt.NDArray[np.float64]
@@ -336,6 +336,9 @@ class TrainingCheckpoint(BaseModel):
                 f"optimizer_state: expected {n_parameters} entries, one per parameter of the network, got {size}: "
                 "the state of another network's optimizer"
             )
+
+
+register_reader(TrainingCheckpoint, "glassnet.TrainingRun.load")
 
 
 def _val_loss_at(history: TrainingHistory, epoch: int) -> float | None:

@@ -18,7 +18,7 @@ import numpy.typing as npt
 import pytest
 
 from glassnet import Network, TrainingRun, cli, get_data, make_housing
-from glassnet.guards import InUse
+from glassnet.files import InUse
 from glassnet.tabular import TabularCheckpoint
 from glassnet.training import CheckpointNotSaved, read_checkpoint
 

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from glassnet import cli, make_housing, split_rows
-from glassnet.guards import STALE_UNOWNED_SECONDS, temporary_name, write_atomically
+from glassnet.files import STALE_UNOWNED_SECONDS, temporary_name, write_atomically
 from glassnet.tabular import TabularCheckpoint
 from glassnet.training import read_checkpoint
 
@@ -84,9 +84,9 @@ def test_a_resumed_run_may_write_its_checkpoint_over_the_one_it_resumes_but_no_o
 def _killed_mid_write(target: Path) -> Path:
     """The temporary file a process killed by SIGKILL while writing ``target`` leaves behind."""
     writer = (
-        "import os, sys, time; from glassnet import guards\n"
+        "import os, sys, time; from glassnet import files\n"
         "os.fsync = lambda fd: time.sleep(60)  # stop between writing the bytes and renaming them over\n"
-        "guards.write_atomically(sys.argv[1], 'x' * 5_000_000)\n"
+        "files.write_atomically(sys.argv[1], 'x' * 5_000_000)\n"
     )
     process = subprocess.Popen([sys.executable, "-c", writer, str(target)], cwd=ROOT)
     try:

@@ -1,6 +1,6 @@
 """Fuzzing the model and bundle loaders with hundreds of mutated files.
 
-``Network.load`` and ``guards.read_model(path, tabular.Bundle)`` (and, for a handful,
+``Network.load`` and ``glassnet.files.read_model(path, tabular.Bundle)`` (and, for a handful,
 ``train.py --model X --predict Y``) must answer every file with either
 
 * a ``ValueError`` (or subclass) whose message names the file, or
@@ -34,7 +34,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from glassnet import Bundle, Network, cli, guards, make_housing
+from glassnet import Bundle, Network, cli, make_housing
+from glassnet.files import read_model
 
 Json = Any  # a decoded JSON value
 Mutation = Callable[[random.Random, str, Json, Path], bytes]
@@ -73,7 +74,7 @@ def load_network(path: Path) -> None:
 
 
 def load_bundle(path: Path) -> None:
-    bundle = guards.read_model(path, Bundle)
+    bundle = read_model(path, Bundle)
     _assert_finite_and_stable(Network.from_document(bundle.network), path)
     scalers = [bundle.features.scaler, *([bundle.target.scaler] if bundle.target.scaler is not None else [])]
     assert all(np.isfinite(s.mean).all() and np.isfinite(s.scale).all() for s in scalers), "non-finite scaler"

@@ -41,7 +41,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import glassnet
-from glassnet import Network, TrainingDiverged, cli, guards, make_housing, split_rows, tabular
+from glassnet import Network, TrainingDiverged, cli, make_housing, split_rows, tabular
+from glassnet.files import write_atomically
 from glassnet.step import TrainingStep
 
 FloatArray = npt.NDArray[np.float64]
@@ -1262,7 +1263,7 @@ def test_a_read_only_file_is_refused_whoever_runs(tmp_path: Path) -> None:
     target.write_text("{}")
     target.chmod(0o444)
     with pytest.raises(ValueError, match=r"--save .*readonly\.json: is read-only"):
-        guards.write_atomically(target, "new", name="--save")
+        write_atomically(target, "new", name="--save")
     assert target.read_text() == "{}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["readonly.json"]
 

@@ -5,6 +5,7 @@ import ast
 import importlib
 import io
 import pkgutil
+import re
 import subprocess
 import sys
 import textwrap
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from pydantic import BaseModel
 
 import create_data
 import glassnet
@@ -25,7 +27,8 @@ MODULES = sorted(f"glassnet.{info.name}" for info in pkgutil.iter_modules([str(P
 
 
 def test_the_package_holds_the_rooms_of_the_design() -> None:
-    rooms = {"buffers", "cli", "data", "diagnosis", "epochs", "export", "functions", "guards", "network", "optim"}
+    rooms = {"rules", "fields", "fingerprints", "files", "buffers", "cli", "data", "diagnosis", "epochs", "export"}
+    rooms |= {"functions", "network", "optim"}
     rooms |= {"records", "settings", "sklearn", "step", "tables", "tabular", "training"}
     assert {name.removeprefix("glassnet.") for name in MODULES} == rooms
 
@@ -169,7 +172,19 @@ def test_no_module_reaches_into_the_private_members_of_another(module: str) -> N
 def test_the_modules_import_downwards_only() -> None:
     """Each module imports only those below it in the package docstring's order (network's fit the one exception,
     inside the function: training drives the network)."""
-    order = ["guards", "buffers", "functions", "optim", "diagnosis", "records", "step", "network", "settings", "epochs"]
+    order = [
+        "rules",
+        "fields",
+        "fingerprints",
+        "files",
+        "buffers",
+        "functions",
+        "optim",
+        "diagnosis",
+        "records",
+        "step",
+    ]
+    order += ["network", "settings", "epochs"]
     order += ["training", "tables", "data", "tabular", "cli", "export", "sklearn"]
     assert sorted(order) == sorted(name.removeprefix("glassnet.") for name in MODULES)
     for position, name in enumerate(order):
@@ -181,3 +196,33 @@ def test_the_modules_import_downwards_only() -> None:
         }
         assert imported <= set(order[:position]), f"glassnet.{name} imports {imported - set(order[:position])}"
         importlib.import_module(f"glassnet.{name}")
+
+
+def test_each_file_format_registers_its_own_reader() -> None:
+    """The files room knows no room above it: each module that defines a file format registers the call that
+    reads it, at import, and a format has one reader."""
+    from glassnet import files
+    from glassnet.network import NetworkDocument
+    from glassnet.tabular import Bundle, TabularCheckpoint
+    from glassnet.training import TrainingCheckpoint
+
+    assert re.findall(r"glassnet\.[A-Z]\w*", (PACKAGE / "files.py").read_text()) == []  # no upper room's names
+    owners: dict[str, list[type[BaseModel]]] = {
+        "network": [NetworkDocument],
+        "training": [TrainingCheckpoint],
+        "tabular": [Bundle, TabularCheckpoint],
+    }
+    for module, models in owners.items():
+        source = (PACKAGE / f"{module}.py").read_text()
+        for model in models:
+            assert f"register_reader({model.__name__}, " in source, f"glassnet.{module} registers {model.__name__}"
+    assert files.LOADERS == {
+        "glassnet.network": "glassnet.Network.load",
+        "glassnet.bundle": "glassnet.TabularModel.load",
+        "glassnet.checkpoint": "glassnet.TrainingRun.load",
+        "glassnet.tabular-checkpoint": "glassnet.TabularModel.resume, or glassnet --resume (python train.py --resume)",
+    }
+    files.register_reader(Bundle, "glassnet.TabularModel.load")  # again, the same: nothing changes
+    with pytest.raises(ValueError, match=r"^reader: glassnet.bundle files are read with glassnet.TabularModel.load"):
+        files.register_reader(Bundle, "glassnet.Network.load")
+    assert files.LOADERS["glassnet.bundle"] == "glassnet.TabularModel.load"

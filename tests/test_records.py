@@ -27,7 +27,7 @@ from glassnet import (
     get_data,
     split_rows,
 )
-from glassnet.guards import Float64Matrix, Float64Vector
+from glassnet.fields import Float64Matrix, Float64Vector
 
 # --------------------------------------------------------------------------- #
 # Records: valid ones round-trip, invalid ones are rejected on construction and from JSON

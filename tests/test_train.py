@@ -21,7 +21,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 
 from glassnet import TRUE_COEFFICIENTS, Bundle, Network, TrainingHistory, TrainingRun, cli, make_housing, split_rows
-from glassnet.guards import read_model
+from glassnet.files import read_model
 
 ROOT = Path(__file__).resolve().parents[1]
 LEARNED = "what the network learned"

@@ -647,10 +647,10 @@ def test_a_checkpoint_that_fails_on_disk_stops_the_fit_with_its_error(
 ) -> None:
     """A background write that fails (a full disk) stops the run with that error at its next checkpoint or end;
     the file on disk is the last one written whole, from which the run resumes to the same bits."""
-    real_write = glassnet.guards.AtomicFile.write
+    real_write = glassnet.files.AtomicFile.write
     whole: list[int] = []  # the epochs of the checkpoints written whole
 
-    def full_disk_at_the_third(self: glassnet.guards.AtomicFile, content: str | bytes) -> None:
+    def full_disk_at_the_third(self: glassnet.files.AtomicFile, content: str | bytes) -> None:
         if self.path.name == "run.json":
             if len(whole) == 2:
                 raise OSError(28, "No space left on device")
@@ -659,7 +659,7 @@ def test_a_checkpoint_that_fails_on_disk_stops_the_fit_with_its_error(
         else:
             real_write(self, content)
 
-    monkeypatch.setattr(glassnet.guards.AtomicFile, "write", full_disk_at_the_third)
+    monkeypatch.setattr(glassnet.files.AtomicFile, "write", full_disk_at_the_third)
     houses, path = glassnet.make_housing(60, seed=1), tmp_path / "run.json"
     with pytest.raises(OSError, match="No space left on device"):
         glassnet.TabularModel(epochs=60).fit(houses, "price", checkpoint=path, checkpoint_every=10)
@@ -685,15 +685,15 @@ def test_checkpoints_made_while_the_disk_is_busy_go_to_it_as_one(
             assert flushes.wait(timeout=60), "the 29th checkpoint was never made"
         real_fsync(fd)
 
-    real_write, epochs_written = glassnet.guards.AtomicFile.write, []
+    real_write, epochs_written = glassnet.files.AtomicFile.write, []
 
-    def counted(self: glassnet.guards.AtomicFile, content: str | bytes) -> None:
+    def counted(self: glassnet.files.AtomicFile, content: str | bytes) -> None:
         real_write(self, content)
         if self.path.name == "run.json":
             epochs_written.append(json.loads(content)["run"]["epochs_done"])
 
     monkeypatch.setattr(os, "fsync", held_disk)
-    monkeypatch.setattr(glassnet.guards.AtomicFile, "write", counted)
+    monkeypatch.setattr(glassnet.files.AtomicFile, "write", counted)
     made: list[int] = []
 
     def on_checkpoint(epochs: int) -> None:

@@ -1,29 +1,16 @@
-"""The rules at glassnet's boundary, each in one place: argument checks, arrays, and files.
+"""glassnet's files: the only code that reads or writes its JSON files, and the lock by which a run
+owns its checkpoint.
 
-Every module checks what it is given with the functions here, so one rule decides
-every message and every error type:
-
-- ``TypeError`` when a value is not the kind of thing expected: text where a number
-  belongs, a bool given as a count, a dict inside an array, a sparse or masked array.
-- ``ValueError`` when it is the right kind with a value that is not allowed: 0 epochs,
-  a negative rate, NaN, a wrong shape, complex numbers.
-
-Each message names the argument, what was expected and what was given.
-
-The module also holds the float64 array fields that Pydantic records store (guarded so
-that JSON from anywhere is safe to read), the fingerprints by which a checkpoint tells the
-data it trained on from any other, and the only code that reads or writes glassnet's JSON
-files: a file is written whole through a temporary file and a rename, only onto a
-regular file or a new path, and read back with validation, never unpickled.
+A file is written whole through a temporary file and a rename (`AtomicFile`), only onto a
+regular file or a new path (`check_destination`), and read back with validation
+(`read_model`), never unpickled. Each file format's module registers the call that reads it
+(`register_reader`), so that a file given to the wrong reader is told where it belongs.
 """
 
 from __future__ import annotations
 
-import argparse
 import errno
-import hashlib
 import json
-import math
 import os
 import re
 import secrets
@@ -33,290 +20,16 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Generic, Self, TypeVar, cast
+from typing import Any, TypeVar
 
-import numpy as np
-import numpy.typing as npt
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    ValidationError,
-    ValidationInfo,
-    model_validator,
-)
-from pydantic_numpy.typing import Np1DArrayFp64, Np2DArrayFp64
+from pydantic import BaseModel, ValidationError
 
 if sys.platform != "win32":
     import fcntl
 
-FloatArray = npt.NDArray[np.float64]
-NumberT = TypeVar("NumberT", int, float)
 ModelT = TypeVar("ModelT", bound=BaseModel)
-
-
-# --------------------------------------------------------------------------- #
-# Numbers
-# --------------------------------------------------------------------------- #
-
-
-@dataclass(frozen=True)
-class NumberRule(Generic[NumberT]):
-    """One rule for a number argument: its kind, the values it accepts, and the words for both.
-
-    ``rule(value, name)`` checks a Python value; ``rule.parse(text)`` is the same rule as an
-    argparse ``type``, so the library and the command line accept and word things alike.
-    """
-
-    expected: str
-    kind: type[NumberT]
-    accept: Callable[[NumberT], bool]
-
-    def __call__(self, value: object, name: str) -> NumberT:
-        """``value`` as ``kind``; ``TypeError`` for another kind, ``ValueError`` for a value outside the rule."""
-        kinds: tuple[type, ...] = (int, np.integer) if self.kind is int else (int, float, np.integer, np.floating)
-        if isinstance(value, bool) or not isinstance(value, kinds):
-            raise TypeError(f"{name}: expected {self.expected}, got {value!r}")
-        try:
-            number: NumberT = self.kind(cast(Any, value))  # an int, float or NumPy number, checked above
-        except OverflowError:  # an integer beyond float64
-            raise ValueError(f"{name}: expected {self.expected}, got {value!r}") from None
-        if not self.accept(number):
-            raise ValueError(f"{name}: expected {self.expected}, got {value!r}")
-        return number
-
-    def parse(self, text: str) -> NumberT:
-        """The rule as an argparse ``type``: text in, number out, or the usage error saying what was expected."""
-        try:
-            number = self.kind(text)
-        except (ValueError, OverflowError):
-            raise argparse.ArgumentTypeError(f"expected {self.expected}, got {text!r}") from None
-        if not self.accept(number):
-            raise argparse.ArgumentTypeError(f"expected {self.expected}, got {text!r}")
-        return number
-
-
-positive_int = NumberRule("a positive integer", int, lambda v: v >= 1)
-non_negative_int = NumberRule("an integer >= 0", int, lambda v: v >= 0)
-positive_number = NumberRule("a positive finite number", float, lambda v: 0 < v < math.inf)
-non_negative_number = NumberRule("a finite number >= 0", float, lambda v: 0 <= v < math.inf)
-open_fraction = NumberRule("a number strictly between 0 and 1", float, lambda v: 0 < v < 1)
-
-
-@dataclass(frozen=True)
-class OptionalRule(Generic[NumberT]):
-    """``rule``, or ``None`` let through: for the settings where ``None`` means "not at all" or "all of them".
-
-    ``parse`` is the rule's own: on a command line, leaving the option out gives ``None``.
-    """
-
-    rule: NumberRule[NumberT]
-
-    def __call__(self, value: object, name: str) -> NumberT | None:
-        """``None``, or ``value`` checked by the rule."""
-        return None if value is None else self.rule(value, name)
-
-    def parse(self, text: str) -> NumberT:
-        """The rule as an argparse ``type``."""
-        return self.rule.parse(text)
-
-
-def optional(rule: NumberRule[NumberT]) -> OptionalRule[NumberT]:
-    """``rule``, or ``None``."""
-    return OptionalRule(rule)
-
-
-def optional_seed(value: object, name: str = "seed") -> int | None:
-    """A seed: an integer >= 0, or ``None`` for fresh entropy."""
-    return optional(non_negative_int)(value, name)
-
-
-def one_of(value: object, name: str, choices: Mapping[str, object] | tuple[str, ...]) -> str:
-    """``value`` if it is one of the names ``choices`` (a tuple, or a registry's keys)."""
-    names = sorted(choices)
-    if not isinstance(value, str):
-        raise TypeError(f"{name}: expected one of {names}, got {value!r}")
-    if value not in choices:
-        raise ValueError(f"{name}: expected one of {names}, got {value!r}")
-    return value
-
-
-# --------------------------------------------------------------------------- #
-# Arrays
-# --------------------------------------------------------------------------- #
-
-
-def float_array(value: object, name: str) -> FloatArray:
-    """``value`` (bools, integers, floats, or an object array of numbers) as a float64 array.
-
-    Refused: sparse matrices and masked arrays (whose structure or mask would be lost),
-    text and other objects (``TypeError``), complex numbers (``ValueError``). Converting
-    before any other check means a value beyond float64's range (a long double) becomes
-    infinity here and is rejected as non-finite by the caller, not met later as NaN.
-    """
-    module = type(value).__module__
-    if module.startswith("scipy.sparse"):
-        raise TypeError(
-            f"{name}: expected a dense array, got a sparse {type(value).__name__}; "
-            "sparse input is not supported: convert it with .toarray()"
-        )
-    if isinstance(value, np.ma.MaskedArray):
-        raise TypeError(
-            f"{name}: expected a plain array, got a masked array; its mask would be ignored: "
-            "drop or fill the masked entries (.filled(...)) first"
-        )
-    try:
-        array = np.asarray(value)
-    except (ValueError, TypeError):
-        raise TypeError(f"{name}: expected a numeric array, got a ragged or mixed sequence") from None
-    if array.dtype.kind == "c":
-        raise ValueError(f"{name}: expected real numbers, got complex values (Complex data not supported)")
-    if array.dtype.kind == "O":
-        text = [item for item in array.flat if isinstance(item, str | bytes)]
-        if text:  # NumPy would read "1" as 1.0: text is never a number here
-            raise TypeError(f"{name}: expected an array of numbers, got text in an object array, such as {text[0]!r}")
-        try:
-            return array.astype(np.float64)
-        except (TypeError, ValueError) as error:
-            raise TypeError(f"{name}: expected an array of numbers, got an object array of others: {error}") from None
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"{name}: expected a numeric array, got dtype {array.dtype}")
-    with np.errstate(over="ignore"):
-        return array.astype(np.float64, copy=False)
-
-
-_ARRAY_KEYS = {"data_type", "data", "shape"}
-_EXPECTED_ARRAY = 'expected an array, in JSON {"data_type": "float64", "data": [...], "shape": [...]}'
-
-
-def _plain_array(value: object, info: ValidationInfo) -> object:
-    """Let through arrays, Python sequences, and JSON float64 array documents; refuse the rest.
-
-    Without this guard pydantic-numpy would load any file a path names, build an array of
-    whatever dtype a document asks for (a 300-byte file can ask for gigabytes), and fail on
-    malformed documents with errors that are not ``ValueError``.
-    """
-    if isinstance(value, np.ndarray) or (info.mode == "python" and isinstance(value, list | tuple)):
-        return value
-    if not isinstance(value, dict) or not set(value) <= _ARRAY_KEYS:
-        raise ValueError(f"{_EXPECTED_ARRAY}, got {type(value).__name__}")
-    if value.get("data_type") != "float64" or not isinstance(value.get("data"), list):
-        raise ValueError(f"{_EXPECTED_ARRAY}, got data_type {value.get('data_type')!r}")
-    shape = value.get("shape")
-    if shape is not None and not (
-        isinstance(shape, list) and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape)
-    ):
-        raise ValueError(f"{_EXPECTED_ARRAY}, got shape {shape!r}")
-    return value
-
-
-def _array_document(array: FloatArray) -> dict[str, object]:
-    """A float64 array's JSON document, as pydantic-numpy writes it, made without its copies and dtype lookups
-    (a checkpoint writes a dozen arrays every few epochs)."""
-    return {"data_type": "float64", "data": array.tolist(), "shape": list(array.shape)}
-
-
-Float64Vector = Annotated[
-    Np1DArrayFp64, BeforeValidator(_plain_array), PlainSerializer(_array_document, when_used="json")
-]
-"""A 1-D float64 array field of a Pydantic record."""
-
-Float64Matrix = Annotated[
-    Np2DArrayFp64, BeforeValidator(_plain_array), PlainSerializer(_array_document, when_used="json")
-]
-"""A 2-D float64 array field of a Pydantic record."""
-
-
-class Settings(BaseModel):
-    """A record of settings (an optimizer's, a run's): fixed once made, no unknown names, and no value converted
-    (``True`` is not 1, ``"2"`` is not 2), but a NumPy number is the Python number it holds (``np.int64(5)`` from
-    a grid is 5)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _numpy_numbers_as_python(cls, values: Any) -> Any:
-        if isinstance(values, dict):
-            return {name: v.item() if isinstance(v, np.number) else v for name, v in values.items()}
-        return values
-
-
-# --------------------------------------------------------------------------- #
-# Fingerprints: what a checkpoint remembers of its data, and how data given later differs
-# --------------------------------------------------------------------------- #
-
-
-class Fingerprint(BaseModel):
-    """What tells a piece of data from any other: its size (in a subclass's fields) and a SHA-256 of its content."""
-
-    model_config = ConfigDict(frozen=True)
-
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-
-    def size(self) -> str:
-        """The size in words, as a message names it: ``"shape (50, 4)"``."""
-        raise NotImplementedError
-
-    def size_difference(self, other: Self, name: str) -> str | None:
-        """How the size of ``other`` (given now, as ``name``) differs from this one's (recorded), or ``None``."""
-        raise NotImplementedError
-
-    def difference(self, other: Self, name: str) -> str | None:
-        """How ``other`` (given now, as ``name``) differs from this one (recorded), or ``None``."""
-        if (size := self.size_difference(other, name)) is not None:
-            return size
-        return None if other.sha256 == self.sha256 else f"{name} has the checkpoint's {self.size()} but other values"
-
-
-class ArrayFingerprint(Fingerprint):
-    """An array's shape and the SHA-256 of its float64 bytes."""
-
-    shape: tuple[int, ...]
-
-    @classmethod
-    def of(cls, array: FloatArray) -> Self:
-        """The fingerprint of a validated float64 array."""
-        return cls(shape=array.shape, sha256=hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest())
-
-    def size(self) -> str:
-        return f"shape {self.shape}"
-
-    def size_difference(self, other: Self, name: str) -> str | None:
-        return (
-            None if other.shape == self.shape else f"{name} has shape {other.shape}, the checkpoint's had {self.shape}"
-        )
-
-
-FingerprintT = TypeVar("FingerprintT", bound=Fingerprint)
-
-
-def fingerprint_differences(pairs: Iterable[tuple[str, FingerprintT | None, FingerprintT | None]]) -> list[str]:
-    """What differs between data recorded and data given now, in words, for ``(name, recorded, given)`` pairs.
-
-    Either may be absent (no validation data, say): one absent and not the other is a difference.
-    """
-    found: list[str] = []
-    for name, recorded, given in pairs:
-        if recorded is None or given is None:
-            if recorded is not given:
-                found.append(
-                    f"{name} is {'missing' if given is None else 'given'}; the checkpoint's run had "
-                    f"{'none' if recorded is None else 'one'}"
-                )
-        elif (difference := recorded.difference(given, name)) is not None:
-            found.append(difference)
-    return found
-
-
-# --------------------------------------------------------------------------- #
-# Files
-# --------------------------------------------------------------------------- #
 
 
 def _kind_of_file(mode: int) -> str:
@@ -661,13 +374,21 @@ def first_error(error: ValidationError) -> str:
     return f"{where}: {first['msg']}" if where else first["msg"]
 
 
-LOADERS: dict[str, str] = {
-    "glassnet.network": "glassnet.Network.load",
-    "glassnet.bundle": "glassnet.TabularModel.load",
-    "glassnet.checkpoint": "glassnet.TrainingRun.load",
-    "glassnet.tabular-checkpoint": "glassnet.TabularModel.resume, or glassnet --resume (python train.py --resume)",
-}
-"""Each glassnet file format and the call that reads it, for messages about a file given to the wrong one."""
+LOADERS: dict[str, str] = {}
+"""Each glassnet file format and the call that reads it, for messages about a file given to the wrong one:
+the module that defines a format registers it (`register_reader`), at import."""
+
+
+def register_reader(model: type[BaseModel], reader: str) -> None:
+    """Name ``reader`` (the call that reads ``model``'s files) in messages about such a file given to another one.
+
+    The format is ``model``'s ``format`` field's default (``"glassnet.network"``); a format has one reader.
+    """
+    found = model.model_fields["format"].default
+    if not isinstance(found, str):
+        raise TypeError(f"model: expected a record with a format name, got {model.__name__}")
+    if LOADERS.setdefault(found, reader) != reader:
+        raise ValueError(f"reader: {found} files are read with {LOADERS[found]}, got {reader!r}")
 
 
 class WrongFormat(ValueError):
