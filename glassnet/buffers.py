@@ -14,7 +14,8 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
+from glassnet.fields import FloatArray
+
 BoolArray = npt.NDArray[np.bool_]
 
 BIAS_TILE = 1024

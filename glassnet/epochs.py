@@ -21,15 +21,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
+from glassnet.fields import FloatArray
 from glassnet.network import Network
 from glassnet.optim import SCRATCH_ROWS
 from glassnet.records import EpochRecord
 from glassnet.settings import TrainingSettings
 from glassnet.step import TrainingStep
-
-FloatArray = npt.NDArray[np.float64]
 
 UNIT_ROWS = 256
 """A record's unit health is counted over the epoch's last this many rows (every row when the epoch has fewer):

@@ -25,9 +25,9 @@ import numpy as np
 import numpy.typing as npt
 
 from glassnet.buffers import LayerBuffers, StepBuffers
+from glassnet.fields import FloatArray
 from glassnet.rules import positive_number
 
-FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 Activation = Literal["identity", "relu", "leaky_relu", "sigmoid", "tanh"]

@@ -25,7 +25,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ValidationError, model_validator
 
 from glassnet.buffers import LayerBuffers, StepBuffers
-from glassnet.fields import float_array
+from glassnet.fields import FloatArray, float_array
 from glassnet.files import first_error, read_model, register_reader, write_atomically
 from glassnet.functions import ACTIVATIONS, DEAD_DERIVATIVE_SHARE, HEADS, Activation, Head
 from glassnet.records import (
@@ -42,7 +42,6 @@ from glassnet.step import TrainingStep
 if TYPE_CHECKING:
     from glassnet.settings import TrainingOptions, TrainingSettings
 
-FloatArray = npt.NDArray[np.float64]
 Init = Literal["xavier", "he", "normal"]
 INPUT_GRADIENT_ROWS = 1024
 """`Network.input_gradients` works through this many rows at a time, in one set of buffers that stays in cache."""

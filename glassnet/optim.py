@@ -17,13 +17,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, Protocol
 
 import numpy as np
-import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
-from glassnet.fields import Float64Vector
+from glassnet.fields import Float64Vector, FloatArray
 from glassnet.rules import Settings, positive_number
 
-FloatArray = npt.NDArray[np.float64]
 OptimizerName = Literal["sgd", "momentum", "adam"]
 
 SCRATCH_ROWS = 2

@@ -37,7 +37,7 @@ except ImportError as error:  # the estimators subclass scikit-learn's: nothing 
         "glassnet.sklearn needs scikit-learn: pip install scikit-learn (or pip install 'glassnet[sklearn]')"
     ) from error
 
-from glassnet.fields import float_array
+from glassnet.fields import FloatArray, float_array
 from glassnet.functions import Activation, Head
 from glassnet.network import Init, Network, check_matrix
 from glassnet.optim import Adam, OptimizerName
@@ -45,8 +45,6 @@ from glassnet.records import TrainingHistory
 from glassnet.rules import optional_seed, positive_int
 from glassnet.settings import TrainingOptions, TrainingSettings
 from glassnet.tables import Standardizer
-
-FloatArray = npt.NDArray[np.float64]
 
 ESTIMATOR_OPTIMIZER = Adam()
 ESTIMATOR_TRAINING = TrainingSettings(epochs=200, optimizer=ESTIMATOR_OPTIMIZER)

@@ -19,13 +19,12 @@ from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
-import numpy.typing as npt
 
 from glassnet.buffers import LayerBuffers, StepBuffers
+from glassnet.fields import FloatArray
 from glassnet.functions import ActivationFunction, HeadFunction
 from glassnet.records import GradientRecord, LayerGradients, LayerParams
 
-FloatArray = npt.NDArray[np.float64]
 Derivative = Callable[[FloatArray, FloatArray, FloatArray], FloatArray]
 
 

@@ -44,7 +44,7 @@ from pydantic import (
     model_validator,
 )
 
-from glassnet.fields import Float64Vector
+from glassnet.fields import Float64Vector, FloatArray
 from glassnet.rules import non_negative_int, one_of, open_fraction, positive_int
 
 Task = Literal["regression", "binary", "multiclass"]
@@ -83,9 +83,6 @@ class DataNote(UserWarning):
 def check_task(task: object) -> Task:
     """``task`` if it is one of `TASKS`, else the error naming it."""
     return cast(Task, one_of(task, "task", TASKS))
-
-
-FloatArray = npt.NDArray[np.float64]
 
 
 def _as_matrix(values: npt.ArrayLike) -> FloatArray:

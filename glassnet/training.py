@@ -51,8 +51,6 @@ from glassnet.records import EpochRecord, InputScales, TrainingHistory
 from glassnet.rules import positive_int
 from glassnet.settings import TrainingOptions, TrainingSettings
 
-FloatArray = npt.NDArray[np.float64]
-
 
 class TrainingDiverged(ArithmeticError):
     """The training loss (or a gradient's size) became non-finite.
