@@ -15,6 +15,7 @@ its parameter and gradient views.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -28,6 +29,7 @@ from glassnet.buffers import LayerBuffers, StepBuffers
 from glassnet.fields import FloatArray, float_array
 from glassnet.files import first_error, read_model, register_reader, write_atomically
 from glassnet.functions import ACTIVATIONS, DEAD_DERIVATIVE_SHARE, HEADS, Activation, Head
+from glassnet.optim import state_refusal
 from glassnet.records import (
     EpochRecord,
     GradientCheckReport,
@@ -149,6 +151,13 @@ class Network:
         Weight scale: ``sqrt(2 / (n_in + n_out))``, ``sqrt(2 / n_in)`` or 1; biases start at 0.
     seed : int or None
         Seeds the one ``numpy.random.Generator`` used for initialization and shuffling.
+
+    Attributes
+    ----------
+    optimizer_state : object
+        The optimizer's state at the end of the last ``fit`` (``None`` before one, and for SGD,
+        which keeps none): what ``fit(..., warm_start=True)`` goes on from. It is not saved with
+        the network; a `TrainingRun` checkpoint stores it.
     """
 
     def __init__(
@@ -169,6 +178,7 @@ class Network:
         self.activation = activation
         self.head: Head = head
         self._generator = np.random.default_rng(seed)
+        self.optimizer_state: Any = None
         n_weights = sum(i * o for i, o in self.shapes)
         try:
             self._set_parameters(np.zeros(n_weights + sum(sizes[1:])))
@@ -189,7 +199,8 @@ class Network:
     # ----- copies ------------------------------------------------------------
 
     def __getstate__(self) -> dict[str, object]:
-        """What ``copy``, ``deepcopy`` and pickle keep: the architecture, the parameters and the generator's position.
+        """What ``copy``, ``deepcopy`` and pickle keep: the architecture, the parameters, the generator's position
+        and a copy of the optimizer's state.
 
         The per-layer views are left out on purpose: ``__setstate__`` rebuilds them onto the
         copy's own vector. A copied view would be a separate array that the optimizer, which
@@ -201,6 +212,7 @@ class Network:
             "head": self.head,
             "parameters": self._parameters.copy(),
             "rng_state": self._generator.bit_generator.state,
+            "optimizer_state": copy.deepcopy(self.optimizer_state),
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -210,6 +222,7 @@ class Network:
         self.head = state["head"]
         self._generator = np.random.default_rng()
         self._generator.bit_generator.state = state["rng_state"]
+        self.optimizer_state = state.get("optimizer_state")
         self._set_parameters(np.array(state["parameters"], dtype=np.float64))
 
     # ----- layout ------------------------------------------------------------
@@ -499,14 +512,16 @@ class Network:
         validation_data: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
         verbose: bool = False,
         on_record: Callable[[EpochRecord], None] | None = None,
+        warm_start: bool = False,
         **options: Unpack[TrainingOptions],
     ) -> TrainingHistory:
         """Train by minibatch gradient descent and return the recorded history.
 
         One uninterrupted `TrainingRun`: the parameters are the same, bit for bit, as those of a
-        run paused and resumed, or of ``fit`` called again with the same optimizer object for the
-        remaining epochs (the network goes on from that object's state; a name, or any other
-        object, starts a fresh state).
+        run paused and resumed. Each call goes on from the network's parameters and starts a
+        fresh optimizer state, whatever the settings; ``warm_start=True`` goes on from
+        ``optimizer_state``, the state the last call ended with, so that a second call for the
+        remaining epochs gives the bits of one call for all of them.
 
         Parameters
         ----------
@@ -520,6 +535,9 @@ class Network:
             Print each record as it is made.
         on_record : callable, optional
             Called with each ``EpochRecord`` as it is made.
+        warm_start : bool
+            Go on from ``optimizer_state`` (a built-in optimizer's must be the kind it keeps,
+            e.g. Adam's moments and step count) rather than a fresh state.
         **options
             The fields of `TrainingSettings` (``epochs``, ``optimizer``, ``learning_rate``,
             ``batch_size``, ``l2``, ``patience``, ``record_every``, ``keep_gradients``), each
@@ -533,6 +551,12 @@ class Network:
         from glassnet.training import TrainingRun  # training drives the network: it stands above it
 
         run = TrainingRun(self, X, y, settings, validation_data=validation_data, **options)
+        if warm_start:
+            refusal = state_refusal(run.settings.optimizer, self.optimizer_state, self.n_parameters)
+            if refusal is not None:
+                raise ValueError(f"warm_start: network.optimizer_state: {refusal}; fit without warm_start to start one")
+            run.optimizer_state = self.optimizer_state
+        self.optimizer_state = run.optimizer_state  # the state the run updates in place, also if it diverges
         return run.advance(verbose=verbose, on_record=on_record)
 
     def linear_map(self) -> tuple[FloatArray, FloatArray]:

@@ -176,6 +176,33 @@ def state_size(state: OptimizerState) -> int | None:
     return state.velocity.size if isinstance(state, MomentumState) else state.first_moment.size
 
 
+def _a(name: str) -> str:
+    """``name`` after its article: ``an AdamState``, ``a MomentumState``."""
+    return f"{'an' if name[0] in 'AEIOU' else 'a'} {name}"
+
+
+def state_refusal(optimizer: object, state: object, n_parameters: int) -> str | None:
+    """Why ``state`` cannot be the state ``optimizer`` goes on from for ``n_parameters`` parameters, or ``None``.
+
+    A built-in optimizer's state must be the kind it keeps (`STATES`), one entry per parameter;
+    an optimizer of one's own is trusted with the state it made.
+    """
+    if not isinstance(optimizer, BuiltInOptimizer):
+        return None
+    kind = STATES[optimizer.kind]
+    if (state is None) != (kind is None) or (kind is not None and not isinstance(state, kind)):
+        keeps = "no state" if kind is None else _a(kind.__name__)
+        found = "none" if state is None else _a(type(state).__name__)
+        return f"expected {keeps}, as {optimizer.kind} keeps, got {found}"
+    size = state_size(state)  # type: ignore[arg-type]  # the kind checked above
+    if size is not None and size != n_parameters:
+        return (
+            f"expected {n_parameters} entries, one per parameter of the network, got {size}: "
+            "the state of another network's optimizer"
+        )
+    return None
+
+
 def is_optimizer(value: object) -> bool:
     """Whether ``value`` follows the `Optimizer` protocol: it has ``init`` and ``step``."""
     return callable(getattr(value, "init", None)) and callable(getattr(value, "step", None))

@@ -8,9 +8,9 @@ beside it, so that a checkpoint costs the same however long the run) and ``load`
 split into any number of ``advance`` calls, across any number of processes, ends with the
 same bits as one uninterrupted ``advance()``. ``Network.fit`` is a run taken to its end.
 
-The optimizer's state belongs to the run. A network remembers the optimizer object it last
-trained with and that object's state, so that ``fit`` given the same object again goes on
-exactly; any other object, a name, or another network starts a state of its own.
+The optimizer's state belongs to the run: each run starts a fresh one, ``advance`` goes on from it,
+and a checkpoint stores it. ``Network.fit(..., warm_start=True)`` hands a run the state the
+network's last ``fit`` ended with, ``Network.optimizer_state``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, Self, Unpack
-from weakref import WeakKeyDictionary
 
 import numpy as np
 import numpy.typing as npt
@@ -46,7 +45,7 @@ from glassnet.files import (
 from glassnet.fingerprints import ArrayFingerprint, fingerprint_differences
 from glassnet.functions import HEADS
 from glassnet.network import Network, NetworkDocument
-from glassnet.optim import STATES, AdamState, BuiltInOptimizer, MomentumState, state_size
+from glassnet.optim import AdamState, BuiltInOptimizer, MomentumState, state_refusal
 from glassnet.records import EpochRecord, InputScales, TrainingHistory
 from glassnet.rules import positive_int
 from glassnet.settings import TrainingOptions, TrainingSettings
@@ -323,17 +322,9 @@ class TrainingCheckpoint(BaseModel):
         optimizer, state = self.settings.optimizer, self.optimizer_state
         if not isinstance(optimizer, BuiltInOptimizer):
             raise ValueError(f"settings.optimizer: expected sgd, momentum or adam to store, got {optimizer!r}")
-        kind = STATES[optimizer.kind]
-        if (state is None) != (kind is None) or (kind is not None and not isinstance(state, kind)):
-            keeps = "no state" if kind is None else f"a {kind.__name__}"
-            found = "none" if state is None else f"a {type(state).__name__}"
-            raise ValueError(f"optimizer_state: expected {keeps}, as {optimizer.kind} keeps, got {found}")
-        size = state_size(state)
-        if size is not None and size != n_parameters:
-            raise ValueError(
-                f"optimizer_state: expected {n_parameters} entries, one per parameter of the network, got {size}: "
-                "the state of another network's optimizer"
-            )
+        refusal = state_refusal(optimizer, state, n_parameters)
+        if refusal is not None:
+            raise ValueError(f"optimizer_state: {refusal}")
 
 
 register_reader(TrainingCheckpoint, "glassnet.TrainingRun.load")
@@ -579,20 +570,6 @@ class _Write:
 # The run
 # --------------------------------------------------------------------------- #
 
-_LAST_OPTIMIZER: WeakKeyDictionary[Network, tuple[object, object]] = WeakKeyDictionary()
-"""Per network, the optimizer object it last trained with and that object's state, for the next run."""
-
-
-def _optimizer_state(network: Network, optimizer: Any) -> Any:
-    """The state ``optimizer`` goes on from for ``network``: its state of the network's last run if that
-    run had this very object, else a fresh one, which the network then remembers."""
-    last = _LAST_OPTIMIZER.get(network)
-    if last is not None and last[0] is optimizer:
-        return last[1]
-    state = optimizer.init(network.parameter_vector)
-    _LAST_OPTIMIZER[network] = (optimizer, state)
-    return state
-
 
 class TrainingRun:
     """A training run of ``network`` on ``X`` and labels ``y``: pause, inspect, go on, even after its process died.
@@ -629,7 +606,7 @@ class TrainingRun:
         if settings.patience is not None and data.validation is None:
             raise ValueError("patience: expected validation_data to measure improvement on, got none")
         self.network, self.data, self.settings = network, data, settings
-        self.optimizer_state: Any = _optimizer_state(network, settings.optimizer)
+        self.optimizer_state: Any = settings.optimizer.init(network.parameter_vector)
         self.epochs_done = 0
         with np.errstate(over="ignore", invalid="ignore"):
             baseline = HEADS[network.head].baseline(data.Y)
@@ -791,7 +768,6 @@ class TrainingRun:
         network.generator.bit_generator.state = checkpoint.random_state.model_dump()
         state = checkpoint.optimizer_state
         run.optimizer_state = None if state is None else state.model_copy(deep=True)
-        _LAST_OPTIMIZER[network] = (run.settings.optimizer, run.optimizer_state)
         run.epochs_done = checkpoint.epochs_done
         # the baseline loss and the input scales are the data's, which the fingerprint says the run trained on:
         # taken from it, not from the file (older files have no scales; an edited one would mislead the diagnosis)

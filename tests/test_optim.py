@@ -16,8 +16,8 @@ FloatArray = npt.NDArray[np.float64]
 X, Y = get_data(120, seed=5)
 
 
-def trained(net: Network, optimizer: Any, epochs: int = 6) -> bytes:
-    net.fit(X, Y, epochs=epochs, batch_size=32, optimizer=optimizer)
+def trained(net: Network, optimizer: Any, epochs: int = 6, *, warm_start: bool = False) -> bytes:
+    net.fit(X, Y, epochs=epochs, batch_size=32, optimizer=optimizer, warm_start=warm_start)
     return net.parameter_vector.tobytes()
 
 
@@ -42,13 +42,14 @@ def test_one_adam_object_trains_two_networks_each_from_its_own_state() -> None:
     assert other_size == trained(Network([4, 9, 3, 1], seed=2), Adam())
 
 
-def test_fit_again_with_the_same_object_goes_on_and_a_copy_of_the_network_starts_afresh() -> None:
+def test_fit_again_goes_on_only_when_it_warm_starts_and_a_copy_of_the_network_carries_the_state() -> None:
     net, momentum = Network([4, 6, 1], seed=3), Momentum()
     trained(net, momentum, epochs=4)
-    twin = copy.deepcopy(net)
-    on = trained(net, momentum, epochs=3)
+    twin, fresh = copy.deepcopy(net), copy.deepcopy(net)
+    on = trained(net, momentum, epochs=3, warm_start=True)
     assert on == trained(Network([4, 6, 1], seed=3), Momentum(), epochs=7), "the same bits as one longer fit"
-    assert trained(twin, momentum, epochs=3) != on, "a copy is another network: its velocity starts at zero"
+    assert trained(twin, Momentum(), epochs=3, warm_start=True) == on, "a copy goes on from its copy of the velocity"
+    assert trained(fresh, momentum, epochs=3) != on, "the same object without warm_start: the velocity starts at zero"
 
 
 def test_the_run_owns_the_state_and_says_where_it_is() -> None:

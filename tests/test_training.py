@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import math
@@ -17,7 +18,7 @@ import numpy.typing as npt
 import pytest
 
 import glassnet
-from glassnet import SGD, Adam, Network, TrainingCheckpoint, TrainingRun, get_data
+from glassnet import SGD, Adam, Network, OptimizerName, TrainingCheckpoint, TrainingRun, TrainingSettings, get_data
 
 pytestmark = pytest.mark.stored  # checkpoints, their data fingerprints and bit-for-bit resumes
 
@@ -187,15 +188,65 @@ def test_a_run_advanced_in_pieces_ends_with_the_bits_of_one_call() -> None:
     assert pieces.history.model_dump_json() == whole.history.model_dump_json()
 
 
-def test_fit_goes_on_in_a_later_call_with_the_same_optimizer() -> None:
+def test_fit_goes_on_in_a_later_call_that_asks_to_warm_start() -> None:
     X, y = data(64)
     once = Network([4, 6, 1], activation="tanh", seed=7)
     once.fit(X, y, epochs=30, batch_size=8, optimizer=Adam())
     twice = Network([4, 6, 1], activation="tanh", seed=7)
-    adam = Adam()
-    twice.fit(X, y, epochs=12, batch_size=8, optimizer=adam)
-    twice.fit(X, y, epochs=18, batch_size=8, optimizer=adam)
+    twice.fit(X, y, epochs=12, batch_size=8, optimizer="adam")
+    assert twice.optimizer_state.step == 12 * 8, "the state the call ended with, on the network"
+    twice.fit(X, y, epochs=18, batch_size=8, optimizer="adam", warm_start=True)
+    assert twice.optimizer_state.step == 30 * 8
     assert twice.parameter_vector.tobytes() == once.parameter_vector.tobytes()
+
+
+def test_fit_twice_starts_a_fresh_optimizer_state_whether_given_settings_an_object_or_a_name() -> None:
+    X, y = data(40)
+    settings = TrainingSettings(epochs=5, batch_size=8, optimizer=Adam())
+    adam = Adam()
+    ways: dict[str, dict[str, Any]] = {
+        "settings": {"settings": settings},
+        "object": {"epochs": 5, "batch_size": 8, "optimizer": adam},
+        "name": {"epochs": 5, "batch_size": 8, "optimizer": "adam"},
+    }
+    bits = set()
+    for way in ways.values():
+        net = Network([4, 6, 1], activation="tanh", seed=3)
+        net.fit(X, y, **way)
+        net.fit(X, y, **way)
+        assert net.optimizer_state.step == 5 * 5, "the second call's 5 epochs of 5 steps, from a fresh state"
+        bits.add(net.parameter_vector.tobytes())
+    assert len(bits) == 1, "the three ways in train alike"
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "found"),
+    [(None, "adam", "got none"), ("momentum", "adam", "got a MomentumState"), ("adam", "sgd", "got an AdamState")],
+)
+def test_a_warm_start_without_the_state_its_optimizer_keeps_is_refused(
+    first: OptimizerName | None, then: OptimizerName, found: str
+) -> None:
+    X, y = data(16)
+    net = Network([4, 3, 1], seed=0)
+    if first is not None:
+        net.fit(X, y, epochs=1, optimizer=first)
+    before = net.parameter_vector.copy()
+    with pytest.raises(
+        ValueError, match=rf"^warm_start: network\.optimizer_state: expected .*, as {then} keeps, {found};"
+    ):
+        net.fit(X, y, epochs=1, optimizer=then, warm_start=True)
+    assert net.parameter_vector.tobytes() == before.tobytes(), "refused before any step"
+
+
+def test_a_copied_network_carries_its_own_copy_of_the_optimizer_state() -> None:
+    X, y = data(16)
+    net = Network([4, 3, 1], seed=0)
+    net.fit(X, y, epochs=2, optimizer="momentum")
+    copied = copy.deepcopy(net)
+    assert copied.optimizer_state.velocity.tobytes() == net.optimizer_state.velocity.tobytes()
+    copied.fit(X, y, epochs=1, optimizer="momentum", warm_start=True)
+    net.fit(X, y, epochs=1, optimizer="momentum", warm_start=True)
+    assert copied.parameter_vector.tobytes() == net.parameter_vector.tobytes()
 
 
 def test_a_saved_run_resumes_to_the_same_bits(tmp_path: Path) -> None:
