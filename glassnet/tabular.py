@@ -71,7 +71,7 @@ TABULAR_TRAINING = TrainingSettings(optimizer=Adam())
 """How a `TabularModel` (and so the command line) trains unless told otherwise: `TrainingSettings`'
 defaults, but with Adam. On generated 2,000-row tables of mixed columns, SGD at its default rate for 150
 full-batch epochs ended up to 3.75 points of accuracy short of logistic regression; Adam at its own default
-matches least squares and logistic regression (tests/test_train.py holds that comparison)."""
+matches least squares and logistic regression (tests/test_cli.py holds that comparison)."""
 
 
 def _n_outputs(target: TargetEncoding) -> int:

@@ -13,7 +13,7 @@ import pytest
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from test_train import TARGETS, make_table
+from test_cli import TARGETS, make_table
 
 from glassnet import (
     DataError,
@@ -32,7 +32,7 @@ IRIS_CSV = Path(__file__).resolve().parents[1] / "examples" / "iris.csv"
 
 
 def customers(target: str, n_rows: int = 1_000, seed: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The customer table of test_train with one target, split 80/20: (training rows, held-out rows)."""
+    """The customer table of test_cli with one target, split 80/20: (training rows, held-out rows)."""
     table = make_table(seed, n_rows).drop(columns=[name for name in TARGETS if name != target])
     train_rows, test_rows = split_rows(len(table), 0.2, seed=0)
     return table.iloc[train_rows], table.iloc[test_rows]
