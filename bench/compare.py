@@ -124,7 +124,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import glassnet  # noqa: E402  (the repository folder must be on the path first)
-import glassnet.training  # noqa: E402
+import glassnet.checkpoints  # noqa: E402
 from glassnet import get_data  # noqa: E402
 from glassnet.tabular import CHECKPOINT_EVERY  # noqa: E402
 
@@ -1171,7 +1171,7 @@ def checkpoint_timings(*, quick: bool, pause: float) -> list[CheckpointTiming]:
                     time.sleep(pause)
                     argv = [*runs[what], str(checkpoint)] if what == "checkpointed" else runs[what]
                     times[what].append(trained_seconds(argv))
-            log = glassnet.training.history_log(checkpoint)
+            log = glassnet.checkpoints.history_log(checkpoint)
             found.append(CheckpointTiming(epochs, **times, checkpoint_bytes=checkpoint.stat().st_size,
                                           log_bytes=log.stat().st_size))  # fmt: skip
     return found

@@ -15,7 +15,9 @@ The modules, from the bottom up (each imports only those before it):
 - ``diagnosis``, ``records``: the typed records, and what a history says about itself
 - ``step``: one training step, forward and backward, in the order of the math
 - ``network``: the network a user holds: its checks, its calls, persistence, the gradient check
-- ``settings``, ``epochs``, ``training``: a run's settings, its epochs, the run and its checkpoint
+- ``settings``, ``epochs``: a run's settings and its epochs
+- ``checkpoints``: the checkpoint format, its history log, and the files a run writes in the background
+- ``training``: the run: the epoch loop, patience, divergence
 - ``tables``, ``data``: reading and encoding tables; the housing data
 - ``tabular``: `TabularModel` and its bundle
 - ``cli``: the command line; ``export``, ``sklearn``: the bridges to PyTorch, ONNX and scikit-learn
@@ -25,6 +27,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from glassnet.buffers import ArrayMaker, LayerBuffers, StepBuffers
+from glassnet.checkpoints import DataFingerprint, RandomState, TrainingCheckpoint
 from glassnet.data import FEATURES, TARGET, TRUE_COEFFICIENTS, get_data, make_housing, price_bands
 from glassnet.diagnosis import Diagnosis, Finding
 from glassnet.export import from_torch, to_onnx, to_torch
@@ -64,7 +67,7 @@ from glassnet.tables import (
     split_rows,
 )
 from glassnet.tabular import TABULAR_TRAINING, Bundle, NotFittedError, TabularCheckpoint, TabularModel
-from glassnet.training import DataFingerprint, RandomState, TrainingCheckpoint, TrainingDiverged, TrainingRun
+from glassnet.training import TrainingDiverged, TrainingRun
 
 if TYPE_CHECKING:
     from glassnet.sklearn import GlassnetClassifier as GlassnetClassifier

@@ -39,6 +39,7 @@ import pandas as pd
 from tabulate import tabulate
 from threadpoolctl import threadpool_limits
 
+from glassnet.checkpoints import CheckpointNotSaved, history_log, read_checkpoint
 from glassnet.data import HOUSES, NOISE, TARGET, TRUE_COEFFICIENTS, make_housing, price_bands
 from glassnet.diagnosis import Diagnosis
 from glassnet.files import DISK_FULL, NotWritten, WrongFormat, check_outputs, write_atomically
@@ -56,7 +57,7 @@ from glassnet.tabular import (
     TabularModel,
     feature_columns,
 )
-from glassnet.training import CheckpointNotSaved, TrainingDiverged, history_log, read_checkpoint
+from glassnet.training import TrainingDiverged
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from glassnet.checkpoints import CheckpointFile, TrainingCheckpoint, read_checkpoint
 from glassnet.files import older_document, read_model, register_reader, write_atomically
 from glassnet.fingerprints import Fingerprint, fingerprint_differences
 from glassnet.functions import ACTIVATIONS, Head
@@ -58,7 +59,7 @@ from glassnet.tables import (
     split_rows,
     usable_rows,
 )
-from glassnet.training import CheckpointFile, TrainingCheckpoint, TrainingRun, read_checkpoint
+from glassnet.training import TrainingRun
 
 HEADS_BY_TASK: dict[Task, Head] = {"regression": "identity", "binary": "sigmoid", "multiclass": "softmax"}
 """The head each task trains with; its loss follows (mean squared error, binary or categorical cross-entropy)."""

@@ -28,7 +28,7 @@ MODULES = sorted(f"glassnet.{info.name}" for info in pkgutil.iter_modules([str(P
 
 def test_the_package_holds_the_rooms_of_the_design() -> None:
     rooms = {"rules", "fields", "fingerprints", "files", "buffers", "cli", "data", "diagnosis", "epochs", "export"}
-    rooms |= {"functions", "network", "optim"}
+    rooms |= {"checkpoints", "functions", "network", "optim"}
     rooms |= {"records", "settings", "sklearn", "step", "tables", "tabular", "training"}
     assert {name.removeprefix("glassnet.") for name in MODULES} == rooms
 
@@ -184,7 +184,7 @@ def test_the_modules_import_downwards_only() -> None:
         "records",
         "step",
     ]
-    order += ["network", "settings", "epochs"]
+    order += ["network", "settings", "epochs", "checkpoints"]
     order += ["training", "tables", "data", "tabular", "cli", "export", "sklearn"]
     assert sorted(order) == sorted(name.removeprefix("glassnet.") for name in MODULES)
     for position, name in enumerate(order):
@@ -202,14 +202,14 @@ def test_each_file_format_registers_its_own_reader() -> None:
     """The files room knows no room above it: each module that defines a file format registers the call that
     reads it, at import, and a format has one reader."""
     from glassnet import files
+    from glassnet.checkpoints import TrainingCheckpoint
     from glassnet.network import NetworkDocument
     from glassnet.tabular import Bundle, TabularCheckpoint
-    from glassnet.training import TrainingCheckpoint
 
     assert re.findall(r"glassnet\.[A-Z]\w*", (PACKAGE / "files.py").read_text()) == []  # no upper room's names
     owners: dict[str, list[type[BaseModel]]] = {
         "network": [NetworkDocument],
-        "training": [TrainingCheckpoint],
+        "checkpoints": [TrainingCheckpoint],
         "tabular": [Bundle, TabularCheckpoint],
     }
     for module, models in owners.items():

@@ -756,7 +756,7 @@ def test_checkpoints_made_while_the_disk_is_busy_go_to_it_as_one(
     model = glassnet.TabularModel(epochs=30)
     model.fit(houses, "price", checkpoint=path, checkpoint_every=1, on_checkpoint=on_checkpoint)
     assert made == list(range(1, 31)) and epochs_written == [1, 29, 30], "2 to 29 waited, and went as one"
-    log = [json.loads(line)["epoch"] for line in glassnet.training.history_log(path).read_text().splitlines()]
+    log = [json.loads(line)["epoch"] for line in glassnet.checkpoints.history_log(path).read_text().splitlines()]
     assert log == list(range(1, 31))
     monkeypatch.undo()
     stored = glassnet.TabularModel.resume(path, houses)
