@@ -536,7 +536,7 @@ def load_table(args: argparse.Namespace) -> tuple[pd.DataFrame, str]:
 
 
 @contextmanager
-def about(source: str) -> Iterator[None]:
+def _reported_as(source: str) -> Iterator[None]:
     """Inside, the library's notes print as ``note: <source>: ...`` on standard error, each once and as
     they come, and its `DataError` messages name ``source`` (a file, or the housing data)."""
     shown: set[str] = set()
@@ -854,7 +854,7 @@ def _train(
     resumed_log = None if args.resume is None else history_log(args.resume)
     check_outputs(written, {"--resume": args.resume, "--resume's history log": resumed_log})
     source = str(args.csv or "housing data")
-    with about(source):
+    with _reported_as(source):
         table, target = load_table(args)
         columns = feature_columns(table, target, args.drop)
         table = usable_rows(table, [*columns, target], args.missing, "")  # over the whole table, before the split
@@ -893,7 +893,7 @@ def _train(
         if record.epoch == 1 or record.epoch % args.print_every == 0 or record.epoch == args.epochs:
             loss_table.add(record)
 
-    keep_going = {
+    fit_hooks = {
         "validation": None if args.patience is not None else test_part,
         "on_start": on_start,
         "on_epoch": on_epoch,
@@ -903,17 +903,15 @@ def _train(
         "on_checkpoint": lambda epochs: setattr(progress, "checkpointed", epochs),
     }
     kept = args.print_every if args.trace is not None else None  # an output option: on resume too
-    with about(source):
+    with _reported_as(source):
         if checkpoint is None:
             model = TabularModel(
                 **{name: getattr(args, name) for name in (*MODEL_OPTIONS, *TRAINING_OPTIONS)}, keep_gradients=kept
             )
-            more = test_part if args.patience is not None else None  # without, the test rows are the validation
-            model.fit(train_part, target, drop=args.drop, classes_from=more, **keep_going)
+            classes_from = test_part if args.patience is not None else None  # without, the test rows are the validation
+            model.fit(train_part, target, drop=args.drop, classes_from=classes_from, **fit_hooks)
         else:
-            model = TabularModel.resume(
-                checkpoint, train_part, name=str(args.resume), keep_gradients=kept, **keep_going
-            )
+            model = TabularModel.resume(checkpoint, train_part, name=str(args.resume), keep_gradients=kept, **fit_hooks)
         progress.stage = "reporting"
         history = model.history
         last = history.records[-1]
@@ -934,7 +932,7 @@ def _train(
         )
     show_metrics(report, args.task == "regression", out)
     if args.task != "regression":
-        with about(source):
+        with _reported_as(source):
             show_confusion(model, test_part, out)
     try:
         effects = model.effects()
@@ -989,7 +987,7 @@ def predict(args: argparse.Namespace, out: TextIO) -> None:
     with read_by_the_command_line():
         model = TabularModel.load(args.model)
     unseen: Unseen = args.unseen
-    with about(str(args.predict)):
+    with _reported_as(str(args.predict)):
         rows = read_table(args.predict, text=model.features.text_columns)  # cells as the training file read them
         added = ["prediction", *(f"probability_{label}" for label in model.labels or [])]
         taken = [name for name in added if name in rows.columns]
