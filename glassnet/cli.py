@@ -75,9 +75,9 @@ RUN_OPTIONS = (*MODEL_OPTIONS, *TRAINING_OPTIONS, *TABLE_OPTIONS, *COMMAND_LINE_
 OUTPUT_OPTIONS = ("save", "report", "plot", "effects", "trace", "checkpoint", "checkpoint_every", "gradients")
 """The options that only say what to write or show: given again with --resume, they replace the checkpoint's."""
 NEWER_OUTPUT_OPTIONS = frozenset({"effects"})
+"""Output options an older checkpoint may lack: a checkpoint without them is read as not asking."""
 NEWER_MODEL_OPTIONS = frozenset({"missing"})
-"""Model options added after version 1 checkpoints stored every option: such a checkpoint's parts record them."""
-"""Output options added after checkpoints were first written: a checkpoint without them is read as not asking."""
+"""Model options a version 1 checkpoint's stored options lack: its parts record them."""
 WRITTEN_OPTIONS = ("checkpoint", "save", "report", "plot", "effects", "trace")
 """The files a training run writes: each must differ from every other one and from every input."""
 PATH_OPTIONS = ("csv", *WRITTEN_OPTIONS)
@@ -342,7 +342,7 @@ def recorded_options(checkpoint: TabularCheckpoint) -> dict[str, Any]:
 def _stored(checkpoint: TabularCheckpoint, recorded: dict[str, Any], path: Path) -> dict[str, Any]:
     """The command line's own options in ``checkpoint.extra``, as option values (paths as `Path`).
 
-    A version 1 checkpoint stored every option, those that the checkpoint's parts record
+    A version 1 checkpoint stores every option, those that the checkpoint's parts record
     (``recorded``) as well: they must agree with those parts, or the file is refused naming the options.
     """
     stored = checkpoint.extra.get("train.py")
@@ -367,17 +367,17 @@ class StoredPaths:
 
     A checkpoint stores its paths relative to the folder it was written in, and that folder (`FOLDER`): they
     resolve against the folder it is in now, so a run resumed from another folder writes beside its checkpoint,
-    never into the folder it is resumed from. An older checkpoint stored them as typed, relative to the folder
-    the run began in, which it does not record: that folder is found from its stored ``--checkpoint`` where the
+    never into the folder it is resumed from. A checkpoint without `FOLDER` stores them as typed, relative to the
+    folder the run began in, which it does not record: that folder is found from its stored ``--checkpoint`` where the
     file's path ends with it (``a/run.json`` read as ``/x/a/run.json`` began in ``/x``), else taken to be the
-    checkpoint's own. Where the checkpoint is not in the folder it was written in, or is older, a stored output
+    checkpoint's own. Where the checkpoint is not in the folder it was written in, or has no `FOLDER`, a stored output
     that already exists may be another run's: it is refused, and the option to give named.
     """
 
     resume: Path
     base: Path
     moved_from: str | None
-    """The folder the checkpoint was written in, when it is not there now; ``""`` for an older checkpoint."""
+    """The folder the checkpoint was written in, when it is not there now; ``""`` for a checkpoint without `FOLDER`."""
 
     @classmethod
     def of(cls, resume: Path, stored: dict[str, Any]) -> StoredPaths:
@@ -1007,8 +1007,7 @@ def one_blas_thread() -> contextlib.AbstractContextManager[object]:
     """Inside, BLAS computes in one thread, unless the user chose a number with ``OPENBLAS_NUM_THREADS``.
 
     The matrices here are small: BLAS worker threads cost more than they give, and on a busy
-    machine they spin (measured: the default run trains in 0.4 s single-threaded, 2.5 s with
-    two threads beside another process).
+    machine they spin (timings beside the ``train.py default`` configuration in ``bench/compare.py``).
     """
     if "OPENBLAS_NUM_THREADS" in os.environ:
         return contextlib.nullcontext()

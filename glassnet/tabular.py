@@ -152,7 +152,7 @@ class TabularSettings(BaseModel):
     validation_fraction: float
     seed: int
     missing: Missing = "error"
-    """Absent from checkpoints written before rows with missing values could be dropped: those refused them."""
+    """Absent from an older checkpoint, whose run refused rows with missing values: read as ``"error"``."""
 
 
 _TRAINING_IN_VERSION_1 = ("epochs", "batch_size", "l2", "patience", "keep_gradients")
@@ -214,7 +214,7 @@ class TabularCheckpoint(BaseModel):
     the target and dropped columns, the encodings, fingerprints of the tables it learned from
     and watched, the `TrainingCheckpoint` of its run (which holds the training settings), and
     ``extra``: JSON values its caller stored with it (the command line keeps its own options
-    there). Version 1 files, which held the training settings twice, are read once their two
+    there). Version 1 files, which hold the training settings twice, are read once their two
     copies are found to agree; a file whose copies differ is refused, naming them.
     """
 
