@@ -76,9 +76,9 @@ RUN_OPTIONS = (*MODEL_OPTIONS, *TRAINING_OPTIONS, *TABLE_OPTIONS, *COMMAND_LINE_
 OUTPUT_OPTIONS = ("save", "report", "plot", "effects", "trace", "checkpoint", "checkpoint_every", "gradients")
 """The options that only say what to write or show: given again with --resume, they replace the checkpoint's."""
 NEWER_OUTPUT_OPTIONS = frozenset({"effects"})
+"""Output options an older checkpoint may lack: a checkpoint without them is read as not asking."""
 NEWER_MODEL_OPTIONS = frozenset({"missing"})
-"""Model options added after version 1 checkpoints stored every option: such a checkpoint's parts record them."""
-"""Output options added after checkpoints were first written: a checkpoint without them is read as not asking."""
+"""Model options a version 1 checkpoint's stored options lack: its parts record them."""
 WRITTEN_OPTIONS = ("checkpoint", "save", "report", "plot", "effects", "trace")
 """The files a training run writes: each must differ from every other one and from every input."""
 PATH_OPTIONS = ("csv", *WRITTEN_OPTIONS)
@@ -343,7 +343,7 @@ def recorded_options(checkpoint: TabularCheckpoint) -> dict[str, Any]:
 def _stored(checkpoint: TabularCheckpoint, recorded: dict[str, Any], path: Path) -> dict[str, Any]:
     """The command line's own options in ``checkpoint.extra``, as option values (paths as `Path`).
 
-    A version 1 checkpoint stored every option, those that the checkpoint's parts record
+    A version 1 checkpoint stores every option, those that the checkpoint's parts record
     (``recorded``) as well: they must agree with those parts, or the file is refused naming the options.
     """
     stored = checkpoint.extra.get("train.py")
@@ -368,17 +368,17 @@ class StoredPaths:
 
     A checkpoint stores its paths relative to the folder it was written in, and that folder (`FOLDER`): they
     resolve against the folder it is in now, so a run resumed from another folder writes beside its checkpoint,
-    never into the folder it is resumed from. An older checkpoint stored them as typed, relative to the folder
-    the run began in, which it does not record: that folder is found from its stored ``--checkpoint`` where the
+    never into the folder it is resumed from. A checkpoint without `FOLDER` stores them as typed, relative to the
+    folder the run began in, which it does not record: that folder is found from its stored ``--checkpoint`` where the
     file's path ends with it (``a/run.json`` read as ``/x/a/run.json`` began in ``/x``), else taken to be the
-    checkpoint's own. Where the checkpoint is not in the folder it was written in, or is older, a stored output
+    checkpoint's own. Where the checkpoint is not in the folder it was written in, or has no `FOLDER`, a stored output
     that already exists may be another run's: it is refused, and the option to give named.
     """
 
     resume: Path
     base: Path
     moved_from: str | None
-    """The folder the checkpoint was written in, when it is not there now; ``""`` for an older checkpoint."""
+    """The folder the checkpoint was written in, when it is not there now; ``""`` for a checkpoint without `FOLDER`."""
 
     @classmethod
     def of(cls, resume: Path, stored: dict[str, Any]) -> StoredPaths:
@@ -537,7 +537,7 @@ def load_table(args: argparse.Namespace) -> tuple[pd.DataFrame, str]:
 
 
 @contextmanager
-def about(source: str) -> Iterator[None]:
+def _reported_as(source: str) -> Iterator[None]:
     """Inside, the library's notes print as ``note: <source>: ...`` on standard error, each once and as
     they come, and its `DataError` messages name ``source`` (a file, or the housing data)."""
     shown: set[str] = set()
@@ -855,7 +855,7 @@ def _train(
     resumed_log = None if args.resume is None else history_log(args.resume)
     check_outputs(written, {"--resume": args.resume, "--resume's history log": resumed_log})
     source = str(args.csv or "housing data")
-    with about(source):
+    with _reported_as(source):
         table, target = load_table(args)
         columns = feature_columns(table, target, args.drop)
         table = usable_rows(table, [*columns, target], args.missing, "")  # over the whole table, before the split
@@ -894,7 +894,7 @@ def _train(
         if record.epoch == 1 or record.epoch % args.print_every == 0 or record.epoch == args.epochs:
             loss_table.add(record)
 
-    keep_going = {
+    fit_hooks = {
         "validation": None if args.patience is not None else test_part,
         "on_start": on_start,
         "on_epoch": on_epoch,
@@ -904,17 +904,15 @@ def _train(
         "on_checkpoint": lambda epochs: setattr(progress, "checkpointed", epochs),
     }
     kept = args.print_every if args.trace is not None else None  # an output option: on resume too
-    with about(source):
+    with _reported_as(source):
         if checkpoint is None:
             model = TabularModel(
                 **{name: getattr(args, name) for name in (*MODEL_OPTIONS, *TRAINING_OPTIONS)}, keep_gradients=kept
             )
-            more = test_part if args.patience is not None else None  # without, the test rows are the validation
-            model.fit(train_part, target, drop=args.drop, classes_from=more, **keep_going)
+            classes_from = test_part if args.patience is not None else None  # without, the test rows are the validation
+            model.fit(train_part, target, drop=args.drop, classes_from=classes_from, **fit_hooks)
         else:
-            model = TabularModel.resume(
-                checkpoint, train_part, name=str(args.resume), keep_gradients=kept, **keep_going
-            )
+            model = TabularModel.resume(checkpoint, train_part, name=str(args.resume), keep_gradients=kept, **fit_hooks)
         progress.stage = "reporting"
         history = model.history
         last = history.records[-1]
@@ -935,7 +933,7 @@ def _train(
         )
     show_metrics(report, args.task == "regression", out)
     if args.task != "regression":
-        with about(source):
+        with _reported_as(source):
             show_confusion(model, test_part, out)
     try:
         effects = model.effects()
@@ -990,7 +988,7 @@ def predict(args: argparse.Namespace, out: TextIO) -> None:
     with read_by_the_command_line():
         model = TabularModel.load(args.model)
     unseen: Unseen = args.unseen
-    with about(str(args.predict)):
+    with _reported_as(str(args.predict)):
         rows = read_table(args.predict, text=model.features.text_columns)  # cells as the training file read them
         added = ["prediction", *(f"probability_{label}" for label in model.labels or [])]
         taken = [name for name in added if name in rows.columns]
@@ -1010,8 +1008,7 @@ def one_blas_thread() -> contextlib.AbstractContextManager[object]:
     """Inside, BLAS computes in one thread, unless the user chose a number with ``OPENBLAS_NUM_THREADS``.
 
     The matrices here are small: BLAS worker threads cost more than they give, and on a busy
-    machine they spin (measured: the default run trains in 0.4 s single-threaded, 2.5 s with
-    two threads beside another process).
+    machine they spin (timings beside the ``train.py default`` configuration in ``bench/compare.py``).
     """
     if "OPENBLAS_NUM_THREADS" in os.environ:
         return contextlib.nullcontext()

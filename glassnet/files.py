@@ -115,12 +115,12 @@ NAME_MAX = 255
 """The longest file name, in bytes, where the folder's file system does not say (``os.pathconf``)."""
 
 STALE_UNOWNED_SECONDS = 3600.0
-"""A temporary file without an owner in its name (written before names carried one) is stale after an hour:
+"""A temporary file without an owner in its name (an older glassnet's) is stale after an hour:
 no write takes that long between creating its temporary file and renaming it."""
 
 _TEMPORARY_CHARACTERS = "abcdefghijklmnopqrstuvwxyz0123456789_"
-"""The letters of the random part of temporary file names, eight of them: ``tempfile.mkstemp``'s, which older
-versions used."""
+"""The letters of the random part of temporary file names, eight of them: ``tempfile.mkstemp``'s, so that the
+stale-file pattern also matches an older glassnet's unowned temporaries."""
 
 
 class AtomicFile:

@@ -310,7 +310,7 @@ class Network:
         X_val, y_val = validation_data
         return self.check_data(X_val, y_val, names=("validation_data X", "validation_data y"))
 
-    def _answer(self, X: FloatArray) -> TrainingStep:
+    def _checked_forward(self, X: FloatArray) -> TrainingStep:
         """A forward pass over checked inputs ``X`` (n, n_in), in new buffers, refused if it overflowed."""
         step = self.training_step(X.shape[0])
         with np.errstate(over="ignore", invalid="ignore"):
@@ -332,7 +332,7 @@ class Network:
                 "e.g. standardize them"
             )
 
-    def _decision(self, top: LayerBuffers) -> np.ndarray:
+    def _prediction_from(self, top: LayerBuffers) -> np.ndarray:
         """What ``predict`` returns from the output layer's buffers: the output, or labels from the logits."""
         if self.head == "identity":
             return top.output
@@ -429,7 +429,7 @@ class Network:
 
     def forward(self, X: npt.ArrayLike) -> FloatArray:
         """Network output (n, n_out) with the head applied: probabilities for classifiers."""
-        return self._answer(self.check_inputs(X)).output
+        return self._checked_forward(self.check_inputs(X)).output
 
     def input_gradients(self, X: npt.ArrayLike) -> FloatArray:
         """``d forward(X)[i, k] / d X[i, j]``, exact: (n, n_out, n_in), head applied (probabilities for classifiers).
@@ -461,12 +461,12 @@ class Network:
 
     def predict(self, X: npt.ArrayLike) -> np.ndarray:
         """Identity head: ``forward(X)`` (n, n_out). Classifiers: integer labels (n,), from the logits."""
-        return self._decision(self._answer(self.check_inputs(X)).buffers.layers[-1])
+        return self._prediction_from(self._checked_forward(self.check_inputs(X)).buffers.layers[-1])
 
     def score(self, X: npt.ArrayLike, y: npt.ArrayLike) -> float:
         """R^2 (averaged over outputs) for the identity head, accuracy for classifiers."""
         X_checked, Y = self.check_data(X, y)
-        prediction = self._decision(self._answer(X_checked).buffers.layers[-1])
+        prediction = self._prediction_from(self._checked_forward(X_checked).buffers.layers[-1])
         if self.head != "identity":
             labels = Y[:, 0] if self.head == "sigmoid" else np.argmax(Y, axis=1)
             return float(np.mean(prediction == labels))
@@ -484,7 +484,7 @@ class Network:
         """Mean loss of the head over ``X`` (n, n_in), plus ``(l2 / 2) * sum(W**2)``."""
         X_checked, Y = self.check_data(X, y)
         l2 = non_negative_number(l2, "l2")
-        step = self._answer(X_checked)
+        step = self._checked_forward(X_checked)
         with np.errstate(over="ignore", invalid="ignore"):
             loss = step.output_loss(Y, l2)
         if not math.isfinite(loss):

@@ -246,8 +246,8 @@ class EpochRecord(_Record):
       flat tails (tanh beyond |z| = 3, sigmoid beyond |z| = 6); 0 for the other activations.
 
     ``gradients`` is the last step's full ``GradientRecord``, on the epochs ``fit(keep_gradients=...)``
-    keeps, else ``None``. Records written before ``param_norms``, ``saturated_fractions`` and
-    ``unit_rows`` existed read them as ``None`` (their ``dead_fractions`` came from the last batch alone).
+    keeps, else ``None``. An older record without ``param_norms``, ``saturated_fractions`` and ``unit_rows``
+    reads them as ``None``; its ``dead_fractions`` are of the epoch's last batch alone.
     """
 
     model_config = ConfigDict(frozen=True, strict=True)  # no value converted: an epoch of true is no epoch
@@ -315,8 +315,8 @@ class TrainingHistory(_Record):
     ``baseline_loss`` is the loss of the best constant prediction on the training labels
     (their mean, or their class frequencies): where a network that learned nothing stays.
     ``initial_loss`` is the loss of the network as the run found it, on the training rows before the first
-    step, with the ``l2`` penalty as the records' losses have it (``None`` in histories written before it
-    was kept, or when it overflowed float64): it tells a network that started far off from one that its
+    step, with the ``l2`` penalty as the records' losses have it (``None`` in an older history, which lacks
+    it, or when it overflowed float64): it tells a network that started far off from one that its
     first steps threw off.
     """
 
@@ -326,8 +326,8 @@ class TrainingHistory(_Record):
     baseline_loss: NonNegative | None = None
     initial_loss: NonNegative | None = None
     input_scales: InputScales | None = None
-    """The mean and standard deviation of each input column the run trained on (``None`` in histories written
-    before they were kept)."""
+    """The mean and standard deviation of each input column the run trained on (``None`` in an older
+    history, which lacks them)."""
 
     @model_validator(mode="after")
     def _a_network_could_have_made_it(self) -> Self:

@@ -918,8 +918,8 @@ def _regression_values(target: pd.Series) -> np.ndarray:
 
 
 def _in_written_order(labels: Sequence[object]) -> bool:
-    """Whether ``labels`` are sorted as fitting writes them: by value, or, text labels of numbers that bundles
-    written before labels kept their kind hold (``["2", "10"]``), by the numbers' values."""
+    """Whether ``labels`` are sorted as fitting writes them: by value, or, text labels of numbers, as an older bundle
+    may hold them (``["2", "10"]``), by the numbers' values."""
     if list(labels) == sorted(labels):  # type: ignore[type-var]  # one kind of label: bool, int, float or str
         return True
     try:
@@ -934,8 +934,8 @@ class TargetEncoding(BaseModel):
 
     ``labels[i]`` is the class with code ``i``, sorted, of the kind the column held: an
     integer column gives integer labels, a bool column bools, a float column floats, any
-    other column text. Bundles written before labels kept their kind hold text labels
-    ("2" for 2 or 2.0); they are read as they are and predict text.
+    other column text. An older bundle may hold text labels of any column ("2" for 2 or 2.0);
+    it is read as it is and predicts text.
     """
 
     model_config = _MODEL_CONFIG

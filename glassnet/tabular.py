@@ -153,7 +153,7 @@ class TabularSettings(BaseModel):
     validation_fraction: float
     seed: int
     missing: Missing = "error"
-    """Absent from checkpoints written before rows with missing values could be dropped: those refused them."""
+    """Absent from an older checkpoint, whose run refused rows with missing values: read as ``"error"``."""
 
 
 _TRAINING_IN_VERSION_1 = ("epochs", "batch_size", "l2", "patience", "keep_gradients")
@@ -215,7 +215,7 @@ class TabularCheckpoint(BaseModel):
     the target and dropped columns, the encodings, fingerprints of the tables it learned from
     and watched, the `TrainingCheckpoint` of its run (which holds the training settings), and
     ``extra``: JSON values its caller stored with it (the command line keeps its own options
-    there). Version 1 files, which held the training settings twice, are read once their two
+    there). Version 1 files, which hold the training settings twice, are read once their two
     copies are found to agree; a file whose copies differ is refused, naming them.
     """
 
@@ -510,18 +510,18 @@ class TabularModel:
             if absent:
                 raise DataError(f"validation: missing column(s) {absent}; got {list(held_out.columns)}")
             held_out = self._rows_to_learn(held_out, used, "validation")
-        more = None if classes_from is None else _check_frame(classes_from, "classes_from")
-        if more is not None:
-            if target not in more.columns:
-                raise DataError(f"classes_from: no target column {target!r}; got {list(more.columns)}")
-            more = self._rows_to_learn(more, [target], "classes_from")
+        classes_frame = None if classes_from is None else _check_frame(classes_from, "classes_from")
+        if classes_frame is not None:
+            if target not in classes_frame.columns:
+                raise DataError(f"classes_from: no target column {target!r}; got {list(classes_frame.columns)}")
+            classes_frame = self._rows_to_learn(classes_frame, [target], "classes_from")
         every = positive_int(checkpoint_every, "checkpoint_every")
         features, X = TableEncoding.fit_transform(frame[columns])
         target_encoding, y, held_out_y = TargetEncoding.fit_transform(
             frame[target],
             self.task,
             validation=None if held_out is None else held_out[target],
-            classes_from=None if more is None else more[target],
+            classes_from=None if classes_frame is None else classes_frame[target],
         )
         network = Network(
             [len(features.feature_names), *self.hidden, _n_outputs(target_encoding)],
@@ -530,7 +530,7 @@ class TabularModel:
             init=self.init,
             seed=self.seed,
         )
-        X, y, watched = self._watched(features, X, y, held_out, held_out_y)
+        X, y, watched = self._learning_and_watched_rows(features, X, y, held_out, held_out_y)
         run = TrainingRun(network, X, y, self.training, validation_data=watched)
         self._fitted = _Fitted(features, target_encoding, network, run.history, frame[columns])
         tables = (TableFingerprint.of(frame[used]), None if held_out is None else TableFingerprint.of(held_out[used]))
@@ -545,7 +545,7 @@ class TabularModel:
             return usable_rows(frame, columns, self.missing, what)
         return numbers_with_placeholders(frame, columns)
 
-    def _watched(
+    def _learning_and_watched_rows(
         self,
         features: TableEncoding,
         X: np.ndarray,
@@ -665,7 +665,7 @@ class TabularModel:
         encoding, column = document.target_encoding, document.target
         X, y = document.features.transform(frame), encoding.encode(frame[column])
         held_out_y = None if held_out is None else encoding.encode(held_out[column], name="validation")
-        X, y, watched = model._watched(document.features, X, y, held_out, held_out_y)
+        X, y, watched = model._learning_and_watched_rows(document.features, X, y, held_out, held_out_y)
         run = TrainingRun.from_checkpoint(stored, X, y, watched, source=where)
         columns = used[:-1]
         model._fitted = _Fitted(document.features, document.target_encoding, run.network, run.history, frame[columns])
