@@ -12,11 +12,8 @@ from collections.abc import Sequence
 from functools import cached_property
 
 import numpy as np
-import numpy.typing as npt
 
-from glassnet.fields import FloatArray
-
-BoolArray = npt.NDArray[np.bool_]
+from glassnet.fields import BoolArray, FloatArray
 
 BIAS_TILE = 1024
 """A layer's bias is added from a tile of it repeated on rows, of at most this many entries: NumPy adds a row

@@ -31,7 +31,6 @@ from glassnet.files import (
     AtomicFile,
     ModelT,
     Owned,
-    first_error,
     older_document,
     read_model,
     register_reader,
@@ -40,6 +39,7 @@ from glassnet.fingerprints import ArrayFingerprint, fingerprint_differences
 from glassnet.network import NetworkDocument
 from glassnet.optim import AdamState, BuiltInOptimizer, MomentumState, state_refusal
 from glassnet.records import EpochRecord, TrainingHistory
+from glassnet.rules import first_error
 from glassnet.settings import TrainingSettings
 
 

@@ -44,10 +44,10 @@ from glassnet.data import HOUSES, NOISE, TARGET, TRUE_COEFFICIENTS, make_housing
 from glassnet.diagnosis import Diagnosis
 from glassnet.files import DISK_FULL, NotWritten, WrongFormat, check_outputs, write_atomically
 from glassnet.functions import ACTIVATIONS
-from glassnet.optim import OPTIMIZERS
+from glassnet.optim import OPTIMIZERS, SGD
 from glassnet.records import EpochRecord, FeatureEffects, TrainingHistory
-from glassnet.rules import non_negative_int, non_negative_number, open_fraction, positive_int, positive_number
-from glassnet.settings import RULES, TrainingSettings, default_learning_rates
+from glassnet.rules import non_negative_int, non_negative_number, open_fraction, positive_int, rule_of
+from glassnet.settings import TrainingSettings, default_learning_rates
 from glassnet.tables import MISSING, TASKS, UNSEEN, DataError, DataNote, Unseen, read_table, split_rows, usable_rows
 from glassnet.tabular import (
     CHECKPOINT_EVERY,
@@ -213,10 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
         argument_default=argparse.SUPPRESS,
     )
     model = parser.add_argument_group("network and training")
-    model.add_argument("--epochs", type=RULES["epochs"].parse, help=_setting_help("epochs"))
+    model.add_argument("--epochs", type=rule_of(TrainingSettings, "epochs").parse, help=_setting_help("epochs"))
     model.add_argument(
         "--learning-rate",
-        type=positive_number.parse,
+        type=rule_of(SGD, "learning_rate").parse,  # every built-in optimizer's rule
         help=f"step size (default: the optimizer's own: {default_learning_rates()})",
     )
     model.add_argument(
@@ -227,11 +227,13 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--activation", choices=list(ACTIVATIONS), help=f"hidden activation ({DEFAULTS['activation']})")
     model.add_argument("--task", choices=TASKS, help=f"what to predict ({DEFAULTS['task']})")
     model.add_argument("--optimizer", choices=list(OPTIMIZERS), help=f"update rule ({DEFAULTS['optimizer']})")
-    model.add_argument("--batch-size", type=RULES["batch_size"].parse, help=_setting_help("batch_size"))
-    model.add_argument("--l2", type=RULES["l2"].parse, help=_setting_help("l2"))
+    model.add_argument(
+        "--batch-size", type=rule_of(TrainingSettings, "batch_size").parse, help=_setting_help("batch_size")
+    )
+    model.add_argument("--l2", type=rule_of(TrainingSettings, "l2").parse, help=_setting_help("l2"))
     model.add_argument(
         "--patience",
-        type=RULES["patience"].parse,
+        type=rule_of(TrainingSettings, "patience").parse,
         help=_setting_help(
             "patience", f", on a validation part carved from the training rows ({VALIDATION_FRACTION:.0%})"
         ),

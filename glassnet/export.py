@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING, get_args
 import numpy as np
 from pydantic import ValidationError
 
-from glassnet.files import first_error, write_atomically
+from glassnet.files import write_atomically
 from glassnet.functions import LEAKY_RELU_SLOPE, Activation, Head
 from glassnet.network import Network, NetworkDocument
 from glassnet.records import LayerParams
+from glassnet.rules import first_error
 
 if TYPE_CHECKING:
     import onnx

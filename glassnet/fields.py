@@ -1,6 +1,6 @@
-"""float64 arrays: the one `FloatArray` alias, the check that turns an argument into one
-(`float_array`), and the array fields Pydantic records store (`Float64Vector`, `Float64Matrix`),
-guarded so that JSON from anywhere is safe to read.
+"""float64 arrays: the one `FloatArray` alias (and `BoolArray`, for the masks beside them), the check
+that turns an argument into one (`float_array`), and the array fields Pydantic records store
+(`Float64Vector`, `Float64Matrix`), guarded so that JSON from anywhere is safe to read.
 
 ``float_array`` raises ``TypeError`` for what is not an array of numbers (text, a dict
 inside an array, a sparse or masked array) and ``ValueError`` for complex numbers; its
@@ -18,6 +18,8 @@ from pydantic_numpy.typing import Np1DArrayFp64, Np2DArrayFp64
 
 FloatArray = npt.NDArray[np.float64]
 """A float64 array of any shape."""
+BoolArray = npt.NDArray[np.bool_]
+"""A bool array of any shape: which units block, which are alive."""
 
 
 def float_array(value: object, name: str) -> FloatArray:

@@ -26,6 +26,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from glassnet.rules import first_error
+
 if sys.platform != "win32":
     import fcntl
 
@@ -365,13 +367,6 @@ def older_document(document: object, version: int, *parts: str) -> dict[str, Any
     if not (isinstance(document, dict) and document.get("version") == version):
         return None
     return document if all(isinstance(document.get(part), dict) for part in parts) else None
-
-
-def first_error(error: ValidationError) -> str:
-    """The first problem of a Pydantic ``ValidationError``, as ``location: message``."""
-    first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"])
-    return f"{where}: {first['msg']}" if where else first["msg"]
 
 
 LOADERS: dict[str, str] = {}

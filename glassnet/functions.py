@@ -22,13 +22,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-import numpy.typing as npt
 
 from glassnet.buffers import LayerBuffers, StepBuffers
-from glassnet.fields import FloatArray
+from glassnet.fields import BoolArray, FloatArray
 from glassnet.rules import positive_number
-
-BoolArray = npt.NDArray[np.bool_]
 
 Activation = Literal["identity", "relu", "leaky_relu", "sigmoid", "tanh"]
 Head = Literal["identity", "sigmoid", "softmax"]

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ValidationError, model_validator
 
 from glassnet.buffers import LayerBuffers, StepBuffers
 from glassnet.fields import FloatArray, float_array
-from glassnet.files import first_error, read_model, register_reader, write_atomically
+from glassnet.files import read_model, register_reader, write_atomically
 from glassnet.functions import ACTIVATIONS, DEAD_DERIVATIVE_SHARE, HEADS, Activation, Head
 from glassnet.optim import state_refusal
 from glassnet.records import (
@@ -38,7 +38,7 @@ from glassnet.records import (
     LayerParams,
     TrainingHistory,
 )
-from glassnet.rules import non_negative_number, one_of, optional_seed, positive_int, positive_number
+from glassnet.rules import first_error, non_negative_number, one_of, optional_seed, positive_int, positive_number
 from glassnet.step import TrainingStep
 
 if TYPE_CHECKING:

@@ -14,13 +14,13 @@ eps 1e-8. Each default learning rate is written once, on its class, with its rea
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol, cast
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from glassnet.fields import Float64Vector, FloatArray
-from glassnet.rules import Settings, positive_number
+from glassnet.rules import Settings, decay, positive_number
 
 OptimizerName = Literal["sgd", "momentum", "adam"]
 
@@ -40,8 +40,10 @@ class Optimizer(Protocol):
     def step(self, parameters: FloatArray, gradients: FloatArray, state: Any, scratch: FloatArray) -> None: ...
 
 
-PositiveFinite = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+PositiveFinite = Annotated[float, positive_number]
 """A learning rate or ``eps``: a finite number > 0 (an infinite one would make every step 0 or NaN)."""
+Decay = Annotated[float, decay]
+"""Momentum, or one of Adam's betas: a number >= 0 and < 1."""
 
 
 def _work(parameters: FloatArray, scratch: FloatArray | None, row: int) -> FloatArray:
@@ -89,7 +91,7 @@ class Momentum(Settings):
 
     kind: Literal["momentum"] = "momentum"
     learning_rate: PositiveFinite = 0.01
-    momentum: float = Field(default=0.9, ge=0.0, lt=1.0)
+    momentum: Decay = 0.9
 
     def init(self, parameters: FloatArray) -> MomentumState:
         """A zero velocity for ``parameters`` (p,)."""
@@ -124,8 +126,8 @@ class Adam(Settings):
 
     kind: Literal["adam"] = "adam"
     learning_rate: PositiveFinite = 0.01
-    beta1: float = Field(default=0.9, ge=0.0, lt=1.0)
-    beta2: float = Field(default=0.999, ge=0.0, lt=1.0)
+    beta1: Decay = 0.9
+    beta2: Decay = 0.999
     eps: PositiveFinite = 1e-8
 
     def init(self, parameters: FloatArray) -> AdamState:
@@ -212,14 +214,15 @@ def make_optimizer(optimizer: object, learning_rate: object = None) -> Any:
     """An optimizer from a name (with ``learning_rate``, or its default), or the object given, checked.
 
     Raises ``ValueError`` for an unknown name or a ``learning_rate`` given with an object (it
-    has its own), ``TypeError`` for an object without ``init`` and ``step``.
+    has its own), ``TypeError`` for an object without ``init`` and ``step``; the optimizer's
+    record checks ``learning_rate`` by its rule.
     """
     if isinstance(optimizer, str):
         if optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer: expected one of {sorted(OPTIMIZERS)} or an Optimizer, got {optimizer!r}")
         if learning_rate is None:
             return OPTIMIZERS[optimizer]()
-        return OPTIMIZERS[optimizer](learning_rate=positive_number(learning_rate, "learning_rate"))
+        return OPTIMIZERS[optimizer](learning_rate=cast(float, learning_rate))  # the record checks it
     if not is_optimizer(optimizer):
         raise TypeError(
             "optimizer: expected a name or an Optimizer with init(parameters) and "

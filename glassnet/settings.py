@@ -4,10 +4,10 @@ Every way in builds it and nothing else lists its fields or checks them: ``Netwo
 `TrainingRun`, `TabularModel`, the scikit-learn estimators and the command line (whose
 options read their defaults and help from here). A checkpoint stores it once.
 
-Each field's default is written once, below, with its reason; each field's rule (a positive
-integer, a finite number >= 0, ...) is written once, in `RULES`, and checked once, when the
-record is made from Python values by `TrainingSettings.of`, with messages that name the
-argument. The same record read from JSON is checked by its field types.
+Each field's default is written once, below, with its reason, and its rule (a positive
+integer, a finite number >= 0, ...) once, in its type (`glassnet.rules`): the record checks it
+when it is made, from Python values or from JSON, and the command line parses its option with
+it, so each way in words a bad value alike.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from glassnet.optim import (
     is_optimizer,
     make_optimizer,
 )
-from glassnet.rules import NumberRule, OptionalRule, Settings, non_negative_number, optional, positive_int
+from glassnet.rules import Settings, non_negative_number, optional, positive_int
 
 
 def _custom_optimizer(value: object) -> object:
@@ -50,74 +50,62 @@ class TrainingOptions(TypedDict, total=False):
     keep_gradients: int | None
 
 
-RULES: dict[str, NumberRule[Any] | OptionalRule[Any]] = {
-    "epochs": positive_int,
-    "batch_size": optional(positive_int),
-    "l2": non_negative_number,
-    "patience": optional(positive_int),
-    "record_every": positive_int,
-    "keep_gradients": optional(positive_int),
-}
-"""The rule each field besides the optimizer must pass (`make_optimizer` checks the optimizer); the command
-line parses its options with the same rules."""
+PositiveInt = Annotated[int, positive_int]
+OptionalPositiveInt = Annotated[int | None, optional(positive_int)]
+"""A positive integer, or ``None`` for "not at all" or "all of them"."""
+NonNegativeNumber = Annotated[float, non_negative_number]
 
 
 class TrainingSettings(Settings):
     """How a run trains: epochs, the optimizer with its settings, batch size, ``l2``, patience, records.
 
-    Make one from Python values with `of` (each value checked by its rule, with a message that
-    names it), or read one from JSON. ``optimizer`` holds the learning rate: `learning_rate`
-    reads it from there.
+    Make one directly, from Python values with `of` (which takes a name and a learning rate
+    for the optimizer), or read one from JSON: each value is checked by its field's rule, with
+    one message that names it. ``optimizer`` holds the learning rate: `learning_rate` reads it
+    from there.
     """
 
-    epochs: int = Field(
+    epochs: PositiveInt = Field(
         default=150,  # the default housing network's test loss is within 3% of the noise by then (README)
-        ge=1,
         description="passes over the training rows",
     )
     optimizer: SavedOptimizer | Annotated[Optimizer, PlainValidator(_custom_optimizer)] = Field(
         default=SGD(),  # the textbook rule, with the fewest settings: what a reader follows by hand
         description="the update rule and its settings, learning rate included",
     )
-    batch_size: int | None = Field(
+    batch_size: OptionalPositiveInt = Field(
         default=None,  # full batch: every epoch one exact gradient, the same whatever the row order
-        ge=1,
         description="rows per step, reshuffled every epoch (default: all of them)",
     )
-    l2: float = Field(
+    l2: NonNegativeNumber = Field(
         default=0.0,  # no penalty unless asked: the loss is the head's own, as the contract defines it
-        ge=0.0,
-        allow_inf_nan=False,
         description="weight decay: adds (l2 / 2) sum(W**2) over the weights to the loss",
     )
-    patience: int | None = Field(
+    patience: OptionalPositiveInt = Field(
         default=None,  # train every epoch asked for; stopping early needs validation data to watch
-        ge=1,
         description="stop after this many epochs without a better validation loss, keeping the best epoch",
     )
-    record_every: int = Field(
+    record_every: PositiveInt = Field(
         default=1,  # every epoch: the tables and plots show them all (bench/compare.py measures what a record costs)
-        ge=1,
         description="record the first epoch, every this many epochs, and the last",
     )
-    keep_gradients: int | None = Field(
+    keep_gradients: OptionalPositiveInt = Field(
         default=None,  # full gradients are as large as the network: kept only when asked for
-        ge=1,
         description="keep the full gradients of the first, every this many, and the last recorded epoch",
     )
 
     @classmethod
     def of(cls, base: TrainingSettings | None = None, **options: Unpack[TrainingOptions]) -> Self:
-        """``base`` (default: every field's default) with ``options`` in its place, each checked by its rule.
+        """``base`` (default: every field's default) with ``options`` in its place, checked as the record checks them.
 
         ``optimizer`` is a name (``"sgd"``, ``"momentum"``, ``"adam"``) or an `Optimizer`;
         ``learning_rate`` sets a name's (``None``: its default). A ``learning_rate`` alone
         changes the base optimizer's.
         """
         given: dict[str, Any] = dict(options)
-        unknown = sorted(set(given) - set(RULES) - {"optimizer", "learning_rate"})
+        known = sorted(TrainingOptions.__annotations__)
+        unknown = sorted(set(given) - set(known))
         if unknown:
-            known = sorted(TrainingOptions.__annotations__)
             raise TypeError(f"{', '.join(unknown)}: not a training setting; expected some of {known}")
         start = dict(base if base is not None else cls())
         optimizer, learning_rate = given.pop("optimizer", None), given.pop("learning_rate", None)
@@ -125,7 +113,7 @@ class TrainingSettings(Settings):
             optimizer = start["optimizer"].kind  # a learning rate for the base's kind of optimizer
         if optimizer is not None or learning_rate is not None:
             start["optimizer"] = make_optimizer(start["optimizer"] if optimizer is None else optimizer, learning_rate)
-        return cls(**{**start, **{name: RULES[name](value, name) for name, value in given.items()}})
+        return cls(**{**start, **given})
 
     @property
     def learning_rate(self) -> float | None:

@@ -13,6 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))  # bench/ is a folder of scripts, not a package
 
 import compare  # noqa: E402
+import learning_rate_path  # noqa: E402
+import rule_checks  # noqa: E402
 
 CONFIGS = ("small", "medium", "classifier", "full batch", "train.py default", "full batch 100k", "full batch tanh")
 FLOOR_TARGETS = {"small": 1.65, "classifier": 1.5, "train.py default": 1.3, "full batch 100k": 1.4}
@@ -192,3 +194,21 @@ def test_a_block_counts_the_pages_it_faults_in() -> None:
     data = compare.Data(np.zeros((1, 1)), np.zeros((1, 1)))
     block = compare.time_per_epoch(compare.Runner("pages", "pages", prepare), config, data, seed=0, epochs=2, pause=0)
     assert block.seconds > 0 and block.faults >= 10
+
+
+def test_a_learning_rate_is_checked_by_one_rule_on_its_way_from_the_command_line_to_a_weight() -> None:
+    """The path `bench/learning_rate_path.py` prints: from main() to the optimizer's step, through one rule's
+    check (the option's parse and the record's validation), not a second mechanism beside it."""
+    path = learning_rate_path.path()
+    assert path[0] == "cli.main" and path[-1] == "optim.Adam.step"
+    assert [name for name in path if name.startswith("rules.")] == [
+        "rules.NumberRule.parse",
+        "rules.NumberRule.check",
+        "rules.Settings.__init__",
+    ]
+
+
+def test_the_settings_records_check_nothing_in_place_and_declare_each_bound_once() -> None:
+    in_place, declared = rule_checks.counts()
+    assert in_place["settings"] == in_place["optim"] == 0
+    assert declared == {"settings": 3, "optim": 3}  # three types of settings, two of optimizers, AdamState's step

@@ -492,15 +492,6 @@ def test_adam_leaves_zero_gradient_parameters_alone() -> None:
     assert p[1] == pytest.approx(P0[1] - 0.5, abs=1e-8)
 
 
-def test_optimizer_settings_are_validated() -> None:
-    with pytest.raises(ValidationError, match=r"learning_rate\s+Input should be greater than 0"):
-        SGD(learning_rate=0.0)
-    with pytest.raises(ValidationError, match=r"momentum\s+Input should be less than 1"):
-        Momentum(momentum=1.0)
-    with pytest.raises(ValidationError, match=r"beta2\s+Input should be less than 1"):
-        Adam(beta2=1.0)
-
-
 # the fit cases: a 2-1 identity network W = [[0.5], [-0.5]], b = [0.1] on four rows
 FIT_X = np.array([[1.0, 2.0], [0.0, 1.0], [2.0, -1.0], [1.0, 1.0]])
 FIT_Y = np.array([1.0, 0.0, 2.0, 1.0])

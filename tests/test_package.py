@@ -226,15 +226,3 @@ def test_each_file_format_registers_its_own_reader() -> None:
     with pytest.raises(ValueError, match=r"^reader: glassnet.bundle files are read with glassnet.TabularModel.load"):
         files.register_reader(Bundle, "glassnet.Network.load")
     assert files.LOADERS["glassnet.bundle"] == "glassnet.TabularModel.load"
-
-
-def test_float_array_is_defined_once() -> None:
-    """``FloatArray`` is the fields room's: every other module imports it."""
-    defining = [
-        module
-        for module in MODULES
-        for node in ast.parse((PACKAGE / f"{module.removeprefix('glassnet.')}.py").read_text()).body
-        if isinstance(node, ast.Assign)
-        and any(isinstance(target, ast.Name) and target.id == "FloatArray" for target in node.targets)
-    ]
-    assert defining == ["glassnet.fields"]

@@ -7,10 +7,8 @@ import math
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pytest
-from pydantic import TypeAdapter, ValidationError
-from pydantic_numpy.typing import Np1DArrayFp64, Np2DArrayFp64
+from pydantic import ValidationError
 
 from examples import iris
 from examples.xor import VARIANTS, XOR_INPUTS, XOR_LABELS
@@ -27,7 +25,6 @@ from glassnet import (
     get_data,
     split_rows,
 )
-from glassnet.fields import Float64Matrix, Float64Vector
 
 # --------------------------------------------------------------------------- #
 # Records: valid ones round-trip, invalid ones are rejected on construction and from JSON
@@ -366,23 +363,3 @@ def test_a_diagnosis_prints_and_validates() -> None:
         Finding.model_validate({"kind": "sadness", "epoch": 1, "message": "?"})
     with pytest.raises(ValidationError):
         Finding(kind="plateau", epoch=0, message="?")
-
-
-@pytest.mark.parametrize(
-    "array",
-    [
-        np.array([0.1, -2.5e-300, 1e308]),
-        np.arange(12.0).reshape(3, 4) / 7.0,
-        (np.arange(12.0).reshape(3, 4) / 7.0)[:, ::2],  # a view, not contiguous
-        np.zeros((2, 0)),
-    ],
-    ids=["vector", "matrix", "strided view", "empty"],
-)
-def test_array_fields_write_the_json_pydantic_numpy_writes(array: npt.NDArray[np.float64]) -> None:
-    """glassnet writes its float64 array fields itself, faster; the JSON is pydantic-numpy's, to the byte, and
-    reads back to the same bits."""
-    ours = TypeAdapter(Float64Vector if array.ndim == 1 else Float64Matrix)
-    theirs = TypeAdapter(Np1DArrayFp64 if array.ndim == 1 else Np2DArrayFp64)
-    written = ours.dump_json(array)
-    assert written == theirs.dump_json(array)
-    assert ours.validate_json(written).tobytes() == np.ascontiguousarray(array).tobytes()
