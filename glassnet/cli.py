@@ -39,6 +39,7 @@ import pandas as pd
 from tabulate import tabulate
 from threadpoolctl import threadpool_limits
 
+from glassnet.callbacks import Callback
 from glassnet.checkpoints import CheckpointNotSaved, history_log, read_checkpoint
 from glassnet.data import HOUSES, NOISE, TARGET, TRUE_COEFFICIENTS, make_housing, price_bands
 from glassnet.diagnosis import Diagnosis
@@ -55,6 +56,7 @@ from glassnet.tabular import (
     VALIDATION_FRACTION,
     TabularCheckpoint,
     TabularModel,
+    WriteCheckpoints,
     feature_columns,
 )
 from glassnet.training import TrainingDiverged
@@ -761,7 +763,12 @@ class Progress:
 
     stage: Literal["preparing", "training", "reporting"] = "preparing"
     epochs: int = 0
-    checkpointed: int | None = None
+    writer: WriteCheckpoints | None = None
+
+    @property
+    def checkpointed(self) -> int | None:
+        """The epochs the last checkpoint written holds."""
+        return None if self.writer is None else self.writer.written
 
     def interrupted(self, args: argparse.Namespace) -> Interrupted:
         """Where the run stopped and, when a checkpoint holds some of it, the command that goes on."""
@@ -865,44 +872,43 @@ def _train(
     loss_table = LossTable(watched, len(args.hidden) + 1 if args.gradients else 0, out)
     started = [0.0]
 
-    def on_start(model: TabularModel) -> None:
-        print(
-            f"{len(table):,} rows ({len(train_part):,} train, {len(test_part):,} test), "
-            f"{len(model.feature_names)} input features, target {target!r} ({args.task}); {model.network}",
-            file=out,
-        )
-        done = 0 if checkpoint is None else checkpoint.run.epochs_done
-        moment = "before training" if checkpoint is None else f"resumed from {args.resume} after epoch {done}"
-        show_predictions(f"{moment} (first test rows)", model, test_part, out)
-        stopping = (
-            f"; early stopping after {args.patience} epochs without improvement on "
-            f"{model.validation_fraction:.0%} of the training rows"
-            if args.patience is not None
-            else ""
-        )
-        progress.stage, progress.epochs = "training", done
-        interrupts.defer()
-        epochs = f"{args.epochs} epochs" if not done else f"epochs {done + 1} to {args.epochs}"
-        if done >= args.epochs or (checkpoint is not None and checkpoint.run.history.stopped_early):
-            epochs = f"nothing left to run: the run ended after epoch {done}"
-        print(f"\ntraining: {args.optimizer}, {epochs}, loss = {model.network.loss_name}{stopping}", file=out)
-        started[0] = time.perf_counter()
+    class Announce(Callback):
+        def on_train_begin(self, model: TabularModel) -> None:
+            print(
+                f"{len(table):,} rows ({len(train_part):,} train, {len(test_part):,} test), "
+                f"{len(model.feature_names)} input features, target {target!r} ({args.task}); {model.network}",
+                file=out,
+            )
+            done = 0 if checkpoint is None else checkpoint.run.epochs_done
+            moment = "before training" if checkpoint is None else f"resumed from {args.resume} after epoch {done}"
+            show_predictions(f"{moment} (first test rows)", model, test_part, out)
+            stopping = (
+                f"; early stopping after {args.patience} epochs without improvement on "
+                f"{model.validation_fraction:.0%} of the training rows"
+                if args.patience is not None
+                else ""
+            )
+            progress.stage, progress.epochs = "training", done
+            interrupts.defer()
+            epochs = f"{args.epochs} epochs" if not done else f"epochs {done + 1} to {args.epochs}"
+            if done >= args.epochs or (checkpoint is not None and checkpoint.run.history.stopped_early):
+                epochs = f"nothing left to run: the run ended after epoch {done}"
+            print(f"\ntraining: {args.optimizer}, {epochs}, loss = {model.network.loss_name}{stopping}", file=out)
+            started[0] = time.perf_counter()
 
-    def on_epoch(record: EpochRecord) -> None:
-        progress.epochs = record.epoch
-        interrupts.check()
-        if record.epoch == 1 or record.epoch % args.print_every == 0 or record.epoch == args.epochs:
-            loss_table.add(record)
+        def on_epoch_end(self, record: EpochRecord) -> None:
+            progress.epochs = record.epoch
+            interrupts.check()
+            if record.epoch == 1 or record.epoch % args.print_every == 0 or record.epoch == args.epochs:
+                loss_table.add(record)
 
-    fit_hooks = {
-        "validation": None if args.patience is not None else test_part,
-        "on_start": on_start,
-        "on_epoch": on_epoch,
-        "checkpoint": args.checkpoint,
-        "checkpoint_every": args.checkpoint_every,
-        "extra": {"train.py": stored_options(args)},
-        "on_checkpoint": lambda epochs: setattr(progress, "checkpointed", epochs),
-    }
+    callbacks: list[Callback] = [Announce()]
+    if args.checkpoint is not None:
+        progress.writer = WriteCheckpoints(
+            args.checkpoint, every=args.checkpoint_every, extra={"train.py": stored_options(args)}
+        )
+        callbacks.insert(0, progress.writer)
+    validation = None if args.patience is not None else test_part
     kept = args.print_every if args.trace is not None else None  # an output option: on resume too
     with _reported_as(source):
         if checkpoint is None:
@@ -910,9 +916,23 @@ def _train(
                 **{name: getattr(args, name) for name in (*MODEL_OPTIONS, *TRAINING_OPTIONS)}, keep_gradients=kept
             )
             classes_from = test_part if args.patience is not None else None  # without, the test rows are the validation
-            model.fit(train_part, target, drop=args.drop, classes_from=classes_from, **fit_hooks)
+            model.fit(
+                train_part,
+                target,
+                drop=args.drop,
+                validation=validation,
+                classes_from=classes_from,
+                callbacks=callbacks,
+            )
         else:
-            model = TabularModel.resume(checkpoint, train_part, name=str(args.resume), keep_gradients=kept, **fit_hooks)
+            model = TabularModel.resume(
+                checkpoint,
+                train_part,
+                validation=validation,
+                callbacks=callbacks,
+                name=str(args.resume),
+                keep_gradients=kept,
+            )
         progress.stage = "reporting"
         history = model.history
         last = history.records[-1]
