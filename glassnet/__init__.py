@@ -21,7 +21,8 @@ The modules, from the bottom up (each imports only those before it):
 - ``callbacks``: what happens around a training (printing, checkpoints, stopping), as objects given to ``fit``
 - ``tables``, ``data``: reading and encoding tables; the housing data
 - ``tabular``: `TabularModel` and its bundle
-- ``cli``: the command line; ``export``, ``sklearn``: the bridges to PyTorch, ONNX and scikit-learn
+- ``cli``: the command line (``cli.options``, ``cli.resume``, ``cli.report``, ``cli.run``); ``export``, ``sklearn``:
+  the bridges to PyTorch, ONNX and scikit-learn
 """
 
 import importlib

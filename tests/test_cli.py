@@ -612,7 +612,7 @@ def test_the_plot_draws_every_epoch_while_the_table_shows_every_print_every(
         drawn.append(history)
         return b"png"
 
-    monkeypatch.setattr(cli, "loss_plot", loss_plot)
+    monkeypatch.setattr("glassnet.cli.report.loss_plot", loss_plot)
     stdout = run_ok(["--samples", "300", "--epochs", "25", "--plot", str(tmp_path / "loss.png")])
     assert loss_table_epochs(stdout) == [1, 10, 20, 25]
     assert [record.epoch for record in drawn[0].records] == list(range(1, 26))
@@ -1071,7 +1071,7 @@ def test_the_command_line_computes_in_one_blas_thread_unless_told_otherwise(monk
     def note_threads(args: object, out: object) -> None:
         seen.append({pool["num_threads"] for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"})
 
-    monkeypatch.setattr(cli, "train", note_threads)
+    monkeypatch.setattr("glassnet.cli.run.train", note_threads)
     monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
     with threadpoolctl.threadpool_limits(2, user_api="blas"):
         assert cli.main([]) == 0
