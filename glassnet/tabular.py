@@ -359,6 +359,7 @@ class WriteCheckpoints(Callback):
     def on_train_begin(self, model: TabularModel) -> None:
         self._file = CheckpointFile(self.path, name="checkpoint")
         self._model, self._start, self._first = model, model._under_way().run.epochs_done, None
+        self.written = None
 
     def between_epochs(self, run: TrainingRun) -> None:
         if (run.epochs_done - self._start) % self.every == 0:

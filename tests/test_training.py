@@ -810,3 +810,12 @@ def test_each_checkpoint_stores_extra_as_it_is_when_written(tmp_path: Path) -> N
 
     glassnet.TabularModel(epochs=12).fit(glassnet.make_housing(60, seed=1), "price", callbacks=[writer, Stage(writer)])
     assert stored == [8], "the last checkpoint holds the value set after the one before it"
+
+
+def test_a_checkpoint_writer_given_to_another_fit_says_only_what_that_fit_wrote(tmp_path: Path) -> None:
+    houses, writer = glassnet.make_housing(60, seed=1), glassnet.WriteCheckpoints(tmp_path / "run.json", every=5)
+    glassnet.TabularModel(epochs=6).fit(houses, "price", callbacks=[writer])
+    assert writer.written == 6
+    with pytest.raises(KeyboardInterrupt):
+        glassnet.TabularModel(epochs=6).fit(houses, "price", callbacks=[writer, StopAt(3)])
+    assert writer.written is None, "the second fit stopped before its first checkpoint"
