@@ -39,7 +39,9 @@ def handed(value: object) -> bool:
 
 
 def _name(frame: FrameType) -> str:
-    return f"{Path(frame.f_code.co_filename).stem}.{frame.f_code.co_qualname}"
+    """``cli.run.main``: the function's module within glassnet, then its qualified name."""
+    module = Path(frame.f_code.co_filename).relative_to(PACKAGE).with_suffix("")
+    return ".".join([*module.parts, frame.f_code.co_qualname])
 
 
 def path(argv: list[str] = ARGV) -> list[str]:

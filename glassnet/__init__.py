@@ -18,15 +18,18 @@ The modules, from the bottom up (each imports only those before it):
 - ``settings``, ``epochs``: a run's settings and its epochs
 - ``checkpoints``: the checkpoint format, its history log, and the files a run writes in the background
 - ``training``: the run: the epoch loop, patience, divergence
+- ``callbacks``: what happens around a training (printing, checkpoints, stopping), as objects given to ``fit``
 - ``tables``, ``data``: reading and encoding tables; the housing data
 - ``tabular``: `TabularModel` and its bundle
-- ``cli``: the command line; ``export``, ``sklearn``: the bridges to PyTorch, ONNX and scikit-learn
+- ``cli``: the command line (``cli.options``, ``cli.resume``, ``cli.report``, ``cli.run``); ``export``, ``sklearn``:
+  the bridges to PyTorch, ONNX and scikit-learn
 """
 
 import importlib
 from typing import TYPE_CHECKING, Any
 
 from glassnet.buffers import ArrayMaker, LayerBuffers, StepBuffers
+from glassnet.callbacks import Callback
 from glassnet.checkpoints import DataFingerprint, RandomState, TrainingCheckpoint
 from glassnet.data import FEATURES, TARGET, TRUE_COEFFICIENTS, get_data, make_housing, price_bands
 from glassnet.diagnosis import Diagnosis, Finding
@@ -66,7 +69,14 @@ from glassnet.tables import (
     read_table,
     split_rows,
 )
-from glassnet.tabular import TABULAR_TRAINING, Bundle, NotFittedError, TabularCheckpoint, TabularModel
+from glassnet.tabular import (
+    TABULAR_TRAINING,
+    Bundle,
+    NotFittedError,
+    TabularCheckpoint,
+    TabularModel,
+    WriteCheckpoints,
+)
 from glassnet.training import TrainingDiverged, TrainingRun
 
 if TYPE_CHECKING:
@@ -100,6 +110,7 @@ __all__ = [
     "ArrayFingerprint",
     "ArrayMaker",
     "Bundle",
+    "Callback",
     "DataError",
     "DataFingerprint",
     "DataNote",
@@ -138,6 +149,7 @@ __all__ = [
     "TrainingOptions",
     "TrainingRun",
     "TrainingSettings",
+    "WriteCheckpoints",
     "from_torch",
     "get_data",
     "gradient_check",

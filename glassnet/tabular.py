@@ -26,8 +26,8 @@ import hashlib
 import itertools
 import math
 import os
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import nullcontext
+from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Self, Unpack, cast, get_args
 
@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from glassnet.callbacks import Callback
 from glassnet.checkpoints import CheckpointFile, TrainingCheckpoint, read_checkpoint
 from glassnet.files import older_document, read_model, register_reader, write_atomically
 from glassnet.fingerprints import Fingerprint, fingerprint_differences
@@ -263,6 +264,16 @@ class TabularCheckpoint(BaseModel):
 register_reader(TabularCheckpoint, "glassnet.TabularModel.resume, or glassnet --resume (python train.py --resume)")
 
 
+def _callbacks(callbacks: Sequence[Callback]) -> list[Callback]:
+    """``callbacks`` as a list, each checked to be a `Callback`."""
+    if isinstance(callbacks, Callback) or not isinstance(callbacks, Sequence):
+        raise TypeError(f"callbacks: expected a sequence of Callback objects, got {type(callbacks).__name__}")
+    wrong = [type(callback).__name__ for callback in callbacks if not isinstance(callback, Callback)]
+    if wrong:
+        raise TypeError(f"callbacks: expected Callback objects, got {', '.join(wrong)}")
+    return list(callbacks)
+
+
 class NotFittedError(ValueError, AttributeError):
     """A `TabularModel` asked for what only a fitted (or loaded) one has."""
 
@@ -309,6 +320,73 @@ class _Fitted:
     history: TrainingHistory
     rows: pd.DataFrame | None = None
     """The feature columns of the rows it learned from, which effects describe unless given others."""
+
+
+@dataclass(frozen=True)
+class _Training:
+    """A training under way: its run, and the tables it learns from and watches as a checkpoint records them."""
+
+    run: TrainingRun
+    target: str
+    drop: list[str]
+    table: TableFingerprint
+    validation: TableFingerprint | None
+
+
+class WriteCheckpoints(Callback):
+    """The callback that writes a `TabularCheckpoint` to ``path`` every ``every`` epochs of training and at its end;
+    `TabularModel.resume` goes on from it, to the same bits.
+
+    ``extra`` (JSON values) is stored in it for the caller. The disk writes those made between epochs while
+    training goes on, and ``fit`` returns, or stops, only once the last is on disk. The file is the run's (its
+    `CheckpointFile`, ``<path>.lock``) from `on_train_begin` until `close`: given before the callbacks that print,
+    a file another process owns is refused before they begin. ``written`` is the epochs the last checkpoint
+    written holds (``None`` before the first).
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, every: int = CHECKPOINT_EVERY, extra: Mapping[str, Any] | None = None
+    ) -> None:
+        self.path = path
+        self.every = positive_int(every, "every")
+        self.extra = dict(extra or {})
+        self.written: int | None = None
+        self._file: CheckpointFile | None = None
+        self._model: TabularModel | None = None
+        self._start = 0
+        self._first: TabularCheckpoint | None = None  # the model's parts, validated at the first checkpoint only
+
+    def on_train_begin(self, model: TabularModel) -> None:
+        self._file = CheckpointFile(self.path, name="checkpoint")
+        self._model, self._start, self._first = model, model._under_way().run.epochs_done, None
+        self.written = None
+
+    def between_epochs(self, run: TrainingRun) -> None:
+        if (run.epochs_done - self._start) % self.every == 0:
+            self._write(run, background=True)
+
+    def on_train_end(self, model: TabularModel) -> None:
+        run = model._under_way().run
+        if run.epochs_done > self._start:  # a run resumed at its end writes nothing again
+            self._write(run, background=False)
+
+    def close(self) -> None:
+        if self._file is not None:
+            file, self._file = self._file, None
+            file.close()
+
+    def _write(self, run: TrainingRun, *, background: bool) -> None:
+        if self._file is None or self._model is None:
+            raise RuntimeError("WriteCheckpoints: a checkpoint is written only between on_train_begin and close")
+        self._file.write(run, self._document, background=background)
+        self.written = run.epochs_done
+
+    def _document(self, stored: TrainingCheckpoint) -> TabularCheckpoint:
+        if self._first is None:
+            if self._model is None:
+                raise RuntimeError("WriteCheckpoints: a checkpoint is made only between on_train_begin and close")
+            self._first = self._model._checkpoint(stored, self.extra)
+        return self._first.model_copy(update={"run": stored, "extra": dict(self.extra)})
 
 
 class TabularModel:
@@ -375,6 +453,7 @@ class TabularModel:
         base = TABULAR_TRAINING if settings is None else settings
         self.training = TrainingSettings.of(base, **training) if training else base
         self._fitted: _Fitted | None = None
+        self._training: _Training | None = None
 
     def __repr__(self) -> str:
         state = "fitted" if self._fitted is not None else "not fitted"
@@ -446,12 +525,7 @@ class TabularModel:
         drop: Sequence[str] = (),
         validation: pd.DataFrame | None = None,
         classes_from: pd.DataFrame | None = None,
-        on_start: Callable[[TabularModel], None] | None = None,
-        on_epoch: Callable[[EpochRecord], None] | None = None,
-        checkpoint: str | os.PathLike[str] | None = None,
-        checkpoint_every: int = CHECKPOINT_EVERY,
-        extra: Mapping[str, Any] | None = None,
-        on_checkpoint: Callable[[int], None] | None = None,
+        callbacks: Sequence[Callback] = (),
     ) -> TrainingHistory:
         """Learn the encodings from ``frame`` (n, columns), build the network and train it.
 
@@ -474,15 +548,11 @@ class TabularModel:
             Rows neither learned from nor watched (test rows) whose ``target`` labels join the
             classes, so that a class found only among them still has an output, with
             ``patience`` as without.
-        on_start, on_epoch : callable, optional
-            Called with the model once it is built, before the first epoch (it can already
-            predict), and with each epoch's record as it is made.
-        checkpoint : path, optional
-            Write a `TabularCheckpoint` there (atomically) every ``checkpoint_every`` epochs
-            and at the end; `resume` goes on from it, to the same bits. ``extra`` (JSON
-            values) is stored in it for the caller; ``on_checkpoint`` is called with the
-            epochs it holds once it is made. The disk writes those made between epochs while
-            training goes on, and `fit` returns, or stops, only once the last is on disk.
+        callbacks : sequence of Callback, optional
+            What happens around training (`glassnet.callbacks.Callback`): each is told when the
+            model is built (it can already predict), of each epoch's record as it is made, between
+            epochs, and at the end. `WriteCheckpoints` writes a `TabularCheckpoint` that `resume`
+            goes on from, to the same bits.
 
         Returns
         -------
@@ -515,7 +585,7 @@ class TabularModel:
             if target not in classes_frame.columns:
                 raise DataError(f"classes_from: no target column {target!r}; got {list(classes_frame.columns)}")
             classes_frame = self._rows_to_learn(classes_frame, [target], "classes_from")
-        every = positive_int(checkpoint_every, "checkpoint_every")
+        hooks = _callbacks(callbacks)
         features, X = TableEncoding.fit_transform(frame[columns])
         target_encoding, y, held_out_y = TargetEncoding.fit_transform(
             frame[target],
@@ -534,8 +604,7 @@ class TabularModel:
         run = TrainingRun(network, X, y, self.training, validation_data=watched)
         self._fitted = _Fitted(features, target_encoding, network, run.history, frame[columns])
         tables = (TableFingerprint.of(frame[used]), None if held_out is None else TableFingerprint.of(held_out[used]))
-        calls = (on_start, on_epoch, on_checkpoint)
-        return self._train(run, (target, list(drop), *tables), calls, checkpoint, every, extra)
+        return self._train(_Training(run, target, list(drop), *tables), hooks)
 
     def _rows_to_learn(self, frame: pd.DataFrame, columns: list[str], what: str) -> pd.DataFrame:
         """``frame``'s rows to learn from ``columns`` of: with ``missing="drop"``, `usable_rows`; else the same with
@@ -563,62 +632,53 @@ class TabularModel:
             return X, y, None
         return X, y, (features.transform(held_out, unseen="zero", name="validation"), held_out_y)
 
-    def _train(
-        self,
-        run: TrainingRun,
-        tables: tuple[str, list[str], TableFingerprint, TableFingerprint | None],
-        calls: tuple[
-            Callable[[TabularModel], None] | None, Callable[[EpochRecord], None] | None, Callable[[int], None] | None
-        ],
-        checkpoint: str | os.PathLike[str] | None,
-        every: int,
-        extra: Mapping[str, Any] | None,
-    ) -> TrainingHistory:
-        """Advance ``run`` to its end, writing a checkpoint (if asked) every ``every`` epochs and at the end;
-        ``calls`` are `fit`'s ``on_start``, ``on_epoch`` and ``on_checkpoint``. The checkpoint file is the run's
-        (`CheckpointFile` owns it) from before ``on_start`` until the last write is on disk."""
-        owned = nullcontext() if checkpoint is None else CheckpointFile(checkpoint, name="checkpoint")
-        with owned as written:
-            on_start, on_epoch, on_checkpoint = calls
-            if on_start is not None:
-                on_start(self)
-            fitted = self._state()
-            target, drop, table, validation = tables
+    def _train(self, training: _Training, callbacks: list[Callback]) -> TrainingHistory:
+        """Advance ``training.run`` to its end, calling each of ``callbacks``' hooks in turn, and close every callback
+        begun, error or not."""
+        run = training.run
 
-            first: TabularCheckpoint | None = None  # the model's parts, validated at the first checkpoint only
+        def on_record(record: EpochRecord) -> None:
+            for callback in callbacks:
+                callback.on_epoch_end(record)
 
-            def document(stored: TrainingCheckpoint) -> TabularCheckpoint:
-                nonlocal first
-                if first is not None:
-                    return first.model_copy(update={"run": stored, "extra": dict(extra or {})})
-                first = TabularCheckpoint(
-                    settings=self.settings,
-                    target=target,
-                    drop=drop,
-                    features=fitted.features,
-                    target_encoding=fitted.target,
-                    table=table,
-                    validation=validation,
-                    run=stored,
-                    extra=dict(extra or {}),
-                )
-                return first
+        def between_epochs(epochs_done: int) -> None:
+            for callback in callbacks:
+                callback.between_epochs(run)
 
-            start = run.epochs_done
-
-            def write(epochs_done: int) -> None:  # between epochs in the background; the last one is on disk on return
-                if written is not None and (run.finished or (epochs_done - start) % every == 0):
-                    written.write(run, document, background=not run.finished)
-                    if on_checkpoint is not None:
-                        on_checkpoint(epochs_done)
-
-            if not run.finished:  # a run resumed at its end writes nothing again
-                run.advance(on_record=on_epoch, between_epochs=write)
-                write(run.epochs_done)
-            if written is not None:
-                written.wait()
-        self._fitted = replace(fitted, history=run.history)
+        self._training = training
+        try:
+            with ExitStack() as begun:
+                for callback in callbacks:
+                    begun.callback(callback.close)
+                    callback.on_train_begin(self)
+                if not run.finished:
+                    run.advance(on_record=on_record, between_epochs=between_epochs)
+                for callback in callbacks:
+                    callback.on_train_end(self)
+        finally:
+            self._training = None
+        self._fitted = replace(self._state(), history=run.history)
         return run.history
+
+    def _under_way(self) -> _Training:
+        if self._training is None:
+            raise RuntimeError("TabularModel: no training is under way; callbacks are called by fit and resume")
+        return self._training
+
+    def _checkpoint(self, stored: TrainingCheckpoint, extra: dict[str, Any]) -> TabularCheckpoint:
+        """The `TabularCheckpoint` of the training under way, its run's part ``stored``."""
+        training, fitted = self._under_way(), self._state()
+        return TabularCheckpoint(
+            settings=self.settings,
+            target=training.target,
+            drop=training.drop,
+            features=fitted.features,
+            target_encoding=fitted.target,
+            table=training.table,
+            validation=training.validation,
+            run=stored,
+            extra=extra,
+        )
 
     @classmethod
     def resume(
@@ -627,12 +687,7 @@ class TabularModel:
         frame: pd.DataFrame,
         *,
         validation: pd.DataFrame | None = None,
-        on_start: Callable[[TabularModel], None] | None = None,
-        on_epoch: Callable[[EpochRecord], None] | None = None,
-        checkpoint: str | os.PathLike[str] | None = None,
-        checkpoint_every: int = CHECKPOINT_EVERY,
-        extra: Mapping[str, Any] | None = None,
-        on_checkpoint: Callable[[int], None] | None = None,
+        callbacks: Sequence[Callback] = (),
         name: str | None = None,
         keep_gradients: int | Literal["checkpoint"] | None = "checkpoint",
     ) -> TabularModel:
@@ -643,8 +698,9 @@ class TabularModel:
         its path, or ``"checkpoint"``). Only the epochs that remain run, and the model ends
         with the same bits as a run that was never stopped. ``keep_gradients`` replaces the
         run's setting for the epochs that remain (``"checkpoint"``: keep it): it decides only
-        which records hold full gradients, never the parameters. The other arguments are those of `fit`.
+        which records hold full gradients, never the parameters. ``callbacks`` are those of `fit`.
         """
+        hooks = _callbacks(callbacks)
         document = source if isinstance(source, TabularCheckpoint) else read_checkpoint(source, TabularCheckpoint)
         where = name or ("checkpoint" if isinstance(source, TabularCheckpoint) else str(source))
         stored = document.run
@@ -669,9 +725,7 @@ class TabularModel:
         run = TrainingRun.from_checkpoint(stored, X, y, watched, source=where)
         columns = used[:-1]
         model._fitted = _Fitted(document.features, document.target_encoding, run.network, run.history, frame[columns])
-        tables = (document.target, document.drop, *given)
-        every = positive_int(checkpoint_every, "checkpoint_every")
-        model._train(run, tables, (on_start, on_epoch, on_checkpoint), checkpoint, every, extra)
+        model._train(_Training(run, document.target, document.drop, *given), hooks)
         return model
 
     # ----- predicting --------------------------------------------------------

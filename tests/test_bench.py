@@ -200,7 +200,7 @@ def test_a_learning_rate_is_checked_by_one_rule_on_its_way_from_the_command_line
     """The path `bench/learning_rate_path.py` prints: from main() to the optimizer's step, through one rule's
     check (the option's parse and the record's validation), not a second mechanism beside it."""
     path = learning_rate_path.path()
-    assert path[0] == "cli.main" and path[-1] == "optim.Adam.step"
+    assert path[0] == "cli.run.main" and path[-1] == "optim.Adam.step"
     assert [name for name in path if name.startswith("rules.")] == [
         "rules.NumberRule.parse",
         "rules.NumberRule.check",

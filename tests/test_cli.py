@@ -1,4 +1,5 @@
-"""End-to-end tests of train.py: the default run, every option, user CSV tables, bundles, reports and bad input."""
+"""End-to-end tests of train.py (glassnet/cli/run.py): the default run, what each option does, user CSV tables,
+bundles and bad input. The options, resuming and the report have test files of their own, as rooms of their own."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import math
 import re
 import subprocess
 import sys
-import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -27,12 +27,6 @@ ROOT = Path(__file__).resolve().parents[1]
 LEARNED = "what the network learned"
 NOISE = 10_000.0  # dollars: the housing data's noise level, the best test RMSE any model can reach
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-ALL_OPTIONS = [
-    *("--epochs", "--learning-rate", "--hidden", "--activation", "--task", "--optimizer", "--batch-size", "--l2"),
-    *("--samples", "--seed", "--print-every", "--csv", "--target", "--test-fraction", "--save", "--model"),
-    *("--predict", "--output", "--report", "--plot", "--effects", "--drop", "--patience", "--unseen"),
-    *("--gradients", "--trace", "--checkpoint", "--checkpoint-every", "--resume"),
-]
 NUMERIC_COLUMNS = [
     *("income", "tenure_months", "credit_score", "utilization", "visits", "temperature", "tiny_signal"),
     *("big_balance", "noise_a", "noise_b", "store_count", "share"),
@@ -285,16 +279,8 @@ def test_the_loss_table_is_printed_while_training(monkeypatch: pytest.MonkeyPatc
 
 
 # --------------------------------------------------------------------------- #
-# Options
+# What each option does to a run
 # --------------------------------------------------------------------------- #
-
-
-def test_help_lists_every_option() -> None:
-    result = run_cli("--help")
-    assert result.returncode == 0
-    assert result.stderr == ""
-    for option in ALL_OPTIONS:
-        assert re.search(rf"(^|\s){option}\b", result.stdout), option
 
 
 def test_epochs_and_print_every_shape_the_loss_table() -> None:
@@ -558,35 +544,6 @@ def test_save_then_predict_gives_the_trained_models_predictions(
     ]
 
 
-@pytest.mark.parametrize(
-    ("value", "shown"),
-    [
-        (102_539_924.0, "102,500,000"),
-        (10_126.4, "10,130"),
-        (1.33333, "1.333"),
-        (0.99637, "0.9964"),
-        (0.000123456, "0.0001235"),
-        (1.23456e-7, "1.235e-07"),
-        (-2.5, "-2.500"),
-        (0.0, "0"),
-    ],
-)
-def test_metrics_are_printed_to_4_significant_digits(value: float, shown: str) -> None:
-    assert cli.significant(value) == shown
-
-
-def test_small_errors_are_not_rounded_away(tmp_path: Path) -> None:
-    """An RMSE of 1.33 printed as 1: metrics were rounded to whole target units."""
-    rng = np.random.default_rng(0)
-    table = pd.DataFrame({"x": rng.normal(size=200)}).assign(y=lambda t: t["x"] + rng.normal(0, 1.3, 200))
-    table.to_csv(tmp_path / "t.csv", index=False)
-    report = tmp_path / "r.json"
-    stdout = run_ok(["--csv", str(tmp_path / "t.csv"), "--target", "y", "--report", str(report)])
-    printed = dict((row[0], row[1:]) for row in github_table(stdout, "metrics"))
-    assert printed["test"][1] == cli.significant(read_report(report)["test"]["rmse"])
-    assert re.fullmatch(r"1\.\d{3}", printed["test"][1]), printed
-
-
 def test_drop_patience_and_the_training_report(tmp_path: Path) -> None:
     table = make_table(seed=4, n_rows=600)
     csv, report = write_csv(table.assign(ticket=np.arange(600) % 7), "spend", tmp_path / "t.csv"), tmp_path / "r.json"
@@ -601,22 +558,6 @@ def test_drop_patience_and_the_training_report(tmp_path: Path) -> None:
         rf"^stopped early after epoch {training['epochs']}; kept epoch {training['best_epoch']}", stdout, re.M
     )
     assert loss_table_epochs(stdout)[-1] == training["epochs"]  # the last epoch run closes the table
-
-
-def test_the_plot_draws_every_epoch_while_the_table_shows_every_print_every(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    drawn: list[TrainingHistory] = []
-
-    def loss_plot(history: TrainingHistory, loss_name: str, validation: str) -> bytes:
-        drawn.append(history)
-        return b"png"
-
-    monkeypatch.setattr(cli, "loss_plot", loss_plot)
-    stdout = run_ok(["--samples", "300", "--epochs", "25", "--plot", str(tmp_path / "loss.png")])
-    assert loss_table_epochs(stdout) == [1, 10, 20, 25]
-    assert [record.epoch for record in drawn[0].records] == list(range(1, 26))
-    assert all(record.val_loss is not None for record in drawn[0].records)
 
 
 def test_output_dash_is_standard_output_and_added_columns_are_not_overwritten(tmp_path: Path) -> None:
@@ -644,60 +585,6 @@ def test_housing_classifier_bundle_predicts_its_labels(tmp_path: Path) -> None:
     assert set(predicted["prediction"]) == {0, 1}
     expensive = houses["price"] > make_housing(1000, seed=0)["price"].median()
     assert float(np.mean(predicted["prediction"].to_numpy() == expensive.to_numpy())) > 0.85
-
-
-# --------------------------------------------------------------------------- #
-# Bad options: argparse usage, exit status 2
-# --------------------------------------------------------------------------- #
-
-BAD_OPTIONS = {
-    "epochs-zero": ["--epochs", "0"],
-    "epochs-text": ["--epochs", "ten"],
-    "hidden-text": ["--hidden", "10,x"],
-    "hidden-zero": ["--hidden", "10,0"],
-    "test-fraction-above-1": ["--test-fraction", "1.5"],
-    "test-fraction-zero": ["--test-fraction", "0"],
-    "learning-rate-zero": ["--learning-rate", "0"],
-    "learning-rate-nan": ["--learning-rate", "nan"],
-    "l2-negative": ["--l2", "-1"],
-    "batch-size-zero": ["--batch-size", "0"],
-    "samples-zero": ["--samples", "0"],
-    "print-every-zero": ["--print-every", "0"],
-    "seed-negative": ["--seed", "-1"],
-    "task-unknown": ["--task", "foo"],
-    "activation-unknown": ["--activation", "swish"],
-    "optimizer-unknown": ["--optimizer", "rmsprop"],
-    "unknown-option": ["--bogus"],
-    "csv-without-target": ["--csv", "table.csv"],
-    "target-without-csv": ["--target", "price"],
-    "model-without-predict": ["--model", "model.json"],
-    "predict-without-model": ["--predict", "rows.csv"],
-    "output-without-predict": ["--output", "out.csv"],
-    "unseen-without-predict": ["--unseen", "zero"],
-    "unseen-unknown": ["--model", "m.json", "--predict", "rows.csv", "--unseen", "skip"],
-    "drop-empty-name": ["--drop", "a,,b"],
-    "patience-zero": ["--patience", "0"],
-}
-
-
-@pytest.mark.parametrize("argv", BAD_OPTIONS.values(), ids=BAD_OPTIONS.keys())
-def test_bad_options_exit_2_with_usage(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main(argv, out=io.StringIO())
-    assert exit_info.value.code == 2
-    stderr = capsys.readouterr().err
-    assert stderr.startswith("usage: ")
-    assert "error: " in stderr
-    assert "Traceback" not in stderr
-
-
-def test_bad_option_from_the_shell() -> None:
-    result = run_cli("--hidden", "10,x")
-    assert result.returncode == 2
-    assert result.stdout == ""
-    assert result.stderr.startswith("usage: ")
-    assert "argument --hidden" in result.stderr
-    assert "Traceback" not in result.stderr
 
 
 # --------------------------------------------------------------------------- #
@@ -897,172 +784,8 @@ def test_divergence_is_one_line_exit_1_and_writes_nothing(
 
 
 # --------------------------------------------------------------------------- #
-# Gradients through training: columns, the diagnosis, the trace, checkpoints
+# Threads
 # --------------------------------------------------------------------------- #
-
-
-def test_gradients_adds_each_layers_norm_and_update_ratio_and_the_full_diagnosis() -> None:
-    stdout = run_ok(["--samples", "500", "--epochs", "20", "--gradients"])
-    header = next(line for line in stdout.splitlines() if line.startswith("|   epoch |"))
-    cells = [cell.strip() for cell in header.strip("|").split("|")]
-    assert cells == [
-        "epoch",
-        "train loss",
-        "test loss",
-        *(f"grad norm {i}" for i in (1, 2, 3)),
-        "update 1",
-        "update 2",
-        "update 3",
-    ]
-    assert loss_table_epochs(stdout) == [1, 10, 20]
-    assert "diagnosis of the training records\nno problems found in the training records" in stdout
-
-
-def test_findings_are_printed_after_training_when_there_are_any() -> None:
-    assert "diagnosis" not in run_ok(["--samples", "500", "--epochs", "20"]), "a healthy run says nothing"
-    deep = ["--hidden", ",".join(["16"] * 9), "--activation", "sigmoid", "--optimizer", "sgd"]
-    stdout = run_ok(["--samples", "1000", "--epochs", "20", *deep])
-    assert re.search(
-        r"^diagnosis: vanishing_gradients from epoch 1, layer 1: layer 1's gradient is .* try relu", stdout, re.M
-    )
-    assert re.search(r"^diagnosis: plateau from epoch 1: the loss has stayed at", stdout, re.M)
-
-
-def test_trace_writes_the_history_with_full_gradients_every_print_every(tmp_path: Path) -> None:
-    trace = tmp_path / "trace.json"
-    stdout = run_ok(["--samples", "500", "--epochs", "25", "--print-every", "10", "--trace", str(trace)])
-    history = TrainingHistory.model_validate_json(trace.read_text())
-    assert [r.epoch for r in history.records] == list(range(1, 26))
-    assert sorted(history.kept_gradients()) == [1, 10, 20, 25]
-    assert [layer.weights.shape for layer in history.kept_gradients()[10].layers] == [(4, 10), (10, 25), (25, 1)]
-    assert f"with the full gradients of 4 epochs, to {trace}" in stdout
-
-
-CHECKPOINTED = ["--samples", "1000", "--epochs", "300", "--batch-size", "32", "--print-every", "50"]
-
-
-def test_a_run_killed_after_a_checkpoint_resumes_to_the_same_bytes(tmp_path: Path) -> None:
-    """SIGKILL once a checkpoint is on disk; --resume ends with the bundle and report of an unbroken run."""
-    whole = tmp_path / "whole"
-    whole.mkdir()
-    run_ok([*CHECKPOINTED, "--save", str(whole / "model.json"), "--report", str(whole / "report.json")])
-
-    checkpoint, model, report = tmp_path / "run.json", tmp_path / "model.json", tmp_path / "report.json"
-    argv = [*CHECKPOINTED, "--checkpoint", str(checkpoint), "--save", str(model), "--report", str(report)]
-    process = subprocess.Popen([sys.executable, "train.py", *argv], cwd=ROOT, stdout=subprocess.DEVNULL)
-    try:
-        while not checkpoint.exists() and process.poll() is None:
-            time.sleep(0.005)
-        process.kill()  # SIGKILL: no handler runs, nothing is flushed
-    finally:
-        process.wait(timeout=60)
-    done = json.loads(checkpoint.read_text())["run"]["epochs_done"]
-    assert 0 < done < 300 and not model.exists(), "killed mid-run, after its first checkpoint"
-    log = tmp_path / "run.json.history.jsonl"
-    with log.open("ab") as killed_mid_append:  # what a kill between a log's append and its checkpoint leaves
-        killed_mid_append.write(b'{"epoch":')
-
-    stdout = run_ok(["--resume", str(checkpoint)])
-    assert f"resumed from {checkpoint} after epoch {done}" in stdout
-    assert f"training: adam, epochs {done + 1} to 300" in stdout
-    assert loss_table_epochs(stdout)[0] > done, "only the epochs that remain run"
-    assert model.read_bytes() == (whole / "model.json").read_bytes()
-    assert report.read_bytes() == (whole / "report.json").read_bytes()
-    assert json.loads(checkpoint.read_text())["run"]["epochs_done"] == 300
-    assert len(log.read_bytes().splitlines()) == 300 and log.read_bytes().endswith(b"}\n"), "one line per epoch"
-
-
-def test_trace_given_with_resume_keeps_the_gradients_and_not_a_bit_of_the_run_changes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """--trace is an output option, yet a resumed run kept no gradients: they were set on a fresh fit only."""
-    argv = ["--samples", "300", "--epochs", "40", "--print-every", "10", "--batch-size", "32"]
-    paths = {name: tmp_path / f"{name}.json" for name in ("whole", "untraced", "resumed", "run", "trace", "traced")}
-    run_ok([*argv, "--save", str(paths["whole"]), "--trace", str(paths["traced"])])
-    run_ok([*argv, "--save", str(paths["untraced"])])
-    checks = iter(range(1, 100))
-
-    def stop_in_epoch_25(self: cli.BetweenEpochs) -> None:
-        if next(checks) == 25:
-            raise KeyboardInterrupt
-
-    with monkeypatch.context() as patched:
-        patched.setattr(cli.BetweenEpochs, "check", stop_in_epoch_25)
-        assert run([*argv, "--checkpoint", str(paths["run"]), "--checkpoint-every", "10"])[0] == cli.INTERRUPTED
-    assert json.loads(paths["run"].read_text())["run"]["epochs_done"] == 20
-
-    stdout = run_ok(["--resume", str(paths["run"]), "--trace", str(paths["trace"]), "--save", str(paths["resumed"])])
-
-    assert "resumed from" in stdout and f"with the full gradients of 2 epochs, to {paths['trace']}" in stdout
-    kept = TrainingHistory.model_validate_json(paths["trace"].read_text()).kept_gradients()
-    whole = TrainingHistory.model_validate_json(paths["traced"].read_text()).kept_gradients()
-    assert sorted(kept) == [30, 40] and all(kept[e].model_dump_json() == whole[e].model_dump_json() for e in kept)
-    assert paths["resumed"].read_bytes() == paths["whole"].read_bytes() == paths["untraced"].read_bytes()
-
-
-@pytest.fixture
-def finished_checkpoint(tmp_path: Path) -> tuple[Path, Path]:
-    """A CSV run that wrote checkpoints to the end: (its checkpoint, its table)."""
-    csv = write_csv(make_table(seed=5, n_rows=300), "spend", tmp_path / "table.csv")
-    checkpoint = tmp_path / "run.json"
-    run_ok(
-        [
-            "--csv",
-            str(csv),
-            "--target",
-            "spend",
-            "--epochs",
-            "12",
-            "--checkpoint",
-            str(checkpoint),
-            "--checkpoint-every",
-            "5",
-        ]
-    )
-    return checkpoint, csv
-
-
-def test_resume_keeps_the_runs_settings_and_takes_new_outputs(
-    finished_checkpoint: tuple[Path, Path], tmp_path: Path
-) -> None:
-    checkpoint, _ = finished_checkpoint
-    report = tmp_path / "later.json"
-    stdout = run_ok(["--resume", str(checkpoint), "--epochs", "12", "--report", str(report)])  # the same value is fine
-    assert "training: adam, nothing left to run: the run ended after epoch 12" in stdout
-    assert loss_table_epochs(stdout) == [12], "no epoch runs again; the table shows where it ended"
-    assert read_report(report)["training"]["epochs"] == 12
-
-
-def test_resume_refuses_what_would_not_give_the_same_run(
-    finished_checkpoint: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    checkpoint, csv = finished_checkpoint
-
-    def refused(*argv: str) -> str:
-        code, stdout = run(list(argv))
-        assert code == 1 and stdout == ""
-        return capsys.readouterr().err
-
-    assert re.fullmatch(
-        rf"error: --resume {re.escape(str(checkpoint))}: a resumed run keeps the settings it started with; "
-        r"changed: --epochs 20 \(the checkpoint's run: 12\), --l2 0\.5 \(the checkpoint's run: 0\.0\)\n",
-        refused("--resume", str(checkpoint), "--epochs", "20", "--l2", "0.5"),
-    )
-    moved = csv.rename(tmp_path / "moved.csv")  # the same table elsewhere resumes
-    assert "training: adam, nothing left to run" in run_ok(["--resume", str(checkpoint), "--csv", str(moved)])
-    table = pd.read_csv(moved)
-    table["income"] = table["income"] + np.where(table.index == 7, 1.0, 0.0)
-    table.to_csv(csv, index=False)
-    assert (
-        "the tables differ from those the run trained on: "
-        "frame has the checkpoint's 240 rows and columns but other values" in refused("--resume", str(checkpoint))
-    )
-    damaged = tmp_path / "damaged.json"
-    damaged.write_text(checkpoint.read_text()[:-40])
-    assert f"error: {damaged}: not a valid TabularCheckpoint" in refused("--resume", str(damaged))
-    foreign = tmp_path / "foreign.json"
-    Network([2, 1]).save(foreign)
-    assert "it is a glassnet.network file, not a glassnet.tabular-checkpoint file" in refused("--resume", str(foreign))
 
 
 def test_the_command_line_computes_in_one_blas_thread_unless_told_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -1071,7 +794,7 @@ def test_the_command_line_computes_in_one_blas_thread_unless_told_otherwise(monk
     def note_threads(args: object, out: object) -> None:
         seen.append({pool["num_threads"] for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"})
 
-    monkeypatch.setattr(cli, "train", note_threads)
+    monkeypatch.setattr("glassnet.cli.run.train", note_threads)
     monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
     with threadpoolctl.threadpool_limits(2, user_api="blas"):
         assert cli.main([]) == 0

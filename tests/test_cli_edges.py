@@ -364,7 +364,7 @@ def test_the_diagnosis_calls_the_test_rows_what_the_loss_table_calls_them(
 
 
 # --------------------------------------------------------------------------- #
-# Pipes and mistyped options
+# Pipes
 # --------------------------------------------------------------------------- #
 
 
@@ -383,30 +383,3 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path: Path) -> N
     stderr = process.stderr.read().decode()
     assert (process.wait(timeout=120), stderr) == (141, "")
     assert head[0].decode().startswith("size,rooms,city,garden,prediction") and cli.READER_GONE == 141
-
-
-@pytest.mark.parametrize(
-    ("argv", "meant"),
-    [
-        (["--lr", "0.001"], "unrecognized arguments: --lr 0.001; did you mean --learning-rate?"),
-        (["--learning_rate=0.1"], "unrecognized arguments: --learning_rate=0.1; did you mean --learning-rate?"),
-        (["--epocs", "3"], "unrecognized arguments: --epocs 3; did you mean --epochs?"),
-        (["--bs", "8", "--lr", "1"], "did you mean --batch-size (for --bs), --learning-rate (for --lr)?"),
-        (["--optimizer", "adma"], "did you mean 'adam'?"),
-        (["--task", "Binary"], "did you mean 'binary'?"),
-    ],
-)
-def test_a_mistyped_option_or_choice_is_told_the_one_meant(
-    argv: list[str], meant: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    with pytest.raises(SystemExit) as stop:
-        cli.main(argv)
-    stderr = capsys.readouterr().err
-    assert stop.value.code == 2 and "usage:" in stderr
-    assert meant in stderr
-
-
-def test_an_unknown_option_like_none_is_left_without_a_guess(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit):
-        cli.main(["--foo", "1"])
-    assert capsys.readouterr().err.endswith("error: unrecognized arguments: --foo 1\n")

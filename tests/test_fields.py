@@ -29,8 +29,10 @@ def array_aliases(source: str) -> list[str]:
 
 def test_every_array_alias_is_defined_once_in_the_fields_room() -> None:
     """``FloatArray`` and ``BoolArray`` are the fields room's: every other module imports them."""
-    defining = {path.stem: array_aliases(path.read_text()) for path in sorted(PACKAGE.glob("*.py"))}
-    assert {module: names for module, names in defining.items() if names} == {"fields": ["FloatArray", "BoolArray"]}
+    defining = {
+        path.relative_to(PACKAGE).as_posix(): array_aliases(path.read_text()) for path in sorted(PACKAGE.rglob("*.py"))
+    }
+    assert {module: names for module, names in defining.items() if names} == {"fields.py": ["FloatArray", "BoolArray"]}
 
 
 def test_an_alias_bound_outside_the_fields_room_is_found() -> None:

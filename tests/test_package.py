@@ -23,13 +23,21 @@ from glassnet import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "glassnet"
-MODULES = sorted(f"glassnet.{info.name}" for info in pkgutil.iter_modules([str(PACKAGE)]))
+MODULES = sorted(info.name for info in pkgutil.walk_packages([str(PACKAGE)], "glassnet."))
+"""Every module of the package, those of its packages (``glassnet.cli.options``, ...) and the packages too."""
+
+
+def source(module: str) -> Path:
+    """The file of ``module`` (``glassnet.cli.run``, or a package's ``__init__.py``)."""
+    path = PACKAGE.joinpath(*module.split(".")[1:])
+    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
 
 
 def test_the_package_holds_the_rooms_of_the_design() -> None:
     rooms = {"rules", "fields", "fingerprints", "files", "buffers", "cli", "data", "diagnosis", "epochs", "export"}
     rooms |= {"checkpoints", "functions", "network", "optim"}
-    rooms |= {"records", "settings", "sklearn", "step", "tables", "tabular", "training"}
+    rooms |= {"records", "settings", "sklearn", "step", "tables", "tabular", "training", "callbacks"}
+    rooms |= {"cli.options", "cli.resume", "cli.report", "cli.run"}
     assert {name.removeprefix("glassnet.") for name in MODULES} == rooms
 
 
@@ -156,7 +164,7 @@ def _private_members(tree: ast.Module) -> set[str]:
 
 @pytest.mark.parametrize("module", MODULES)
 def test_no_module_reaches_into_the_private_members_of_another(module: str) -> None:
-    trees = {name: ast.parse((PACKAGE / f"{name.removeprefix('glassnet.')}.py").read_text()) for name in MODULES}
+    trees = {name: ast.parse(source(name).read_text()) for name in MODULES}
     tree, own = trees[module], _private_members(trees[module])
     # the private names the package's other modules define (another package's, such as torch's hook
     # registries that have no public accessor, are that package's affair)
@@ -185,10 +193,11 @@ def test_the_modules_import_downwards_only() -> None:
         "step",
     ]
     order += ["network", "settings", "epochs", "checkpoints"]
-    order += ["training", "tables", "data", "tabular", "cli", "export", "sklearn"]
+    order += ["training", "callbacks", "tables", "data", "tabular"]
+    order += ["cli.options", "cli.resume", "cli.report", "cli.run", "cli", "export", "sklearn"]
     assert sorted(order) == sorted(name.removeprefix("glassnet.") for name in MODULES)
     for position, name in enumerate(order):
-        tree = ast.parse((PACKAGE / f"{name}.py").read_text())
+        tree = ast.parse(source(f"glassnet.{name}").read_text())
         imported = {
             node.module.removeprefix("glassnet.")
             for node in tree.body  # module level only

@@ -61,18 +61,19 @@ def run(code: str, cwd: Path, profile: dict[str, str]) -> str:
 
 
 STOPPED_AT_EPOCH_4 = """
-    from glassnet import TabularModel, make_housing
+    from glassnet import Callback, TabularModel, WriteCheckpoints, make_housing
 
     class Stop(Exception):
         pass
 
-    def stop(record):
-        if record.epoch == 4:
-            raise Stop
+    class StopAt4(Callback):
+        def on_epoch_end(self, record):
+            if record.epoch == 4:
+                raise Stop
 
     try:
         TabularModel(hidden=(6,), activation="tanh", epochs=8, batch_size=32).fit(
-            make_housing(300, seed=2), "price", checkpoint="run.json", checkpoint_every=3, on_epoch=stop
+            make_housing(300, seed=2), "price", callbacks=[WriteCheckpoints("run.json", every=3), StopAt4()]
         )
     except Stop:
         print("stopped")

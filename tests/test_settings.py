@@ -168,13 +168,14 @@ class Stop(Exception):
 def test_a_tabular_model_resumed_from_a_checkpoint_trains_with_its_one_copy_of_the_settings(tmp_path: Path) -> None:
     houses, checkpoint = make_housing(80, seed=1), tmp_path / "run.json"
 
-    def stop_in_epoch_4(record: glassnet.EpochRecord) -> None:
-        if record.epoch == 4:
-            raise Stop
+    class StopInEpoch4(glassnet.Callback):
+        def on_epoch_end(self, record: glassnet.EpochRecord) -> None:
+            if record.epoch == 4:
+                raise Stop
 
     with pytest.raises(Stop):
         TabularModel(epochs=6, learning_rate=0.05, batch_size=16).fit(
-            houses, "price", checkpoint=checkpoint, checkpoint_every=3, on_epoch=stop_in_epoch_4
+            houses, "price", callbacks=[glassnet.WriteCheckpoints(checkpoint, every=3), StopInEpoch4()]
         )
     whole = TabularModel(epochs=6, learning_rate=0.05, batch_size=16)
     whole.fit(houses, "price")

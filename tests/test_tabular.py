@@ -16,6 +16,7 @@ from sklearn.preprocessing import StandardScaler
 from test_cli import TARGETS, make_table
 
 from glassnet import (
+    Callback,
     DataError,
     DataNote,
     EpochRecord,
@@ -23,6 +24,8 @@ from glassnet import (
     NotFittedError,
     TabularModel,
     TrainingDiverged,
+    TrainingRun,
+    WriteCheckpoints,
     cli,
     read_table,
     split_rows,
@@ -237,18 +240,66 @@ def test_network_load_of_a_bundle_says_to_use_tabular_model_load(
 def test_fit_records_every_epoch_and_calls_back_before_and_during() -> None:
     frame, target = _housing_like()
     events: list[object] = []
-    model = TabularModel(epochs=7, init="he")
-    history = model.fit(
-        frame,
-        target,
-        on_start=lambda built: events.append(built.predict(frame.iloc[:1]).iloc[0]),
-        on_epoch=events.append,
-    )
+
+    class Watch(Callback):
+        def on_train_begin(self, model: TabularModel) -> None:
+            events.append(model.predict(frame.iloc[:1]).iloc[0])
+
+        def on_epoch_end(self, record: EpochRecord) -> None:
+            events.append(record)
+
+        def between_epochs(self, run: TrainingRun) -> None:
+            events.append(run.epochs_done)
+
+        def on_train_end(self, model: TabularModel) -> None:
+            events.append("end")
+
+        def close(self) -> None:
+            events.append("closed")
+
+    model = TabularModel(epochs=3, init="he")
+    history = model.fit(frame, target, callbacks=[Watch()])
     assert isinstance(events[0], float)  # the untrained model already predicts
-    assert [record.epoch for record in events[1:] if isinstance(record, EpochRecord)] == list(range(1, 8))
-    assert [record.epoch for record in history.records] == list(range(1, 8))
+    assert [type(event).__name__ for event in events[1:]] == [
+        *("EpochRecord", "int") * 2,
+        *("EpochRecord", "str", "str"),
+    ]
+    assert [record.epoch for record in events[1:] if isinstance(record, EpochRecord)] == [1, 2, 3]
+    assert [event for event in events[1:] if not isinstance(event, EpochRecord)] == [1, 2, "end", "closed"]
+    assert [record.epoch for record in history.records] == [1, 2, 3]
     assert all(record.val_loss is None for record in history.records)
     assert (history.best_epoch, history.stopped_early) == (None, False)
+
+
+def test_callbacks_are_checked_before_anything_is_built() -> None:
+    frame, target = _housing_like()
+    with pytest.raises(TypeError, match=r"callbacks: expected Callback objects, got function"):
+        TabularModel(epochs=1).fit(frame, target, callbacks=[lambda record: None])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match=r"callbacks: expected a sequence of Callback objects, got Callback"):
+        TabularModel(epochs=1).fit(frame, target, callbacks=Callback())  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"every: expected a positive integer, got 0"):
+        WriteCheckpoints("run.json", every=0)
+
+
+def test_a_callback_that_raises_stops_training_and_every_callback_begun_is_closed() -> None:
+    frame, target = _housing_like()
+    closed: list[str] = []
+
+    class Stop(Callback):
+        def on_epoch_end(self, record: EpochRecord) -> None:
+            if record.epoch == 2:
+                raise KeyboardInterrupt
+
+        def on_train_end(self, model: TabularModel) -> None:
+            closed.append("never: training did not finish")
+
+        def close(self) -> None:
+            closed.append("closed")
+
+    model = TabularModel(epochs=5)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(frame, target, callbacks=[Stop(), Stop()])
+    assert closed == ["closed", "closed"]
 
 
 @pytest.mark.parametrize(("init", "expected"), [("he", (2 / 3) ** 0.5), ("xavier", (2 / 403) ** 0.5)])
@@ -257,7 +308,12 @@ def test_init_reaches_the_network(init: str, expected: float) -> None:
     frame = pd.DataFrame(rng.normal(size=(20, 3)), columns=["a", "b", "c"]).assign(y=rng.normal(size=20))
     weights: list[np.ndarray] = []
     model = TabularModel(hidden=(400,), init=init, epochs=1)
-    model.fit(frame, "y", on_start=lambda built: weights.append(built.network.params[0].weights.copy()))
+
+    class FirstWeights(Callback):
+        def on_train_begin(self, model: TabularModel) -> None:
+            weights.append(model.network.params[0].weights.copy())
+
+    model.fit(frame, "y", callbacks=[FirstWeights()])
     assert weights[0].std() == pytest.approx(expected, rel=0.05)
 
 

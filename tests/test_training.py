@@ -645,6 +645,39 @@ def test_a_checkpoint_takes_its_baseline_and_input_scales_from_the_data_not_the_
     assert resumed.advance().model_dump_json() == whole.history.model_dump_json()
 
 
+class CheckpointsWritten(glassnet.Callback, list[int]):
+    """Given after a `WriteCheckpoints`, the epochs of each checkpoint it has written, as they are written."""
+
+    def __init__(self, writer: glassnet.WriteCheckpoints) -> None:
+        super().__init__()
+        self.writer = writer
+
+    def _seen(self) -> None:
+        if self.writer.written is not None and (not self or self[-1] != self.writer.written):
+            self.append(self.writer.written)
+            self.written(self.writer.written)
+
+    def written(self, epochs: int) -> None:
+        """Called with the epochs of each checkpoint once it is written (or handed to the disk)."""
+
+    def between_epochs(self, run: glassnet.TrainingRun) -> None:
+        self._seen()
+
+    def on_train_end(self, model: glassnet.TabularModel) -> None:
+        self._seen()
+
+
+class StopAt(glassnet.Callback):
+    """Raises ``error`` at the end of epoch ``epoch``, as a Ctrl-C or a killed process would stop the run."""
+
+    def __init__(self, epoch: int, error: type[BaseException] = KeyboardInterrupt) -> None:
+        self.epoch, self.error = epoch, error
+
+    def on_epoch_end(self, record: glassnet.EpochRecord) -> None:
+        if record.epoch == self.epoch:
+            raise self.error
+
+
 def test_checkpoints_written_during_a_fit_make_no_step_buffers_again(tmp_path: Path, monkeypatch: Any) -> None:
     """A checkpoint every epoch is written between the epochs of one advance, not by an advance per checkpoint."""
     made: list[int] = []
@@ -658,9 +691,9 @@ def test_checkpoints_written_during_a_fit_make_no_step_buffers_again(tmp_path: P
     houses = glassnet.make_housing(60, seed=1)
     glassnet.TabularModel(epochs=12).fit(houses, "price")
     unsaved, made[:] = list(made), []
-    written: list[int] = []
-    model = glassnet.TabularModel(epochs=12)
-    model.fit(houses, "price", checkpoint=tmp_path / "run.json", checkpoint_every=1, on_checkpoint=written.append)
+    writer = glassnet.WriteCheckpoints(tmp_path / "run.json", every=1)
+    written = CheckpointsWritten(writer)
+    glassnet.TabularModel(epochs=12).fit(houses, "price", callbacks=[writer, written])
     assert written == list(range(1, 13)) and made == unsaved, "the same buffer sets, however many checkpoints"
 
 
@@ -677,13 +710,10 @@ def test_a_fit_stopped_while_its_checkpoint_is_being_written_leaves_it_whole(
 
     monkeypatch.setattr(os, "fsync", slow_disk)
 
-    def stop_at_25(record: glassnet.EpochRecord) -> None:
-        if record.epoch == 25:
-            raise KeyboardInterrupt
-
     houses, path = glassnet.make_housing(60, seed=1), tmp_path / "run.json"
+    writer = glassnet.WriteCheckpoints(path, every=10)
     with pytest.raises(KeyboardInterrupt):
-        glassnet.TabularModel(epochs=40).fit(houses, "price", checkpoint=path, checkpoint_every=10, on_epoch=stop_at_25)
+        glassnet.TabularModel(epochs=40).fit(houses, "price", callbacks=[writer, StopAt(25)])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json", "run.json.history.jsonl"]
     assert json.loads(path.read_text())["run"]["epochs_done"] == 20, "the checkpoint under way is in place"
     resumed = glassnet.TabularModel.resume(path, houses)
@@ -713,7 +743,7 @@ def test_a_checkpoint_that_fails_on_disk_stops_the_fit_with_its_error(
     monkeypatch.setattr(glassnet.files.AtomicFile, "write", full_disk_at_the_third)
     houses, path = glassnet.make_housing(60, seed=1), tmp_path / "run.json"
     with pytest.raises(OSError, match="No space left on device"):
-        glassnet.TabularModel(epochs=60).fit(houses, "price", checkpoint=path, checkpoint_every=10)
+        glassnet.TabularModel(epochs=60).fit(houses, "price", callbacks=[glassnet.WriteCheckpoints(path, every=10)])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json", "run.json.history.jsonl"]
     monkeypatch.undo()
     assert json.loads(path.read_text())["run"]["epochs_done"] == whole[-1] < 60, "the third never replaced it"
@@ -745,16 +775,17 @@ def test_checkpoints_made_while_the_disk_is_busy_go_to_it_as_one(
 
     monkeypatch.setattr(os, "fsync", held_disk)
     monkeypatch.setattr(glassnet.files.AtomicFile, "write", counted)
-    made: list[int] = []
 
-    def on_checkpoint(epochs: int) -> None:
-        made.append(epochs)
-        if epochs == 29:
-            flushes.set()
+    class Made(CheckpointsWritten):
+        def written(self, epochs: int) -> None:
+            if epochs == 29:
+                flushes.set()
 
     houses, path = glassnet.make_housing(60, seed=1), tmp_path / "run.json"
+    writer = glassnet.WriteCheckpoints(path, every=1)
+    made = Made(writer)
     model = glassnet.TabularModel(epochs=30)
-    model.fit(houses, "price", checkpoint=path, checkpoint_every=1, on_checkpoint=on_checkpoint)
+    model.fit(houses, "price", callbacks=[writer, made])
     assert made == list(range(1, 31)) and epochs_written == [1, 29, 30], "2 to 29 waited, and went as one"
     log = [json.loads(line)["epoch"] for line in glassnet.checkpoints.history_log(path).read_text().splitlines()]
     assert log == list(range(1, 31))
@@ -765,23 +796,26 @@ def test_checkpoints_made_while_the_disk_is_busy_go_to_it_as_one(
 
 
 def test_each_checkpoint_stores_extra_as_it_is_when_written(tmp_path: Path) -> None:
-    """The model's parts are validated at the first checkpoint only, but ``extra`` is the caller's mapping as it
-    stands at each checkpoint: a value it changes mid-run reaches the next checkpoint."""
-    extra: dict[str, Any] = {"stage": 0}
+    """The model's parts are validated at the first checkpoint only, but ``extra`` is the writer's mapping as it
+    stands at each checkpoint: a value changed mid-run reaches the next checkpoint."""
     stored: list[int] = []
     path = tmp_path / "run.json"
+    writer = glassnet.WriteCheckpoints(path, every=4, extra={"stage": 0})
 
-    def on_checkpoint(epochs: int) -> None:
-        if epochs == 12:  # the last, written before this call
-            stored.append(json.loads(path.read_text())["extra"]["stage"])
-        extra["stage"] = epochs
+    class Stage(CheckpointsWritten):
+        def written(self, epochs: int) -> None:
+            if epochs == 12:  # the last, written before this call
+                stored.append(json.loads(path.read_text())["extra"]["stage"])
+            writer.extra["stage"] = epochs
 
-    glassnet.TabularModel(epochs=12).fit(
-        glassnet.make_housing(60, seed=1),
-        "price",
-        checkpoint=path,
-        checkpoint_every=4,
-        on_checkpoint=on_checkpoint,
-        extra=extra,
-    )
+    glassnet.TabularModel(epochs=12).fit(glassnet.make_housing(60, seed=1), "price", callbacks=[writer, Stage(writer)])
     assert stored == [8], "the last checkpoint holds the value set after the one before it"
+
+
+def test_a_checkpoint_writer_given_to_another_fit_says_only_what_that_fit_wrote(tmp_path: Path) -> None:
+    houses, writer = glassnet.make_housing(60, seed=1), glassnet.WriteCheckpoints(tmp_path / "run.json", every=5)
+    glassnet.TabularModel(epochs=6).fit(houses, "price", callbacks=[writer])
+    assert writer.written == 6
+    with pytest.raises(KeyboardInterrupt):
+        glassnet.TabularModel(epochs=6).fit(houses, "price", callbacks=[writer, StopAt(3)])
+    assert writer.written is None, "the second fit stopped before its first checkpoint"

@@ -1,0 +1,96 @@
+"""What the command line prints and writes about a run (glassnet/cli/report.py): metrics to 4 significant
+digits, the loss curves, the gradient columns and the diagnosis, the trace."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_cli import github_table, loss_table_epochs, read_report, run_ok
+
+from glassnet import TrainingHistory, cli
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (102_539_924.0, "102,500,000"),
+        (10_126.4, "10,130"),
+        (1.33333, "1.333"),
+        (0.99637, "0.9964"),
+        (0.000123456, "0.0001235"),
+        (1.23456e-7, "1.235e-07"),
+        (-2.5, "-2.500"),
+        (0.0, "0"),
+    ],
+)
+def test_metrics_are_printed_to_4_significant_digits(value: float, shown: str) -> None:
+    assert cli.significant(value) == shown
+
+
+def test_small_errors_are_not_rounded_away(tmp_path: Path) -> None:
+    """An RMSE of 1.33 printed as 1: metrics were rounded to whole target units."""
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"x": rng.normal(size=200)}).assign(y=lambda t: t["x"] + rng.normal(0, 1.3, 200))
+    table.to_csv(tmp_path / "t.csv", index=False)
+    report = tmp_path / "r.json"
+    stdout = run_ok(["--csv", str(tmp_path / "t.csv"), "--target", "y", "--report", str(report)])
+    printed = dict((row[0], row[1:]) for row in github_table(stdout, "metrics"))
+    assert printed["test"][1] == cli.significant(read_report(report)["test"]["rmse"])
+    assert re.fullmatch(r"1\.\d{3}", printed["test"][1]), printed
+
+
+def test_the_plot_draws_every_epoch_while_the_table_shows_every_print_every(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    drawn: list[TrainingHistory] = []
+
+    def loss_plot(history: TrainingHistory, loss_name: str, validation: str) -> bytes:
+        drawn.append(history)
+        return b"png"
+
+    monkeypatch.setattr("glassnet.cli.report.loss_plot", loss_plot)
+    stdout = run_ok(["--samples", "300", "--epochs", "25", "--plot", str(tmp_path / "loss.png")])
+    assert loss_table_epochs(stdout) == [1, 10, 20, 25]
+    assert [record.epoch for record in drawn[0].records] == list(range(1, 26))
+    assert all(record.val_loss is not None for record in drawn[0].records)
+
+
+def test_gradients_adds_each_layers_norm_and_update_ratio_and_the_full_diagnosis() -> None:
+    stdout = run_ok(["--samples", "500", "--epochs", "20", "--gradients"])
+    header = next(line for line in stdout.splitlines() if line.startswith("|   epoch |"))
+    cells = [cell.strip() for cell in header.strip("|").split("|")]
+    assert cells == [
+        "epoch",
+        "train loss",
+        "test loss",
+        *(f"grad norm {i}" for i in (1, 2, 3)),
+        "update 1",
+        "update 2",
+        "update 3",
+    ]
+    assert loss_table_epochs(stdout) == [1, 10, 20]
+    assert "diagnosis of the training records\nno problems found in the training records" in stdout
+
+
+def test_findings_are_printed_after_training_when_there_are_any() -> None:
+    assert "diagnosis" not in run_ok(["--samples", "500", "--epochs", "20"]), "a healthy run says nothing"
+    deep = ["--hidden", ",".join(["16"] * 9), "--activation", "sigmoid", "--optimizer", "sgd"]
+    stdout = run_ok(["--samples", "1000", "--epochs", "20", *deep])
+    assert re.search(
+        r"^diagnosis: vanishing_gradients from epoch 1, layer 1: layer 1's gradient is .* try relu", stdout, re.M
+    )
+    assert re.search(r"^diagnosis: plateau from epoch 1: the loss has stayed at", stdout, re.M)
+
+
+def test_trace_writes_the_history_with_full_gradients_every_print_every(tmp_path: Path) -> None:
+    trace = tmp_path / "trace.json"
+    stdout = run_ok(["--samples", "500", "--epochs", "25", "--print-every", "10", "--trace", str(trace)])
+    history = TrainingHistory.model_validate_json(trace.read_text())
+    assert [r.epoch for r in history.records] == list(range(1, 26))
+    assert sorted(history.kept_gradients()) == [1, 10, 20, 25]
+    assert [layer.weights.shape for layer in history.kept_gradients()[10].layers] == [(4, 10), (10, 25), (25, 1)]
+    assert f"with the full gradients of 4 epochs, to {trace}" in stdout
