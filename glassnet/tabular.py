@@ -36,11 +36,11 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from glassnet.checkpoints import CheckpointFile, TrainingCheckpoint, read_checkpoint
-from glassnet.files import older_document, read_model, register_reader, write_atomically
+from glassnet.files import read_model, register_reader, write_atomically
 from glassnet.fingerprints import Fingerprint, fingerprint_differences
 from glassnet.functions import ACTIVATIONS, Head
 from glassnet.network import Init, Network, NetworkDocument
-from glassnet.optim import OPTIMIZERS, Adam
+from glassnet.optim import Adam
 from glassnet.records import EpochRecord, FeatureEffect, FeatureEffects, TrainingHistory
 from glassnet.rules import non_negative_int, one_of, open_fraction, positive_int
 from glassnet.settings import TrainingOptions, TrainingSettings
@@ -156,34 +156,6 @@ class TabularSettings(BaseModel):
     """Absent from an older checkpoint, whose run refused rows with missing values: read as ``"error"``."""
 
 
-_TRAINING_IN_VERSION_1 = ("epochs", "batch_size", "l2", "patience", "keep_gradients")
-"""The training settings a version 1 tabular checkpoint held twice: in its settings and in its run's."""
-
-
-def _version_1_disagreements(settings: dict[str, Any], run: dict[str, Any]) -> list[str]:
-    """Where a version 1 checkpoint's settings say otherwise than its run's settings and optimizer."""
-    run_settings, optimizer = run.get("settings"), run.get("optimizer")
-    if not (isinstance(run_settings, dict) and isinstance(optimizer, dict)):
-        return []  # malformed: the version 2 checks say what is missing
-    found = [
-        f"settings.{name} ({settings.get(name)!r}) and run.settings.{name} ({run_settings.get(name)!r})"
-        for name in _TRAINING_IN_VERSION_1
-        if settings.get(name) != run_settings.get(name)
-    ]
-    kind = optimizer.get("kind")
-    if settings.get("optimizer") != kind:
-        found.append(f"settings.optimizer ({settings.get('optimizer')!r}) and run.optimizer.kind ({kind!r})")
-    rate = settings.get("learning_rate")
-    if rate is None and isinstance(kind, str) and kind in OPTIMIZERS:  # the optimizer's default was asked for
-        rate = OPTIMIZERS[kind].model_fields["learning_rate"].default
-    if rate != optimizer.get("learning_rate"):
-        found.append(
-            f"settings.learning_rate ({settings.get('learning_rate')!r}) and run.optimizer.learning_rate "
-            f"({optimizer.get('learning_rate')!r})"
-        )
-    return found
-
-
 class TableFingerprint(Fingerprint):
     """A table's rows, column names and a SHA-256 of its values, cells and order: enough to tell it from another."""
 
@@ -215,8 +187,7 @@ class TabularCheckpoint(BaseModel):
     the target and dropped columns, the encodings, fingerprints of the tables it learned from
     and watched, the `TrainingCheckpoint` of its run (which holds the training settings), and
     ``extra``: JSON values its caller stored with it (the command line keeps its own options
-    there). Version 1 files, which hold the training settings twice, are read once their two
-    copies are found to agree; a file whose copies differ is refused, naming them.
+    there). Older versions are read in this one's shape (`glassnet.upgrades`).
     """
 
     format: Literal["glassnet.tabular-checkpoint"] = "glassnet.tabular-checkpoint"
@@ -230,19 +201,6 @@ class TabularCheckpoint(BaseModel):
     validation: TableFingerprint | None = None
     run: TrainingCheckpoint
     extra: dict[str, Any] = Field(default_factory=dict)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _read_version_1(cls, document: Any) -> Any:
-        """A version 1 document in version 2's shape, refused if its two copies of the training settings differ."""
-        old = older_document(document, 1, "settings", "run")
-        if old is None:
-            return document
-        disagreements = _version_1_disagreements(old["settings"], old["run"])
-        if disagreements:
-            raise ValueError(f"the training settings disagree: {'; '.join(disagreements)}")
-        kept = {name: value for name, value in old["settings"].items() if name in TabularSettings.model_fields}
-        return {**old, "version": 2, "settings": kept}
 
     @model_validator(mode="after")
     def _parts_agree(self) -> Self:

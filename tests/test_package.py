@@ -29,7 +29,7 @@ MODULES = sorted(f"glassnet.{info.name}" for info in pkgutil.iter_modules([str(P
 def test_the_package_holds_the_rooms_of_the_design() -> None:
     rooms = {"rules", "fields", "fingerprints", "files", "buffers", "cli", "data", "diagnosis", "epochs", "export"}
     rooms |= {"checkpoints", "functions", "network", "optim"}
-    rooms |= {"records", "settings", "sklearn", "step", "tables", "tabular", "training"}
+    rooms |= {"records", "settings", "sklearn", "step", "tables", "tabular", "training", "upgrades"}
     assert {name.removeprefix("glassnet.") for name in MODULES} == rooms
 
 
@@ -176,6 +176,7 @@ def test_the_modules_import_downwards_only() -> None:
         "rules",
         "fields",
         "fingerprints",
+        "upgrades",
         "files",
         "buffers",
         "functions",
