@@ -7,12 +7,13 @@
 (``glassnet --csv table.csv --target y``, or ``TabularModel().fit(frame, "y")``) until the first call
 into the training step (``glassnet/step.py``, where every matrix product is) from a `TrainingRun`: a
 forward pass made before training, to show predictions, is on the way, not the end of it. It prints
-how many distinct functions were called, how many of them were given rows (a DataFrame, a Series or
-an array among their arguments: marked ``[rows]`` in the chain), and how many times each check of the
+how many distinct functions were called, how many of them were given the table's rows as a table (a
+DataFrame, a Series or `glassnet.tables.CheckedRows` among their arguments: marked ``[rows]`` in the
+chain; once encoded, rows are arrays, as the network's parameters are), and how many times each check of the
 rows ran: the column names (``reject_duplicates``), the missing values (``reject_missing``), infinity
-(``reject_infinite``), the frame itself (``_check_frame``) and finiteness: the calls of ``np.isfinite``
-from the package, of rows and of parameters alike (a NumPy ufunc, which a profiler does not see, so it
-is wrapped while watching; ``--chain`` names their callers).
+(``reject_infinite``), the frame itself (``check_frame``, once ``tabular._check_frame``) and finiteness:
+the calls of ``np.isfinite`` from the package, of rows and of parameters alike (a NumPy ufunc, which a
+profiler does not see, so it is wrapped while watching; ``--chain`` names their callers).
 
 The table: 40 rows of the housing data (numbers) and a text column, the target ``y``.
 """
@@ -38,12 +39,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from glassnet import TabularModel, cli, make_housing  # noqa: E402  (the repository folder must be on the path first)
+from glassnet.tables import CheckedRows  # noqa: E402
 
 PACKAGE = str(ROOT / "glassnet")
 STEP = str(ROOT / "glassnet" / "step.py")
 TRAINING = str(ROOT / "glassnet" / "training.py")
-DATA = (pd.DataFrame, pd.Series, np.ndarray)
-CHECKS = ("reject_duplicates", "reject_missing", "reject_infinite", "_check_frame")
+DATA = (pd.DataFrame, pd.Series, CheckedRows)
+CHECKS = ("reject_duplicates", "reject_missing", "reject_infinite", "check_frame")
 """The checks of a table's rows (`glassnet.tables`, `glassnet.tabular`) whose runs are counted, with finiteness."""
 
 
@@ -98,7 +100,10 @@ class RowPath:
 
     def checks(self) -> dict[str, int]:
         """How many times each of `CHECKS` ran, and finiteness (``np.isfinite``)."""
-        ran = {check: sum(n for name, n in self.calls.items() if name.rsplit(".", 1)[-1] == check) for check in CHECKS}
+        ran = {
+            check: sum(n for name, n in self.calls.items() if name.rsplit(".", 1)[-1].lstrip("_") == check)
+            for check in CHECKS
+        }
         return {**ran, "np.isfinite": sum(self.finite.values())}
 
 

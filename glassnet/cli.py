@@ -48,7 +48,18 @@ from glassnet.optim import OPTIMIZERS
 from glassnet.records import EpochRecord, FeatureEffects, TrainingHistory
 from glassnet.rules import non_negative_int, non_negative_number, open_fraction, positive_int, positive_number
 from glassnet.settings import RULES, TrainingSettings, default_learning_rates
-from glassnet.tables import MISSING, TASKS, UNSEEN, DataError, DataNote, Unseen, read_table, split_rows, usable_rows
+from glassnet.tables import (
+    MISSING,
+    TASKS,
+    UNSEEN,
+    CheckedRows,
+    DataError,
+    DataNote,
+    Unseen,
+    read_table,
+    split_rows,
+    usable_rows,
+)
 from glassnet.tabular import (
     CHECKPOINT_EVERY,
     TABULAR_TRAINING,
@@ -619,11 +630,11 @@ def print_table(
     print(f"\n{title}\n{tabulate(rows, headers=headers, tablefmt='github', floatfmt=floatfmt)}", file=out)
 
 
-def show_predictions(title: str, model: TabularModel, test_part: pd.DataFrame, out: TextIO) -> None:
+def show_predictions(title: str, model: TabularModel, test_part: CheckedRows, out: TextIO) -> None:
     """The first test rows' targets next to the model's predictions."""
-    shown = test_part.iloc[:SHOWN_ROWS]
+    shown = test_part.take(slice(SHOWN_ROWS))
     predicted = model.predict(shown, unseen="zero")
-    print_table(title, list(zip(shown[model.target], predicted, strict=True)), [model.target, "prediction"], out)
+    print_table(title, list(zip(shown.frame[model.target], predicted, strict=True)), [model.target, "prediction"], out)
 
 
 def show_metrics(report: dict[str, dict[str, float]], regression: bool, out: TextIO) -> None:
@@ -858,22 +869,23 @@ def _train(
     with _reported_as(source):
         table, target = load_table(args)
         columns = feature_columns(table, target, args.drop)
-        table = usable_rows(table, [*columns, target], args.missing, "")  # over the whole table, before the split
-    train_rows, test_rows = split_rows(len(table), args.test_fraction, seed=args.seed)
-    train_part, test_part = table.iloc[train_rows], table.iloc[test_rows]
+        rows = usable_rows(table, [*columns, target], args.missing, "")  # over the whole table, before the split
+    train_rows, test_rows = split_rows(len(rows.frame), args.test_fraction, seed=args.seed)
+    checked_train, checked_test = rows.take(train_rows), rows.take(test_rows)  # the model checks them no more
+    train_part, test_part = checked_train.frame, checked_test.frame
     watched = "validation" if args.patience is not None else "test"  # patience stops on rows carved for it
     loss_table = LossTable(watched, len(args.hidden) + 1 if args.gradients else 0, out)
     started = [0.0]
 
     def on_start(model: TabularModel) -> None:
         print(
-            f"{len(table):,} rows ({len(train_part):,} train, {len(test_part):,} test), "
+            f"{len(rows.frame):,} rows ({len(train_part):,} train, {len(test_part):,} test), "
             f"{len(model.feature_names)} input features, target {target!r} ({args.task}); {model.network}",
             file=out,
         )
         done = 0 if checkpoint is None else checkpoint.run.epochs_done
         moment = "before training" if checkpoint is None else f"resumed from {args.resume} after epoch {done}"
-        show_predictions(f"{moment} (first test rows)", model, test_part, out)
+        show_predictions(f"{moment} (first test rows)", model, checked_test, out)
         stopping = (
             f"; early stopping after {args.patience} epochs without improvement on "
             f"{model.validation_fraction:.0%} of the training rows"
@@ -895,7 +907,7 @@ def _train(
             loss_table.add(record)
 
     fit_hooks = {
-        "validation": None if args.patience is not None else test_part,
+        "validation": None if args.patience is not None else checked_test,
         "on_start": on_start,
         "on_epoch": on_epoch,
         "checkpoint": args.checkpoint,
@@ -909,10 +921,14 @@ def _train(
             model = TabularModel(
                 **{name: getattr(args, name) for name in (*MODEL_OPTIONS, *TRAINING_OPTIONS)}, keep_gradients=kept
             )
-            classes_from = test_part if args.patience is not None else None  # without, the test rows are the validation
-            model.fit(train_part, target, drop=args.drop, classes_from=classes_from, **fit_hooks)
+            classes_from = (
+                checked_test if args.patience is not None else None
+            )  # without, the test rows are the validation
+            model.fit(checked_train, target, drop=args.drop, classes_from=classes_from, **fit_hooks)
         else:
-            model = TabularModel.resume(checkpoint, train_part, name=str(args.resume), keep_gradients=kept, **fit_hooks)
+            model = TabularModel.resume(
+                checkpoint, checked_train, name=str(args.resume), keep_gradients=kept, **fit_hooks
+            )
         progress.stage = "reporting"
         history = model.history
         last = history.records[-1]
@@ -921,8 +937,8 @@ def _train(
         print(f"trained in {time.perf_counter() - started[0]:.2f} s", file=out)
         if history.stopped_early:
             print(f"stopped early after epoch {last.epoch}; kept epoch {history.best_epoch}, the best", file=out)
-        show_predictions("after training (first test rows)", model, test_part, out)
-        report = {"train": model.evaluate(train_part), "test": model.evaluate(test_part, unseen="zero")}
+        show_predictions("after training (first test rows)", model, checked_test, out)
+        report = {"train": model.evaluate(checked_train), "test": model.evaluate(checked_test, unseen="zero")}
     not_finite = [
         f"{part} {name}" for part, values in report.items() for name, v in values.items() if not math.isfinite(v)
     ]
