@@ -1,4 +1,5 @@
-"""The benchmark: `bench/compare.py --quick` prints its tables, alone and interleaved, and exits 0."""
+"""The benchmark: `bench/compare.py --quick` prints its tables, alone and interleaved, and exits 0; and
+`bench/row_path.py` follows a row of a table to training's first product."""
 
 import json
 import re
@@ -13,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))  # bench/ is a folder of scripts, not a package
 
 import compare  # noqa: E402
+import row_path  # noqa: E402
 
 CONFIGS = ("small", "medium", "classifier", "full batch", "train.py default", "full batch 100k", "full batch tanh")
 FLOOR_TARGETS = {"small": 1.65, "classifier": 1.5, "train.py default": 1.3, "full batch 100k": 1.4}
@@ -192,3 +194,15 @@ def test_a_block_counts_the_pages_it_faults_in() -> None:
     data = compare.Data(np.zeros((1, 1)), np.zeros((1, 1)))
     block = compare.time_per_epoch(compare.Runner("pages", "pages", prepare), config, data, seed=0, epochs=2, pause=0)
     assert block.seconds > 0 and block.faults >= 10
+
+
+def test_row_path_follows_a_row_both_ways_in_and_finds_each_check_run_once(capsys: pytest.CaptureFixture[str]) -> None:
+    row_path.main(["--chain"])
+    out = capsys.readouterr().out
+    found = re.findall(r"^(.+): (\d+) project functions before the first product, (\d+) of them given rows; "
+                       r"checks run: (.+)$", out, flags=re.MULTILINE)  # fmt: skip
+    assert [way for way, *_ in found] == list(row_path.WAYS_IN)
+    for _, functions, given_rows, checks in found:
+        assert 0 < int(given_rows) < int(functions)
+        assert "reject_missing 1, reject_infinite 1, check_frame 1" in checks
+    assert "    tables.usable_rows [rows]" in out and "np.isfinite called by: " in out
