@@ -429,7 +429,8 @@ class TabularModel:
         classes_from : DataFrame, optional
             Rows neither learned from nor watched (test rows) whose ``target`` labels join the
             classes, so that a class found only among them still has an output, with
-            ``patience`` as without.
+            ``patience`` as without. A regression reads nothing of them but that they have
+            the ``target`` column.
         on_start, on_epoch : callable, optional
             Called with the model once it is built, before the first epoch (it can already
             predict), and with each epoch's record as it is made.
@@ -472,7 +473,8 @@ class TabularModel:
             given = _frame(classes_from, "classes_from")
             if target not in given.columns:
                 raise DataError(f"classes_from: no target column {target!r}; got {list(given.columns)}")
-            classes = self._rows_to_learn(classes_from, {"classes_from": [target]}, "classes_from")
+            if self.task != "regression":  # only labels join the classes: a regression reads none of these rows
+                classes = self._rows_to_learn(classes_from, {"classes_from": [target]}, "classes_from")
         every = positive_int(checkpoint_every, "checkpoint_every")
         features, X = TableEncoding.fit_transform(rows.select(columns))
         target_encoding, y, held_out_y = TargetEncoding.fit_transform(

@@ -488,6 +488,14 @@ def test_classes_from_rows_only_adds_their_labels() -> None:
         model.fit(frame, "y", classes_from=test.assign(y=["b", np.nan]))
 
 
+@pytest.mark.parametrize("missing", ["error", "drop"])
+def test_a_regression_reads_nothing_of_its_classes_from_rows(missing: str) -> None:
+    frame = pd.DataFrame({"x": np.arange(40.0), "y": np.arange(40.0) * 2})
+    model = TabularModel(hidden=(), epochs=2, missing=missing)  # type: ignore[arg-type]
+    model.fit(frame, "y", classes_from=frame.assign(y=np.nan))
+    assert model.labels is None and model.network.layer_sizes == [1, 1]
+
+
 def test_a_target_with_a_class_per_row_is_refused_as_text_features_are() -> None:
     """A price column with --task multiclass trained a softmax of one class per row, without a word."""
     rows = np.arange(30)
