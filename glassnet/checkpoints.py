@@ -31,7 +31,6 @@ from glassnet.files import (
     AtomicFile,
     ModelT,
     Owned,
-    older_document,
     read_model,
     register_reader,
 )
@@ -162,9 +161,8 @@ class TrainingCheckpoint(BaseModel):
     with the parts named.
 
     In memory the history holds every record. A file written by `CheckpointFile` keeps them in
-    a log beside it (``history_log``), read with the file by `read_checkpoint`. Version 2 files,
-    with every record inside, and version 1 files, which kept the optimizer's settings and
-    state together beside the other settings, are read as well.
+    a log beside it (``history_log``), read with the file by `read_checkpoint`. Older versions are
+    read in this one's shape (`glassnet.upgrades`).
     """
 
     format: Literal["glassnet.checkpoint"] = "glassnet.checkpoint"
@@ -184,21 +182,8 @@ class TrainingCheckpoint(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _read_older_versions_and_the_log(cls, document: Any, info: ValidationInfo) -> Any:
-        """A version 1 or 2 document in version 3's shape (version 1's ``optimizer`` split into settings and
-        state), and a file's records read from its log."""
-        old = older_document(document, 1, "optimizer", "settings")
-        if old is not None:
-            optimizer = old["optimizer"]
-            document = {name: value for name, value in old.items() if name != "optimizer"}
-            document["settings"] = {
-                **old["settings"],
-                "optimizer": {k: v for k, v in optimizer.items() if k != "state"},
-            }
-            document["optimizer_state"] = optimizer.get("state")
-            document["version"] = 2
-        if older_document(document, 2) is not None:
-            document = {**document, "version": 3}
+    def _read_the_log(cls, document: Any, info: ValidationInfo) -> Any:
+        """A file's records, read from its log."""
         if not isinstance(document, dict) or document.get("history_log") is None:
             return document
         log = HistoryLog.model_validate(document["history_log"])

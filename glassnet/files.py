@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from glassnet import upgrades
 from glassnet.rules import first_error
 
 if sys.platform != "win32":
@@ -358,17 +359,6 @@ def _running(pid: int) -> bool:
     return True
 
 
-def older_document(document: object, version: int, *parts: str) -> dict[str, Any] | None:
-    """``document`` if it is a JSON object of ``version`` whose ``parts`` are objects too, else ``None``.
-
-    For the readers that turn an older version into the current one; a malformed older
-    document is left as it is, for the current version's checks to say what is wrong.
-    """
-    if not (isinstance(document, dict) and document.get("version") == version):
-        return None
-    return document if all(isinstance(document.get(part), dict) for part in parts) else None
-
-
 LOADERS: dict[str, str] = {}
 """Each glassnet file format and the call that reads it, for messages about a file given to the wrong one:
 the module that defines a format registers it (`register_reader`), at import."""
@@ -407,15 +397,27 @@ def _format_of(text: str) -> object:
         return None
 
 
+def _upgraded(text: str, model: type[BaseModel]) -> str:
+    """``text``, a ``model`` file, in the current version of its format (`glassnet.upgrades`); ``text`` itself when
+    it needs no upgrade or is no JSON, for validation to say what is wrong with it."""
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError):
+        return text
+    upgraded = upgrades.upgraded(document, model)  # a ValueError says where an older file contradicts itself
+    return text if upgraded is document else json.dumps(upgraded)
+
+
 def read_model(path: str | os.PathLike[str], model: type[ModelT], context: dict[str, Any] | None = None) -> ModelT:
-    """Read and validate a JSON file as ``model`` (its validators given ``context``); every failure is a
-    ``ValueError`` naming the file, a `WrongFormat` when it is another glassnet format."""
+    """Read a JSON file as ``model``: upgraded from an older version of its format (`glassnet.upgrades`), then
+    validated (its validators given ``context``); every failure is a ``ValueError`` naming the file, a
+    `WrongFormat` when it is another glassnet format."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ValueError(f"{path}: cannot read: {error}") from None
     try:
-        return model.model_validate_json(text, context=context)
+        return model.model_validate_json(_upgraded(text, model), context=context)
     except ValidationError as error:
         found, expected = (
             _format_of(text),

@@ -5,8 +5,10 @@
 text one-hot encoded) and a `TargetEncoding` the target column into regression targets or
 class codes, and back. ``fit_transform`` learns an encoding from the training rows and applies
 it in the same pass: the table is encoded once, its missing values and its finiteness are
-checked once, and the matrix the network takes is in C order from the start.
-`Standardizer` is the z-scoring both use. This module knows nothing of networks.
+checked once, and the matrix the network takes is in C order from the start. The rows a
+model learns from are checked once, at the way in (`check_frame`, `usable_rows`), as
+`CheckedRows`, which the encodings take without looking for missing values or infinity
+again. `Standardizer` is the z-scoring both use. This module knows nothing of networks.
 
 Errors about a table, a column or a value in it are `DataError` (a `ValueError`);
 a wrong argument type is a `TypeError`, a wrong argument value a `ValueError`. What is
@@ -24,8 +26,8 @@ import os
 import re
 import warnings
 from collections import Counter
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal, Self, cast, get_args
 
@@ -507,63 +509,133 @@ FILL_OR_DROP = (
 """What to do about missing values: predicting and scoring never drop a row, learning can."""
 
 
-def reject_missing(table: pd.DataFrame, what: str) -> None:
-    """Raise `DataError` naming each column of ``table`` with missing values, how many and which rows, and what to do.
+Parts = Mapping[str, Sequence[str]]
+"""The parts of a table a check tells apart in its message: the columns of each, by the name the message
+takes (``features``, ``target``; ``""`` for none), the first part at fault told."""
 
-    ``what`` names the table at the start of the message (none if empty).
+
+def reject_missing(table: pd.DataFrame, parts: str | Parts) -> None:
+    """Raise `DataError` naming each column of the first of ``parts`` with missing values, how many and which rows,
+    and what to do; one pass over the cells of every part.
+
+    ``parts`` names the part at the start of the message (none if empty); a name alone is every column of ``table``.
     """
-    gaps = table.isna()
+    parts = {parts: list(table.columns)} if isinstance(parts, str) else parts
+    gaps = table[[name for columns in parts.values() for name in columns]].isna()
     counts = gaps.sum()
-    missing = counts[counts > 0]
-    if len(missing):
-        found = ", ".join(
-            f"{name!r} ({count:,} of {len(table):,} rows: {_rows(table, table.index[gaps[name]].tolist())})"
-            for name, count in missing.items()
-        )
-        raise DataError(f"{_prefix(what)}missing values in column(s) {found}; {FILL_OR_DROP}")
+    for what, columns in parts.items():
+        missing = counts[list(columns)][counts[list(columns)] > 0]
+        if len(missing):
+            found = ", ".join(
+                f"{name!r} ({count:,} of {len(table):,} rows: {_rows(table, table.index[gaps[name]].tolist())})"
+                for name, count in missing.items()
+            )
+            raise DataError(f"{_prefix(what)}missing values in column(s) {found}; {FILL_OR_DROP}")
 
 
-def reject_infinite(table: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    """Raise `DataError` naming each number column of ``columns`` holding infinity, with its rows and a cell."""
-    numeric = [name for name in columns if _is_numeric(table[name])]
+def reject_infinite(table: pd.DataFrame, parts: Parts) -> None:
+    """Raise `DataError` naming each number column of the first of ``parts`` holding infinity, with its rows and a
+    cell; one pass over the numbers of every part."""
+    numeric = [name for columns in parts.values() for name in columns if _is_numeric(table[name])]
     numbers = table[numeric].to_numpy(dtype=np.float64)
     infinite = np.isinf(numbers)
     if not infinite.any():
         return
-    found = "; ".join(
-        f"column {name!r} at {_rows(table, table.index[rows].tolist())} ({float(numbers[rows, j][0])!r})"
-        for j, name in enumerate(numeric)
-        for rows in [infinite[:, j]]
-        if rows.any()
-    )
-    raise DataError(
-        f"{_prefix(what)}expected finite numbers, got infinity in {found}; replace it or leave those rows out"
-    )
+    at = {name: j for j, name in enumerate(numeric)}
+    for what, columns in parts.items():
+        found = "; ".join(
+            f"column {name!r} at {_rows(table, table.index[rows].tolist())} ({float(numbers[rows, at[name]][0])!r})"
+            for name in columns
+            if name in at
+            for rows in [infinite[:, at[name]]]
+            if rows.any()
+        )
+        if found:
+            raise DataError(
+                f"{_prefix(what)}expected finite numbers, got infinity in {found}; replace it or leave those rows out"
+            )
 
 
 def _prefix(what: str) -> str:
     return f"{what}: " if what else ""
 
 
-def usable_rows(table: pd.DataFrame, columns: Sequence[str], missing: Missing, what: str) -> pd.DataFrame:
-    """The rows of ``table`` (n, any columns) that a model learns from ``columns`` of, as ``missing`` rules.
+def check_frame(frame: object, name: str) -> pd.DataFrame:
+    """``frame`` if it is a DataFrame with rows and distinct column names; else the error naming ``name``."""
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"{name}: expected a pandas DataFrame, got {type(frame).__name__}")
+    if len(frame) == 0:
+        raise DataError(f"{name}: expected at least one row, got a DataFrame with no rows")
+    reject_duplicates(list(frame.columns), name)
+    return frame
+
+
+@dataclass(frozen=True, eq=False)
+class CheckedRows:
+    """Rows of a table checked once, at the way in: ``frame`` (n, any columns), a DataFrame with rows and distinct
+    column names (`check_frame`) whose ``columns`` hold no missing value and no infinity, text of numbers but for
+    placeholders read as numbers (`usable_rows`).
+
+    The encodings, `glassnet.tabular.TabularModel` and the command line take them without checking those columns
+    again; any other column is checked as a DataFrame's would be. Made by `usable_rows`, never by hand.
+    """
+
+    frame: pd.DataFrame
+    columns: tuple[str, ...]
+
+    def take(self, positions: np.ndarray | slice) -> Self:
+        """The rows at ``positions`` (int64 (m,) or a slice), checked as these are."""
+        return replace(self, frame=self.frame.iloc[positions])
+
+    def select(self, columns: Sequence[str]) -> Self:
+        """The columns ``columns`` of these rows (n, len(columns)), checked as they were."""
+        return replace(self, frame=self.frame[list(columns)], columns=tuple(c for c in self.columns if c in columns))
+
+
+def checked_frame(
+    rows: pd.DataFrame | CheckedRows, columns: Iterable[object] | None = None
+) -> tuple[pd.DataFrame, bool]:
+    """The DataFrame of ``rows``, and whether its ``columns`` (default: all) are among `CheckedRows`' checked ones."""
+    if isinstance(rows, CheckedRows):
+        return rows.frame, set(rows.frame.columns if columns is None else columns) <= set(rows.columns)
+    return rows, False
+
+
+def _series_of(target: pd.Series | CheckedRows, name: str) -> tuple[pd.Series, bool]:
+    """The column of ``target`` (a Series, or `CheckedRows` of one column), and whether it is checked."""
+    if not isinstance(target, CheckedRows):
+        return target, False
+    frame, checked = checked_frame(target)
+    if frame.shape[1] != 1:
+        raise TypeError(f"{name}: expected one column, got rows of {list(frame.columns)}")
+    return frame.iloc[:, 0], checked
+
+
+def usable_rows(
+    table: pd.DataFrame, columns: Sequence[str], missing: Missing, what: str, *, parts: Parts | None = None
+) -> CheckedRows:
+    """The rows of ``table`` (n, any columns; `check_frame`'s) that a model learns from ``columns`` of, as ``missing``
+    rules, checked once.
 
     Text columns among ``columns`` holding numbers but for placeholders are read as numbers
     (`numbers_with_placeholders`); infinity is refused, naming the rows; rows with a missing value
     in ``columns`` are refused, naming them and saying how to go on (``"error"``), or left out with a
-    `DataNote` counting them (``"drop"``). Returns ``table`` itself when nothing changes, else a new
-    frame with every column of ``table`` and the kept rows' labels. Messages begin with ``what``.
+    `DataNote` counting them (``"drop"``). The rows are ``table`` itself when nothing changes, else a new
+    frame with every column of ``table`` and the kept rows' labels. Messages begin with ``what``, but those
+    refusing a missing value or infinity when missing values are refused: with the name of the part of
+    ``columns`` at fault (``parts``, default: all of them, named ``what``).
     """
     missing = cast(Missing, one_of(missing, "missing", MISSING))
+    whole = {what: columns}
     table = numbers_with_placeholders(table, columns)
-    reject_infinite(table, columns, what)
+    reject_infinite(table, whole if parts is None or missing == "drop" else parts)
     if missing == "error":
-        reject_missing(table[list(columns)], what)
-        return table
+        reject_missing(table, whole if parts is None else parts)
+        return CheckedRows(table, tuple(columns))
     gaps = table[list(columns)].isna()
     dropped = gaps.any(axis=1).to_numpy()
     if not dropped.any():
-        return table
+        return CheckedRows(table, tuple(columns))
     counts = ", ".join(f"{name!r} {count:,}" for name, count in gaps.sum().items() if count)
     if dropped.all():
         raise DataError(f"{_prefix(what)}every one of the {len(table):,} rows has a missing value ({counts})")
@@ -573,7 +645,7 @@ def usable_rows(table: pd.DataFrame, columns: Sequence[str], missing: Missing, w
         DataNote,
         stacklevel=2,
     )
-    return table[~dropped]
+    return CheckedRows(table[~dropped], tuple(columns))
 
 
 def absent_columns(what: str, names: Sequence[str], columns: Sequence[object]) -> DataError:
@@ -660,11 +732,12 @@ def _encode(
     unseen: Unseen,
     order: Literal["C", "F"],
     name: str,
+    checked: bool,
 ) -> FloatArray:
     """Numeric columns then one-hot blocks, unscaled: (n, n_encoded) float64 in ``order``, allocated once.
 
-    The numbers are checked here, once: text in a numeric column or infinity is a `DataError`
-    naming ``name`` (the part of the table) and the columns.
+    The numbers are checked here, once: text in a numeric column, or infinity unless the rows were
+    ``checked`` (`CheckedRows`), is a `DataError` naming ``name`` (the part of the table) and the columns.
     """
     not_numbers = [column for column in numeric if not _is_numeric(features[column])]
     if not_numbers:
@@ -681,8 +754,8 @@ def _encode(
             f"the widest text columns are {widest}"
         )
     numbers = features[numeric].to_numpy(dtype=np.float64)
-    if not np.isfinite(numbers).all():
-        reject_infinite(features, numeric, name)
+    if not checked and not np.isfinite(numbers).all():
+        reject_infinite(features, {name: numeric})
     encoded = np.zeros((len(features), width), order=order)
     encoded[:, : len(numeric)] = numbers
     start = len(numeric)
@@ -810,7 +883,7 @@ class TableEncoding(BaseModel):
         }
 
     @classmethod
-    def fit(cls, features: pd.DataFrame) -> Self:
+    def fit(cls, features: pd.DataFrame | CheckedRows) -> Self:
         """Learn the columns, categories and scaling of ``features`` (n, n_columns).
 
         Saved row indexes, identifier columns (see `_not_features`) and columns holding one
@@ -819,23 +892,26 @@ class TableEncoding(BaseModel):
         return cls._learn(features)[0]
 
     @classmethod
-    def fit_transform(cls, features: pd.DataFrame) -> tuple[Self, FloatArray]:
+    def fit_transform(cls, features: pd.DataFrame | CheckedRows) -> tuple[Self, FloatArray]:
         """`fit` ``features`` (n, n_columns), and their encoding: (n, len(feature_names)) z-scored, C order.
 
-        One pass: the table is encoded once, and its missing values and numbers checked once.
+        One pass: the table is encoded once, and its missing values and numbers checked once (none of them again
+        for `CheckedRows`).
         """
         encoding, raw = cls._learn(features)
         return encoding, encoding.scaler._standardize(raw, np.empty(raw.shape))  # C order: as the network takes it
 
     @classmethod
-    def _learn(cls, features: pd.DataFrame) -> tuple[Self, FloatArray]:
-        """The encoding of ``features``, and their unscaled encoded matrix, column by column (F order):
+    def _learn(cls, rows: pd.DataFrame | CheckedRows) -> tuple[Self, FloatArray]:
+        """The encoding of ``rows``' features, and their unscaled encoded matrix, column by column (F order):
         each column's statistics are then sums over contiguous values, taken pairwise."""
+        features, checked = checked_frame(rows)
         names = [name for name in features.columns if isinstance(name, str)]
         if len(names) != features.shape[1]:
             raise DataError(f"features: expected text column names, got {list(features.columns)}")
-        reject_duplicates(names, "features")
-        reject_missing(features, "features")
+        if not checked:
+            reject_duplicates(names, "features")
+            reject_missing(features, "features")
         left_out = _not_features(features)
         left_out |= _constant(features, [name for name in names if name not in left_out])
         for name, reason in left_out.items():
@@ -849,22 +925,27 @@ class TableEncoding(BaseModel):
         collisions = _name_collisions(numeric, categorical)
         if collisions is not None:
             raise DataError(f"features: {collisions}")
-        raw = _encode(features, numeric, categorical, unseen="error", order="F", name="features")
+        raw = _encode(features, numeric, categorical, unseen="error", order="F", name="features", checked=checked)
         scaler = Standardizer._fit(raw, _encoded_names(numeric, categorical))
         return cls(numeric=numeric, categorical=categorical, scaler=scaler), raw
 
-    def transform(self, features: pd.DataFrame, unseen: Unseen = "error", *, name: str = "features") -> FloatArray:
+    def transform(
+        self, features: pd.DataFrame | CheckedRows, unseen: Unseen = "error", *, name: str = "features"
+    ) -> FloatArray:
         """Encode ``features`` (n, any columns) -> (n, len(feature_names)) float64, z-scored, C order.
 
         ``unseen``: ``"error"`` raises on a category `fit` never saw; ``"zero"`` encodes it
         as all zeros and warns with a `DataNote` counting the rows. Messages call the rows ``name``.
+        The missing values and infinity of `CheckedRows` are not looked for again.
         """
         unseen = cast(Unseen, one_of(unseen, "unseen", UNSEEN))
+        features, checked = checked_frame(features, self.columns)
         absent = [column for column in self.columns if column not in features.columns]
         if absent:
             raise DataError(f"{name}: missing required column(s) {absent}; got {list(features.columns)}")
-        reject_missing(features[self.columns], name)
-        raw = _encode(features, self.numeric, self.categorical, unseen=unseen, order="C", name=name)
+        if not checked:
+            reject_missing(features[self.columns], name)
+        raw = _encode(features, self.numeric, self.categorical, unseen=unseen, order="C", name=name, checked=checked)
         return self.scaler._standardize(raw, raw)
 
 
@@ -879,14 +960,15 @@ def _label_strings(target: pd.Series) -> np.ndarray:
     return np.array([str(int(value)) if float(value).is_integer() else str(value) for value in target], dtype=object)
 
 
-def _label_values(target: pd.Series) -> np.ndarray:
-    """The values of ``target`` (n,) as labels of their kind: bool, int64, finite float64, or text (object)."""
+def _label_values(target: pd.Series, checked: bool = False) -> np.ndarray:
+    """The values of ``target`` (n,) as labels of their kind: bool, int64, finite float64, or text (object);
+    infinity is looked for unless the column was ``checked``."""
     if is_bool_dtype(target.dtype):
         return target.to_numpy(dtype=bool)
     if is_integer_dtype(target.dtype):
         return target.to_numpy(dtype=np.int64)
     if is_float_dtype(target.dtype):
-        return _regression_values(target)
+        return _regression_values(target, checked)
     return target.astype(str).to_numpy(dtype=object)
 
 
@@ -905,15 +987,16 @@ def _check_class_count(column: str, task: Task, count: int, rows: int | None = N
         )
 
 
-def _regression_values(target: pd.Series) -> np.ndarray:
+def _regression_values(target: pd.Series, checked: bool = False) -> np.ndarray:
+    """The numbers of ``target`` (n,), float64; infinity is looked for unless the column was ``checked``."""
     if not _is_numeric(target):
         raise DataError(
             f"target {target.name!r}: regression needs numbers, got {target.dtype} values such as "
             f"{target.iloc[0]!r}; for class labels use the binary or multiclass task (--task)"
         )
     values = target.to_numpy(dtype=np.float64)
-    if not np.isfinite(values).all():
-        reject_infinite(target.to_frame(), [cast(str, target.name)], f"target {target.name!r}")
+    if not checked and not np.isfinite(values).all():
+        reject_infinite(target.to_frame(), {f"target {target.name!r}": [cast(str, target.name)]})
     return values
 
 
@@ -965,33 +1048,34 @@ class TargetEncoding(BaseModel):
     @classmethod
     def fit(
         cls,
-        target: pd.Series,
+        target: pd.Series | CheckedRows,
         task: Task,
         *,
-        validation: pd.Series | None = None,
-        classes_from: pd.Series | None = None,
+        validation: pd.Series | CheckedRows | None = None,
+        classes_from: pd.Series | CheckedRows | None = None,
     ) -> Self:
         """Learn how to encode ``target`` (n,) for ``task``.
 
         Classification takes its labels from ``target``, ``validation`` (held-out rows'
         targets, if given) and ``classes_from`` (other rows' targets, only for their labels),
         so a class found only in held-out rows still has an output; regression scales by
-        ``target`` alone.
+        ``target`` alone. Each is a Series, or `CheckedRows` of one column.
         """
         return cls._learn(target, task, validation, classes_from)[0]
 
     @classmethod
     def fit_transform(
         cls,
-        target: pd.Series,
+        target: pd.Series | CheckedRows,
         task: Task,
         *,
-        validation: pd.Series | None = None,
-        classes_from: pd.Series | None = None,
+        validation: pd.Series | CheckedRows | None = None,
+        classes_from: pd.Series | CheckedRows | None = None,
     ) -> tuple[Self, np.ndarray, np.ndarray | None]:
         """`fit`, and ``target`` and ``validation`` (or ``None``) encoded with it as `encode` gives them.
 
-        Each part is checked once, its missing values named by ``"target"``, ``"validation"`` or ``"classes_from"``.
+        Each part is checked once (`CheckedRows` not again), its missing values named by ``"target"``,
+        ``"validation"`` or ``"classes_from"``.
         """
         encoding, values = cls._learn(target, task, validation, classes_from)
         encoded = [encoding._encode_values(part) for part in values]
@@ -999,36 +1083,47 @@ class TargetEncoding(BaseModel):
 
     @classmethod
     def _learn(
-        cls, target: pd.Series, task: Task, validation: pd.Series | None, classes_from: pd.Series | None
+        cls,
+        target: pd.Series | CheckedRows,
+        task: Task,
+        validation: pd.Series | CheckedRows | None,
+        classes_from: pd.Series | CheckedRows | None,
     ) -> tuple[Self, list[np.ndarray]]:
         """The encoding, and the values of ``target`` (and ``validation``) as it reads them: numbers or labels."""
         task = check_task(task)
-        if not isinstance(target.name, str):
-            raise DataError(f"target: expected a named column, got name {target.name!r}")
-        parts = [(target, "target")]
-        if validation is not None:
-            parts.append((validation.rename(target.name), "validation"))
-        labels_only = (
-            [] if classes_from is None or task == "regression" else [(classes_from.rename(target.name), "classes_from")]
-        )
-        for part, name in [*parts, *labels_only]:
-            reject_missing(part.to_frame(), name)
+        column, checked = _series_of(target, "target")
+        if not isinstance(column.name, str):
+            raise DataError(f"target: expected a named column, got name {column.name!r}")
+        given = {"target": target, "validation": validation}
+        if task != "regression":
+            given["classes_from"] = classes_from
+        parts = [(*_series_of(part, name), name) for name, part in given.items() if part is not None]
+        parts = [(series.rename(column.name), checked, name) for series, checked, name in parts]
+        for part, checked, name in parts:
+            if not checked:
+                reject_missing(part.to_frame(), name)
+        learned = parts[: 1 + (validation is not None)]
         if task == "regression":
-            numbers = [_regression_values(part) for part, _ in parts]
-            scaler = Standardizer._fit(numbers[0][:, None], [target.name])
-            return cls(column=target.name, task=task, scaler=scaler), numbers
-        values = [_label_values(part) for part, _ in [*parts, *labels_only]]
+            numbers = [_regression_values(part, checked) for part, checked, _ in learned]
+            scaler = Standardizer._fit(numbers[0][:, None], [column.name])
+            return cls(column=column.name, task=task, scaler=scaler), numbers
+        values = [_label_values(part, checked) for part, checked, _ in parts]
         labels = np.unique(np.concatenate(values)).tolist()
-        _check_class_count(target.name, task, len(labels), sum(map(len, values)))
-        return cls(column=target.name, task=task, labels=labels), values[: len(parts)]
+        _check_class_count(column.name, task, len(labels), sum(map(len, values)))
+        return cls(column=column.name, task=task, labels=labels), values[: len(learned)]
 
-    def encode(self, target: pd.Series, *, name: str = "target") -> np.ndarray:
-        """Regression: (n, 1) float64 z-scored; classification: int64 codes (n,). Messages call it ``name``."""
-        reject_missing(target.to_frame(), name)
+    def encode(self, target: pd.Series | CheckedRows, *, name: str = "target") -> np.ndarray:
+        """Regression: (n, 1) float64 z-scored; classification: int64 codes (n,). Messages call it ``name``; the
+        missing values and infinity of `CheckedRows` (of one column) are not looked for again."""
+        column, checked = _series_of(target, name)
+        if not checked:
+            reject_missing(column.to_frame(), name)
         if self.scaler is not None:
-            return self._encode_values(_regression_values(target))
+            return self._encode_values(_regression_values(column, checked))
         labels = cast(list[object], self.labels)
-        return self._encode_values(_label_strings(target) if isinstance(labels[0], str) else _label_values(target))
+        return self._encode_values(
+            _label_strings(column) if isinstance(labels[0], str) else _label_values(column, checked)
+        )
 
     def _encode_values(self, values: np.ndarray) -> np.ndarray:
         """Checked values (n,) as `encode` gives them: z-scores (n, 1), or codes (n,)."""

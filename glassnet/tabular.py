@@ -37,26 +37,28 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from glassnet.callbacks import Callback
 from glassnet.checkpoints import CheckpointFile, TrainingCheckpoint, read_checkpoint
-from glassnet.files import older_document, read_model, register_reader, write_atomically
+from glassnet.files import read_model, register_reader, write_atomically
 from glassnet.fingerprints import Fingerprint, fingerprint_differences
 from glassnet.functions import ACTIVATIONS, Head
 from glassnet.network import Init, Network, NetworkDocument
-from glassnet.optim import OPTIMIZERS, Adam
+from glassnet.optim import Adam
 from glassnet.records import EpochRecord, FeatureEffect, FeatureEffects, TrainingHistory
 from glassnet.rules import non_negative_int, one_of, open_fraction, positive_int
 from glassnet.settings import TrainingOptions, TrainingSettings
 from glassnet.tables import (
     MISSING,
     TASKS,
+    CheckedRows,
     DataError,
     Missing,
+    Parts,
     TableEncoding,
     TargetEncoding,
     Task,
     Unseen,
     absent_columns,
-    numbers_with_placeholders,
-    reject_duplicates,
+    check_frame,
+    checked_frame,
     split_rows,
     usable_rows,
 )
@@ -157,34 +159,6 @@ class TabularSettings(BaseModel):
     """Absent from an older checkpoint, whose run refused rows with missing values: read as ``"error"``."""
 
 
-_TRAINING_IN_VERSION_1 = ("epochs", "batch_size", "l2", "patience", "keep_gradients")
-"""The training settings a version 1 tabular checkpoint held twice: in its settings and in its run's."""
-
-
-def _version_1_disagreements(settings: dict[str, Any], run: dict[str, Any]) -> list[str]:
-    """Where a version 1 checkpoint's settings say otherwise than its run's settings and optimizer."""
-    run_settings, optimizer = run.get("settings"), run.get("optimizer")
-    if not (isinstance(run_settings, dict) and isinstance(optimizer, dict)):
-        return []  # malformed: the version 2 checks say what is missing
-    found = [
-        f"settings.{name} ({settings.get(name)!r}) and run.settings.{name} ({run_settings.get(name)!r})"
-        for name in _TRAINING_IN_VERSION_1
-        if settings.get(name) != run_settings.get(name)
-    ]
-    kind = optimizer.get("kind")
-    if settings.get("optimizer") != kind:
-        found.append(f"settings.optimizer ({settings.get('optimizer')!r}) and run.optimizer.kind ({kind!r})")
-    rate = settings.get("learning_rate")
-    if rate is None and isinstance(kind, str) and kind in OPTIMIZERS:  # the optimizer's default was asked for
-        rate = OPTIMIZERS[kind].model_fields["learning_rate"].default
-    if rate != optimizer.get("learning_rate"):
-        found.append(
-            f"settings.learning_rate ({settings.get('learning_rate')!r}) and run.optimizer.learning_rate "
-            f"({optimizer.get('learning_rate')!r})"
-        )
-    return found
-
-
 class TableFingerprint(Fingerprint):
     """A table's rows, column names and a SHA-256 of its values, cells and order: enough to tell it from another."""
 
@@ -216,8 +190,7 @@ class TabularCheckpoint(BaseModel):
     the target and dropped columns, the encodings, fingerprints of the tables it learned from
     and watched, the `TrainingCheckpoint` of its run (which holds the training settings), and
     ``extra``: JSON values its caller stored with it (the command line keeps its own options
-    there). Version 1 files, which hold the training settings twice, are read once their two
-    copies are found to agree; a file whose copies differ is refused, naming them.
+    there). Older versions are read in this one's shape (`glassnet.upgrades`).
     """
 
     format: Literal["glassnet.tabular-checkpoint"] = "glassnet.tabular-checkpoint"
@@ -231,19 +204,6 @@ class TabularCheckpoint(BaseModel):
     validation: TableFingerprint | None = None
     run: TrainingCheckpoint
     extra: dict[str, Any] = Field(default_factory=dict)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _read_version_1(cls, document: Any) -> Any:
-        """A version 1 document in version 2's shape, refused if its two copies of the training settings differ."""
-        old = older_document(document, 1, "settings", "run")
-        if old is None:
-            return document
-        disagreements = _version_1_disagreements(old["settings"], old["run"])
-        if disagreements:
-            raise ValueError(f"the training settings disagree: {'; '.join(disagreements)}")
-        kept = {name: value for name, value in old["settings"].items() if name in TabularSettings.model_fields}
-        return {**old, "version": 2, "settings": kept}
 
     @model_validator(mode="after")
     def _parts_agree(self) -> Self:
@@ -278,23 +238,18 @@ class NotFittedError(ValueError, AttributeError):
     """A `TabularModel` asked for what only a fitted (or loaded) one has."""
 
 
-def _check_frame(frame: object, name: str) -> pd.DataFrame:
-    """``frame`` if it is a DataFrame with rows and distinct column names; else the error naming ``name``."""
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"{name}: expected a pandas DataFrame, got {type(frame).__name__}")
-    if len(frame) == 0:
-        raise DataError(f"{name}: expected at least one row, got a DataFrame with no rows")
-    reject_duplicates(list(frame.columns), name)
-    return frame
+def _frame(rows: object, name: str) -> pd.DataFrame:
+    """The DataFrame of ``rows``: `CheckedRows`' as it is, any other `check_frame`'s (the error naming ``name``)."""
+    return rows.frame if isinstance(rows, CheckedRows) else check_frame(rows, name)
 
 
-def feature_columns(frame: pd.DataFrame, target: str, drop: Sequence[str] = ()) -> list[str]:
+def feature_columns(frame: pd.DataFrame | CheckedRows, target: str, drop: Sequence[str] = ()) -> list[str]:
     """The columns of ``frame`` a model learns from, in frame order: all but ``target`` and ``drop``.
 
     Raises `DataError` when ``target`` or a name in ``drop`` is not a column of ``frame``,
     or when ``drop`` names the target; ``TypeError`` when they are not column names.
     """
-    frame = _check_frame(frame, "frame")
+    frame = _frame(frame, "frame")
     if not isinstance(target, str):
         raise TypeError(f"target: expected a column name, got {target!r}")
     if isinstance(drop, str) or not isinstance(drop, Sequence) or not all(isinstance(name, str) for name in drop):
@@ -318,7 +273,7 @@ class _Fitted:
     target: TargetEncoding
     network: Network
     history: TrainingHistory
-    rows: pd.DataFrame | None = None
+    rows: CheckedRows | None = None
     """The feature columns of the rows it learned from, which effects describe unless given others."""
 
 
@@ -493,7 +448,8 @@ class TabularModel:
     def training_rows(self) -> pd.DataFrame | None:
         """The feature columns of the rows the model learned from, which `effects` describes unless given
         others; ``None`` after `load` (a bundle keeps no rows)."""
-        return self._state().rows
+        rows = self._state().rows
+        return None if rows is None else rows.frame
 
     @property
     def feature_names(self) -> list[str]:
@@ -519,12 +475,12 @@ class TabularModel:
 
     def fit(
         self,
-        frame: pd.DataFrame,
+        frame: pd.DataFrame | CheckedRows,
         target: str,
         *,
         drop: Sequence[str] = (),
-        validation: pd.DataFrame | None = None,
-        classes_from: pd.DataFrame | None = None,
+        validation: pd.DataFrame | CheckedRows | None = None,
+        classes_from: pd.DataFrame | CheckedRows | None = None,
         callbacks: Sequence[Callback] = (),
     ) -> TrainingHistory:
         """Learn the encodings from ``frame`` (n, columns), build the network and train it.
@@ -547,7 +503,8 @@ class TabularModel:
         classes_from : DataFrame, optional
             Rows neither learned from nor watched (test rows) whose ``target`` labels join the
             classes, so that a class found only among them still has an output, with
-            ``patience`` as without.
+            ``patience`` as without. A regression reads nothing of them but that they have
+            the ``target`` column.
         callbacks : sequence of Callback, optional
             What happens around training (`glassnet.callbacks.Callback`): each is told when the
             model is built (it can already predict), of each epoch's record as it is made, between
@@ -568,30 +525,33 @@ class TabularModel:
         """
         columns = feature_columns(frame, target, drop)
         used = [*columns, target]
-        frame = self._rows_to_learn(frame, used, "frame")
-        held_out = None if validation is None else _check_frame(validation, "validation")
-        if held_out is not None:
+        rows = self._rows_to_learn(frame, {"features": columns, "target": [target]}, "frame")
+        held_out = None
+        if validation is not None:
+            given = _frame(validation, "validation")
             if self.training.patience is not None:
                 raise ValueError(
                     "validation: with patience the validation rows are carved from frame "
                     f"({self.validation_fraction:.0%}); expected no validation frame, got one"
                 )
-            absent = [name for name in used if name not in held_out.columns]
+            absent = [name for name in used if name not in given.columns]
             if absent:
-                raise DataError(f"validation: missing column(s) {absent}; got {list(held_out.columns)}")
-            held_out = self._rows_to_learn(held_out, used, "validation")
-        classes_frame = None if classes_from is None else _check_frame(classes_from, "classes_from")
-        if classes_frame is not None:
-            if target not in classes_frame.columns:
-                raise DataError(f"classes_from: no target column {target!r}; got {list(classes_frame.columns)}")
-            classes_frame = self._rows_to_learn(classes_frame, [target], "classes_from")
+                raise DataError(f"validation: missing column(s) {absent}; got {list(given.columns)}")
+            held_out = self._rows_to_learn(validation, {"validation": used}, "validation")
+        classes = None
+        if classes_from is not None:
+            given = _frame(classes_from, "classes_from")
+            if target not in given.columns:
+                raise DataError(f"classes_from: no target column {target!r}; got {list(given.columns)}")
+            if self.task != "regression":  # only labels join the classes: a regression reads none of these rows
+                classes = self._rows_to_learn(classes_from, {"classes_from": [target]}, "classes_from")
         hooks = _callbacks(callbacks)
-        features, X = TableEncoding.fit_transform(frame[columns])
+        features, X = TableEncoding.fit_transform(rows.select(columns))
         target_encoding, y, held_out_y = TargetEncoding.fit_transform(
-            frame[target],
+            rows.select([target]),
             self.task,
-            validation=None if held_out is None else held_out[target],
-            classes_from=None if classes_frame is None else classes_frame[target],
+            validation=None if held_out is None else held_out.select([target]),
+            classes_from=None if classes is None else classes.select([target]),
         )
         network = Network(
             [len(features.feature_names), *self.hidden, _n_outputs(target_encoding)],
@@ -602,24 +562,29 @@ class TabularModel:
         )
         X, y, watched = self._learning_and_watched_rows(features, X, y, held_out, held_out_y)
         run = TrainingRun(network, X, y, self.training, validation_data=watched)
-        self._fitted = _Fitted(features, target_encoding, network, run.history, frame[columns])
-        tables = (TableFingerprint.of(frame[used]), None if held_out is None else TableFingerprint.of(held_out[used]))
+        self._fitted = _Fitted(features, target_encoding, network, run.history, rows.select(columns))
+        tables = (
+            TableFingerprint.of(rows.frame[used]),
+            None if held_out is None else TableFingerprint.of(held_out.frame[used]),
+        )
         return self._train(_Training(run, target, list(drop), *tables), hooks)
 
-    def _rows_to_learn(self, frame: pd.DataFrame, columns: list[str], what: str) -> pd.DataFrame:
-        """``frame``'s rows to learn from ``columns`` of: with ``missing="drop"``, `usable_rows`; else the same with
-        placeholders read (`numbers_with_placeholders`), leaving missing values and infinity to the encodings,
-        which check each part once."""
-        if self.missing == "drop":
-            return usable_rows(frame, columns, self.missing, what)
-        return numbers_with_placeholders(frame, columns)
+    def _rows_to_learn(self, frame: pd.DataFrame | CheckedRows, parts: Parts, what: str) -> CheckedRows:
+        """``frame``'s rows (`check_frame`'s) to learn from the columns of ``parts`` (`usable_rows`, as ``missing``
+        rules), checked here once: the encodings take them as they are. `CheckedRows` of those columns are not
+        checked again."""
+        columns = [name for part in parts.values() for name in part]
+        table, checked = checked_frame(frame, columns)
+        if checked and isinstance(frame, CheckedRows):
+            return frame
+        return usable_rows(table, columns, self.missing, what, parts=parts)
 
     def _learning_and_watched_rows(
         self,
         features: TableEncoding,
         X: np.ndarray,
         y: np.ndarray,
-        held_out: pd.DataFrame | None,
+        held_out: CheckedRows | None,
         held_out_y: np.ndarray | None,
     ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
         """Of the encoded rows ``X``, ``y``, those the network learns from, and the rows whose loss it records:
@@ -684,9 +649,9 @@ class TabularModel:
     def resume(
         cls,
         source: TabularCheckpoint | str | os.PathLike[str],
-        frame: pd.DataFrame,
+        frame: pd.DataFrame | CheckedRows,
         *,
-        validation: pd.DataFrame | None = None,
+        validation: pd.DataFrame | CheckedRows | None = None,
         callbacks: Sequence[Callback] = (),
         name: str | None = None,
         keep_gradients: int | Literal["checkpoint"] | None = "checkpoint",
@@ -709,33 +674,40 @@ class TabularModel:
             stored = stored.model_copy(update={"settings": kept})
         model = cls(**document.settings.model_dump(), settings=stored.settings)
         used = [*feature_columns(frame, document.target, document.drop), document.target]
-        frame = model._rows_to_learn(frame, used, "frame")
-        held_out = None if validation is None else _check_frame(validation, "validation")
-        held_out = None if held_out is None else model._rows_to_learn(held_out, used, "validation")
-        given = (TableFingerprint.of(frame[used]), None if held_out is None else TableFingerprint.of(held_out[used]))
+        rows = model._rows_to_learn(frame, {"features": used[:-1], "target": used[-1:]}, "frame")
+        held_out = None
+        if validation is not None:
+            _frame(validation, "validation")
+            held_out = model._rows_to_learn(validation, {"validation": used}, "validation")
+        given = (
+            TableFingerprint.of(rows.frame[used]),
+            None if held_out is None else TableFingerprint.of(held_out.frame[used]),
+        )
         differences = fingerprint_differences(
             [("frame", document.table, given[0]), ("validation", document.validation, given[1])]
         )
         if differences:
             raise ValueError(f"{where}: the tables differ from those the run trained on: {'; '.join(differences)}")
         encoding, column = document.target_encoding, document.target
-        X, y = document.features.transform(frame), encoding.encode(frame[column])
-        held_out_y = None if held_out is None else encoding.encode(held_out[column], name="validation")
+        X, y = document.features.transform(rows), encoding.encode(rows.select([column]))
+        held_out_y = None if held_out is None else encoding.encode(held_out.select([column]), name="validation")
         X, y, watched = model._learning_and_watched_rows(document.features, X, y, held_out, held_out_y)
         run = TrainingRun.from_checkpoint(stored, X, y, watched, source=where)
         columns = used[:-1]
-        model._fitted = _Fitted(document.features, document.target_encoding, run.network, run.history, frame[columns])
+        model._fitted = _Fitted(
+            document.features, document.target_encoding, run.network, run.history, rows.select(columns)
+        )
         model._train(_Training(run, document.target, document.drop, *given), hooks)
         return model
 
     # ----- predicting --------------------------------------------------------
 
-    def _encoded(self, frame: pd.DataFrame, unseen: Unseen) -> tuple[_Fitted, pd.DataFrame, np.ndarray]:
+    def _encoded(self, frame: pd.DataFrame | CheckedRows, unseen: Unseen) -> tuple[_Fitted, pd.DataFrame, np.ndarray]:
         fitted = self._state()
-        rows = _check_frame(frame, "frame")
-        return fitted, rows, fitted.features.transform(rows, unseen=unseen)
+        rows = _frame(frame, "frame")
+        return fitted, rows, fitted.features.transform(frame if isinstance(frame, CheckedRows) else rows, unseen=unseen)
 
-    def predict(self, frame: pd.DataFrame, *, unseen: Unseen = "error") -> pd.Series:
+    def predict(self, frame: pd.DataFrame | CheckedRows, *, unseen: Unseen = "error") -> pd.Series:
         """Predictions for the rows of ``frame`` (n, any columns): (n,) with ``frame``'s index, named by the target.
 
         Regression: float64 in the target's units. Classification: the table's own labels
@@ -746,7 +718,7 @@ class TabularModel:
         fitted, rows, X = self._encoded(frame, unseen)
         return pd.Series(_decoded(fitted.network, fitted.target, X), index=rows.index, name=fitted.target.column)
 
-    def predict_proba(self, frame: pd.DataFrame, *, unseen: Unseen = "error") -> pd.DataFrame:
+    def predict_proba(self, frame: pd.DataFrame | CheckedRows, *, unseen: Unseen = "error") -> pd.DataFrame:
         """Class probabilities (n, n_labels) with ``frame``'s index and one column per label; rows sum to 1.
 
         Classifiers only; ``unseen`` as in `predict`.
@@ -757,7 +729,7 @@ class TabularModel:
         probabilities = _probabilities(fitted.network, X)
         return pd.DataFrame(probabilities, index=rows.index, columns=pd.Index(list(fitted.target.labels)))
 
-    def evaluate(self, frame: pd.DataFrame, *, unseen: Unseen = "error") -> dict[str, float]:
+    def evaluate(self, frame: pd.DataFrame | CheckedRows, *, unseen: Unseen = "error") -> dict[str, float]:
         """Metrics against ``frame[target]``: regression ``mse``, ``rmse`` (target units) and ``r2``;
         classification ``accuracy`` and ``log_loss`` (the network's cross-entropy).
 
@@ -767,7 +739,7 @@ class TabularModel:
         column = fitted.target.column
         if column not in rows.columns:
             raise DataError(f"frame: no target column {column!r} to score against; got {list(rows.columns)}")
-        y = fitted.target.encode(rows[column])
+        y = fitted.target.encode(frame.select([column]) if isinstance(frame, CheckedRows) else rows[column])
         if fitted.target.labels is not None:
             accuracy = float(np.mean(fitted.network.predict(X) == y))
             return {"accuracy": accuracy, "log_loss": fitted.network.loss(X, y)}
@@ -777,7 +749,7 @@ class TabularModel:
         r2 = 1.0 - mse / total if total > 0 else float(mse == 0)
         return {"mse": mse, "rmse": math.sqrt(mse), "r2": r2}
 
-    def score(self, frame: pd.DataFrame, *, unseen: Unseen = "error") -> float:
+    def score(self, frame: pd.DataFrame | CheckedRows, *, unseen: Unseen = "error") -> float:
         """R^2 (regression) or accuracy (classification) against ``frame[target]``."""
         metrics = self.evaluate(frame, unseen=unseen)
         return metrics["accuracy"] if "accuracy" in metrics else metrics["r2"]
@@ -797,7 +769,9 @@ class TabularModel:
 
     # ----- what the network learned ------------------------------------------
 
-    def _local_effects(self, frame: pd.DataFrame | None, unseen: Unseen) -> tuple[_Fitted, pd.DataFrame, np.ndarray]:
+    def _local_effects(
+        self, frame: pd.DataFrame | CheckedRows | None, unseen: Unseen
+    ) -> tuple[_Fitted, pd.DataFrame, np.ndarray]:
         """The rows described (``frame``, or the training rows) and their local effects (n, n_outputs, n_columns):
         per raw column of `TableEncoding.columns`, in the outputs' units per raw unit."""
         fitted = self._state()
@@ -805,8 +779,9 @@ class TabularModel:
             raise ValueError(
                 "frame: a loaded model keeps no training rows to describe; expected the rows to explain, got None"
             )
-        rows = _check_frame(fitted.rows if frame is None else frame, "frame")
-        X = fitted.features.transform(rows, unseen=unseen, name="frame")
+        given = fitted.rows if frame is None else frame
+        rows = _frame(given, "frame")
+        X = fitted.features.transform(given if isinstance(given, CheckedRows) else rows, unseen=unseen, name="frame")
         encoding, scaler = fitted.features, fitted.features.scaler
         n_numeric = len(encoding.numeric)
         gradients = fitted.network.input_gradients(X)[:, :, :n_numeric]
@@ -834,7 +809,9 @@ class TabularModel:
         """What effects are on: the target (regression), or each class label."""
         return [fitted.target.column] if fitted.target.labels is None else list(fitted.target.labels)
 
-    def local_effects(self, frame: pd.DataFrame | None = None, *, unseen: Unseen = "error") -> pd.DataFrame:
+    def local_effects(
+        self, frame: pd.DataFrame | CheckedRows | None = None, *, unseen: Unseen = "error"
+    ) -> pd.DataFrame:
         """Each row's effect of each raw feature (n, n_columns), with ``frame``'s index (default: the training rows).
 
         A number column: ``d prediction / d value``, exact (the network's input gradients through the
@@ -851,7 +828,7 @@ class TabularModel:
         header = pd.MultiIndex.from_product([self._outputs(fitted), columns], names=["label", "feature"])
         return pd.DataFrame(effects.reshape(len(rows), -1), index=rows.index, columns=header)
 
-    def effects(self, frame: pd.DataFrame | None = None, *, unseen: Unseen = "error") -> FeatureEffects:
+    def effects(self, frame: pd.DataFrame | CheckedRows | None = None, *, unseen: Unseen = "error") -> FeatureEffects:
         """Each raw feature's average marginal effect and spread over the rows of ``frame`` (default: the
         training rows), on the target in its units or on each class's probability; see `local_effects`.
 

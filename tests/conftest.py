@@ -21,6 +21,7 @@ for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 # --------------------------------------------------------------------------- #
 
 from pathlib import Path  # noqa: E402  (after the environment is set, before NumPy)
+from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -42,3 +43,28 @@ def housing_csv() -> Path:
     """What the stored command-line checkpoints trained on: ``make_housing(500, seed=0)`` as computed then (see
     `housing_arrays`), to give to ``--csv`` when resuming them."""
     return FIXTURES / "housing-500-seed-0.csv"
+
+
+# --------------------------------------------------------------------------- #
+# How many times the checks of a table's rows run
+# --------------------------------------------------------------------------- #
+
+
+@pytest.fixture
+def row_checks(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """How many times each check of a table's rows runs from now on: its column names (``reject_duplicates``),
+    missing values (``reject_missing``), infinity (``reject_infinite``) and the frame itself (``check_frame``,
+    where the model calls it)."""
+    from glassnet import tables, tabular
+
+    counts = {"reject_duplicates": 0, "reject_missing": 0, "reject_infinite": 0, "check_frame": 0}
+    for name in counts:
+        module = tabular if name == "check_frame" else tables
+        real = getattr(module, name)
+
+        def counted(*args: object, _name: str = name, _real: Any = real, **kwargs: object) -> object:
+            counts[_name] += 1
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, counted)
+    return counts

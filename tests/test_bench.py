@@ -1,4 +1,5 @@
-"""The benchmark: `bench/compare.py --quick` prints its tables, alone and interleaved, and exits 0."""
+"""The benchmark: `bench/compare.py --quick` prints its tables, alone and interleaved, and exits 0; and
+`bench/row_path.py` follows a row of a table to training's first product."""
 
 import json
 import re
@@ -14,6 +15,7 @@ sys.path.insert(0, str(ROOT / "bench"))  # bench/ is a folder of scripts, not a 
 
 import compare  # noqa: E402
 import learning_rate_path  # noqa: E402
+import row_path  # noqa: E402
 import rule_checks  # noqa: E402
 
 CONFIGS = ("small", "medium", "classifier", "full batch", "train.py default", "full batch 100k", "full batch tanh")
@@ -212,3 +214,15 @@ def test_the_settings_records_check_nothing_in_place_and_declare_each_bound_once
     in_place, declared = rule_checks.counts()
     assert in_place["settings"] == in_place["optim"] == 0
     assert declared == {"settings": 3, "optim": 3}  # three types of settings, two of optimizers, AdamState's step
+
+
+def test_row_path_follows_a_row_both_ways_in_and_finds_each_check_run_once(capsys: pytest.CaptureFixture[str]) -> None:
+    row_path.main(["--chain"])
+    out = capsys.readouterr().out
+    found = re.findall(r"^(.+): (\d+) project functions before the first product, (\d+) of them given rows; "
+                       r"checks run: (.+)$", out, flags=re.MULTILINE)  # fmt: skip
+    assert [way for way, *_ in found] == list(row_path.WAYS_IN)
+    for _, functions, given_rows, checks in found:
+        assert 0 < int(given_rows) < int(functions)
+        assert "reject_missing 1, reject_infinite 1, check_frame 1" in checks
+    assert "    tables.usable_rows [rows]" in out and "np.isfinite called by: " in out

@@ -801,3 +801,11 @@ def test_the_command_line_computes_in_one_blas_thread_unless_told_otherwise(monk
         monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")  # the user's own choice wins
         assert cli.main([]) == 0
     assert seen == [{1}, {2}]
+
+
+def test_a_run_checks_the_rows_of_its_table_once(tmp_path: Path, row_checks: dict[str, int]) -> None:
+    path = tmp_path / "homes.csv"
+    make_housing(60, seed=3).assign(street=["oak", "elm", "ash"] * 20).to_csv(path, index=False)
+    assert cli.main(["--csv", str(path), "--target", "price", "--epochs", "2"], out=io.StringIO()) == 0
+    # the file's header, which pandas would rename a repeated name in, then the table read from it
+    assert row_checks == {"reject_duplicates": 2, "reject_missing": 1, "reject_infinite": 1, "check_frame": 1}

@@ -38,6 +38,7 @@ def test_the_package_holds_the_rooms_of_the_design() -> None:
     rooms |= {"checkpoints", "functions", "network", "optim"}
     rooms |= {"records", "settings", "sklearn", "step", "tables", "tabular", "training", "callbacks"}
     rooms |= {"cli.options", "cli.resume", "cli.report", "cli.run"}
+    rooms |= {"upgrades"}
     assert {name.removeprefix("glassnet.") for name in MODULES} == rooms
 
 
@@ -184,6 +185,7 @@ def test_the_modules_import_downwards_only() -> None:
         "rules",
         "fields",
         "fingerprints",
+        "upgrades",
         "files",
         "buffers",
         "functions",

@@ -997,11 +997,33 @@ def test_a_tabular_model_encodes_and_checks_each_part_of_its_table_once(monkeypa
         real = getattr(tables, function)
 
         def counted(*args: Any, _real: Any = real, _record: list[object] = record, **kwargs: Any) -> Any:
-            _record.append(kwargs["name"] if "name" in kwargs else args[1])
+            given = kwargs["name"] if "name" in kwargs else args[1]
+            _record.append(list(given) if isinstance(given, dict) else given)
             return _real(*args, **kwargs)
 
         monkeypatch.setattr(tables, function, counted)
     houses = priced_houses()
     TabularModel(epochs=2).fit(houses.iloc[:30], "price", validation=houses.iloc[30:])
     assert calls["_encode"] == ["features", "validation"], "each table's features encoded once"
-    assert calls["reject_missing"] == ["features", "target", "validation", "validation"], "each part checked once"
+    assert calls["reject_missing"] == [["features", "target"], ["validation"]], "each table checked once, by parts"
+
+
+def test_rows_checked_in_some_columns_are_checked_in_the_others_where_they_are_used() -> None:
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [1.0, np.nan, 2.0], "y": [1.0, np.inf, 3.0]})
+    rows = tables.usable_rows(frame, ["a"], "error", "frame")
+    with pytest.raises(DataError, match=r"^features: missing values in column\(s\) 'b' \(1 of 3 rows: row 1\)"):
+        TableEncoding.fit(rows.select(["a", "b"]))
+    with pytest.raises(DataError, match=r"^target 'y': expected finite numbers, got infinity in column 'y' at row 1"):
+        TargetEncoding.fit(rows.select(["y"]), "regression")
+    with pytest.raises(DataError, match=r"^validation: missing values in column\(s\) 'b' \(1 of 3 rows: row 1\)"):
+        TableEncoding.fit(frame[["a"]].assign(b=[1.0, 2.0, 3.0])).transform(rows, name="validation")
+
+
+def test_a_table_s_rows_are_refused_naming_the_part_at_fault() -> None:
+    frame = _numbers(30).astype(np.float64)
+    frame.loc[4, "price"] = np.inf
+    with pytest.raises(DataError, match=r"^target: expected finite numbers, got infinity in column 'price' at row 4 "):
+        TabularModel(epochs=1).fit(frame, "price")
+    frame.loc[[4, 6], "size"] = [np.nan, np.inf]
+    with pytest.raises(DataError, match=r"^features: expected finite numbers, got infinity in column 'size' at row 6 "):
+        TabularModel(epochs=1).fit(frame, "price")

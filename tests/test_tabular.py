@@ -27,8 +27,10 @@ from glassnet import (
     TrainingRun,
     WriteCheckpoints,
     cli,
+    make_housing,
     read_table,
     split_rows,
+    tables,
 )
 
 IRIS_CSV = Path(__file__).resolve().parents[1] / "examples" / "iris.csv"
@@ -542,6 +544,14 @@ def test_classes_from_rows_only_adds_their_labels() -> None:
         model.fit(frame, "y", classes_from=test.assign(y=["b", np.nan]))
 
 
+@pytest.mark.parametrize("missing", ["error", "drop"])
+def test_a_regression_reads_nothing_of_its_classes_from_rows(missing: str) -> None:
+    frame = pd.DataFrame({"x": np.arange(40.0), "y": np.arange(40.0) * 2})
+    model = TabularModel(hidden=(), epochs=2, missing=missing)  # type: ignore[arg-type]
+    model.fit(frame, "y", classes_from=frame.assign(y=np.nan))
+    assert model.labels is None and model.network.layer_sizes == [1, 1]
+
+
 def test_a_target_with_a_class_per_row_is_refused_as_text_features_are() -> None:
     """A price column with --task multiclass trained a softmax of one class per row, without a word."""
     rows = np.arange(30)
@@ -574,3 +584,29 @@ def test_a_frame_without_rows_is_refused_naming_it() -> None:
     for call in (model.predict, model.evaluate, model.local_effects, model.effects):
         with pytest.raises(DataError, match=no_rows.format("frame")):
             call(frame.iloc[:0])
+
+
+# --------------------------------------------------------------------------- #
+# The rows of a table are checked once, at the way in
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.parametrize("missing", ["error", "drop"])
+def test_one_fit_runs_each_check_of_its_rows_once(row_checks: dict[str, int], missing: str) -> None:
+    frame = make_housing(40, seed=3).assign(street=["oak", "elm"] * 20)
+    TabularModel(epochs=1, missing=missing).fit(frame, "price")  # type: ignore[arg-type]
+    # dropping rows looks for missing values itself, to leave those rows out, and never refuses them
+    assert row_checks == {"reject_duplicates": 1, "reject_missing": int(missing == "error"), "reject_infinite": 1,
+                      "check_frame": 1}  # fmt: skip
+
+
+def test_checked_rows_are_not_checked_again_to_fit_predict_evaluate_or_explain(row_checks: dict[str, int]) -> None:
+    frame = make_housing(40, seed=3)
+    rows = tables.usable_rows(tables.check_frame(frame, "frame"), list(frame.columns), "error", "frame")
+    row_checks.update(dict.fromkeys(row_checks, 0))
+    model = TabularModel(hidden=(), epochs=1)
+    model.fit(rows, "price", validation=rows.take(slice(30, None)))
+    model.predict(rows), model.evaluate(rows), model.effects(rows)
+    assert set(row_checks.values()) == {0}
+    model.predict(frame)  # a DataFrame is checked, once
+    assert row_checks == {"reject_duplicates": 1, "reject_missing": 1, "reject_infinite": 0, "check_frame": 1}

@@ -29,7 +29,7 @@ from glassnet.data import TRUE_COEFFICIENTS
 from glassnet.diagnosis import Diagnosis
 from glassnet.files import write_atomically
 from glassnet.records import EpochRecord, FeatureEffects, TrainingHistory
-from glassnet.tables import DataError, DataNote
+from glassnet.tables import CheckedRows, DataError, DataNote
 from glassnet.tabular import TabularCheckpoint, TabularModel
 
 if TYPE_CHECKING:
@@ -41,12 +41,13 @@ LEARNED = "what the network learned"
 
 @dataclass(frozen=True)
 class Split:
-    """The rows of a training run: the table's row count, its target column, and the parts trained and tested on."""
+    """The rows of a training run: the table's row count, its target column, and the parts trained and tested on,
+    checked once (`glassnet.tables.usable_rows`) before the split."""
 
     rows: int
     target: str
-    train: pd.DataFrame
-    test: pd.DataFrame
+    train: CheckedRows
+    test: CheckedRows
 
 
 def watched(args: argparse.Namespace) -> str:
@@ -132,11 +133,11 @@ def print_table(
     print(f"\n{title}\n{tabulate(rows, headers=headers, tablefmt='github', floatfmt=floatfmt)}", file=out)
 
 
-def show_predictions(title: str, model: TabularModel, test_part: pd.DataFrame, out: TextIO) -> None:
+def show_predictions(title: str, model: TabularModel, test_part: CheckedRows, out: TextIO) -> None:
     """The first test rows' targets next to the model's predictions."""
-    shown = test_part.iloc[:SHOWN_ROWS]
+    shown = test_part.take(slice(SHOWN_ROWS))
     predicted = model.predict(shown, unseen="zero")
-    print_table(title, list(zip(shown[model.target], predicted, strict=True)), [model.target, "prediction"], out)
+    print_table(title, list(zip(shown.frame[model.target], predicted, strict=True)), [model.target, "prediction"], out)
 
 
 def show_metrics(report: dict[str, dict[str, float]], regression: bool, out: TextIO) -> None:
@@ -149,11 +150,11 @@ def show_metrics(report: dict[str, dict[str, float]], regression: bool, out: Tex
     print(f"\n{title}\n{table}", file=out)
 
 
-def show_confusion(model: TabularModel, test_part: pd.DataFrame, out: TextIO) -> None:
+def show_confusion(model: TabularModel, test_part: CheckedRows, out: TextIO) -> None:
     """Counts of test rows by true label (rows) and predicted label (columns)."""
     labels: list[object] = list(model.labels or [])
     predicted = model.predict(test_part, unseen="zero")
-    true_codes = pd.Categorical(test_part[model.target], labels).codes
+    true_codes = pd.Categorical(test_part.frame[model.target], labels).codes
     predicted_codes = pd.Categorical(predicted, labels).codes
     counts = np.zeros((len(labels), len(labels)), dtype=np.int64)  # every class, found among the test rows or not
     np.add.at(counts, (true_codes, predicted_codes), 1)
@@ -271,7 +272,7 @@ class TrainingPrinter(Callback):
     def on_train_begin(self, model: TabularModel) -> None:
         args, split, checkpoint, out = self.args, self.split, self.checkpoint, self.out
         print(
-            f"{split.rows:,} rows ({len(split.train):,} train, {len(split.test):,} test), "
+            f"{split.rows:,} rows ({len(split.train.frame):,} train, {len(split.test.frame):,} test), "
             f"{len(model.feature_names)} input features, target {split.target!r} ({args.task}); {model.network}",
             file=out,
         )
@@ -334,7 +335,7 @@ def report_training(args: argparse.Namespace, model: TabularModel, split: Split,
     else:
         show_effects(effects, housing=args.csv is None and args.task == "regression", out=out)
     show_diagnosis(model.history.diagnose(held_out=watched(args)), args.gradients, out)
-    write_outputs(args, model, report, split.train, out)
+    write_outputs(args, model, report, split.train.frame, out)
 
 
 def write_outputs(

@@ -46,9 +46,11 @@ def read_split(args: argparse.Namespace) -> Split:
             target = str(bands.name)
             table = table.assign(**{target: bands})
     columns = feature_columns(table, target, args.drop)
-    table = usable_rows(table, [*columns, target], args.missing, "")  # over the whole table, before the split
-    train_rows, test_rows = split_rows(len(table), args.test_fraction, seed=args.seed)
-    return Split(len(table), target, table.iloc[train_rows], table.iloc[test_rows])
+    rows = usable_rows(table, [*columns, target], args.missing, "")  # over the whole table, before the split
+    train_rows, test_rows = split_rows(len(rows.frame), args.test_fraction, seed=args.seed)
+    return Split(
+        len(rows.frame), target, rows.take(train_rows), rows.take(test_rows)
+    )  # checked: the model checks no more
 
 
 def check_files(args: argparse.Namespace) -> None:
