@@ -235,3 +235,6 @@ def test_row_path_follows_a_row_both_ways_in_and_finds_each_check_run_once(capsy
         assert 0 < int(given_rows) < int(functions)
         assert "reject_missing 1, reject_infinite 1, check_frame 1" in checks
     assert "    tables.usable_rows [rows]" in out and "np.isfinite called by: " in out
+    chain = {line.strip().split(" ")[0] for line in out.splitlines() if line.startswith("    ")}
+    # work for nothing: hashing the tables with no checkpoint asked for, building the seed's rule at every call
+    assert not chain & {"tabular.TableFingerprint.of", "rules.optional"}
