@@ -153,9 +153,13 @@ def optional(rule: NumberRule[NumberT]) -> OptionalRule[NumberT]:
     return OptionalRule(rule)
 
 
+_SEED = optional(non_negative_int)
+"""A seed's rule: an integer >= 0, or ``None`` for fresh entropy."""
+
+
 def optional_seed(value: object, name: str = "seed") -> int | None:
     """A seed: an integer >= 0, or ``None`` for fresh entropy."""
-    return optional(non_negative_int)(value, name)
+    return _SEED(value, name)
 
 
 def one_of(value: object, name: str, choices: Mapping[str, object] | tuple[str, ...]) -> str:

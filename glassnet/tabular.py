@@ -277,15 +277,25 @@ class _Fitted:
     """The feature columns of the rows it learned from, which effects describe unless given others."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Training:
-    """A training under way: its run, and the tables it learns from and watches as a checkpoint records them."""
+    """A training under way: its run, and the tables it learns from and watches (their columns used), which a
+    checkpoint records by their fingerprints."""
 
     run: TrainingRun
     target: str
     drop: list[str]
-    table: TableFingerprint
-    validation: TableFingerprint | None
+    table: pd.DataFrame
+    validation: pd.DataFrame | None
+    known: tuple[TableFingerprint, TableFingerprint | None] | None = None
+    """The fingerprints of ``table`` and ``validation``, once made: a run that writes no checkpoint hashes nothing."""
+
+    def fingerprints(self) -> tuple[TableFingerprint, TableFingerprint | None]:
+        """The fingerprints of the tables learned from and watched, made when first asked for."""
+        if self.known is None:
+            watched = None if self.validation is None else TableFingerprint.of(self.validation)
+            self.known = (TableFingerprint.of(self.table), watched)
+        return self.known
 
 
 class WriteCheckpoints(Callback):
@@ -563,11 +573,8 @@ class TabularModel:
         X, y, watched = self._learning_and_watched_rows(features, X, y, held_out, held_out_y)
         run = TrainingRun(network, X, y, self.training, validation_data=watched)
         self._fitted = _Fitted(features, target_encoding, network, run.history, rows.select(columns))
-        tables = (
-            TableFingerprint.of(rows.frame[used]),
-            None if held_out is None else TableFingerprint.of(held_out.frame[used]),
-        )
-        return self._train(_Training(run, target, list(drop), *tables), hooks)
+        watched_rows = None if held_out is None else held_out.frame[used]
+        return self._train(_Training(run, target, list(drop), rows.frame[used], watched_rows), hooks)
 
     def _rows_to_learn(self, frame: pd.DataFrame | CheckedRows, parts: Parts, what: str) -> CheckedRows:
         """``frame``'s rows (`check_frame`'s) to learn from the columns of ``parts`` (`usable_rows`, as ``missing``
@@ -633,14 +640,15 @@ class TabularModel:
     def _checkpoint(self, stored: TrainingCheckpoint, extra: dict[str, Any]) -> TabularCheckpoint:
         """The `TabularCheckpoint` of the training under way, its run's part ``stored``."""
         training, fitted = self._under_way(), self._state()
+        table, validation = training.fingerprints()
         return TabularCheckpoint(
             settings=self.settings,
             target=training.target,
             drop=training.drop,
             features=fitted.features,
             target_encoding=fitted.target,
-            table=training.table,
-            validation=training.validation,
+            table=table,
+            validation=validation,
             run=stored,
             extra=extra,
         )
@@ -679,10 +687,8 @@ class TabularModel:
         if validation is not None:
             _frame(validation, "validation")
             held_out = model._rows_to_learn(validation, {"validation": used}, "validation")
-        given = (
-            TableFingerprint.of(rows.frame[used]),
-            None if held_out is None else TableFingerprint.of(held_out.frame[used]),
-        )
+        tables = (rows.frame[used], None if held_out is None else held_out.frame[used])
+        given = (TableFingerprint.of(tables[0]), None if tables[1] is None else TableFingerprint.of(tables[1]))
         differences = fingerprint_differences(
             [("frame", document.table, given[0]), ("validation", document.validation, given[1])]
         )
@@ -697,7 +703,7 @@ class TabularModel:
         model._fitted = _Fitted(
             document.features, document.target_encoding, run.network, run.history, rows.select(columns)
         )
-        model._train(_Training(run, document.target, document.drop, *given), hooks)
+        model._train(_Training(run, document.target, document.drop, *tables, known=given), hooks)
         return model
 
     # ----- predicting --------------------------------------------------------

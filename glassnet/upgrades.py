@@ -6,6 +6,10 @@ its current version. A document is upgraded one version at a time until no upgra
 then each part that is a document of a format of its own (a tabular checkpoint's run, a checkpoint's
 network) is upgraded the same way, by its own format's upgrades.
 
+What a caller keeps in a document's ``extra`` (the command line's options in a tabular checkpoint) is the
+caller's to upgrade: its module registers an `EntryUpgrade` (`register_entry_upgrade`), which this table applies
+with its document's upgrade of the same version, so the caller reads only the entry's current shape.
+
 An upgrade describes a format as it was, so it names the fields of that version, never today's records.
 An older document whose parts an upgrade needs are not JSON objects is left as it is, for the current
 version's checks to say what is wrong.
@@ -120,6 +124,44 @@ UPGRADES: dict[tuple[str, int], Upgrade] = {
 """Every upgrade, by the format and the version it reads."""
 
 
+@dataclass(frozen=True)
+class EntryUpgrade:
+    """How the entry ``key`` of the ``extra`` of a document of ``format`` at ``version`` becomes the next version's,
+    and why it must."""
+
+    format: str
+    version: int
+    key: str
+    reason: str
+    apply: Callable[[Any, Document], Any]
+    """The entry of the next version, from the entry and the whole older document (whose parts it may repeat);
+    raises ``ValueError`` when the older entry contradicts its document."""
+
+
+ENTRY_UPGRADES: dict[tuple[str, int, str], EntryUpgrade] = {}
+"""Every upgrade of an entry of ``extra``, by the format and version it reads and the entry's key: registered by the
+module that writes the entry (`register_entry_upgrade`)."""
+
+
+def register_entry_upgrade(upgrade: EntryUpgrade) -> None:
+    """Add ``upgrade`` to `ENTRY_UPGRADES`, from the module that writes its entry, at import."""
+    ENTRY_UPGRADES[upgrade.format, upgrade.version, upgrade.key] = upgrade
+
+
+def _entries_upgraded(older: Document, document: Document) -> Document:
+    """``document``, the upgrade of ``older``, with each entry of its ``extra`` that has an `EntryUpgrade` from
+    ``older``'s version upgraded by it."""
+    extra = document.get("extra")
+    if not isinstance(extra, dict):
+        return document
+    entries = {
+        key: ENTRY_UPGRADES[older["format"], older["version"], key].apply(entry, older)
+        for key, entry in extra.items()
+        if (older["format"], older["version"], key) in ENTRY_UPGRADES
+    }
+    return {**document, "extra": {**extra, **entries}} if entries else document
+
+
 def documents_within(model: type[BaseModel]) -> dict[str, type[BaseModel]]:
     """The fields of ``model`` that hold a document of a format of its own, and that document's record."""
     return {
@@ -144,7 +186,7 @@ def upgraded(document: object, model: type[BaseModel]) -> object:
         upgrade = UPGRADES.get((document["format"], version)) if type(version) is int else None
         if upgrade is None or not all(isinstance(document.get(part), dict) for part in upgrade.needs):
             break
-        document = upgrade.apply(document)
+        document = _entries_upgraded(document, upgrade.apply(document))
     for name, part in documents_within(model).items():
         within = upgraded(document.get(name), part)
         if within is not document.get(name):

@@ -200,13 +200,22 @@ def test_a_block_counts_the_pages_it_faults_in() -> None:
 
 def test_a_learning_rate_is_checked_by_one_rule_on_its_way_from_the_command_line_to_a_weight() -> None:
     """The path `bench/learning_rate_path.py` prints: from main() to the optimizer's step, through one rule's
-    check (the option's parse and the record's validation), not a second mechanism beside it."""
-    path = learning_rate_path.path()
-    assert path[0] == "cli.run.main" and path[-1] == "optim.Adam.step"
-    assert [name for name in path if name.startswith("rules.")] == [
+    check (the option's parse and the record's validation), not a second mechanism beside it; the command line
+    builds the one `TrainingSettings` and hands it to the model, whose ``__init__`` never sees the value."""
+    assert learning_rate_path.path() == [
+        "cli.run.main",
+        "cli.options.parse_args",
         "rules.NumberRule.parse",
         "rules.NumberRule.check",
+        "cli.run.train",
+        "settings.TrainingSettings.of",
+        "optim.make_optimizer",
         "rules.Settings.__init__",
+        "tabular.TabularModel.fit",
+        "tabular.TabularModel._train",
+        "training.TrainingRun.advance",
+        "epochs.train_epoch",
+        "optim.Adam.step",
     ]
 
 
@@ -226,3 +235,6 @@ def test_row_path_follows_a_row_both_ways_in_and_finds_each_check_run_once(capsy
         assert 0 < int(given_rows) < int(functions)
         assert "reject_missing 1, reject_infinite 1, check_frame 1" in checks
     assert "    tables.usable_rows [rows]" in out and "np.isfinite called by: " in out
+    chain = {line.strip().split(" ")[0] for line in out.splitlines() if line.startswith("    ")}
+    # work for nothing: hashing the tables with no checkpoint asked for, building the seed's rule at every call
+    assert not chain & {"tabular.TableFingerprint.of", "rules.optional"}

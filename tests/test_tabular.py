@@ -31,6 +31,7 @@ from glassnet import (
     read_table,
     split_rows,
     tables,
+    tabular,
 )
 
 IRIS_CSV = Path(__file__).resolve().parents[1] / "examples" / "iris.csv"
@@ -610,3 +611,25 @@ def test_checked_rows_are_not_checked_again_to_fit_predict_evaluate_or_explain(r
     assert set(row_checks.values()) == {0}
     model.predict(frame)  # a DataFrame is checked, once
     assert row_checks == {"reject_duplicates": 1, "reject_missing": 1, "reject_infinite": 0, "check_frame": 1}
+
+
+def test_a_fit_hashes_its_tables_only_for_a_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tables' fingerprints are what a checkpoint records: a fit that writes none hashes nothing, and one that
+    writes several hashes each table once, as `resume` reads them."""
+    frame, target = _housing_like()
+    hashed: list[int] = []
+    fingerprint = tabular.TableFingerprint.of
+
+    def counted(frame: pd.DataFrame) -> tabular.TableFingerprint:
+        hashed.append(len(frame))
+        return fingerprint(frame)
+
+    monkeypatch.setattr(tabular.TableFingerprint, "of", counted)
+    TabularModel(epochs=2).fit(frame, target, validation=frame.iloc[:20])
+    assert hashed == []
+    model = TabularModel(epochs=4)
+    model.fit(frame, target, validation=frame.iloc[:20], callbacks=[WriteCheckpoints(tmp_path / "run.json", every=1)])
+    assert sorted(hashed) == [20, len(frame)]
+    monkeypatch.setattr(tabular.TableFingerprint, "of", fingerprint)
+    resumed = TabularModel.resume(tmp_path / "run.json", frame, validation=frame.iloc[:20])
+    np.testing.assert_array_equal(resumed.network.parameter_vector, model.network.parameter_vector)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from glassnet import Network, upgrades
+from glassnet import Network, cli, upgrades
 from glassnet.checkpoints import TrainingCheckpoint, read_checkpoint
 from glassnet.files import LOADERS, read_model
 from glassnet.network import NetworkDocument
@@ -108,3 +108,15 @@ def test_a_file_of_another_format_is_not_upgraded_but_named(tmp_path: Path) -> N
     with pytest.raises(ValueError, match=r"it is a glassnet\.checkpoint file, not a glassnet\.network file"):
         read_model(FIXTURES / "v1" / "run-checkpoint-momentum.json", NetworkDocument)
     assert Network.load(FIXTURES / "v1" / "network.json").layer_sizes == [4, 6, 3]
+
+
+def test_the_command_lines_options_in_a_version_1_checkpoint_are_upgraded_by_the_table_to_its_own_alone() -> None:
+    """A version 1 command-line checkpoint stored every option in ``extra["train.py"]``; read, it holds the command
+    line's own options as today's store them (those its parts record dropped once found to agree), so the command
+    line reads one shape."""
+    older = json.loads((FIXTURES / "v1" / "cli-checkpoint.json").read_text())["extra"]["train.py"]
+    stored = read_checkpoint(FIXTURES / "v1" / "cli-checkpoint.json", TabularCheckpoint).extra["train.py"]
+    own = {*cli.COMMAND_LINE_OPTIONS, *cli.OUTPUT_OPTIONS}
+    assert stored == {name: value for name, value in older.items() if name in own}
+    assert set(stored) == own - {"effects"}  # an output option added after version 1: read as not asking
+    assert ("glassnet.tabular-checkpoint", 1, "train.py") in upgrades.ENTRY_UPGRADES  # registered by the command line

@@ -75,9 +75,8 @@ OUTPUT_OPTIONS = options("written", "shown")
 """The options that only say what to write or show: given again with --resume, they replace the checkpoint's."""
 WRITTEN_OPTIONS = options("written")
 """The files a training run writes: each must differ from every other one and from every input."""
-NEWER_OPTIONS = frozenset({"missing", "effects"})
-"""Options an older checkpoint may lack: its parts record the model's (a version 1 checkpoint stored every other
-option), and one without an output option is read as not asking."""
+NEWER_OPTIONS = frozenset({"effects"})
+"""The output options a checkpoint written before them lacks, read as not asking."""
 
 _MODEL_DEFAULTS = {
     name: parameter.default

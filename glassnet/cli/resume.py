@@ -3,7 +3,8 @@
 ``--resume PATH`` reads a command line's checkpoint: the options that define the run are the ones it
 recorded (given again, they must be the same), the output options given now replace its own, and the
 paths it stored resolve against where the checkpoint is now (`StoredPaths`). `stored_options` is the other
-direction: what a run's checkpoints keep of its options.
+direction: what a run's checkpoints keep of its options; what an older checkpoint kept is upgraded when it is read, by
+the upgrade registered here in `glassnet.upgrades`' table, so the rest reads only today's shape.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from glassnet.cli.options import (
     WRITTEN_OPTIONS,
 )
 from glassnet.files import WrongFormat
-from glassnet.optim import OPTIMIZERS
 from glassnet.tabular import TabularCheckpoint
+from glassnet.upgrades import EntryUpgrade, register_entry_upgrade
 
 PATH_OPTIONS = ("csv", *WRITTEN_OPTIONS)
 """The options whose values are paths, which a checkpoint stores relative to its own folder."""
@@ -49,27 +50,59 @@ def recorded_options(checkpoint: TabularCheckpoint) -> dict[str, Any]:
     }
 
 
-def _stored(checkpoint: TabularCheckpoint, recorded: dict[str, Any], path: Path) -> dict[str, Any]:
-    """The command line's own options in ``checkpoint.extra``, as option values (paths as `Path`).
-
-    A version 1 checkpoint stores every option, those that the checkpoint's parts record
-    (``recorded``) as well: they must agree with those parts, or the file is refused naming the options.
-    """
+def _stored(checkpoint: TabularCheckpoint, path: Path) -> dict[str, Any]:
+    """The command line's own options in ``checkpoint.extra``, as `stored_options` stores them (an older
+    checkpoint's upgraded when read: `_options_of_version_1`)."""
     stored = checkpoint.extra.get("train.py")
-    own, version_1 = {*COMMAND_LINE_OPTIONS, *OUTPUT_OPTIONS}, {*RUN_OPTIONS, *OUTPUT_OPTIONS}
-    kinds = (own - NEWER_OPTIONS, version_1 - NEWER_OPTIONS)  # what every checkpoint of either kind stores
-    if not isinstance(stored, dict) or set(stored) - {FOLDER} - NEWER_OPTIONS not in kinds:
+    own = {*COMMAND_LINE_OPTIONS, *OUTPUT_OPTIONS}
+    if not isinstance(stored, dict) or set(stored) - {FOLDER} - NEWER_OPTIONS != own - NEWER_OPTIONS:
         raise ValueError(
             f"--resume {path}: not a checkpoint of the command line (TabularModel.resume reads those of the library)"
         )
+    return {name: value for name, value in stored.items() if name in own}
+
+
+_RUN_OPTIONS_1 = ("task", "hidden", "activation", "seed", "epochs", "learning_rate", "batch_size", "l2", "patience")
+"""The options that define a run which a version 1 checkpoint stored in ``extra`` beside its settings, which record
+them too, with ``optimizer``, ``target`` and ``drop``."""
+
+
+def _options_of_version_1(stored: object, older: dict[str, Any]) -> object:
+    """The command line's options of a version 1 checkpoint ``older`` as version 2 stores them: its own alone. Version 1
+    stored every option, so those its parts record must agree with them: a learning rate of ``None`` is the
+    optimizer's default, and no target the housing data's."""
+    settings, run = older.get("settings"), older.get("run")
+    optimizer = run.get("optimizer") if isinstance(run, dict) else None
+    if not (isinstance(stored, dict) and isinstance(settings, dict) and isinstance(optimizer, dict)):
+        return stored  # not the command line's, or malformed: read as it is, and refused where it is read
+    recorded = {
+        **{name: settings.get(name) for name in _RUN_OPTIONS_1},
+        "learning_rate": optimizer.get("learning_rate"),
+        "optimizer": optimizer.get("kind"),
+        "target": older.get("target"),
+        "drop": older.get("drop"),
+    }
+    agreeing = {"learning_rate": settings.get("learning_rate"), "target": None}  # stored for the default
     disagree = [
-        f"--{name.replace('_', '-')} {stored[name]!r} in extra, {recorded[name]!r} in the run"
-        for name in recorded
-        if name in stored and not _same_option(name, stored[name], recorded[name], recorded)
+        f"--{name.replace('_', '-')} {stored[name]!r} in extra, {value!r} in the run"
+        for name, value in recorded.items()
+        if name in stored and stored[name] != value and not (name in agreeing and stored[name] == agreeing[name])
     ]
     if disagree:
-        raise ValueError(f"--resume {path}: the checkpoint's options disagree with its run: {', '.join(disagree)}")
-    return {name: value for name, value in stored.items() if name in own}
+        raise ValueError(f"the checkpoint's options disagree with its run: {', '.join(disagree)}")
+    return {name: value for name, value in stored.items() if name not in recorded}
+
+
+register_entry_upgrade(
+    EntryUpgrade(
+        "glassnet.tabular-checkpoint",
+        1,
+        "train.py",
+        "the command line's version 1 checkpoints stored every option; version 2 stores its own alone, the others "
+        "being recorded by the checkpoint's parts",
+        _options_of_version_1,
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -146,16 +179,6 @@ def _same_folder(here: Path, there: Path) -> bool:
         return False
 
 
-def _same_option(name: str, given: object, recorded: object, run: dict[str, Any]) -> bool:
-    """Whether an option's value ``given`` is the ``recorded`` one. No learning rate means the optimizer's
-    default, and no target the housing data's (a version 1 checkpoint stores what was given)."""
-    if name == "learning_rate" and given is None:
-        return bool(recorded == OPTIMIZERS[run["optimizer"]].model_fields["learning_rate"].default)
-    if name == "target" and given is None:
-        return True
-    return given == recorded
-
-
 COMMAND_LINE_READERS = {
     "glassnet.bundle": "give it to --model, with --predict",
     "glassnet.tabular-checkpoint": "give it to --resume",
@@ -183,7 +206,7 @@ def resumed(args: argparse.Namespace) -> tuple[argparse.Namespace, TabularCheckp
     with read_by_the_command_line():
         checkpoint = read_checkpoint(args.resume, TabularCheckpoint)
     run_options = recorded_options(checkpoint)
-    stored = _stored(checkpoint, run_options, args.resume)
+    stored = _stored(checkpoint, args.resume)
     paths = StoredPaths.of(args.resume, checkpoint.extra["train.py"])
     for name in PATH_OPTIONS:
         value = stored.get(name)
@@ -196,7 +219,7 @@ def resumed(args: argparse.Namespace) -> tuple[argparse.Namespace, TabularCheckp
         f"--{name.replace('_', '-')} {getattr(args, name)} (the checkpoint's run: {recorded[name]})"
         for name in RUN_OPTIONS
         if name in args.given
-        and not _same_option(name, getattr(args, name), recorded[name], recorded)
+        and getattr(args, name) != recorded[name]
         and name != "csv"  # a moved table is welcome: its content is compared with the checkpoint's fingerprint
     ]
     if changed:

@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TextIO
@@ -30,8 +30,9 @@ from glassnet.data import HOUSES, NOISE, TARGET, make_housing, price_bands
 from glassnet.files import DISK_FULL, NotWritten, check_outputs, write_atomically
 from glassnet.records import EpochRecord
 from glassnet.rules import non_negative_int, non_negative_number, positive_int
+from glassnet.settings import TrainingSettings
 from glassnet.tables import DataError, Unseen, read_table, split_rows, usable_rows
-from glassnet.tabular import TabularCheckpoint, TabularModel, WriteCheckpoints, feature_columns
+from glassnet.tabular import TABULAR_TRAINING, TabularCheckpoint, TabularModel, WriteCheckpoints, feature_columns
 from glassnet.training import TrainingDiverged
 
 
@@ -76,12 +77,14 @@ class Interrupted(Exception):
 
 @dataclass
 class Progress(Callback):
-    """How far a training command got: its stage, the last epoch finished, the last epoch a checkpoint holds
-    (its ``writer``'s); as a callback, it follows the run's epochs."""
+    """How far a training command got: its options (the checkpoint's, once resumed), its stage, the last epoch
+    finished, the last epoch a checkpoint holds (its ``writer``'s); as a callback, it follows the run's epochs."""
 
+    args: argparse.Namespace
     stage: Literal["preparing", "training", "reporting"] = "preparing"
     epochs: int = 0
     writer: WriteCheckpoints | None = None
+    resumed_from: TabularCheckpoint | None = None
 
     @property
     def checkpointed(self) -> int | None:
@@ -94,8 +97,34 @@ class Progress(Callback):
     def on_epoch_end(self, record: EpochRecord) -> None:
         self.epochs = record.epoch
 
-    def interrupted(self, args: argparse.Namespace) -> Interrupted:
+    def resumed(self, args: argparse.Namespace, checkpoint: TabularCheckpoint) -> None:
+        """The run goes on from ``checkpoint``, with ``args`` its options."""
+        self.args, self.resumed_from, self.epochs = args, checkpoint, checkpoint.run.epochs_done
+
+    @contextlib.contextmanager
+    def explaining_stops(self) -> Iterator[None]:
+        """Inside, Ctrl-C is an `Interrupted` that says where the run stopped and how to go on; so is a file that
+        could not be written (a full disk): what the checkpoint still holds, and the command that goes on from it."""
+        try:
+            yield
+        except KeyboardInterrupt:
+            raise self.interrupted() from None
+        except CheckpointNotSaved as error:  # the run's own checkpoint: it holds the epochs it held when resumed
+            args, checkpoint = self.args, self.resumed_from
+            own = checkpoint is not None and Path(args.resume).resolve() == Path(args.checkpoint).resolve()
+            held = checkpoint.run.epochs_done if checkpoint is not None and own else None
+            raise OSError(error.advising(f"go on with --resume {args.checkpoint}", held)) from None
+        except NotWritten as error:
+            args = self.args
+            if self.stage != "reporting" or args.checkpoint is None:
+                raise
+            fix = "free some space, then " if error.errno in DISK_FULL else "once it can be written, "
+            whole = f"{args.checkpoint} holds the whole run: {fix}--resume {args.checkpoint} writes the files again"
+            raise OSError(f"{error}; {whole}") from None
+
+    def interrupted(self) -> Interrupted:
         """Where the run stopped and, when a checkpoint holds some of it, the command that goes on."""
+        args = self.args
         if self.stage == "preparing":
             return Interrupted("before training began; no file was written")
         if self.stage == "reporting":
@@ -151,79 +180,53 @@ class BetweenEpochs(Callback):
 
 
 def train(args: argparse.Namespace, out: TextIO) -> None:
-    """Train (or go on from ``--resume``), print what happened, and write the files asked for.
-
-    Ctrl-C is an `Interrupted` that says where the run stopped and how to go on; so is a file that could not
-    be written (a full disk): what the checkpoint still holds, and the command that goes on from it.
-    """
-    progress, checkpoint = Progress(), None
-    try:
-        with BetweenEpochs() as interrupts:
-            if args.resume is not None:
-                args, checkpoint = resumed(args)
-                progress.epochs = checkpoint.run.epochs_done
-            _train(args, checkpoint, (progress, interrupts), out)
-            interrupts.check()  # pressed while reporting: once every file has been written
-    except KeyboardInterrupt:
-        raise progress.interrupted(args) from None
-    except CheckpointNotSaved as error:  # the run's own checkpoint: it holds the epochs it held when resumed
-        resumed_from = checkpoint is not None and Path(args.resume).resolve() == Path(args.checkpoint).resolve()
-        held = checkpoint.run.epochs_done if checkpoint is not None and resumed_from else None
-        raise OSError(error.advising(f"go on with --resume {args.checkpoint}", held)) from None
-    except NotWritten as error:
-        if progress.stage != "reporting" or args.checkpoint is None:
-            raise
-        fix = "free some space, then " if error.errno in DISK_FULL else "once it can be written, "
-        whole = f"{args.checkpoint} holds the whole run: {fix}--resume {args.checkpoint} writes the files again"
-        raise OSError(f"{error}; {whole}") from None
-
-
-def _train(
-    args: argparse.Namespace,
-    checkpoint: TabularCheckpoint | None,
-    watch: tuple[Progress, BetweenEpochs],
-    out: TextIO,
-) -> None:
-    """`train` with the options of the run (``checkpoint``'s, when resumed): ``watch`` learns how far it got and
-    stops it between epochs when Ctrl-C was pressed."""
-    progress, interrupts = watch
-    check_files(args)
-    with reported_as(str(args.csv or "housing data")):
-        split = read_split(args)
-        if args.checkpoint is not None:
-            stored = {"train.py": stored_options(args)}
-            progress.writer = WriteCheckpoints(args.checkpoint, every=args.checkpoint_every, extra=stored)
-        # the writer first, so that a checkpoint another process owns is refused before anything prints
-        writer = [] if progress.writer is None else [progress.writer]
-        callbacks = [*writer, progress, interrupts, TrainingPrinter(args, split, checkpoint, out)]
-        model = trained(args, checkpoint, split, callbacks)
-    progress.stage = "reporting"
-    report_training(args, model, split, out)
-
-
-def trained(
-    args: argparse.Namespace, checkpoint: TabularCheckpoint | None, split: Split, callbacks: list[Callback]
-) -> TabularModel:
-    """The model ``args`` describe, fitted to ``split``'s training rows, or gone on with from ``checkpoint``."""
-    validation = None if args.patience is not None else split.test  # patience stops on rows carved for it
-    kept = args.print_every if args.trace is not None else None  # an output option: on resume too
-    if checkpoint is not None:
-        return TabularModel.resume(
-            checkpoint,
-            split.train,
-            validation=validation,
-            callbacks=callbacks,
-            name=str(args.resume),
-            keep_gradients=kept,
-        )
-    model = TabularModel(
-        **{name: getattr(args, name) for name in (*MODEL_OPTIONS, *TRAINING_OPTIONS)}, keep_gradients=kept
-    )
-    classes_from = split.test if args.patience is not None else None  # without, the test rows are the validation
-    model.fit(
-        split.train, split.target, drop=args.drop, validation=validation, classes_from=classes_from, callbacks=callbacks
-    )
-    return model
+    """Train the model ``args`` describe on their table's training rows (or go on from ``--resume``, with the
+    checkpoint's options), with the callbacks that print, write checkpoints and stop between epochs on Ctrl-C;
+    then print what happened and write the files asked for. A stop is explained (`Progress.explaining_stops`)."""
+    progress = Progress(args)
+    with progress.explaining_stops(), BetweenEpochs() as interrupts:
+        checkpoint = None
+        if args.resume is not None:
+            args, checkpoint = resumed(args)
+            progress.resumed(args, checkpoint)
+        check_files(args)
+        with reported_as(str(args.csv or "housing data")):
+            split = read_split(args)
+            if args.checkpoint is not None:
+                stored = {"train.py": stored_options(args)}
+                progress.writer = WriteCheckpoints(args.checkpoint, every=args.checkpoint_every, extra=stored)
+            # the writer first, so that a checkpoint another process owns is refused before anything prints
+            writer = [] if progress.writer is None else [progress.writer]
+            callbacks = [*writer, progress, interrupts, TrainingPrinter(args, split, checkpoint, out)]
+            validation = None if args.patience is not None else split.test  # patience stops on rows carved for it
+            kept = args.print_every if args.trace is not None else None  # an output option: on resume too
+            if checkpoint is not None:
+                model = TabularModel.resume(
+                    checkpoint,
+                    split.train,
+                    validation=validation,
+                    callbacks=callbacks,
+                    name=str(args.resume),
+                    keep_gradients=kept,
+                )
+            else:
+                training = {name: getattr(args, name) for name in TRAINING_OPTIONS}
+                model = TabularModel(
+                    **{name: getattr(args, name) for name in MODEL_OPTIONS},
+                    settings=TrainingSettings.of(TABULAR_TRAINING, **training, keep_gradients=kept),
+                )
+                classes_from = split.test if args.patience is not None else None  # else the test rows are watched
+                model.fit(
+                    split.train,
+                    split.target,
+                    drop=args.drop,
+                    validation=validation,
+                    classes_from=classes_from,
+                    callbacks=callbacks,
+                )
+        progress.stage = "reporting"
+        report_training(args, model, split, out)
+        interrupts.check()  # pressed while reporting: once every file has been written
 
 
 def predict(args: argparse.Namespace, out: TextIO) -> None:
@@ -269,17 +272,28 @@ that SIGPIPE (13) stopped: 141, the status of ``cat``, ``yes`` or ``sort`` in th
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 1 bad input or divergence, 2 bad options,
-    130 Ctrl-C, 141 standard output's reader gone)."""
+    """Run the command line: train or predict as the options say, turning bad input into one line on standard
+    error; returns the exit status (0 ok, 1 bad input or divergence, 2 bad options, 130 Ctrl-C, 141 standard
+    output's reader gone)."""
     args = parse_args(argv)
     stream = sys.stdout if out is None else out
+    status = 0
     with one_blas_thread():
         try:
-            status = run(args, stream)
+            try:
+                (train if args.predict is None else predict)(args, stream)
+            except BrokenPipeError:
+                raise  # standard output's reader has gone: not bad input (it ends quietly, below)
+            except (DataError, ValueError, TypeError, OSError, TrainingDiverged) as error:
+                print(f"error: {error}", file=sys.stderr)
+                status = 1
+            except (Interrupted, KeyboardInterrupt) as stop:
+                print(f"interrupted: {stop or 'no file was written'}", file=sys.stderr)
+                status = INTERRUPTED
             stream.flush()  # here, not at exit, where a reader gone would be reported as an exception ignored
         except BrokenPipeError:
             return reader_gone()
-        return status
+    return status
 
 
 def reader_gone() -> int:
@@ -290,24 +304,6 @@ def reader_gone() -> int:
         os.dup2(null, sys.stdout.fileno())
         os.close(null)
     return READER_GONE
-
-
-def run(args: argparse.Namespace, stream: TextIO) -> int:
-    """Train or predict as ``args`` say, turning bad input into one line on standard error."""
-    try:
-        if args.predict is not None:
-            predict(args, stream)
-        else:
-            train(args, stream)
-    except BrokenPipeError:
-        raise  # standard output's reader has gone: not bad input (`main` ends quietly)
-    except (DataError, ValueError, TypeError, OSError, TrainingDiverged) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except (Interrupted, KeyboardInterrupt) as stop:
-        print(f"interrupted: {stop or 'no file was written'}", file=sys.stderr)
-        return INTERRUPTED
-    return 0
 
 
 def write_housing(argv: Sequence[str] | None = None) -> int:
