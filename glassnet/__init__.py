@@ -11,10 +11,12 @@ The modules, from the bottom up (each imports only those before it):
 
 - ``rules``, ``fields``: argument rules and the ``Settings`` base; float64 arrays and their record fields
 - ``fingerprints``, ``files``: what a checkpoint knows of its data; atomic files, locks, validated reading
-- ``buffers``, ``functions``, ``optim``: step buffers, activation and head tables, optimizers
+- ``buffers``, ``health``: step buffers; unit health, counted from what a step leaves in them
+- ``functions``, ``optim``: activation and head tables, optimizers
 - ``diagnosis``, ``records``: the typed records, and what a history says about itself
-- ``step``: one training step, forward and backward, in the order of the math
-- ``network``: the network a user holds: its checks, its calls, persistence, the gradient check
+- ``layout``, ``step``: where each layer sits in the flat vectors; one training step, forward and backward,
+  in the order of the math
+- ``network``: the network a user holds: the checks of its inputs, its calls, persistence, the gradient check
 - ``settings``, ``epochs``: a run's settings and its epochs
 - ``checkpoints``: the checkpoint format, its history log, and the files a run writes in the background
 - ``training``: the run: the epoch loop, patience, divergence

@@ -28,7 +28,7 @@ MODULES = sorted(f"glassnet.{info.name}" for info in pkgutil.iter_modules([str(P
 
 def test_the_package_holds_the_rooms_of_the_design() -> None:
     rooms = {"rules", "fields", "fingerprints", "files", "buffers", "cli", "data", "diagnosis", "epochs", "export"}
-    rooms |= {"checkpoints", "functions", "network", "optim"}
+    rooms |= {"checkpoints", "functions", "health", "layout", "network", "optim"}
     rooms |= {"records", "settings", "sklearn", "step", "tables", "tabular", "training"}
     assert {name.removeprefix("glassnet.") for name in MODULES} == rooms
 
@@ -178,10 +178,12 @@ def test_the_modules_import_downwards_only() -> None:
         "fingerprints",
         "files",
         "buffers",
+        "health",
         "functions",
         "optim",
         "diagnosis",
         "records",
+        "layout",
         "step",
     ]
     order += ["network", "settings", "epochs", "checkpoints"]

@@ -19,6 +19,7 @@ import pytest
 
 import glassnet
 from glassnet import SGD, Adam, Network, OptimizerName, TrainingCheckpoint, TrainingRun, TrainingSettings, get_data
+from glassnet.layout import ParameterLayout
 
 pytestmark = pytest.mark.stored  # checkpoints, their data fingerprints and bit-for-bit resumes
 
@@ -100,12 +101,12 @@ def test_update_ratios_are_exact_for_plain_sgd() -> None:
     history = net.fit(X, y, epochs=4, optimizer=recorder)
     for record in history.records:
         before, grads = recorder.before[record.epoch - 1], recorder.grads[record.epoch - 1]
-        layout = Network([4, 5, 1])
+        layout = ParameterLayout(net.shapes)
         change = [
             math.hypot(0.3 * np.linalg.norm(g.weights), 0.3 * np.linalg.norm(g.bias))
-            for g in layout.layer_views(grads, glassnet.LayerGradients)
+            for g in layout.views(grads, glassnet.LayerGradients)
         ]
-        size = [p.norm for p in layout.layer_views(before, glassnet.LayerParams)]
+        size = [p.norm for p in layout.views(before, glassnet.LayerParams)]
         assert record.update_ratios == pytest.approx([c / s for c, s in zip(change, size, strict=True)], rel=1e-9)
 
 
