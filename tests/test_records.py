@@ -21,16 +21,16 @@ from glassnet import (
     Finding,
     GradientRecord,
     Head,
-    InputScales,
     LayerGradients,
     Network,
-    Task,
     TrainingHistory,
     TrainingRun,
     get_data,
     split_rows,
 )
 from glassnet.fields import Float64Matrix, Float64Vector
+from glassnet.records import InputScales
+from glassnet.tables import Task
 
 # --------------------------------------------------------------------------- #
 # Records: valid ones round-trip, invalid ones are rejected on construction and from JSON

@@ -15,7 +15,6 @@ import pytest
 import glassnet
 from glassnet import (
     SGD,
-    TABULAR_TRAINING,
     Adam,
     Momentum,
     Network,
@@ -28,6 +27,7 @@ from glassnet import (
 )
 from glassnet.settings import RULES, default_learning_rates
 from glassnet.sklearn import ESTIMATOR_TRAINING, GlassnetClassifier, GlassnetRegressor
+from glassnet.tabular import TABULAR_TRAINING
 
 pytestmark = pytest.mark.stored  # a stored checkpoint resumed, and checkpoints' data fingerprints
 

@@ -6,7 +6,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from glassnet import ACTIVATIONS, HEADS, LayerGradients, LayerParams, Network
+from glassnet import ACTIVATIONS, LayerGradients, LayerParams, Network
+from glassnet.functions import HEADS
 from glassnet.layout import ParameterLayout
 from glassnet.network import check_data
 from glassnet.step import TrainingStep

@@ -15,18 +15,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from test_cli import TARGETS, make_table
 
-from glassnet import (
-    DataError,
-    DataNote,
-    EpochRecord,
-    Network,
-    NotFittedError,
-    TabularModel,
-    TrainingDiverged,
-    cli,
-    read_table,
-    split_rows,
-)
+from glassnet import DataNote, EpochRecord, Network, TabularModel, TrainingDiverged, cli, read_table, split_rows
+from glassnet.tables import DataError
+from glassnet.tabular import NotFittedError
 
 IRIS_CSV = Path(__file__).resolve().parents[1] / "examples" / "iris.csv"
 
