@@ -209,11 +209,12 @@ class Network:
         self.head: Head = head
         self._generator = np.random.default_rng(seed)
         self.optimizer_state: Any = None
-        n_weights = sum(i * o for i, o in self.shapes)
+        layout = ParameterLayout(self.shapes)
         try:
-            self._set_parameters(np.zeros(n_weights + sum(sizes[1:])))
+            self._set_parameters(np.zeros(layout.size))
         except (MemoryError, ValueError):
-            raise ValueError(f"layer_sizes: {sizes} need {n_weights:,} weights, more than memory holds") from None
+            too_many = f"need {layout.n_weights:,} weights, more than memory holds"
+            raise ValueError(f"layer_sizes: {sizes} {too_many}") from None
         for p, (n_in, n_out) in zip(self.params, self.shapes, strict=True):
             scale = scales[init](n_in, n_out) if init in scales else 1.0
             p.weights[...] = self._generator.normal(0.0, scale, size=(n_in, n_out))
