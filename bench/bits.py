@@ -35,15 +35,15 @@ from glassnet import (  # noqa: E402  (the repository folder must be on the path
     GlassnetRegressor,
     Head,
     Network,
-    OptimizerName,
     Standardizer,
     TabularModel,
-    Task,
     TrainingDiverged,
     TrainingRun,
     cli,
     get_data,
 )
+from glassnet.optim import OptimizerName  # noqa: E402
+from glassnet.tables import Task  # noqa: E402
 
 HEADS: dict[Head, tuple[Task, int]] = {
     "identity": ("regression", 2),

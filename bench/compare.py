@@ -126,7 +126,7 @@ sys.path.insert(0, str(ROOT))
 import glassnet  # noqa: E402  (the repository folder must be on the path first)
 import glassnet.checkpoints  # noqa: E402
 from glassnet import get_data  # noqa: E402
-from glassnet.tabular import CHECKPOINT_EVERY  # noqa: E402
+from glassnet.tabular import CHECKPOINT_EVERY, TABULAR_TRAINING  # noqa: E402
 
 FloatArray = npt.NDArray[np.float64]
 Trainer = Callable[[int], None]
@@ -1086,7 +1086,7 @@ def effects_timings(*, repeats: int, pause: float) -> list[EffectsTiming]:
             model = glassnet.TabularModel(hidden=hidden, activation=activation, epochs=1)
             model.fit(houses, glassnet.TARGET)
             X, y = model.features.transform(houses), model.target_encoding.encode(houses[glassnet.TARGET])
-            settings = glassnet.TrainingSettings.of(glassnet.TABULAR_TRAINING, epochs=repeats + 1)
+            settings = glassnet.TrainingSettings.of(TABULAR_TRAINING, epochs=repeats + 1)
             run = glassnet.TrainingRun(model.network, X, y, settings)
             run.advance(1)
             model.effects(houses)

@@ -2,19 +2,24 @@
 
     from glassnet import Network, TabularModel, get_data
 
-Every public name of the library is an attribute of this package, and ``__all__`` lists them
-all but the scikit-learn estimators: those subclass scikit-learn's, so they are imported on
-first use, and ``from glassnet import *`` works without scikit-learn. Nothing else here needs
-an optional package.
+The names a user needs (those the README, the guides, the notebook, the examples and the
+contract use) are attributes of this package, and ``__all__`` lists them all but the
+scikit-learn estimators: those subclass scikit-learn's, so they are imported on first use, and
+``from glassnet import *`` works without scikit-learn. Every other name stays in the module
+that defines it (``glassnet.buffers.StepBuffers``); asked of the package, a name it used to
+export still comes, with a ``DeprecationWarning`` that says where it lives. Nothing else here
+needs an optional package.
 
 The modules, from the bottom up (each imports only those before it):
 
 - ``rules``, ``fields``: argument rules and the ``Settings`` base; float64 arrays and their record fields
 - ``fingerprints``, ``files``: what a checkpoint knows of its data; atomic files, locks, validated reading
-- ``buffers``, ``functions``, ``optim``: step buffers, activation and head tables, optimizers
+- ``buffers``, ``health``: step buffers; unit health, counted from what a step leaves in them
+- ``functions``, ``optim``: activation and head tables, optimizers
 - ``diagnosis``, ``records``: the typed records, and what a history says about itself
-- ``step``: one training step, forward and backward, in the order of the math
-- ``network``: the network a user holds: its checks, its calls, persistence, the gradient check
+- ``layout``, ``step``: where each layer sits in the flat vectors; one training step, forward and backward,
+  in the order of the math
+- ``network``: the network a user holds: the checks of its inputs, its calls, persistence, the gradient check
 - ``settings``, ``epochs``: a run's settings and its epochs
 - ``checkpoints``: the checkpoint format, its history log, and the files a run writes in the background
 - ``training``: the run: the epoch loop, patience, divergence
@@ -26,57 +31,29 @@ The modules, from the bottom up (each imports only those before it):
 """
 
 import importlib
+import warnings
 from typing import TYPE_CHECKING, Any
 
-from glassnet.buffers import ArrayMaker, LayerBuffers, StepBuffers
 from glassnet.callbacks import Callback
-from glassnet.checkpoints import DataFingerprint, RandomState, TrainingCheckpoint
-from glassnet.data import FEATURES, TARGET, TRUE_COEFFICIENTS, get_data, make_housing, price_bands
+from glassnet.data import FEATURES, TARGET, TRUE_COEFFICIENTS, get_data, make_housing
 from glassnet.diagnosis import Diagnosis, Finding
 from glassnet.export import from_torch, to_onnx, to_torch
-from glassnet.fingerprints import ArrayFingerprint
-from glassnet.functions import (
-    ACTIVATIONS,
-    HEADS,
-    LEAKY_RELU_SLOPE,
-    Activation,
-    ActivationFunction,
-    Head,
-    HeadFunction,
-    register_activation,
-)
-from glassnet.network import Init, Network, NetworkDocument, gradient_check
-from glassnet.optim import OPTIMIZERS, SGD, Adam, AdamState, Momentum, MomentumState, Optimizer, OptimizerName
+from glassnet.functions import ACTIVATIONS, Activation, Head, register_activation
+from glassnet.network import Network, gradient_check
+from glassnet.optim import SGD, Adam, Momentum, Optimizer
 from glassnet.records import (
     EpochRecord,
     FeatureEffect,
     FeatureEffects,
     GradientCheckReport,
     GradientRecord,
-    InputScales,
     LayerGradients,
     LayerParams,
     TrainingHistory,
 )
-from glassnet.settings import TrainingOptions, TrainingSettings
-from glassnet.tables import (
-    DataError,
-    DataNote,
-    Standardizer,
-    TableEncoding,
-    TargetEncoding,
-    Task,
-    read_table,
-    split_rows,
-)
-from glassnet.tabular import (
-    TABULAR_TRAINING,
-    Bundle,
-    NotFittedError,
-    TabularCheckpoint,
-    TabularModel,
-    WriteCheckpoints,
-)
+from glassnet.settings import TrainingSettings
+from glassnet.tables import DataNote, Standardizer, read_table, split_rows
+from glassnet.tabular import TabularModel, WriteCheckpoints
 from glassnet.training import TrainingDiverged, TrainingRun
 
 if TYPE_CHECKING:
@@ -85,9 +62,35 @@ if TYPE_CHECKING:
 
 _ON_FIRST_USE = {"GlassnetClassifier": "glassnet.sklearn", "GlassnetRegressor": "glassnet.sklearn"}
 
+_MOVED = {
+    **dict.fromkeys(("ArrayMaker", "LayerBuffers", "StepBuffers"), "glassnet.buffers"),
+    **dict.fromkeys(("DataFingerprint", "RandomState", "TrainingCheckpoint"), "glassnet.checkpoints"),
+    "price_bands": "glassnet.data",
+    "ArrayFingerprint": "glassnet.fingerprints",
+    **dict.fromkeys(("HEADS", "LEAKY_RELU_SLOPE", "ActivationFunction", "HeadFunction"), "glassnet.functions"),
+    **dict.fromkeys(("Init", "NetworkDocument"), "glassnet.network"),
+    **dict.fromkeys(("OPTIMIZERS", "AdamState", "MomentumState", "OptimizerName"), "glassnet.optim"),
+    "InputScales": "glassnet.records",
+    "TrainingOptions": "glassnet.settings",
+    **dict.fromkeys(("DataError", "TableEncoding", "TargetEncoding", "Task"), "glassnet.tables"),
+    **dict.fromkeys(("TABULAR_TRAINING", "Bundle", "NotFittedError", "TabularCheckpoint"), "glassnet.tabular"),
+}
+"""The names the package exported and no longer does, each with the module that holds it: what a user rarely needs
+(the step's buffers, the file formats and their parts, the optimizers' states, the tables' encodings)."""
+
 
 def __getattr__(name: str) -> Any:
-    """The scikit-learn estimators, imported when first asked for (they need scikit-learn)."""
+    """The scikit-learn estimators, imported when first asked for (they need scikit-learn); a name of ``_MOVED``
+    from its module, with a warning that says which."""
+    if name in _MOVED:
+        module = _MOVED[name]
+        warnings.warn(
+            f"glassnet.{name}: import it from {module} (from {module} import {name}); "
+            "the package exports only the names in glassnet.__all__",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module(module), name)
     if name not in _ON_FIRST_USE:
         raise AttributeError(f"module 'glassnet' has no attribute {name!r}")
     return getattr(importlib.import_module(_ON_FIRST_USE[name]), name)
@@ -96,23 +99,12 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "ACTIVATIONS",
     "FEATURES",
-    "HEADS",
-    "LEAKY_RELU_SLOPE",
-    "OPTIMIZERS",
     "SGD",
-    "TABULAR_TRAINING",
     "TARGET",
     "TRUE_COEFFICIENTS",
     "Activation",
-    "ActivationFunction",
     "Adam",
-    "AdamState",
-    "ArrayFingerprint",
-    "ArrayMaker",
-    "Bundle",
     "Callback",
-    "DataError",
-    "DataFingerprint",
     "DataNote",
     "Diagnosis",
     "EpochRecord",
@@ -122,31 +114,15 @@ __all__ = [
     "GradientCheckReport",
     "GradientRecord",
     "Head",
-    "HeadFunction",
-    "Init",
-    "InputScales",
-    "LayerBuffers",
     "LayerGradients",
     "LayerParams",
     "Momentum",
-    "MomentumState",
     "Network",
-    "NetworkDocument",
-    "NotFittedError",
     "Optimizer",
-    "OptimizerName",
-    "RandomState",
     "Standardizer",
-    "StepBuffers",
-    "TableEncoding",
-    "TabularCheckpoint",
     "TabularModel",
-    "TargetEncoding",
-    "Task",
-    "TrainingCheckpoint",
     "TrainingDiverged",
     "TrainingHistory",
-    "TrainingOptions",
     "TrainingRun",
     "TrainingSettings",
     "WriteCheckpoints",
@@ -154,7 +130,6 @@ __all__ = [
     "get_data",
     "gradient_check",
     "make_housing",
-    "price_bands",
     "read_table",
     "register_activation",
     "split_rows",

@@ -13,7 +13,7 @@ from functools import cached_property
 
 import numpy as np
 
-from glassnet.fields import BoolArray, FloatArray
+from glassnet.fields import FloatArray
 
 BIAS_TILE = 1024
 """A layer's bias is added from a tile of it repeated on rows, of at most this many entries: NumPy adds a row
@@ -83,16 +83,6 @@ class LayerBuffers:
         zeros = np.zeros((self.maker.rows, self.width))
         zeros.flags.writeable = False
         return zeros
-
-    @cached_property
-    def active_rows(self) -> FloatArray:
-        """(width,): on how many rows each unit was active, for relu's count of dead units."""
-        return np.empty(self.width)
-
-    @cached_property
-    def blocked(self) -> BoolArray:
-        """(rows, width) bool: the unit-row pairs that passed no gradient, for a record's unit health."""
-        return np.empty((self.maker.rows, self.width), dtype=np.bool_)
 
 
 class StepBuffers:

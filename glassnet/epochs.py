@@ -3,14 +3,15 @@
 `TrainingRun.advance` is the loop. For each epoch it calls `train_epoch`, which takes the
 epoch's minibatch steps in a `Workspace` and, on a recorded epoch, returns the `EpochRecord`
 that `measure` makes of what the epoch's last step left behind, with the unit health that
-`Network.count_units` counted over its last rows (``UNIT_ROWS``). Nothing here holds on to the
-run: each function is given what it reads and writes.
+`glassnet.health.UnitCounts` counted over its last rows. Nothing here holds on to the run: each
+function is given what it reads and writes.
 
-The workspace holds every array an ``advance`` call computes in (a `TrainingStep`, with its step
-buffers, per batch size, the minibatch gather, the snapshots for divergence and update ratios,
-the unit counts, the optimizer's scratch), made when the call starts and dropped when it
-returns, so that a step allocates nothing and a paused run keeps only its parameters, its
-optimizer state and its history.
+The workspace holds every array an ``advance`` call computes in (the gradient vector, a
+`TrainingStep`, with its step buffers, per batch size, the minibatch gather, the snapshots for
+divergence and update ratios, the unit counts, the optimizer's scratch), made when the call
+starts and dropped when it returns, so that a step allocates nothing and a paused run keeps only
+its parameters, its optimizer state and its history. The steps read the network's
+``parameter_vector`` and write the workspace's gradients, both laid out by its `ParameterLayout`.
 """
 
 from __future__ import annotations
@@ -23,18 +24,14 @@ from typing import Any
 import numpy as np
 
 from glassnet.fields import FloatArray
-from glassnet.network import Network
+from glassnet.functions import ACTIVATIONS, HEADS
+from glassnet.health import UnitCounts
+from glassnet.layout import ParameterLayout
+from glassnet.network import Network, check_data, check_validation
 from glassnet.optim import SCRATCH_ROWS
 from glassnet.records import EpochRecord
 from glassnet.settings import TrainingSettings
 from glassnet.step import TrainingStep
-
-UNIT_ROWS = 256
-"""A record's unit health is counted over the epoch's last this many rows (every row when the epoch has fewer):
-enough to call a unit dead (one that passes gradient on 2% of the rows shows on none of 256 with probability
-0.6%), while a long epoch of small batches counts only its last few steps and a large batch only part of its
-rows. (Relu's count reads the bias gradients of whole steps, so it covers every row of the steps it counts.)"""
-
 
 EPOCH_GATHER_BYTES = 16 * 2**20
 """Minibatch training gathers an epoch's shuffled rows at once, into one copy of the data, when the data takes at
@@ -55,8 +52,8 @@ class TrainingData:
     @classmethod
     def check(cls, network: Network, X: object, y: object, validation_data: object) -> TrainingData:
         """``X``, labels ``y`` and ``validation_data`` (a pair, or ``None``) checked by ``network``."""
-        X_checked, Y = network.check_data(X, y)
-        validation = None if validation_data is None else network.check_validation(validation_data)
+        X_checked, Y = check_data(network, X, y)
+        validation = None if validation_data is None else check_validation(network, validation_data)
         return cls(X_checked, Y, validation)
 
 
@@ -74,21 +71,19 @@ class Workspace:
         n, p = data.X.shape[0], network.n_parameters
         self.batch = n if batch_size is None else min(batch_size, n)
         self.steps = -(-n // self.batch)
+        self.layout = ParameterLayout(network.shapes)
+        self.gradients = np.zeros(p)
+        """(p,) the gradients of the last step, in the layout of ``network.parameter_vector``."""
         self.training_steps: dict[int, TrainingStep] = {}
         self.last_finite = network.parameter_vector.copy()
         """(p,) the parameters at the first step of the epoch under way, once its loss proved finite."""
         self.measured = np.empty((3, p))
         """(3, p) on a recorded epoch's last step: the parameters before it, then the squares of its
         gradients, of those parameters and of its change."""
-        self.layer_of_parameter = network.layer_of_parameter()
-        last = n - (self.steps - 1) * self.batch  # the rows of the epoch's last step
-        counted = 1 + -(-max(0, UNIT_ROWS - last) // self.batch)
-        self.counted_from = max(0, self.steps - counted)
-        """The first step of a recorded epoch whose rows `Network.count_units` counts."""
-        from_there = n - self.counted_from * self.batch  # rows in the steps counted
-        self.first_counted_rows = min(self.batch, from_there) - (from_there - min(n, UNIT_ROWS))
-        """How many of that step's rows (its last) are counted, so that ``UNIT_ROWS`` rows are in all."""
-        self.units = network.unit_counts()
+        self.layer_of_parameter = self.layout.layer_of_parameter()
+        activation = ACTIVATIONS[network.activation]
+        hidden_biases = self.layout.hidden_biases(self.gradients)
+        self.units = UnitCounts(activation, network.layer_sizes[1:-1], hidden_biases, n, self.batch)
         self.optimizer_scratch = np.empty((SCRATCH_ROWS, p))
         self.finite = np.empty(p, dtype=np.bool_)
         self.gathers_epochs = self.batch < n and data.X.nbytes + data.Y.nbytes <= EPOCH_GATHER_BYTES
@@ -101,9 +96,13 @@ class Workspace:
             self.Y_gathered = np.empty((gathered, data.Y.shape[1]))
 
     def training_step(self, rows: int) -> TrainingStep:
-        """The network's step over batches of ``rows`` rows, with its step buffers, made the first time it is needed."""
+        """The network's step over batches of ``rows`` rows, with its step buffers, made the first time it is needed:
+        it reads ``network.parameter_vector`` and writes ``gradients``."""
         if rows not in self.training_steps:
-            self.training_steps[rows] = self.network.training_step(rows)
+            network = self.network
+            activation, head = ACTIVATIONS[network.activation], HEADS[network.head]
+            step = TrainingStep.of(rows, self.layout, network.parameter_vector, self.gradients, activation, head)
+            self.training_steps[rows] = step
         return self.training_steps[rows]
 
     def minibatches(self, data: TrainingData) -> Iterator[tuple[FloatArray, FloatArray]]:
@@ -161,7 +160,7 @@ def train_epoch(
 
     Raises `Divergence` when a loss or the parameters become non-finite.
     """
-    parameters, gradients = network.parameter_vector, network.gradient_vector
+    parameters, gradients = network.parameter_vector, workspace.gradients
     optimizer, l2, recorded = settings.optimizer, settings.l2, settings.records(epoch)
     loss_sum, batch_loss = 0.0, 0.0
     for step, (X_batch, Y_batch) in enumerate(workspace.minibatches(data)):
@@ -171,10 +170,10 @@ def train_epoch(
             raise workspace.diverged(f"loss became {batch_loss} in epoch {epoch}")
         if step == 0:
             np.copyto(workspace.last_finite, parameters)
-        if recorded and step >= workspace.counted_from:
-            first = step == workspace.counted_from
-            rows = workspace.first_counted_rows if first else X_batch.shape[0]
-            network.count_units(workspace.units, training_step.buffers, first=first, rows=rows)
+        if recorded and step >= workspace.units.counted_from:
+            first = step == workspace.units.counted_from
+            rows = workspace.units.first_counted_rows if first else X_batch.shape[0]
+            workspace.units.count(training_step.buffers, first=first, rows=rows)
             if step == workspace.steps - 1:
                 np.copyto(workspace.measured[1], parameters)
         optimizer.step(parameters, gradients, state, workspace.optimizer_scratch)
@@ -196,19 +195,19 @@ def measure(
     last_step: TrainingStep,
     last_loss: float,
 ) -> EpochRecord:
-    """The record of ``epoch``, from what its last step left: its gradients in `Network.gradient_vector`,
+    """The record of ``epoch``, from what its last step left: its gradients in ``workspace.gradients``,
     the parameters before it and the unit counts of the epoch's last steps in ``workspace``. ``loss`` is
     the epoch's mean loss, ``last_step`` its last step and ``last_loss`` that step's loss; the validation
     loss is measured here."""
     squares = workspace.measured  # rows: the gradients, the parameters before the step, the step's change
-    parameters, gradients = network.parameter_vector, network.gradient_vector
+    parameters, gradients = network.parameter_vector, workspace.gradients
     np.subtract(parameters, squares[1], out=squares[2])
     np.multiply(squares[1:], squares[1:], out=squares[1:])
     np.multiply(gradients, gradients, out=squares[0])
     grad_norms, before, change = np.sqrt(squares @ workspace.layer_of_parameter).tolist()
     # a layer that was all zeros before the step: 1 if the step made it, 0 if it left it
     update_ratios = [c / b if b > 0 else float(c > 0) for c, b in zip(change, before, strict=True)]
-    dead_fractions, saturated_fractions = network.unit_health(workspace.units)
+    dead_fractions, saturated_fractions = workspace.units.fractions()
     kept = last_step.gradient_record(last_loss) if settings.keeps(epoch) else None
     val_loss = None
     if data.validation is not None:

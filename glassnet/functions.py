@@ -25,15 +25,13 @@ import numpy as np
 
 from glassnet.buffers import LayerBuffers, StepBuffers
 from glassnet.fields import BoolArray, FloatArray
+from glassnet.health import UnitCounts, below_threshold, relu_alive
 from glassnet.rules import positive_number
 
 Activation = Literal["identity", "relu", "leaky_relu", "sigmoid", "tanh"]
 Head = Literal["identity", "sigmoid", "softmax"]
 
 LEAKY_RELU_SLOPE = 0.01
-DEAD_DERIVATIVE_SHARE = 0.01
-"""A unit-row pair passes no gradient when its derivative is below this share of the largest it can be: a relu
-that is off, a tanh beyond |z| = 3.0, a sigmoid beyond |z| = 6.0 (the gradient through it shrinks 100-fold)."""
 
 
 # --------------------------------------------------------------------------- #
@@ -93,34 +91,6 @@ def _tanh_derivative(z: FloatArray, a: FloatArray, out: FloatArray) -> FloatArra
     return np.subtract(1.0, squares, out=squares)
 
 
-def _blocks(derivative: FloatArray, threshold: float, out: BoolArray) -> BoolArray:
-    """True where ``f'`` is below ``threshold``, into ``out``."""
-    return np.less(derivative, threshold, out=out)
-
-
-def _relu_alive(buffers: StepBuffers, bias_gradients: FloatArray, alive: BoolArray, first: bool) -> None:
-    """Mark in ``alive`` the relu units active (``z > 0``) on some row of the last pass over ``buffers``
-    (``first``: unmark every other unit first).
-
-    ``bias_gradients`` and ``alive`` hold every hidden unit, layer after layer. A unit active on a row has a
-    nonzero delta there, so nearly always a nonzero bias gradient: one comparison over the biases marks
-    those, and a healthy network costs two calls. A hidden layer with units left unmarked takes one product
-    more, ``1^T f'(z)``: on how many rows each of its units was active (exact, a sum of 0s and 1s).
-    """
-    if first:
-        np.not_equal(bias_gradients, 0.0, out=alive)
-    else:
-        np.logical_or(alive, bias_gradients, out=alive)
-    if alive.all():
-        return
-    start = 0
-    for layer in buffers.layers[:-1]:
-        marked = alive[start : start + layer.width]
-        if not marked.all():
-            np.logical_or(marked, np.matmul(buffers.ones, layer.derivative, out=layer.active_rows), out=marked)
-        start += layer.width
-
-
 @dataclass(frozen=True)
 class ActivationFunction:
     """A hidden activation: ``forward(z, layer) -> f(z)``, into ``layer.a``, and ``derivative(z, a, out) -> f'(z)``.
@@ -129,26 +99,28 @@ class ActivationFunction:
     itself. ``derivative=None`` means ``f'(z) = 1``: the delta passes through.
     ``max_derivative`` is the largest value f' can take (relu 1, sigmoid 0.25): a unit-row pair passes
     gradient when its derivative reaches ``DEAD_DERIVATIVE_SHARE`` of it, and a unit that passes on none
-    of the rows counted is dead. Each activation says how to tell, and what its blocked pairs are:
+    of the rows counted is dead (`glassnet.health`). Each activation says how to tell, and what its blocked
+    pairs are:
 
     - ``blocks(f', threshold, out) -> (n, k)``: True for the pairs that pass no gradient;
-    - ``alive(buffers, bias_gradients, alive, first)``: a faster test for an activation whose blocked pairs
-      have ``f'`` exactly 0 (relu): it marks the units that passed on some row (see `_relu_alive`) and
-      is used instead of ``blocks``. With neither, every pair passes (leaky relu's 0.01, identity's 1);
+    - ``alive(counts, buffers, first)``: a faster test for an activation whose blocked pairs have ``f'``
+      exactly 0 (relu): it marks in the `UnitCounts` the units that passed on some row (see
+      `glassnet.health.relu_alive`) and is used instead of ``blocks``. With neither, every pair passes
+      (leaky relu's 0.01, identity's 1);
     - ``saturates``: the blocked pairs are the flat tails of an S-curve (sigmoid, tanh), counted as saturated.
     """
 
     forward: Callable[[FloatArray, LayerBuffers], FloatArray] | None
     derivative: Callable[[FloatArray, FloatArray, FloatArray], FloatArray] | None
     max_derivative: float = 1.0
-    blocks: Callable[[FloatArray, float, BoolArray], BoolArray] | None = _blocks
-    alive: Callable[[StepBuffers, FloatArray, BoolArray, bool], None] | None = None
+    blocks: Callable[[FloatArray, float, BoolArray], BoolArray] | None = below_threshold
+    alive: Callable[[UnitCounts, StepBuffers, bool], None] | None = None
     saturates: bool = False
 
 
 ACTIVATIONS: dict[str, ActivationFunction] = {
     "identity": ActivationFunction(None, None, blocks=None),
-    "relu": ActivationFunction(_relu, _relu_derivative, blocks=None, alive=_relu_alive),
+    "relu": ActivationFunction(_relu, _relu_derivative, blocks=None, alive=relu_alive),
     "leaky_relu": ActivationFunction(_leaky_relu, _leaky_relu_derivative, blocks=None),  # f' >= 0.01: never blocked
     "sigmoid": ActivationFunction(_sigmoid, _sigmoid_derivative, max_derivative=0.25, saturates=True),
     "tanh": ActivationFunction(_tanh, _tanh_derivative, saturates=True),

@@ -1,16 +1,16 @@
 """The network a user holds: a dense feed-forward network's parameters and gradients, its checks and its calls.
 
 A layer computes ``Z = A_prev @ W + b`` and ``A = f(Z)``, the output layer ``A = head(Z)``.
-All parameters live in one flat vector (every layer's weights, then every layer's biases);
-the `LayerParams` in ``Network.params`` are views into it, so an optimizer step is one vector
-update and a snapshot is one copy. The gradients have the same layout.
+All parameters live in one flat vector, laid out by `glassnet.layout.ParameterLayout` (every
+layer's weights, then every layer's biases); the `LayerParams` in ``Network.params`` are views
+into it, so an optimizer step is one vector update and a snapshot is one copy.
 
 Read top to bottom: the stored form (`NetworkDocument`), the shape every input must have
-(`check_matrix`), then `Network`: its layout, the checks at its boundary, the training
-interface a `TrainingRun` drives, the public calls (forward, predict, score, loss,
-gradients, fit), and persistence; last `gradient_check`, against central differences.
-The math of a step, forward and backward, is `glassnet.step.TrainingStep`: the network hands it
-its parameter and gradient views.
+(`check_matrix`) and the checks of a network's inputs and labels (`check_inputs`, `check_data`,
+`check_validation`), then `Network`: its layout, the public calls (forward, predict, score,
+loss, gradients, fit), and persistence; last `gradient_check`, against central differences.
+The math of a step, forward and backward, is `glassnet.step.TrainingStep`; a `TrainingRun`
+builds its own steps from ``parameter_vector``, a gradient vector of its own and the layout.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import copy
 import math
 import os
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, Literal, Self, Unpack
 
 import numpy as np
 import numpy.typing as npt
@@ -28,7 +28,8 @@ from pydantic import BaseModel, ValidationError, model_validator
 from glassnet.buffers import LayerBuffers, StepBuffers
 from glassnet.fields import FloatArray, float_array
 from glassnet.files import read_model, register_reader, write_atomically
-from glassnet.functions import ACTIVATIONS, DEAD_DERIVATIVE_SHARE, HEADS, Activation, Head
+from glassnet.functions import ACTIVATIONS, HEADS, Activation, Head
+from glassnet.layout import ParameterLayout
 from glassnet.optim import state_refusal
 from glassnet.records import (
     EpochRecord,
@@ -114,26 +115,55 @@ def check_matrix(array: FloatArray, name: str, n_features: int | None = None) ->
             )
 
 
-LayerT = TypeVar("LayerT", LayerParams, LayerGradients)
+def check_inputs(network: Network, X: object, name: str = "X") -> FloatArray:
+    """``X`` (n, n_in) as a C-contiguous float64 array for ``network``, or the error that names what is wrong with it.
 
-
-class UnitCounts:
-    """What `Network.count_units` has counted over the steps given to it, for each hidden layer.
-
-    ``alive`` (sum of k_i,): every hidden unit, layer after layer, marked once it has passed gradient on
-    some row; ``blocked[i]``: how many unit-row pairs of hidden layer ``i + 1`` passed none (for an
-    activation with a ``blocks`` test); ``steps`` and ``rows`` say how many steps and rows have been
-    counted. Made once per run of steps, so counting allocates nothing.
+    The shape is `check_matrix`'s; the message for a wrong width is worded as scikit-learn's,
+    so the estimators in ``glassnet.sklearn`` pass its checks on glassnet's own validation.
     """
+    array = float_array(X, name)
+    n_in = network.layer_sizes[0]
+    check_matrix(array, name, n_in)
+    if array.shape[1] != n_in:
+        raise ValueError(
+            f"{name} has {array.shape[1]} features, but Network is expecting {n_in} features as input: "
+            f"expected shape (n_samples, {n_in}), got {array.shape}"
+        )
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name}: expected finite values, got NaN or infinity")
+    return np.ascontiguousarray(array)
 
-    def __init__(self, widths: Sequence[int], bias_gradients: FloatArray) -> None:
-        self.widths = list(widths)
-        self.alive = np.zeros(sum(widths), dtype=np.bool_)
-        self.blocked = [0] * len(widths)
-        self.bias_gradients = bias_gradients
-        """(sum of k_i,): a view of the hidden layers' bias gradients in `Network.gradient_vector`."""
-        self.steps = 0
-        self.rows = 0
+
+def check_data(
+    network: Network, X: object, y: object, names: tuple[str, str] = ("X", "y")
+) -> tuple[FloatArray, FloatArray]:
+    """Inputs (n, n_in) and the head's targets (n, n_out) for ``network``, both C-contiguous float64, from ``X``
+    and labels ``y``.
+
+    ``names`` are the arguments the messages name. Arrays checked here are what a `glassnet.step.TrainingStep`
+    takes: nothing checks them again.
+    """
+    X_checked = check_inputs(network, X, names[0])
+    labels = float_array(y, names[1])
+    if labels.ndim == 0 or labels.shape[0] != X_checked.shape[0]:
+        raise ValueError(
+            f"{names[1]}: expected {X_checked.shape[0]} rows to match {names[0]}, got shape {labels.shape}"
+        )
+    if not np.isfinite(labels).all():
+        raise ValueError(f"{names[1]}: expected finite values, got NaN or infinity")
+    try:
+        targets = HEADS[network.head].targets(labels, network.layer_sizes[-1])
+    except ValueError as error:
+        raise ValueError(str(error).replace("y:", f"{names[1]}:", 1)) from None
+    return X_checked, np.ascontiguousarray(targets)
+
+
+def check_validation(network: Network, validation_data: object) -> tuple[FloatArray, FloatArray]:
+    """`check_data` of a pair ``(X_val, y_val)``."""
+    if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
+        raise ValueError(f"validation_data: expected a pair (X_val, y_val), got {type(validation_data).__name__}")
+    X_val, y_val = validation_data
+    return check_data(network, X_val, y_val, names=("validation_data X", "validation_data y"))
 
 
 class Network:
@@ -179,22 +209,23 @@ class Network:
         self.head: Head = head
         self._generator = np.random.default_rng(seed)
         self.optimizer_state: Any = None
-        n_weights = sum(i * o for i, o in self.shapes)
+        layout = ParameterLayout(self.shapes)
         try:
-            self._set_parameters(np.zeros(n_weights + sum(sizes[1:])))
+            self._set_parameters(np.zeros(layout.size))
         except (MemoryError, ValueError):
-            raise ValueError(f"layer_sizes: {sizes} need {n_weights:,} weights, more than memory holds") from None
+            too_many = f"need {layout.n_weights:,} weights, more than memory holds"
+            raise ValueError(f"layer_sizes: {sizes} {too_many}") from None
         for p, (n_in, n_out) in zip(self.params, self.shapes, strict=True):
             scale = scales[init](n_in, n_out) if init in scales else 1.0
             p.weights[...] = self._generator.normal(0.0, scale, size=(n_in, n_out))
 
     def _set_parameters(self, flat: FloatArray) -> None:
-        """Make ``flat`` (p,) the parameter vector: typed per-layer views of it, and a gradient vector like it."""
-        self._n_weights = sum(i * o for i, o in self.shapes)  # the flat vector holds these first, then biases
+        """Make ``flat`` (p,) the parameter vector: typed per-layer views of it, and a gradient vector like it for
+        the network's own calls (`gradients`)."""
+        self._layout = ParameterLayout(self.shapes)
         self._parameters = flat
-        self.params = self.layer_views(flat, LayerParams)
+        self.params = self._layout.views(flat, LayerParams)
         self._gradients = np.zeros_like(flat)
-        self._gradient_views = self.layer_views(self._gradients, LayerGradients)
 
     # ----- copies ------------------------------------------------------------
 
@@ -242,21 +273,16 @@ class Network:
         """Total number of weights and biases."""
         return int(self._parameters.size)
 
-    def layer_views(self, flat: FloatArray, kind: type[LayerT]) -> list[LayerT]:
-        """Per-layer ``kind`` records viewing ``flat`` (p,): every layer's weights first, then every bias."""
-        views: list[LayerT] = []
-        w_at, b_at = 0, self._n_weights
-        for n_in, n_out in self.shapes:
-            weights = flat[w_at : w_at + n_in * n_out].reshape(n_in, n_out)
-            views.append(kind(weights=weights, bias=flat[b_at : b_at + n_out]))
-            w_at, b_at = w_at + n_in * n_out, b_at + n_out
-        return views
+    @property
+    def parameter_vector(self) -> FloatArray:
+        """(p,) every parameter, live, laid out by `glassnet.layout.ParameterLayout`: each layer's weights, then each
+        layer's bias. ``params`` are views of it; update it in place."""
+        return self._parameters
 
-    def layer_of_parameter(self) -> FloatArray:
-        """(p, n_layers): 1 where parameter i belongs to layer j, else 0. ``squares @ it`` sums per layer."""
-        sizes = [i * o for i, o in self.shapes] + self.layer_sizes[1:]  # the weights, then the biases
-        layers = np.tile(np.arange(len(self.shapes)), 2)
-        return np.repeat(np.eye(len(self.shapes))[layers], sizes, axis=0)
+    @property
+    def generator(self) -> np.random.Generator:
+        """The network's one random generator: it drew the initial weights and shuffles minibatches."""
+        return self._generator
 
     def __repr__(self) -> str:
         return (
@@ -264,55 +290,15 @@ class Network:
             f"n_parameters={self.n_parameters})"
         )
 
-    # ----- checks at the boundary --------------------------------------------
-
-    def check_inputs(self, X: object, name: str = "X") -> FloatArray:
-        """``X`` (n, n_in) as a C-contiguous float64 array, or the error that names what is wrong with it.
-
-        The shape is `check_matrix`'s; the message for a wrong width is worded as scikit-learn's,
-        so the estimators in ``glassnet.sklearn`` pass its checks on glassnet's own validation.
-        """
-        array = float_array(X, name)
-        n_in = self.layer_sizes[0]
-        check_matrix(array, name, n_in)
-        if array.shape[1] != n_in:
-            raise ValueError(
-                f"{name} has {array.shape[1]} features, but Network is expecting {n_in} features as input: "
-                f"expected shape (n_samples, {n_in}), got {array.shape}"
-            )
-        if not np.isfinite(array).all():
-            raise ValueError(f"{name}: expected finite values, got NaN or infinity")
-        return np.ascontiguousarray(array)
-
-    def check_data(self, X: object, y: object, names: tuple[str, str] = ("X", "y")) -> tuple[FloatArray, FloatArray]:
-        """Inputs (n, n_in) and the head's targets (n, n_out), both C-contiguous float64, from ``X`` and labels ``y``.
-
-        ``names`` are the arguments the messages name.
-        """
-        X_checked = self.check_inputs(X, names[0])
-        labels = float_array(y, names[1])
-        if labels.ndim == 0 or labels.shape[0] != X_checked.shape[0]:
-            raise ValueError(
-                f"{names[1]}: expected {X_checked.shape[0]} rows to match {names[0]}, got shape {labels.shape}"
-            )
-        if not np.isfinite(labels).all():
-            raise ValueError(f"{names[1]}: expected finite values, got NaN or infinity")
-        try:
-            targets = HEADS[self.head].targets(labels, self.layer_sizes[-1])
-        except ValueError as error:
-            raise ValueError(str(error).replace("y:", f"{names[1]}:", 1)) from None
-        return X_checked, np.ascontiguousarray(targets)
-
-    def check_validation(self, validation_data: object) -> tuple[FloatArray, FloatArray]:
-        """`check_data` of a pair ``(X_val, y_val)``."""
-        if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
-            raise ValueError(f"validation_data: expected a pair (X_val, y_val), got {type(validation_data).__name__}")
-        X_val, y_val = validation_data
-        return self.check_data(X_val, y_val, names=("validation_data X", "validation_data y"))
+    def _step(self, rows: int) -> TrainingStep:
+        """The forward and backward pass over batches of ``rows`` rows, in new step buffers, reading the parameter
+        vector and writing the network's own gradient vector."""
+        activation, head = ACTIVATIONS[self.activation], HEADS[self.head]
+        return TrainingStep.of(rows, self._layout, self._parameters, self._gradients, activation, head)
 
     def _checked_forward(self, X: FloatArray) -> TrainingStep:
         """A forward pass over checked inputs ``X`` (n, n_in), in new buffers, refused if it overflowed."""
-        step = self.training_step(X.shape[0])
+        step = self._step(X.shape[0])
         with np.errstate(over="ignore", invalid="ignore"):
             step.forward(X)
         self._refuse_overflow(X, step.buffers)
@@ -341,95 +327,11 @@ class Network:
         )
         return labels
 
-    # ----- the training interface ---------------------------------------------
-    # What a `TrainingRun` (or a loop of your own) drives: a `TrainingStep` from `training_step` computes the loss
-    # and the gradients of a batch; arrays must come from `check_data`. Nothing checks them again.
-
-    @property
-    def parameter_vector(self) -> FloatArray:
-        """(p,) every parameter, live: each layer's weights, then each layer's bias. Update it in place."""
-        return self._parameters
-
-    @property
-    def gradient_vector(self) -> FloatArray:
-        """(p,) the gradients of the last `TrainingStep.loss_and_gradients`, in the layout of `parameter_vector`."""
-        return self._gradients
-
-    @property
-    def generator(self) -> np.random.Generator:
-        """The network's one random generator: it drew the initial weights and shuffles minibatches."""
-        return self._generator
-
-    def training_step(self, rows: int) -> TrainingStep:
-        """The forward and backward pass over batches of ``rows`` rows, in new step buffers, given this network's
-        parameter and gradient views, its activation and its head (see `TrainingStep`)."""
-        n_weights = self._n_weights
-        weights, weight_gradients = self._parameters[:n_weights], self._gradients[:n_weights]
-        activation, head = ACTIVATIONS[self.activation], HEADS[self.head]
-        return TrainingStep(rows, self.params, self._gradient_views, weights, weight_gradients, activation, head)
-
-    def unit_counts(self) -> UnitCounts:
-        """Empty counts of unit health (see `count_units`)."""
-        widths = self.layer_sizes[1:-1]
-        start = self._n_weights  # the biases follow the weights, layer by layer
-        return UnitCounts(widths, self._gradients[start : start + sum(widths)])
-
-    def count_units(self, counts: UnitCounts, buffers: StepBuffers, *, first: bool, rows: int) -> None:
-        """Add the step the last `TrainingStep.loss_and_gradients` took in ``buffers`` to ``counts`` (``first``: start
-        afresh), its last ``rows`` rows.
-
-        Marks the hidden units whose derivative reached ``DEAD_DERIVATIVE_SHARE`` of its largest value on
-        some row, by the activation's ``alive`` test (which reads the bias gradients of the whole step, so
-        counts all its rows), or by its ``blocks`` test, which also counts the pairs that did not: one
-        comparison and one count per layer, and a look at each unit's rows only when a layer has at least a
-        row's worth of blocked pairs (else every unit passed on some row). An activation with neither test
-        has nothing to count.
-        """
-        if first:
-            counts.steps = counts.rows = 0
-        spec = ACTIVATIONS[self.activation]
-        if spec.derivative is not None and spec.alive is not None:
-            spec.alive(buffers, counts.bias_gradients, counts.alive, first)
-            rows = buffers.rows
-        elif spec.derivative is not None and spec.blocks is not None:
-            threshold, start = DEAD_DERIVATIVE_SHARE * spec.max_derivative, 0
-            for i, layer in enumerate(buffers.layers[:-1]):
-                blocked = spec.blocks(layer.derivative[-rows:], threshold, layer.blocked[-rows:])
-                pairs = int(np.count_nonzero(blocked))
-                alive = counts.alive[start : start + layer.width]
-                if pairs < rows:  # no unit was blocked on every row
-                    alive.fill(True)
-                else:  # those that pass on the first row are alive; only the others have all their rows read
-                    np.logical_or(alive if not first else False, ~blocked[0], out=alive)
-                    (candidates,) = np.nonzero(~alive)
-                    if candidates.size:
-                        alive[candidates] = ~blocked[:, candidates].all(axis=0)
-                counts.blocked[i] = pairs if first else counts.blocked[i] + pairs
-                start += layer.width
-        counts.steps += 1
-        counts.rows += rows
-
-    def unit_health(self, counts: UnitCounts) -> tuple[list[float], list[float]]:
-        """Per hidden layer, over the rows in ``counts``: the share of its units that passed gradient on none
-        of them (dead), and, for an activation that ``saturates``, the share of its unit-row pairs that
-        passed none (in the flat tails); 0 for activations without them."""
-        spec, widths = ACTIVATIONS[self.activation], counts.widths
-        dead, saturated = [0.0] * len(widths), [0.0] * len(widths)
-        if spec.derivative is None or (spec.alive is None and spec.blocks is None) or counts.steps == 0:
-            return dead, saturated
-        start = 0
-        for i, width in enumerate(widths):
-            dead[i] = (width - int(np.count_nonzero(counts.alive[start : start + width]))) / width
-            if spec.saturates:
-                saturated[i] = counts.blocked[i] / (counts.rows * width)
-            start += width
-        return dead, saturated
-
     # ----- public API --------------------------------------------------------
 
     def forward(self, X: npt.ArrayLike) -> FloatArray:
         """Network output (n, n_out) with the head applied: probabilities for classifiers."""
-        return self._checked_forward(self.check_inputs(X)).output
+        return self._checked_forward(check_inputs(self, X)).output
 
     def input_gradients(self, X: npt.ArrayLike) -> FloatArray:
         """``d forward(X)[i, k] / d X[i, j]``, exact: (n, n_out, n_in), head applied (probabilities for classifiers).
@@ -439,14 +341,14 @@ class Network:
         (rows, n_out), then ``delta = (delta @ W.T) * f'(Z)`` layer by layer, and ``delta @ W_1.T``.
         ``X`` is checked as `forward` checks it.
         """
-        X_checked = self.check_inputs(X)
+        X_checked = check_inputs(self, X)
         n_rows, n_out = X_checked.shape[0], self.layer_sizes[-1]
         gradients = np.empty((n_rows, n_out, self.layer_sizes[0]))
-        step = self.training_step(min(n_rows, INPUT_GRADIENT_ROWS))
+        step = self._step(min(n_rows, INPUT_GRADIENT_ROWS))
         for start in range(0, n_rows, INPUT_GRADIENT_ROWS):
             rows = X_checked[start : start + INPUT_GRADIENT_ROWS]
             if rows.shape[0] != step.buffers.rows:
-                step = self.training_step(rows.shape[0])  # the last, shorter block
+                step = self._step(rows.shape[0])  # the last, shorter block
             with np.errstate(over="ignore", invalid="ignore"):
                 step.forward(rows)
                 self._refuse_overflow(rows, step.buffers)
@@ -461,11 +363,11 @@ class Network:
 
     def predict(self, X: npt.ArrayLike) -> np.ndarray:
         """Identity head: ``forward(X)`` (n, n_out). Classifiers: integer labels (n,), from the logits."""
-        return self._prediction_from(self._checked_forward(self.check_inputs(X)).buffers.layers[-1])
+        return self._prediction_from(self._checked_forward(check_inputs(self, X)).buffers.layers[-1])
 
     def score(self, X: npt.ArrayLike, y: npt.ArrayLike) -> float:
         """R^2 (averaged over outputs) for the identity head, accuracy for classifiers."""
-        X_checked, Y = self.check_data(X, y)
+        X_checked, Y = check_data(self, X, y)
         prediction = self._prediction_from(self._checked_forward(X_checked).buffers.layers[-1])
         if self.head != "identity":
             labels = Y[:, 0] if self.head == "sigmoid" else np.argmax(Y, axis=1)
@@ -482,7 +384,7 @@ class Network:
 
     def loss(self, X: npt.ArrayLike, y: npt.ArrayLike, *, l2: float = 0.0) -> float:
         """Mean loss of the head over ``X`` (n, n_in), plus ``(l2 / 2) * sum(W**2)``."""
-        X_checked, Y = self.check_data(X, y)
+        X_checked, Y = check_data(self, X, y)
         l2 = non_negative_number(l2, "l2")
         step = self._checked_forward(X_checked)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -493,9 +395,9 @@ class Network:
 
     def gradients(self, X: npt.ArrayLike, y: npt.ArrayLike, *, l2: float = 0.0) -> GradientRecord:
         """One backward pass over all of ``X``: the loss and a copy of every layer's gradients."""
-        X_checked, Y = self.check_data(X, y)
+        X_checked, Y = check_data(self, X, y)
         l2 = non_negative_number(l2, "l2")
-        step = self.training_step(X_checked.shape[0])
+        step = self._step(X_checked.shape[0])
         with np.errstate(over="ignore", invalid="ignore"):
             loss = step.loss_and_gradients(X_checked, Y, l2)
         self._refuse_overflow(X_checked, step.buffers)
@@ -628,8 +530,8 @@ def gradient_check(
     epsilon = positive_number(epsilon, "epsilon")
     tolerance = non_negative_number(tolerance, "tolerance")
     analytic = net.gradients(X, y, l2=l2)
-    X_checked, Y = net.check_data(X, y)
-    step = net.training_step(X_checked.shape[0])
+    X_checked, Y = check_data(net, X, y)
+    step = net._step(X_checked.shape[0])
     flat = net.parameter_vector
     numeric_flat = np.empty_like(flat)
     for i in range(flat.size):
@@ -642,7 +544,7 @@ def gradient_check(
         finally:
             flat[i] = original
         numeric_flat[i] = (loss_plus - loss_minus) / (2.0 * epsilon)
-    numeric = GradientRecord(loss=analytic.loss, layers=net.layer_views(numeric_flat, LayerGradients))
+    numeric = GradientRecord(loss=analytic.loss, layers=ParameterLayout(net.shapes).views(numeric_flat, LayerGradients))
     errors = []
     for a, b in zip(analytic.layers, numeric.layers, strict=True):
         for a_part, b_part in ((a.weights, b.weights), (a.bias, b.bias)):

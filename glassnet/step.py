@@ -1,10 +1,11 @@
 """One training step of a dense network, read top to bottom: forward, the canonical-link delta, backward.
 
-A `TrainingStep` works on batches of one size. `Network.training_step` makes it and hands it
-every array it reads and writes: each layer's weight and bias views into the parameter vector,
-the matching views into the gradient vector, the weights' and their gradients' slices of those
-two vectors (for ``l2``), the activation and the head. Every other array is one of its
-`StepBuffers`, made once, so a step allocates nothing.
+A `TrainingStep` works on batches of one size. It is handed every array it reads and writes: each
+layer's weight and bias views into the parameter vector, the matching views into the gradient
+vector, the weights' and their gradients' slices of those two vectors (for ``l2``), the activation
+and the head; `TrainingStep.of` cuts those views from the two flat vectors by their
+`ParameterLayout`. Every other array is one of its `StepBuffers`, made once, so a step allocates
+nothing.
 
 Each line of the math is one NumPy operation into a named buffer (``out=``). What a layer needs
 is gathered once into a record (`ForwardLayer`, `BackwardLayer`) that the loops unpack into the
@@ -23,6 +24,7 @@ import numpy as np
 from glassnet.buffers import LayerBuffers, StepBuffers
 from glassnet.fields import FloatArray
 from glassnet.functions import ActivationFunction, HeadFunction
+from glassnet.layout import ParameterLayout
 from glassnet.records import GradientRecord, LayerGradients, LayerParams
 
 Derivative = Callable[[FloatArray, FloatArray, FloatArray], FloatArray]
@@ -129,6 +131,22 @@ class TrainingStep:
             )
         self.output = self.layers[-1].a
         """(rows, n_out) the head's output, where the forward pass leaves it."""
+
+    @classmethod
+    def of(
+        cls,
+        rows: int,
+        layout: ParameterLayout,
+        parameters: FloatArray,
+        gradients: FloatArray,
+        activation: ActivationFunction,
+        head: HeadFunction,
+    ) -> TrainingStep:
+        """The step over batches of ``rows`` rows that reads the flat ``parameters`` (p,) and writes its gradients
+        into ``gradients`` (p,), both laid out by ``layout``."""
+        params, gradient_views = layout.views(parameters, LayerParams), layout.views(gradients, LayerGradients)
+        weights, weight_gradients = layout.weights(parameters), layout.weights(gradients)
+        return cls(rows, params, gradient_views, weights, weight_gradients, activation, head)
 
     # ----- forward -----------------------------------------------------------
 

@@ -19,7 +19,7 @@ from typing import Any, get_args
 import numpy as np
 import numpy.typing as npt
 import pytest
-from test_unit_health import forward_health
+from test_health import forward_health
 
 from examples.two_moons import make_moons
 from glassnet import (

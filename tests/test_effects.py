@@ -19,7 +19,6 @@ from pydantic import ValidationError
 
 from glassnet import (
     Activation,
-    DataError,
     DataNote,
     FeatureEffect,
     FeatureEffects,
@@ -27,7 +26,6 @@ from glassnet import (
     GradientRecord,
     Head,
     Network,
-    NotFittedError,
     TabularModel,
     TrainingHistory,
     cli,
@@ -37,6 +35,8 @@ from glassnet import (
     split_rows,
     to_torch,
 )
+from glassnet.tables import DataError
+from glassnet.tabular import NotFittedError
 
 ACTIVATION_NAMES: tuple[Activation, ...] = get_args(Activation)
 HEAD_NAMES: tuple[Head, ...] = get_args(Head)

@@ -16,7 +16,8 @@ import pytest
 import torch
 from torch import nn
 
-from glassnet import ACTIVATIONS, Activation, ActivationFunction, Head, Network, from_torch, to_onnx, to_torch
+from glassnet import ACTIVATIONS, Activation, Head, Network, from_torch, to_onnx, to_torch
+from glassnet.functions import ActivationFunction
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ACTIVATION_NAMES: tuple[Activation, ...] = get_args(Activation)

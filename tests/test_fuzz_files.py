@@ -34,8 +34,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from glassnet import Bundle, Network, cli, make_housing
+from glassnet import Network, cli, make_housing
 from glassnet.files import read_model
+from glassnet.tabular import Bundle
 
 Json = Any  # a decoded JSON value
 Mutation = Callable[[random.Random, str, Json, Path], bytes]

@@ -42,7 +42,11 @@ from hypothesis.extra import numpy as hnp
 
 import glassnet
 from glassnet import Network, TrainingDiverged, cli, make_housing, split_rows, tabular
+from glassnet.buffers import ArrayMaker, LayerBuffers
 from glassnet.files import write_atomically
+from glassnet.functions import HEADS as HEAD_TABLE
+from glassnet.network import Init
+from glassnet.optim import OptimizerName
 from glassnet.step import TrainingStep
 
 FloatArray = npt.NDArray[np.float64]
@@ -57,7 +61,7 @@ MACHINE_EPSILON = float(np.finfo(np.float64).eps)
 def test_the_built_in_activations_are_the_ones_attacked_here() -> None:
     """If an activation is added to the contract, the properties below must cover it too."""
     assert set(BUILT_IN_ACTIVATIONS) <= set(glassnet.ACTIVATIONS)
-    assert set(HEADS) == set(glassnet.HEADS)
+    assert set(HEADS) == set(HEAD_TABLE)
 
 
 # --------------------------------------------------------------------------- #
@@ -72,7 +76,7 @@ class Case:
     layer_sizes: tuple[int, ...]
     activation: str
     head: glassnet.Head
-    init: glassnet.Init
+    init: Init
     seed: int
     X: FloatArray
     y: np.ndarray
@@ -105,7 +109,7 @@ def cases(draw: st.DrawFn, max_rows: int = 8) -> Case:
     activation = draw(st.sampled_from(BUILT_IN_ACTIVATIONS))
     head: glassnet.Head = draw(st.sampled_from(HEADS))
     n_out = {"identity": draw(st.integers(1, 3)), "sigmoid": 1, "softmax": draw(st.integers(2, 4))}[head]
-    init: glassnet.Init = draw(st.sampled_from(("xavier", "he", "normal")))
+    init: Init = draw(st.sampled_from(("xavier", "he", "normal")))
     seed = draw(st.integers(0, 2**32 - 1))
     n = draw(st.integers(1, max_rows))
     X = draw(hnp.arrays(np.float64, (n, n_in), elements=st.floats(-2, 2)))
@@ -120,7 +124,7 @@ def hidden_pre_activations(net: Network, X: FloatArray) -> list[FloatArray]:
     for p in net.params[:-1]:
         z = a @ p.weights + p.bias
         found.append(z)
-        a = z if forward is None else forward(z, glassnet.LayerBuffers(glassnet.ArrayMaker(z.shape[0]), z.shape[1]))
+        a = z if forward is None else forward(z, LayerBuffers(ArrayMaker(z.shape[0]), z.shape[1]))
     return found
 
 
@@ -276,7 +280,7 @@ def test_forward_and_predict_shapes_and_probabilities(case: Case) -> None:
     l2=st.sampled_from([0.0, 0.5]),
 )
 def test_fit_never_leaves_non_finite_parameters(
-    case: Case, learning_rate: float, optimizer: glassnet.OptimizerName, batch_size: int | None, epochs: int, l2: float
+    case: Case, learning_rate: float, optimizer: OptimizerName, batch_size: int | None, epochs: int, l2: float
 ) -> None:
     net = case.build()
     states = [net.parameter_vector.copy()]  # the parameters at the start of each epoch
@@ -631,7 +635,7 @@ HUGE_INPUTS: dict[str, tuple[FloatArray, FloatArray]] = {
 
 @pytest.mark.parametrize("huge", list(HUGE_INPUTS))
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
-def test_huge_finite_values_never_make_nan_parameters_in_fit(huge: str, optimizer: glassnet.OptimizerName) -> None:
+def test_huge_finite_values_never_make_nan_parameters_in_fit(huge: str, optimizer: OptimizerName) -> None:
     X, y = HUGE_INPUTS[huge]
     net = Network([N_IN, 4, 1], activation="relu", seed=3)
     before = net.parameter_vector.copy()
@@ -1040,7 +1044,7 @@ class Run:
 
 
 def diverging_run(
-    *, optimizer: glassnet.OptimizerName, learning_rate: float, batch_size: int | None, record_every: int = 1
+    *, optimizer: OptimizerName, learning_rate: float, batch_size: int | None, record_every: int = 1
 ) -> Run:
     """A linear regression with a learning rate past stability: the loss grows geometrically
     and overflows after some finite epochs (rates found by trying; a few epochs each)."""
@@ -1074,7 +1078,7 @@ def diverging_run(
     ],
 )
 def test_a_divergent_run_keeps_its_last_finite_parameters_and_history(
-    optimizer: glassnet.OptimizerName, learning_rate: float, batch_size: int | None, finite_epochs: int
+    optimizer: OptimizerName, learning_rate: float, batch_size: int | None, finite_epochs: int
 ) -> None:
     run = diverging_run(optimizer=optimizer, learning_rate=learning_rate, batch_size=batch_size)
     records = run.error.history.records

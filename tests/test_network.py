@@ -118,6 +118,22 @@ def random_case(activation: str, head_case: str, depth: int) -> tuple[Network, F
     return net, X, y
 
 
+USER_MEMBERS = (
+    *("activation", "head", "layer_sizes", "shapes", "loss_name", "n_parameters", "params", "parameter_vector"),
+    *("forward", "predict", "score", "loss", "gradients", "input_gradients", "linear_map"),
+    *("fit", "optimizer_state", "generator", "save", "load", "to_document", "from_document"),
+)
+"""What a user calls on a network: its architecture and parameters, forward, loss and gradients, input
+gradients, fit (with the state it goes on from and the generator that shuffles), save and load."""
+
+
+def test_a_network_s_public_members_are_only_what_a_user_calls() -> None:
+    """The training loop builds its steps, gradients and unit counts from arrays of its own (`glassnet.epochs`),
+    and the input checks are functions of `glassnet.network`: none of them is a member of the network."""
+    members = [name for name in dir(Network([2, 3, 1])) if not name.startswith("_")]
+    assert sorted(members) == sorted(USER_MEMBERS)
+
+
 def test_builtin_activations_are_the_contract_ones() -> None:
     assert set(BUILTIN_ACTIVATIONS) == set(get_args(Activation))
     assert set(BUILTIN_ACTIVATIONS) <= set(ACTIVATIONS)

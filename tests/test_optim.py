@@ -10,7 +10,8 @@ import numpy.typing as npt
 import pytest
 from pydantic import ValidationError
 
-from glassnet import OPTIMIZERS, SGD, Adam, Momentum, Network, OptimizerName, TrainingDiverged, TrainingRun, get_data
+from glassnet import SGD, Adam, Momentum, Network, TrainingDiverged, TrainingRun, get_data
+from glassnet.optim import OPTIMIZERS, OptimizerName
 
 FloatArray = npt.NDArray[np.float64]
 X, Y = get_data(120, seed=5)

@@ -4,6 +4,7 @@ the checkout give the names they always gave, and no module reaches into another
 import ast
 import importlib
 import io
+import json
 import pkgutil
 import re
 import subprocess
@@ -35,7 +36,7 @@ def source(module: str) -> Path:
 
 def test_the_package_holds_the_rooms_of_the_design() -> None:
     rooms = {"rules", "fields", "fingerprints", "files", "buffers", "cli", "data", "diagnosis", "epochs", "export"}
-    rooms |= {"checkpoints", "functions", "network", "optim"}
+    rooms |= {"checkpoints", "functions", "health", "layout", "network", "optim"}
     rooms |= {"records", "settings", "sklearn", "step", "tables", "tabular", "training", "callbacks"}
     rooms |= {"cli.options", "cli.resume", "cli.report", "cli.run"}
     rooms |= {"upgrades"}
@@ -80,7 +81,43 @@ def test_importing_the_package_gives_every_public_name() -> None:
 @pytest.mark.parametrize("door", [network, create_data])
 def test_the_doors_give_their_names_and_those_are_glassnet_s_own(door: object) -> None:
     names = door.__all__  # type: ignore[attr-defined]
-    assert names and all(getattr(door, name) is getattr(glassnet, name) for name in names)
+    owners = {name: importlib.import_module(glassnet._MOVED.get(name, "glassnet")) for name in names}
+    assert names and all(getattr(door, name) is getattr(owners[name], name) for name in names)
+
+
+def user_material() -> str:
+    """What a user reads and runs: the README, the guides and the contract (not the API reference, which lists
+    ``__all__``), the examples and the notebook's cells."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "examples").rglob("*.py"))]
+    texts = [page.read_text() for page in pages if page.name != "reference.md"]
+    notebook = json.loads((ROOT / "train.ipynb").read_text())
+    return "\n".join([*texts, *("".join(cell["source"]) for cell in notebook["cells"])])
+
+
+def test_the_package_exports_what_a_user_is_shown_and_no_more() -> None:
+    text = user_material()
+    unshown = [name for name in glassnet.__all__ if not re.search(rf"\b{name}\b", text)]
+    assert unshown == [], "each exported name is one a user meets in the README, the guides or the notebook"
+    imported = re.findall(r"from glassnet import \(?([\w, \n]+)\)?", text)
+    reached = set(re.findall(r"\bglassnet\.(\w+)", text)) | {n.strip() for names in imported for n in names.split(",")}
+    assert reached & set(glassnet._MOVED) == set(), "what a user is shown comes from the package"
+    assert set(glassnet.__all__).isdisjoint(glassnet._MOVED)
+
+
+def test_a_name_the_package_no_longer_exports_comes_from_its_module_with_a_warning_naming_it() -> None:
+    from glassnet.buffers import StepBuffers
+
+    with pytest.warns(DeprecationWarning) as caught:
+        assert glassnet.StepBuffers is StepBuffers
+    assert str(caught[0].message) == (
+        "glassnet.StepBuffers: import it from glassnet.buffers (from glassnet.buffers import StepBuffers); "
+        "the package exports only the names in glassnet.__all__"
+    )
+    for name, module in glassnet._MOVED.items():
+        assert hasattr(importlib.import_module(module), name), f"{module}.{name}"
+    star: dict[str, object] = {}
+    exec("from glassnet import *", star)
+    assert set(star) - {"__builtins__"} == set(glassnet.__all__)
 
 
 BEFORE_THE_PACKAGE = {
@@ -188,10 +225,12 @@ def test_the_modules_import_downwards_only() -> None:
         "upgrades",
         "files",
         "buffers",
+        "health",
         "functions",
         "optim",
         "diagnosis",
         "records",
+        "layout",
         "step",
     ]
     order += ["network", "settings", "epochs", "checkpoints"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,11 +21,13 @@ from glassnet import (
     Head,
     LayerGradients,
     Network,
-    Task,
     TrainingHistory,
+    TrainingRun,
     get_data,
     split_rows,
 )
+from glassnet.records import InputScales
+from glassnet.tables import Task
 
 # --------------------------------------------------------------------------- #
 # Records: valid ones round-trip, invalid ones are rejected on construction and from JSON
@@ -363,3 +366,68 @@ def test_a_diagnosis_prints_and_validates() -> None:
         Finding.model_validate({"kind": "sadness", "epoch": 1, "message": "?"})
     with pytest.raises(ValidationError):
         Finding(kind="plateau", epoch=0, message="?")
+
+
+def test_a_history_keeps_the_scale_of_each_input_column() -> None:
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(3.0, 2.0, 500), np.full(500, 7.0), rng.normal(0, 1e300, 500)])
+    y = rng.normal(size=500)
+    scales = TrainingRun(Network([3, 1]), X, y).history.input_scales  # a run keeps them from its start
+    assert scales is not None
+    np.testing.assert_allclose(scales.means[:2], X[:, :2].mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(scales.stds[:2], X[:, :2].std(axis=0), rtol=1e-12, atol=1e-12)
+    assert scales.stds[1] == 0.0 and 5e299 < scales.stds[2] < 2e300, "a constant column, and one near float64's limit"
+
+
+@pytest.mark.stored  # a stored checkpoint resumed
+def test_records_and_histories_written_before_these_measures_still_load_and_diagnose(
+    housing_arrays: tuple[np.ndarray, np.ndarray],
+) -> None:
+    v1 = Path(__file__).parent / "fixtures" / "v1"
+    trace = TrainingHistory.model_validate_json((v1 / "trace.json").read_text())
+    assert trace.input_scales is None and all(r.saturated_fractions is None for r in trace.records)
+    assert all(r.param_norms is None and r.unit_rows is None for r in trace.records)
+    trace.diagnose()  # every rule reads what an older record has
+
+    X, y = housing_arrays
+    resumed = TrainingRun.load(v1 / "run-checkpoint-momentum.json", X[:60], y[:60])
+    history = resumed.advance()
+    assert history.input_scales == TrainingRun(Network([4, 7, 1]), X[:60], y[:60]).history.input_scales
+    old, new = history.records[0], history.records[-1]
+    assert old.saturated_fractions is None and new.saturated_fractions is not None and new.param_norms is not None
+    history.diagnose()
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"param_norms": [1.0]}, r"param_norms: expected one per layer \(2\), got 1"),
+        ({"saturated_fractions": [0.1, 0.2]}, r"saturated_fractions: expected one per hidden layer \(1\), got 2"),
+        ({"saturated_fractions": [1.5]}, r"saturated_fractions\.0\n  Input should be less than or equal to 1"),
+        ({"unit_rows": 0}, r"unit_rows\n  Input should be greater than or equal to 1"),
+    ],
+)
+def test_a_record_whose_new_measures_could_not_come_from_a_network_is_rejected(
+    fields: dict[str, Any], message: str
+) -> None:
+    valid: dict[str, Any] = {
+        "epoch": 1,
+        "loss": 0.5,
+        "grad_norms": [1.0, 2.0],
+        "update_ratios": [0.1, 0.1],
+        "dead_fractions": [0.0],
+    }
+    EpochRecord(**valid, param_norms=[1.0, 1.0], saturated_fractions=[0.0], unit_rows=5)
+    with pytest.raises(ValueError, match=message):
+        EpochRecord(**valid, **fields)
+
+
+def test_input_scales_that_could_not_come_from_the_run_are_rejected() -> None:
+    with pytest.raises(ValueError, match=r"stds: expected one per column of means \(2\), got 1"):
+        InputScales(means=[0.0, 1.0], stds=[1.0])
+    X, y = get_data(20, seed=0)
+    history = Network([4, 3, 1]).fit(X, y, epochs=2, keep_gradients=1)
+    fields = history.model_dump()
+    fields["input_scales"] = {"means": [0.0] * 3, "stds": [1.0] * 3}
+    with pytest.raises(ValueError, match=r"input_scales: expected one per input of the network \(4\), got 3"):
+        TrainingHistory.model_validate(fields)

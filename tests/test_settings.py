@@ -14,7 +14,6 @@ import pytest
 import glassnet
 from glassnet import (
     SGD,
-    TABULAR_TRAINING,
     Adam,
     Momentum,
     Network,
@@ -27,6 +26,7 @@ from glassnet import (
 )
 from glassnet.settings import default_learning_rates
 from glassnet.sklearn import ESTIMATOR_TRAINING, GlassnetClassifier, GlassnetRegressor
+from glassnet.tabular import TABULAR_TRAINING
 
 pytestmark = pytest.mark.stored  # a stored checkpoint resumed, and checkpoints' data fingerprints
 

@@ -6,7 +6,10 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from glassnet import ACTIVATIONS, HEADS, LayerGradients, LayerParams, Network
+from glassnet import ACTIVATIONS, LayerGradients, LayerParams, Network
+from glassnet.functions import HEADS
+from glassnet.layout import ParameterLayout
+from glassnet.network import check_data
 from glassnet.step import TrainingStep
 
 FloatArray = npt.NDArray[np.float64]
@@ -34,26 +37,38 @@ def case(activation: str, head: str) -> tuple[Network, FloatArray, FloatArray]:
 def test_a_step_given_its_own_arrays_computes_the_network_s_gradients(activation: str, head: str) -> None:
     net, X, y = case(activation, head)
     expected = net.gradients(X, y, l2=0.1)
-    X_checked, Y = net.check_data(X, y)
+    X_checked, Y = check_data(net, X, y)
     parameters, gradients = net.parameter_vector.copy(), np.zeros_like(net.parameter_vector)
-    n_weights = sum(n_in * n_out for n_in, n_out in net.shapes)
+    layout = ParameterLayout(net.shapes)
     step = TrainingStep(
         ROWS,
-        net.layer_views(parameters, LayerParams),
-        net.layer_views(gradients, LayerGradients),
-        parameters[:n_weights],
-        gradients[:n_weights],
+        layout.views(parameters, LayerParams),
+        layout.views(gradients, LayerGradients),
+        parameters[: layout.n_weights],
+        gradients[: layout.n_weights],
         ACTIVATIONS[activation],
         HEADS[head],
     )
     net.parameter_vector.fill(np.nan)  # the step reads only what it was given...
-    net.gradient_vector.fill(0.0)
 
     loss = step.loss_and_gradients(X_checked, Y, 0.1)
 
-    assert not net.gradient_vector.any(), "...and writes only there"
+    assert np.isnan(net.parameter_vector).all(), "...and writes nothing of the network's"
     assert loss == expected.loss
     assert (
         gradients.tobytes()
         == np.concatenate([*(g.weights.ravel() for g in expected.layers), *(g.bias for g in expected.layers)]).tobytes()
     )
+
+
+def test_a_step_of_two_flat_vectors_and_their_layout_computes_the_network_s_gradients() -> None:
+    net, X, y = case("tanh", "softmax")
+    expected = net.gradients(X, y, l2=0.1)
+    layout = ParameterLayout(net.shapes)
+    gradients = np.zeros(layout.size)
+    step = TrainingStep.of(ROWS, layout, net.parameter_vector, gradients, ACTIVATIONS["tanh"], HEADS["softmax"])
+
+    assert step.loss_and_gradients(*check_data(net, X, y), 0.1) == expected.loss
+    assert [g.weights.tobytes() + g.bias.tobytes() for g in layout.views(gradients, LayerGradients)] == [
+        g.weights.tobytes() + g.bias.tobytes() for g in expected.layers
+    ]

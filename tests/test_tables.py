@@ -15,19 +15,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from pydantic import ValidationError
 
-from glassnet import (
-    DataError,
-    DataNote,
-    Standardizer,
-    TableEncoding,
-    TabularModel,
-    TargetEncoding,
-    make_housing,
-    read_table,
-    split_rows,
-    tables,
-)
+from glassnet import DataNote, Standardizer, TabularModel, make_housing, read_table, split_rows, tables
 from glassnet.cli import main
+from glassnet.tables import DataError, TableEncoding, TargetEncoding
 from glassnet.tabular import Bundle
 
 FIXTURES = Path(__file__).parent / "fixtures"

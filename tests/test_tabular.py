@@ -17,11 +17,9 @@ from test_cli import TARGETS, make_table
 
 from glassnet import (
     Callback,
-    DataError,
     DataNote,
     EpochRecord,
     Network,
-    NotFittedError,
     TabularModel,
     TrainingDiverged,
     TrainingRun,
@@ -33,6 +31,8 @@ from glassnet import (
     tables,
     tabular,
 )
+from glassnet.tables import DataError
+from glassnet.tabular import NotFittedError
 
 IRIS_CSV = Path(__file__).resolve().parents[1] / "examples" / "iris.csv"
 

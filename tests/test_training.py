@@ -18,7 +18,11 @@ import numpy.typing as npt
 import pytest
 
 import glassnet
-from glassnet import SGD, Adam, Network, OptimizerName, TrainingCheckpoint, TrainingRun, TrainingSettings, get_data
+from glassnet import SGD, Adam, Network, TrainingRun, TrainingSettings, get_data
+from glassnet.buffers import ArrayMaker
+from glassnet.checkpoints import TrainingCheckpoint
+from glassnet.layout import ParameterLayout
+from glassnet.optim import OptimizerName
 
 pytestmark = pytest.mark.stored  # checkpoints, their data fingerprints and bit-for-bit resumes
 
@@ -100,12 +104,12 @@ def test_update_ratios_are_exact_for_plain_sgd() -> None:
     history = net.fit(X, y, epochs=4, optimizer=recorder)
     for record in history.records:
         before, grads = recorder.before[record.epoch - 1], recorder.grads[record.epoch - 1]
-        layout = Network([4, 5, 1])
+        layout = ParameterLayout(net.shapes)
         change = [
             math.hypot(0.3 * np.linalg.norm(g.weights), 0.3 * np.linalg.norm(g.bias))
-            for g in layout.layer_views(grads, glassnet.LayerGradients)
+            for g in layout.views(grads, glassnet.LayerGradients)
         ]
-        size = [p.norm for p in layout.layer_views(before, glassnet.LayerParams)]
+        size = [p.norm for p in layout.views(before, glassnet.LayerParams)]
         assert record.update_ratios == pytest.approx([c / s for c, s in zip(change, size, strict=True)], rel=1e-9)
 
 
@@ -503,20 +507,20 @@ def test_no_step_buffer_is_made_after_the_first_epoch(
 ) -> None:
     made_in_epoch: list[int] = []
     epoch = [1]
-    real_init = glassnet.ArrayMaker.__init__
+    real_init = ArrayMaker.__init__
 
-    def counting_init(self: glassnet.ArrayMaker, rows: int) -> None:
+    def counting_init(self: ArrayMaker, rows: int) -> None:
         made_in_epoch.append(epoch[0])  # a new buffer set
         real_init(self, rows)
 
-    monkeypatch.setattr(glassnet.ArrayMaker, "__init__", counting_init)
-    real = glassnet.ArrayMaker.floats
+    monkeypatch.setattr(ArrayMaker, "__init__", counting_init)
+    real = ArrayMaker.floats
 
-    def counting(self: glassnet.ArrayMaker, *args: Any) -> Any:
+    def counting(self: ArrayMaker, *args: Any) -> Any:
         made_in_epoch.append(epoch[0])  # a new array in a set
         return real(self, *args)
 
-    monkeypatch.setattr(glassnet.ArrayMaker, "floats", counting)
+    monkeypatch.setattr(ArrayMaker, "floats", counting)
     X, y = data(100, task={"identity": "regression", "sigmoid": "binary", "softmax": "multiclass"}[head])
     sizes = [4, 9, 5, 3 if head == "softmax" else 1]
     net = Network(sizes, activation=activation, head=head, seed=0)
@@ -681,13 +685,13 @@ class StopAt(glassnet.Callback):
 def test_checkpoints_written_during_a_fit_make_no_step_buffers_again(tmp_path: Path, monkeypatch: Any) -> None:
     """A checkpoint every epoch is written between the epochs of one advance, not by an advance per checkpoint."""
     made: list[int] = []
-    real_init = glassnet.ArrayMaker.__init__
+    real_init = ArrayMaker.__init__
 
-    def counting_init(self: glassnet.ArrayMaker, rows: int) -> None:
+    def counting_init(self: ArrayMaker, rows: int) -> None:
         made.append(rows)
         real_init(self, rows)
 
-    monkeypatch.setattr(glassnet.ArrayMaker, "__init__", counting_init)
+    monkeypatch.setattr(ArrayMaker, "__init__", counting_init)
     houses = glassnet.make_housing(60, seed=1)
     glassnet.TabularModel(epochs=12).fit(houses, "price")
     unsaved, made[:] = list(made), []

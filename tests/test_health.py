@@ -1,4 +1,4 @@
-"""What a record measures of its epoch for the diagnosis: unit health over many rows, and the inputs' scale.
+"""glassnet.health: the unit health a record measures of its epoch for the diagnosis, over many rows.
 
 Unit health is compared with a forward pass written here (`forward_health`), over every training row;
 the counts must come from the epoch's last steps, at least 256 rows of them, on recorded epochs only.
@@ -7,27 +7,20 @@ the counts must come from the epoch's last steps, at least 256 rows of them, on 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 
-from glassnet import (
-    ACTIVATIONS,
-    EpochRecord,
-    InputScales,
-    Network,
-    TrainingHistory,
-    TrainingRun,
-    get_data,
-    register_activation,
-)
+from glassnet import ACTIVATIONS, Network, get_data, register_activation
 from glassnet.buffers import StepBuffers
-from glassnet.network import UnitCounts
+from glassnet.functions import HEADS
+from glassnet.health import UnitCounts
+from glassnet.layout import ParameterLayout
+from glassnet.network import check_data
+from glassnet.step import TrainingStep
 
-pytestmark = pytest.mark.stored  # a stored checkpoint resumed
+pytestmark = pytest.mark.stored  # exact shares of units, compared with a pass written here
 
 FloatArray = npt.NDArray[np.float64]
 REGRESSION = get_data(300, seed=0)
@@ -143,83 +136,43 @@ def test_a_registered_activation_saturates_when_it_says_so() -> None:
         register_activation("test_never_registered", np.tanh, lambda z, a: 1 - a * a, saturates="yes")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_unit_counts_need_no_network_only_the_arrays_a_step_wrote(activation: str) -> None:
+    """The health room counts what a step left in its buffers and in the gradient vector it was given, both made
+    here from flat arrays; the plan of a record's rows is its own too: 300 rows in batches of 32 count the
+    last 20 rows of step 1 (of 0 to 9), then every later one, 256 in all."""
+    X, y = get_data(40, seed=5)
+    net = Network([4, 6, 5, 1], activation=activation, init="normal", seed=3)
+    net.params[0].bias[:2] = -50.0  # two units off (relu) or flat (tanh) on every row
+    layout, spec = ParameterLayout(net.shapes), ACTIVATIONS[activation]
+    gradients = np.zeros(layout.size)
+    step = TrainingStep.of(40, layout, net.parameter_vector.copy(), gradients, spec, HEADS["identity"])
+    counts = UnitCounts(spec, [6, 5], layout.hidden_biases(gradients), rows=40, batch=40)
+    step.loss_and_gradients(*check_data(net, X, y), 0.0)
+    counts.count(step.buffers, first=True, rows=40)
+
+    dead, saturated = counts.fractions()
+    expected = forward_health(net, X)
+    assert dead == [d for d, _ in expected] and dead[0] == 2 / 6
+    assert saturated == pytest.approx([s for _, s in expected] if activation == "tanh" else [0.0, 0.0], abs=1e-12)
+    assert (counts.counted_from, counts.first_counted_rows, counts.steps, counts.rows) == (0, 40, 1, 40)
+    plan = UnitCounts(spec, [6, 5], layout.hidden_biases(gradients), rows=300, batch=32)
+    assert (plan.counted_from, plan.first_counted_rows) == (1, 20)
+
+
 def test_unrecorded_epochs_count_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     counted: list[int] = []
-    real = Network.count_units
+    real = UnitCounts.count
 
-    def count_units(self: Network, counts: UnitCounts, buffers: StepBuffers, *, first: bool, rows: int) -> None:
+    def count(self: UnitCounts, buffers: StepBuffers, *, first: bool, rows: int) -> None:
         counted.append(rows)
-        real(self, counts, buffers, first=first, rows=rows)
+        real(self, buffers, first=first, rows=rows)
 
-    monkeypatch.setattr(Network, "count_units", count_units)
+    monkeypatch.setattr(UnitCounts, "count", count)
     X, y = get_data(100, seed=0)
     history = Network([4, 5, 1], activation="tanh").fit(X, y, epochs=10, batch_size=10, record_every=5)
     assert [r.epoch for r in history.records] == [1, 5, 10]
     assert counted == [10] * 30, "every step of the three recorded epochs (100 rows: fewer than 256), no other"
-
-
-def test_a_history_keeps_the_scale_of_each_input_column() -> None:
-    rng = np.random.default_rng(0)
-    X = np.column_stack([rng.normal(3.0, 2.0, 500), np.full(500, 7.0), rng.normal(0, 1e300, 500)])
-    y = rng.normal(size=500)
-    scales = TrainingRun(Network([3, 1]), X, y).history.input_scales  # a run keeps them from its start
-    assert scales is not None
-    np.testing.assert_allclose(scales.means[:2], X[:, :2].mean(axis=0), rtol=1e-12)
-    np.testing.assert_allclose(scales.stds[:2], X[:, :2].std(axis=0), rtol=1e-12, atol=1e-12)
-    assert scales.stds[1] == 0.0 and 5e299 < scales.stds[2] < 2e300, "a constant column, and one near float64's limit"
-
-
-def test_records_and_histories_written_before_these_measures_still_load_and_diagnose(
-    housing_arrays: tuple[np.ndarray, np.ndarray],
-) -> None:
-    v1 = Path(__file__).parent / "fixtures" / "v1"
-    trace = TrainingHistory.model_validate_json((v1 / "trace.json").read_text())
-    assert trace.input_scales is None and all(r.saturated_fractions is None for r in trace.records)
-    assert all(r.param_norms is None and r.unit_rows is None for r in trace.records)
-    trace.diagnose()  # every rule reads what an older record has
-
-    X, y = housing_arrays
-    resumed = TrainingRun.load(v1 / "run-checkpoint-momentum.json", X[:60], y[:60])
-    history = resumed.advance()
-    assert history.input_scales == TrainingRun(Network([4, 7, 1]), X[:60], y[:60]).history.input_scales
-    old, new = history.records[0], history.records[-1]
-    assert old.saturated_fractions is None and new.saturated_fractions is not None and new.param_norms is not None
-    history.diagnose()
-
-
-@pytest.mark.parametrize(
-    ("fields", "message"),
-    [
-        ({"param_norms": [1.0]}, r"param_norms: expected one per layer \(2\), got 1"),
-        ({"saturated_fractions": [0.1, 0.2]}, r"saturated_fractions: expected one per hidden layer \(1\), got 2"),
-        ({"saturated_fractions": [1.5]}, r"saturated_fractions\.0\n  Input should be less than or equal to 1"),
-        ({"unit_rows": 0}, r"unit_rows\n  Input should be greater than or equal to 1"),
-    ],
-)
-def test_a_record_whose_new_measures_could_not_come_from_a_network_is_rejected(
-    fields: dict[str, Any], message: str
-) -> None:
-    valid: dict[str, Any] = {
-        "epoch": 1,
-        "loss": 0.5,
-        "grad_norms": [1.0, 2.0],
-        "update_ratios": [0.1, 0.1],
-        "dead_fractions": [0.0],
-    }
-    EpochRecord(**valid, param_norms=[1.0, 1.0], saturated_fractions=[0.0], unit_rows=5)
-    with pytest.raises(ValueError, match=message):
-        EpochRecord(**valid, **fields)
-
-
-def test_input_scales_that_could_not_come_from_the_run_are_rejected() -> None:
-    with pytest.raises(ValueError, match=r"stds: expected one per column of means \(2\), got 1"):
-        InputScales(means=[0.0, 1.0], stds=[1.0])
-    X, y = get_data(20, seed=0)
-    history = Network([4, 3, 1]).fit(X, y, epochs=2, keep_gradients=1)
-    fields = history.model_dump()
-    fields["input_scales"] = {"means": [0.0] * 3, "stds": [1.0] * 3}
-    with pytest.raises(ValueError, match=r"input_scales: expected one per input of the network \(4\), got 3"):
-        TrainingHistory.model_validate(fields)
 
 
 def test_saturated_and_dead_tanh_units_are_counted_over_every_step_of_a_minibatch_epoch() -> None:
