@@ -10,7 +10,8 @@ data's names the package keeps in their modules, and runs ``glassnet.cli.write_h
 from glassnet import *  # noqa: F403  (every name of glassnet.__all__)
 from glassnet import __all__ as _package
 from glassnet.data import price_bands
-from glassnet.tables import DataError, TableEncoding, TargetEncoding, Task
+from glassnet.encoding import TableEncoding, TargetEncoding, Task
+from glassnet.reading import DataError
 
 __all__ = [*_package, "DataError", "TableEncoding", "TargetEncoding", "Task", "price_bands"]
 

@@ -42,8 +42,8 @@ from glassnet import (  # noqa: E402  (the repository folder must be on the path
     cli,
     get_data,
 )
+from glassnet.encoding import Task  # noqa: E402
 from glassnet.optim import OptimizerName  # noqa: E402
-from glassnet.tables import Task  # noqa: E402
 
 HEADS: dict[Head, tuple[Task, int]] = {
     "identity": ("regression", 2),

@@ -24,7 +24,9 @@ The modules, from the bottom up (each imports only those before it):
 - ``checkpoints``: the checkpoint format, its history log, and the files a run writes in the background
 - ``training``: the run: the epoch loop, patience, divergence
 - ``callbacks``: what happens around a training (printing, checkpoints, stopping), as objects given to ``fit``
-- ``tables``, ``data``: reading and encoding tables; the housing data
+- ``reading``, ``tables``, ``encoding``: a table read from a file; its rows checked once and split; its columns
+  encoded as a network's inputs and targets
+- ``data``: the housing data
 - ``tabular``: `TabularModel` and its bundle
 - ``cli``: the command line (``cli.options``, ``cli.resume``, ``cli.report``, ``cli.run``); ``export``, ``sklearn``:
   the bridges to PyTorch, ONNX and scikit-learn
@@ -37,10 +39,12 @@ from typing import TYPE_CHECKING, Any
 from glassnet.callbacks import Callback
 from glassnet.data import FEATURES, TARGET, TRUE_COEFFICIENTS, get_data, make_housing
 from glassnet.diagnosis import Diagnosis, Finding
+from glassnet.encoding import Standardizer
 from glassnet.export import from_torch, to_onnx, to_torch
 from glassnet.functions import ACTIVATIONS, Activation, Head, register_activation
 from glassnet.network import Network, gradient_check
 from glassnet.optim import SGD, Adam, Momentum, Optimizer
+from glassnet.reading import DataNote, read_table
 from glassnet.records import (
     EpochRecord,
     FeatureEffect,
@@ -52,7 +56,7 @@ from glassnet.records import (
     TrainingHistory,
 )
 from glassnet.settings import TrainingSettings
-from glassnet.tables import DataNote, Standardizer, read_table, split_rows
+from glassnet.tables import split_rows
 from glassnet.tabular import TabularModel, WriteCheckpoints
 from glassnet.training import TrainingDiverged, TrainingRun
 
@@ -66,13 +70,14 @@ _MOVED = {
     **dict.fromkeys(("ArrayMaker", "LayerBuffers", "StepBuffers"), "glassnet.buffers"),
     **dict.fromkeys(("DataFingerprint", "RandomState", "TrainingCheckpoint"), "glassnet.checkpoints"),
     "price_bands": "glassnet.data",
+    **dict.fromkeys(("TableEncoding", "TargetEncoding", "Task"), "glassnet.encoding"),
     "ArrayFingerprint": "glassnet.fingerprints",
     **dict.fromkeys(("HEADS", "LEAKY_RELU_SLOPE", "ActivationFunction", "HeadFunction"), "glassnet.functions"),
     **dict.fromkeys(("Init", "NetworkDocument"), "glassnet.network"),
     **dict.fromkeys(("OPTIMIZERS", "AdamState", "MomentumState", "OptimizerName"), "glassnet.optim"),
+    "DataError": "glassnet.reading",
     "InputScales": "glassnet.records",
     "TrainingOptions": "glassnet.settings",
-    **dict.fromkeys(("DataError", "TableEncoding", "TargetEncoding", "Task"), "glassnet.tables"),
     **dict.fromkeys(("TABULAR_TRAINING", "Bundle", "NotFittedError", "TabularCheckpoint"), "glassnet.tabular"),
 }
 """The names the package exported and no longer does, each with the module that holds it: what a user rarely needs

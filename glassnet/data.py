@@ -15,8 +15,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from glassnet.encoding import Standardizer, Task, check_task
 from glassnet.rules import non_negative_int, non_negative_number, positive_int
-from glassnet.tables import Standardizer, Task, check_task
 
 FEATURES: tuple[str, ...] = ("size_sqft", "bedrooms", "age_years", "distance_km")
 TARGET = "price"

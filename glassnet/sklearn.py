@@ -37,6 +37,7 @@ except ImportError as error:  # the estimators subclass scikit-learn's: nothing 
         "glassnet.sklearn needs scikit-learn: pip install scikit-learn (or pip install 'glassnet[sklearn]')"
     ) from error
 
+from glassnet.encoding import Standardizer
 from glassnet.fields import FloatArray, float_array
 from glassnet.functions import Activation, Head
 from glassnet.network import Init, Network, check_matrix
@@ -44,7 +45,6 @@ from glassnet.optim import Adam, OptimizerName
 from glassnet.records import TrainingHistory
 from glassnet.rules import optional_seed, positive_int
 from glassnet.settings import TrainingOptions, TrainingSettings
-from glassnet.tables import Standardizer
 
 ESTIMATOR_OPTIMIZER = Adam()
 ESTIMATOR_TRAINING = TrainingSettings(epochs=200, optimizer=ESTIMATOR_OPTIMIZER)

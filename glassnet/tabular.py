@@ -14,10 +14,10 @@ training rows (numbers standardized, text one-hot, labels to integer codes), the
 and the decoding of its output into the target's units or labels. `HEADS_BY_TASK` is the
 one rule linking a task to its head; `TargetEncoding` gives the output width and decodes.
 
-Why a module of its own: the network knows nothing of tables and `glassnet.tables` nothing
-of networks; this is where the two meet, for the command line and for library users alike.
-The library never prints: notes (a column left out, categories never seen in training)
-are `glassnet.tables.DataNote` warnings.
+Why a module of its own: the network knows nothing of tables and a table's rooms (`glassnet.reading`,
+`glassnet.tables`, `glassnet.encoding`) nothing of networks; this is where the two meet, for the command line
+and for library users alike. The library never prints: notes (a column left out, categories never seen in
+training) are `glassnet.reading.DataNote` warnings.
 """
 
 from __future__ import annotations
@@ -37,25 +37,21 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from glassnet.callbacks import Callback
 from glassnet.checkpoints import CheckpointFile, TrainingCheckpoint, read_checkpoint
+from glassnet.encoding import TASKS, TableEncoding, TargetEncoding, Task, Unseen
 from glassnet.files import read_model, register_reader, write_atomically
 from glassnet.fingerprints import Fingerprint, fingerprint_differences
 from glassnet.functions import ACTIVATIONS, Head
 from glassnet.network import Init, Network, NetworkDocument
 from glassnet.optim import Adam
+from glassnet.reading import DataError
 from glassnet.records import EpochRecord, FeatureEffect, FeatureEffects, TrainingHistory
 from glassnet.rules import non_negative_int, one_of, open_fraction, positive_int
 from glassnet.settings import TrainingOptions, TrainingSettings
 from glassnet.tables import (
     MISSING,
-    TASKS,
     CheckedRows,
-    DataError,
     Missing,
     Parts,
-    TableEncoding,
-    TargetEncoding,
-    Task,
-    Unseen,
     absent_columns,
     check_frame,
     checked_frame,

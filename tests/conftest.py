@@ -55,16 +55,19 @@ def row_checks(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """How many times each check of a table's rows runs from now on: its column names (``reject_duplicates``),
     missing values (``reject_missing``), infinity (``reject_infinite``) and the frame itself (``check_frame``,
     where the model calls it)."""
-    from glassnet import tables, tabular
+    from glassnet import encoding, reading, tables, tabular
 
     counts = {"reject_duplicates": 0, "reject_missing": 0, "reject_infinite": 0, "check_frame": 0}
     for name in counts:
-        module = tabular if name == "check_frame" else tables
-        real = getattr(module, name)
+        # each module that calls a check calls it by its own name for it: each of those is counted
+        for module in (tabular,) if name == "check_frame" else (reading, tables, encoding):
+            if not hasattr(module, name):
+                continue
+            real = getattr(module, name)
 
-        def counted(*args: object, _name: str = name, _real: Any = real, **kwargs: object) -> object:
-            counts[_name] += 1
-            return _real(*args, **kwargs)
+            def counted(*args: object, _name: str = name, _real: Any = real, **kwargs: object) -> object:
+                counts[_name] += 1
+                return _real(*args, **kwargs)
 
-        monkeypatch.setattr(module, name, counted)
+            monkeypatch.setattr(module, name, counted)
     return counts

@@ -35,7 +35,7 @@ from glassnet import (
     split_rows,
     to_torch,
 )
-from glassnet.tables import DataError
+from glassnet.reading import DataError
 from glassnet.tabular import NotFittedError
 
 ACTIVATION_NAMES: tuple[Activation, ...] = get_args(Activation)

@@ -37,7 +37,8 @@ def source(module: str) -> Path:
 def test_the_package_holds_the_rooms_of_the_design() -> None:
     rooms = {"rules", "fields", "fingerprints", "files", "buffers", "cli", "data", "diagnosis", "epochs", "export"}
     rooms |= {"checkpoints", "functions", "health", "layout", "network", "optim"}
-    rooms |= {"records", "settings", "sklearn", "step", "tables", "tabular", "training", "callbacks"}
+    rooms |= {"records", "settings", "sklearn", "step", "reading", "tables", "encoding", "tabular", "training"}
+    rooms |= {"callbacks"}
     rooms |= {"cli.options", "cli.resume", "cli.report", "cli.run"}
     rooms |= {"upgrades"}
     assert {name.removeprefix("glassnet.") for name in MODULES} == rooms
@@ -234,7 +235,7 @@ def test_the_modules_import_downwards_only() -> None:
         "step",
     ]
     order += ["network", "settings", "epochs", "checkpoints"]
-    order += ["training", "callbacks", "tables", "data", "tabular"]
+    order += ["training", "callbacks", "reading", "tables", "encoding", "data", "tabular"]
     order += ["cli.options", "cli.resume", "cli.report", "cli.run", "cli", "export", "sklearn"]
     assert sorted(order) == sorted(name.removeprefix("glassnet.") for name in MODULES)
     for position, name in enumerate(order):

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from glassnet import get_data, make_housing
-from glassnet.tables import Task
+from glassnet.encoding import Task
 
 pytestmark = pytest.mark.stored
 

@@ -26,8 +26,8 @@ from glassnet import (
     get_data,
     split_rows,
 )
+from glassnet.encoding import Task
 from glassnet.records import InputScales
-from glassnet.tables import Task
 
 # --------------------------------------------------------------------------- #
 # Records: valid ones round-trip, invalid ones are rejected on construction and from JSON

@@ -31,7 +31,7 @@ from glassnet import (
     tables,
     tabular,
 )
-from glassnet.tables import DataError
+from glassnet.reading import DataError
 from glassnet.tabular import NotFittedError
 
 IRIS_CSV = Path(__file__).resolve().parents[1] / "examples" / "iris.csv"

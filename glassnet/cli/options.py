@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any, Literal, NoReturn
 
 from glassnet.data import HOUSES
+from glassnet.encoding import TASKS, UNSEEN
 from glassnet.functions import ACTIVATIONS
 from glassnet.optim import OPTIMIZERS, SGD
 from glassnet.rules import non_negative_int, open_fraction, positive_int, rule_of
 from glassnet.settings import TrainingSettings, default_learning_rates
-from glassnet.tables import MISSING, TASKS, UNSEEN
+from glassnet.tables import MISSING
 from glassnet.tabular import CHECKPOINT_EVERY, TABULAR_TRAINING, VALIDATION_FRACTION, TabularModel
 
 Role = Literal["model", "training", "table", "command line", "written", "shown"]

@@ -28,8 +28,9 @@ from glassnet.callbacks import Callback
 from glassnet.data import TRUE_COEFFICIENTS
 from glassnet.diagnosis import Diagnosis
 from glassnet.files import write_atomically
+from glassnet.reading import DataError, DataNote
 from glassnet.records import EpochRecord, FeatureEffects, TrainingHistory
-from glassnet.tables import CheckedRows, DataError, DataNote
+from glassnet.tables import CheckedRows
 from glassnet.tabular import TabularCheckpoint, TabularModel
 
 if TYPE_CHECKING:

@@ -27,11 +27,13 @@ from glassnet.cli.options import MODEL_OPTIONS, TRAINING_OPTIONS, WRITTEN_OPTION
 from glassnet.cli.report import Split, TrainingPrinter, report_training, reported_as
 from glassnet.cli.resume import read_by_the_command_line, resumed, stored_options
 from glassnet.data import HOUSES, NOISE, TARGET, make_housing, price_bands
+from glassnet.encoding import Unseen
 from glassnet.files import DISK_FULL, NotWritten, check_outputs, write_atomically
+from glassnet.reading import DataError, read_table
 from glassnet.records import EpochRecord
 from glassnet.rules import non_negative_int, non_negative_number, positive_int
 from glassnet.settings import TrainingSettings
-from glassnet.tables import DataError, Unseen, read_table, split_rows, usable_rows
+from glassnet.tables import split_rows, usable_rows
 from glassnet.tabular import TABULAR_TRAINING, TabularCheckpoint, TabularModel, WriteCheckpoints, feature_columns
 from glassnet.training import TrainingDiverged
 
