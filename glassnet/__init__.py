@@ -19,6 +19,7 @@ The modules, from the bottom up (each imports only those before it):
 - ``checkpoints``: the checkpoint format, its history log, and the files a run writes in the background
 - ``training``: the run: the epoch loop, patience, divergence
 - ``tables``, ``data``: reading and encoding tables; the housing data
+- ``selection``: choosing a table's network on its training rows (`Selection`, `Candidate`)
 - ``tabular``: `TabularModel` and its bundle
 - ``cli``: the command line; ``export``, ``sklearn``: the bridges to PyTorch, ONNX and scikit-learn
 """
@@ -55,6 +56,7 @@ from glassnet.records import (
     LayerParams,
     TrainingHistory,
 )
+from glassnet.selection import Candidate, CandidateScore, Selection
 from glassnet.settings import TrainingOptions, TrainingSettings
 from glassnet.tables import (
     DataError,
@@ -100,6 +102,8 @@ __all__ = [
     "ArrayFingerprint",
     "ArrayMaker",
     "Bundle",
+    "Candidate",
+    "CandidateScore",
     "DataError",
     "DataFingerprint",
     "DataNote",
@@ -125,6 +129,7 @@ __all__ = [
     "Optimizer",
     "OptimizerName",
     "RandomState",
+    "Selection",
     "Standardizer",
     "StepBuffers",
     "TableEncoding",

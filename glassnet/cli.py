@@ -47,6 +47,7 @@ from glassnet.functions import ACTIVATIONS
 from glassnet.optim import OPTIMIZERS
 from glassnet.records import EpochRecord, FeatureEffects, TrainingHistory
 from glassnet.rules import non_negative_int, non_negative_number, open_fraction, positive_int, positive_number
+from glassnet.selection import LINEAR
 from glassnet.settings import RULES, TrainingSettings, default_learning_rates
 from glassnet.tables import MISSING, TASKS, UNSEEN, DataError, DataNote, Unseen, read_table, split_rows, usable_rows
 from glassnet.tabular import (
@@ -90,7 +91,7 @@ _MODEL_DEFAULTS = {
     name: parameter.default
     for name, parameter in inspect.signature(TabularModel).parameters.items()
     if name in MODEL_OPTIONS
-}
+} | {"hidden": LINEAR.hidden, "activation": LINEAR.activation}  # the command line chooses no network: the linear one
 DEFAULTS: dict[str, Any] = {
     **{name: list(value) if name == "hidden" else value for name, value in _MODEL_DEFAULTS.items()},
     **{name: getattr(TABULAR_TRAINING, name) for name in ("epochs", "batch_size", "l2", "patience")},
