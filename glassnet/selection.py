@@ -159,6 +159,15 @@ def unchosen(candidate: Candidate, rows: int, why: str) -> Selection:
     return Selection(chosen=candidate, reason=why, rows=rows)
 
 
+def too_few(n_rows: int) -> Selection | None:
+    """The record of the linear network trained on ``n_rows`` rows, too few to choose on; ``None`` when enough."""
+    if n_rows >= MIN_ROWS:
+        return None
+    network = f"hidden {LINEAR.hidden} {LINEAR.activation}"
+    why = f"nothing chosen: {n_rows} training rows, fewer than the {MIN_ROWS} a choice needs; trained {network}"
+    return unchosen(LINEAR, n_rows, why)
+
+
 # ----- averaging ---------------------------------------------------------------
 
 
@@ -218,7 +227,8 @@ def _train_member(
     seed: int,
 ) -> _Member:
     """Member ``member`` of ``candidate``: trained on the rows of ``X`` (n, k), ``y`` outside ``fold`` (indices),
-    stopped on those inside it."""
+    stopped on those inside it. A column that is 0 on every row of ``X`` (a constant one, standardized) sends no
+    gradient to its weights: they start at 0 rather than at random, so that no prediction depends on it."""
     learn = np.ones(len(X), dtype=bool)
     learn[fold] = False
     network = Network(
@@ -228,6 +238,7 @@ def _train_member(
         init=candidate.init,
         seed=seed + member,
     )
+    network.params[0].weights[~X.any(axis=0)] = 0.0
     settings = TrainingSettings.of(
         CHOICE_TRAINING,
         learning_rate=candidate.learning_rate,
@@ -280,17 +291,20 @@ def choose(
     *,
     head: Head,
     n_outputs: int,
-    seed: int,
+    seed: int | None,
     candidates: Sequence[Candidate] = CANDIDATES,
 ) -> Choice:
     """Choose among ``candidates`` on encoded rows ``X`` (n, k) and labels ``y`` (the head's format): each one's
     `FOLDS` members trained fold by fold, the winner's averaged.
 
-    At least `MIN_ROWS` rows are expected (the caller trains the linear network below that). A
+    ``seed`` (``None``: fresh entropy) seeds the folds and each member. At least `MIN_ROWS` rows are
+    expected (`too_few` says why below that, and the caller trains the linear network). A
     candidate with a member that diverged is dropped, with a note; when all are, the first
     divergence is raised (`TrainingDiverged`).
     """
     n_rows = len(X)
+    if seed is None:  # fresh entropy, drawn once: every member's seed follows from it
+        seed = int(np.random.default_rng().integers(2**31))
     folds = np.array_split(np.random.default_rng(seed).permutation(n_rows), FOLDS)
     jobs = [
         (candidate, member, X, y, fold, head, n_outputs, seed)

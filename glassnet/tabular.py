@@ -44,7 +44,7 @@ from glassnet.network import Init, Network, NetworkDocument
 from glassnet.optim import OPTIMIZERS, Adam
 from glassnet.records import EpochRecord, FeatureEffect, FeatureEffects, TrainingHistory
 from glassnet.rules import non_negative_int, one_of, open_fraction, positive_int
-from glassnet.selection import CANDIDATES, LINEAR, MIN_ROWS, Candidate, Selection, choose, unchosen
+from glassnet.selection import CANDIDATES, LINEAR, Candidate, Selection, choose, too_few, unchosen
 from glassnet.settings import TrainingOptions, TrainingSettings
 from glassnet.tables import (
     MISSING,
@@ -445,11 +445,10 @@ class TabularModel:
                     "them (leave every training setting out to let the model choose its network)"
                 )
             return unchosen(Candidate(name="given", hidden=self.hidden, activation=self.activation), n_rows, why)
-        if n_rows >= MIN_ROWS:
-            return None
-        why = f"nothing chosen: {n_rows} training rows, fewer than the {MIN_ROWS} a choice needs; trained {network}"
-        warnings.warn(why, DataNote, stacklevel=3)
-        return unchosen(LINEAR, n_rows, why)
+        small = too_few(n_rows)
+        if small is not None:
+            warnings.warn(small.reason, DataNote, stacklevel=3)
+        return small
 
     @property
     def selection(self) -> Selection | None:

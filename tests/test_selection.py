@@ -254,3 +254,32 @@ def test_a_diverging_candidate_is_dropped_with_a_note_and_never_chosen() -> None
     dropped = selection.scores[0]
     assert dropped.loss is None and dropped.note is not None and dropped.note.startswith("dropped: ")
     assert "dropped" in selection.table()
+
+
+# --------------------------------------------------------------------------- #
+# The scikit-learn estimators choose alike
+# --------------------------------------------------------------------------- #
+
+
+def test_the_estimators_choose_unless_given_a_network_or_training_parameters() -> None:
+    from glassnet.sklearn import GlassnetClassifier, GlassnetRegressor
+
+    table = curved_table(150)
+    X, y = table[["a", "b"]].to_numpy(), table["y"].to_numpy()
+    chosen = GlassnetRegressor(random_state=0).fit(X, y)
+    assert chosen.selection_.chosen == RELU_AVERAGE and chosen.network_.layer_sizes == [2, 320, 320, 1]
+    assert chosen.score(X, y) > 0.9
+    labels = GlassnetClassifier(random_state=0).fit(X, y > np.median(y))
+    assert labels.selection_.was_chosen and labels.network_.head == "sigmoid"
+
+    pinned = GlassnetRegressor((8,), "tanh", epochs=5, random_state=0).fit(X, y)
+    assert pinned.selection_.reason == "nothing chosen: the network was given; trained hidden [8] tanh as told"
+    settings_only = GlassnetRegressor(epochs=5, l2=0.1, random_state=0).fit(X, y)
+    assert settings_only.network_.layer_sizes == [2, 10, 25, 1]
+    assert settings_only.selection_.reason == (
+        "nothing chosen: training parameters were given (epochs, l2); trained the linear network, hidden [10, 25] "
+        "identity, with them (leave them at their defaults to let the estimator choose)"
+    )
+    small = GlassnetRegressor(random_state=0).fit(X[:20], y[:20])
+    assert small.selection_.chosen == LINEAR and small.network_.layer_sizes == [2, 10, 25, 1]
+    assert small.selection_.reason.startswith("nothing chosen: 20 training rows, fewer than the 50")
