@@ -267,7 +267,7 @@ def test_the_estimators_choose_unless_given_a_network_or_training_parameters() -
     table = curved_table(150)
     X, y = table[["a", "b"]].to_numpy(), table["y"].to_numpy()
     chosen = GlassnetRegressor(random_state=0).fit(X, y)
-    assert chosen.selection_.chosen == RELU_AVERAGE and chosen.network_.layer_sizes == [2, 320, 320, 1]
+    assert chosen.selection_.chosen == RELU_AVERAGE and chosen.network_.layer_sizes == [2, FOLDS * 64, FOLDS * 64, 1]
     assert chosen.score(X, y) > 0.9
     labels = GlassnetClassifier(random_state=0).fit(X, y > np.median(y))
     assert labels.selection_.was_chosen and labels.network_.head == "sigmoid"
