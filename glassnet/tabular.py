@@ -470,7 +470,7 @@ class TabularModel:
 
     @property
     def history(self) -> TrainingHistory:
-        """One record per epoch of the last `fit` (none after `load`)."""
+        """One record per epoch of the last `fit` (a chosen network's: its first member's; none after `load`)."""
         return self._state().history
 
     @property

@@ -275,11 +275,13 @@ def test_the_estimators_choose_unless_given_a_network_or_training_parameters() -
     pinned = GlassnetRegressor((8,), "tanh", epochs=5, random_state=0).fit(X, y)
     assert pinned.selection_.reason == "nothing chosen: the network was given; trained hidden [8] tanh as told"
     settings_only = GlassnetRegressor(epochs=5, l2=0.1, random_state=0).fit(X, y)
-    assert settings_only.network_.layer_sizes == [2, 10, 25, 1]
+    assert settings_only.network_.layer_sizes == [2, 32, 1] and settings_only.network_.activation == "relu"
     assert settings_only.selection_.reason == (
-        "nothing chosen: training parameters were given (epochs, l2); trained the linear network, hidden [10, 25] "
-        "identity, with them (leave them at their defaults to let the estimator choose)"
+        "nothing chosen: training parameters were given (epochs, l2); trained hidden [32] relu with them "
+        "(leave them at their defaults to let the estimator choose its network)"
     )
+    widths_only = GlassnetRegressor((7,), epochs=5, random_state=0).fit(X, y)
+    assert widths_only.network_.activation == "relu", "what the estimators trained before they chose"
     small = GlassnetRegressor(random_state=0).fit(X[:20], y[:20])
     assert small.selection_.chosen == LINEAR and small.network_.layer_sizes == [2, 10, 25, 1]
     assert small.selection_.reason.startswith("nothing chosen: 20 training rows, fewer than the 50")
