@@ -69,8 +69,16 @@ def test_a_linear_table_chooses_the_linear_network(chosen_linear: TabularModel) 
     assert selection.chosen == LINEAR
     assert [score.candidate for score in selection.scores] == list(CANDIDATES)
     assert selection.rows == 200 and selection.folds == FOLDS
-    assert chosen_linear.network.activation == "identity"
-    assert chosen_linear.network.layer_sizes == [5, FOLDS * 10, FOLDS * 25, 1], "the average of the folds' members"
+    assert (
+        selection.reason
+        == "chose 'linear' (hidden [10, 25] identity): the lowest loss out of fold; refit on all 200 rows"
+    )
+    pinned = TabularModel(hidden=[10, 25], activation="identity")
+    pinned.fit(linear_table(), "y")
+    np.testing.assert_array_equal(
+        chosen_linear.network.parameter_vector, pinned.network.parameter_vector, "refit as the pinned linear network"
+    )
+    assert chosen_linear.history.records[-1].epoch == 150
 
 
 def test_a_curved_table_chooses_a_nonlinear_network(chosen_relu: TabularModel) -> None:
@@ -81,7 +89,7 @@ def test_a_curved_table_chooses_a_nonlinear_network(chosen_relu: TabularModel) -
     assert chosen_relu.network.layer_sizes == [2, FOLDS * 64, FOLDS * 64, 1]
     assert "chose 'relu average'" in selection.reason
     table = selection.table()
-    assert "relu average" in table and "chosen" in table and "loss out of fold (200 rows)" in table
+    assert "relu average" in table and "chosen" in table and "loss out of fold (200 rows, 3 folds)" in table
 
 
 def test_the_chosen_network_predicts_new_rows_well(chosen_relu: TabularModel) -> None:
