@@ -339,7 +339,7 @@ def choose(
         raise TrainingDiverged(f"every candidate diverged; {scores[0].note}", by_candidate[0][0].history)
     winner = candidates[best]
     reason = f"chose {winner.name!r} ({winner.describe()}): the lowest loss out of fold"
-    if best > 0:
+    if any(score.loss is not None for score in scores[:best]):
         reason += f", more than {MARGIN:.0%} below that of every simpler candidate"
     reason += "" if winner.refit_epochs is None else f"; refit on all {n_rows:,} rows"
     selection = Selection(chosen=winner, reason=reason, scores=scores, rows=n_rows, folds=FOLDS)

@@ -262,6 +262,10 @@ def test_a_diverging_candidate_is_dropped_with_a_note_and_never_chosen() -> None
     dropped = selection.scores[0]
     assert dropped.loss is None and dropped.note is not None and dropped.note.startswith("dropped: ")
     assert "dropped" in selection.table()
+    assert (
+        selection.reason
+        == "chose 'linear' (hidden [10, 25] identity): the lowest loss out of fold; refit on all 80 rows"
+    )
 
 
 # --------------------------------------------------------------------------- #
