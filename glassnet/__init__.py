@@ -27,6 +27,7 @@ The modules, from the bottom up (each imports only those before it):
 - ``reading``, ``tables``, ``encoding``: a table read from a file; its rows checked once and split; its columns
   encoded as a network's inputs and targets
 - ``data``: the housing data
+- ``selection``: choosing a table's network on its training rows (`Selection`, `Candidate`)
 - ``tabular``: `TabularModel` and its bundle
 - ``cli``: the command line (``cli.options``, ``cli.resume``, ``cli.report``, ``cli.run``); ``export``, ``sklearn``:
   the bridges to PyTorch, ONNX and scikit-learn
@@ -55,6 +56,7 @@ from glassnet.records import (
     LayerParams,
     TrainingHistory,
 )
+from glassnet.selection import Candidate, CandidateScore, Selection
 from glassnet.settings import TrainingSettings
 from glassnet.tables import split_rows
 from glassnet.tabular import TabularModel, WriteCheckpoints
@@ -110,6 +112,8 @@ __all__ = [
     "Activation",
     "Adam",
     "Callback",
+    "Candidate",
+    "CandidateScore",
     "DataNote",
     "Diagnosis",
     "EpochRecord",
@@ -124,6 +128,7 @@ __all__ = [
     "Momentum",
     "Network",
     "Optimizer",
+    "Selection",
     "Standardizer",
     "TabularModel",
     "TrainingDiverged",

@@ -26,6 +26,7 @@ import hashlib
 import itertools
 import math
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
@@ -43,9 +44,10 @@ from glassnet.fingerprints import Fingerprint, fingerprint_differences
 from glassnet.functions import ACTIVATIONS, Head
 from glassnet.network import Init, Network, NetworkDocument
 from glassnet.optim import Adam
-from glassnet.reading import DataError
+from glassnet.reading import DataError, DataNote
 from glassnet.records import EpochRecord, FeatureEffect, FeatureEffects, TrainingHistory
 from glassnet.rules import non_negative_int, one_of, open_fraction, positive_int
+from glassnet.selection import CANDIDATES, LINEAR, Candidate, Selection, choose, too_few, unchosen
 from glassnet.settings import TrainingOptions, TrainingSettings
 from glassnet.tables import (
     MISSING,
@@ -114,15 +116,18 @@ def _per_raw_unit(target: TargetEncoding, gradients: np.ndarray, scale: np.ndarr
 class Bundle(BaseModel):
     """Everything needed to turn raw rows into predictions, as one JSON document.
 
-    ``{"format": "glassnet.bundle", "version": 1, "network": ..., "features": ..., "target": ...}``;
-    its parts must fit together (input width, head and output width for the target's task).
+    ``{"format": "glassnet.bundle", "version": 2, "network": ..., "features": ..., "target": ...,
+    "selection": ...}``; its parts must fit together (input width, head and output width for the
+    target's task). ``selection`` is how the network came to be (`glassnet.selection.Selection`).
     """
 
     format: Literal["glassnet.bundle"] = "glassnet.bundle"
-    version: Literal[1] = 1
+    version: Literal[2] = 2
     network: NetworkDocument
     features: TableEncoding
     target: TargetEncoding
+    selection: Selection | None = None
+    """``None`` in a version 1 bundle, written before models chose their network."""
 
     @model_validator(mode="after")
     def _parts_agree(self) -> Self:
@@ -261,6 +266,23 @@ def feature_columns(frame: pd.DataFrame | CheckedRows, target: str, drop: Sequen
     return [name for name in columns if name != target and name not in drop]
 
 
+def _candidates(candidates: object, given: list[str]) -> tuple[Candidate, ...]:
+    """``candidates`` (default `CANDIDATES`) as a tuple; refused when ``given`` names what chooses nothing."""
+    if candidates is None:
+        return CANDIDATES
+    if given:
+        raise ValueError(
+            f"candidates: only a model that chooses its network uses candidates; got {' and '.join(given)} too, "
+            "which choose nothing; leave out candidates, or those"
+        )
+    if isinstance(candidates, str) or not isinstance(candidates, Sequence) or not candidates:
+        raise TypeError(f"candidates: expected a non-empty sequence of Candidate, got {candidates!r}")
+    wrong = [type(candidate).__name__ for candidate in candidates if not isinstance(candidate, Candidate)]
+    if wrong:
+        raise TypeError(f"candidates: expected glassnet.selection.Candidate items, got {wrong}")
+    return tuple(candidates)
+
+
 @dataclass(frozen=True)
 class _Fitted:
     """What fitting (or loading) gives a model: the encodings, the network and how it trained."""
@@ -271,6 +293,8 @@ class _Fitted:
     history: TrainingHistory
     rows: CheckedRows | None = None
     """The feature columns of the rows it learned from, which effects describe unless given others."""
+    selection: Selection | None = None
+    """How the network came to be; ``None`` for a model loaded from a version 1 bundle."""
 
 
 @dataclass
@@ -357,11 +381,16 @@ class TabularModel:
     ----------
     task : {"regression", "binary", "multiclass"}
         What the target column holds: numbers, or class labels (two, or two or more).
-    hidden : sequence of int
-        Hidden layer widths; empty for none.
-    activation, init : str
-        Hidden activation (a key of ``ACTIVATIONS``) and weight initialization
-        (``"xavier"``, ``"he"`` or ``"normal"``).
+    hidden : sequence of int, optional
+        Hidden layer widths; empty for none. With ``hidden``, ``activation`` and the training
+        settings all left out, `fit` chooses the network on the training rows
+        (`glassnet.selection.choose`); given any of them, nothing is chosen (``hidden`` left out is
+        then ``[10, 25]``, ``activation`` ``"identity"``: the linear network) and `selection` says so.
+    activation : str, optional
+        Hidden activation, a key of ``ACTIVATIONS``.
+    init : str
+        Weight initialization of a network given (``"xavier"``, ``"he"`` or ``"normal"``); the
+        candidates of a choice have their own.
     validation_fraction : float
         The share of the training rows carved out for ``patience`` (`VALIDATION_FRACTION`).
     seed : int
@@ -370,7 +399,10 @@ class TabularModel:
         What `fit` does with rows that have a missing value in a column it uses (`glassnet.tables.Missing`):
         refuse them, naming them, or leave them out with a `DataNote` counting them.
     settings : TrainingSettings, optional
-        How to train; `TABULAR_TRAINING` unless given.
+        How to train a network given; `TABULAR_TRAINING` unless given.
+    candidates : sequence of Candidate, optional
+        What a model that chooses picks from (`glassnet.selection.CANDIDATES` unless given,
+        simplest first); refused together with a network or training settings, which choose nothing.
     **training
         `TrainingSettings` fields in place of those of ``settings`` (``epochs``, ``optimizer``,
         ``learning_rate``, ``batch_size``, ``l2``, ``patience``, ``keep_gradients``, ...).
@@ -391,22 +423,26 @@ class TabularModel:
         self,
         *,
         task: Task = "regression",
-        hidden: Sequence[int] = (10, 25),
-        activation: str = "identity",
+        hidden: Sequence[int] | None = None,
+        activation: str | None = None,
         init: str = "xavier",
         validation_fraction: float = VALIDATION_FRACTION,
         seed: int = 0,
         missing: Missing = "error",
         settings: TrainingSettings | None = None,
+        candidates: Sequence[Candidate] | None = None,
         **training: Unpack[TrainingOptions],
     ) -> None:
-        if isinstance(hidden, str) or not isinstance(hidden, Sequence):
+        if hidden is not None and (isinstance(hidden, str) or not isinstance(hidden, Sequence)):
             raise TypeError(f"hidden: expected a sequence of positive integers, got {hidden!r}")
         if settings is not None and not isinstance(settings, TrainingSettings):
             raise TypeError(f"settings: expected TrainingSettings, got {type(settings).__name__}")
         self.task = cast(Task, one_of(task, "task", TASKS))
-        self.hidden = [positive_int(width, "hidden") for width in hidden]
-        self.activation = one_of(activation, "activation", ACTIVATIONS)
+        self.hidden = list(LINEAR.hidden) if hidden is None else [positive_int(width, "hidden") for width in hidden]
+        self.activation = LINEAR.activation if activation is None else one_of(activation, "activation", ACTIVATIONS)
+        self._given = [name for name, value in (("hidden", hidden), ("activation", activation)) if value is not None]
+        self._given += [*(["settings"] if settings is not None else []), *training]
+        self.candidates = _candidates(candidates, self._given)
         self.init = cast(Init, one_of(init, "init", INITS))
         self.validation_fraction = open_fraction(validation_fraction, "validation_fraction")
         self.seed = non_negative_int(seed, "seed")
@@ -418,10 +454,39 @@ class TabularModel:
 
     def __repr__(self) -> str:
         state = "fitted" if self._fitted is not None else "not fitted"
+        if self.chooses:
+            return f"TabularModel(task={self.task!r}, choosing among {[c.name for c in self.candidates]}; {state})"
         return (
             f"TabularModel(task={self.task!r}, hidden={self.hidden}, activation={self.activation!r}, "
             f"training={self.training!r}; {state})"
         )
+
+    @property
+    def chooses(self) -> bool:
+        """Whether `fit` chooses the network: nothing about it or its training was given."""
+        return not self._given
+
+    def _unchosen(self, n_rows: int) -> Selection | None:
+        """Why `fit` on ``n_rows`` rows chooses nothing, as the record it keeps; ``None`` when it chooses."""
+        network = f"hidden {self.hidden} {self.activation}"
+        if not self.chooses:
+            why = f"nothing chosen: the network was given; trained {network} as told"
+            if {"hidden", "activation"}.isdisjoint(self._given):
+                why = (
+                    f"nothing chosen: training settings were given; trained the linear network, {network}, with "
+                    "them (leave every training setting out to let the model choose its network)"
+                )
+            return unchosen(Candidate(name="given", hidden=self.hidden, activation=self.activation), n_rows, why)
+        small = too_few(n_rows)
+        if small is not None:
+            warnings.warn(small.reason, DataNote, stacklevel=3)
+        return small
+
+    @property
+    def selection(self) -> Selection | None:
+        """How the network came to be (`glassnet.selection.Selection`): the candidates' scores and the winner,
+        or why nothing was chosen; ``.table()`` shows it. ``None`` for a model loaded from an older bundle."""
+        return self._state().selection
 
     # ----- fitted state ------------------------------------------------------
 
@@ -437,7 +502,7 @@ class TabularModel:
 
     @property
     def history(self) -> TrainingHistory:
-        """One record per epoch of the last `fit` (none after `load`)."""
+        """One record per epoch of the last `fit` (a chosen network's: its first member's; none after `load`)."""
         return self._state().history
 
     @property
@@ -531,6 +596,14 @@ class TabularModel:
         """
         columns = feature_columns(frame, target, drop)
         used = [*columns, target]
+        refused = [
+            name for name, given in (("validation", validation is not None), ("callbacks", bool(callbacks))) if given
+        ]
+        if self.chooses and refused:
+            raise ValueError(
+                f"{' and '.join(refused)}: a model that chooses its network trains several networks, which this "
+                "follows one of; expected it left out, or a network given (hidden=..., activation=...)"
+            )
         rows = self._rows_to_learn(frame, {"features": columns, "target": [target]}, "frame")
         held_out = None
         if validation is not None:
@@ -559,6 +632,13 @@ class TabularModel:
             validation=None if held_out is None else held_out.select([target]),
             classes_from=None if classes is None else classes.select([target]),
         )
+        selection = self._unchosen(len(X))
+        if selection is None:
+            head, n_outputs = HEADS_BY_TASK[self.task], _n_outputs(target_encoding)
+            choice = choose(X, y, head=head, n_outputs=n_outputs, seed=self.seed, candidates=self.candidates)
+            chosen = (choice.network, choice.history, rows.select(columns), choice.selection)
+            self._fitted = _Fitted(features, target_encoding, *chosen)
+            return choice.history
         network = Network(
             [len(features.feature_names), *self.hidden, _n_outputs(target_encoding)],
             activation=self.activation,
@@ -568,7 +648,7 @@ class TabularModel:
         )
         X, y, watched = self._learning_and_watched_rows(features, X, y, held_out, held_out_y)
         run = TrainingRun(network, X, y, self.training, validation_data=watched)
-        self._fitted = _Fitted(features, target_encoding, network, run.history, rows.select(columns))
+        self._fitted = _Fitted(features, target_encoding, network, run.history, rows.select(columns), selection)
         watched_rows = None if held_out is None else held_out.frame[used]
         return self._train(_Training(run, target, list(drop), rows.frame[used], watched_rows), hooks)
 
@@ -696,8 +776,9 @@ class TabularModel:
         X, y, watched = model._learning_and_watched_rows(document.features, X, y, held_out, held_out_y)
         run = TrainingRun.from_checkpoint(stored, X, y, watched, source=where)
         columns = used[:-1]
+        selection = model._unchosen(len(rows.frame))
         model._fitted = _Fitted(
-            document.features, document.target_encoding, run.network, run.history, rows.select(columns)
+            document.features, document.target_encoding, run.network, run.history, rows.select(columns), selection
         )
         model._train(_Training(run, document.target, document.drop, *tables, known=given), hooks)
         return model
@@ -874,7 +955,8 @@ class TabularModel:
     def bundle(self) -> Bundle:
         """The fitted model as one validated document."""
         fitted = self._state()
-        return Bundle(network=fitted.network.to_document(), features=fitted.features, target=fitted.target)
+        document = fitted.network.to_document()
+        return Bundle(network=document, features=fitted.features, target=fitted.target, selection=fitted.selection)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the bundle to ``path`` (JSON, atomically): what ``train.py --save`` writes and `load` reads."""
@@ -887,5 +969,5 @@ class TabularModel:
         bundle = read_model(path, Bundle)
         network = Network.from_document(bundle.network)
         model = cls(task=bundle.target.task, hidden=network.layer_sizes[1:-1], activation=network.activation)
-        model._fitted = _Fitted(bundle.features, bundle.target, network, TrainingHistory())
+        model._fitted = _Fitted(bundle.features, bundle.target, network, TrainingHistory(), selection=bundle.selection)
         return model

@@ -91,6 +91,10 @@ def _tabular_checkpoint_1(old: Document) -> Document:
     return {**old, "version": 2, "settings": kept}
 
 
+def _bundle_1(old: Document) -> Document:
+    return {**old, "version": 2}
+
+
 UPGRADES: dict[tuple[str, int], Upgrade] = {
     (upgrade.format, upgrade.version): upgrade
     for upgrade in (
@@ -118,6 +122,14 @@ UPGRADES: dict[tuple[str, int], Upgrade] = {
             "in the run, so the two copies must agree, and 'settings' keeps only the model's own",
             ("settings", "run"),
             _tabular_checkpoint_1,
+        ),
+        Upgrade(
+            "glassnet.bundle",
+            1,
+            "version 2 keeps how the network came to be ('selection': the candidates' scores and the winner, or "
+            "why nothing was chosen); version 1 bundles were written before models chose, so they have none",
+            (),
+            _bundle_1,
         ),
     )
 }

@@ -238,3 +238,29 @@ def test_row_path_follows_a_row_both_ways_in_and_finds_each_check_run_once(capsy
     chain = {line.strip().split(" ")[0] for line in out.splitlines() if line.startswith("    ")}
     # work for nothing: hashing the tables with no checkpoint asked for, building the seed's rule at every call
     assert not chain & {"tabular.TableFingerprint.of", "rules.optional"}
+
+
+def test_quick_tables_benchmark_prints_every_model_on_its_tables_and_the_verdicts() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "tables.py"), "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("glassnet tables benchmark, ") and ": python bench/tables.py --quick\n" in out
+    headers, rows = table_with(out, "glassnet", "linear", "MLP", "Ridge/LogReg", "HGB", "vs best of linear, MLP")
+    assert [row[0] for row in rows] == ["diabetes", "iris", "friedman1"]
+    at = {name: headers.index(name) for name in headers}
+    for row in rows:
+        best = max(number(row[at["linear"]]), number(row[at["MLP"]]))
+        assert number(row[at["vs best of linear, MLP"]]) == pytest.approx(number(row[at["glassnet"]]) - best, abs=2e-3)
+        assert number(row[at["ratio"]]) > 0 and row[at["chosen"]].endswith(" 1")
+    assert [row[0] for row in table_with(out, "glassnet - linear")[1]] == ["iris"]
+    _, verdicts = table_with(out, "target", "measured", "bar", "met")
+    assert len(verdicts) == 5 and all(row[3] in ("yes", "no") for row in verdicts)
+    met = sum(row[3] == "yes" for row in verdicts)
+    assert out.rstrip().endswith(f"targets met: {met}/5")

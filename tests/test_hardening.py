@@ -845,7 +845,7 @@ def test_hostile_csv_exits_cleanly(case_id: str, tmp_path: Path, capsys: pytest.
     if case.outcome == "ok" or (case.outcome == "either" and status == 0):
         assert status == 0, f"exit status {status}; stderr {err!r}"
         metrics = json.loads(report.read_text(encoding="utf-8"), parse_constant=_reject_constant)
-        assert set(metrics) == {"train", "test", "training"}
+        assert set(metrics) == {"train", "test", "training", "selection"}
         assert all(math.isfinite(value) for part in ("train", "test") for value in metrics[part].values())
     else:
         assert_one_line_error(status, err, *case.mentions)

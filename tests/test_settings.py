@@ -50,7 +50,7 @@ def test_every_way_in_builds_the_same_record() -> None:
     run = TrainingRun(Network([4, 1]), X, Y, epochs=3, optimizer="momentum", l2=0.5)
     assert run.settings == TrainingSettings(epochs=3, optimizer=Momentum(), l2=0.5)
     assert TrainingRun(Network([4, 1]), X, Y).settings == TrainingSettings()
-    estimator = GlassnetRegressor().fit(X, Y[:, 0])
+    estimator = GlassnetRegressor((32,)).fit(X, Y[:, 0])  # a network given: trained as the settings say
     assert estimator.get_params()["epochs"] == ESTIMATOR_TRAINING.epochs == len(estimator.history_.records)
     assert GlassnetClassifier().get_params()["optimizer"] == "adam"
 

@@ -20,6 +20,7 @@ from glassnet.encoding import TASKS, UNSEEN
 from glassnet.functions import ACTIVATIONS
 from glassnet.optim import OPTIMIZERS, SGD
 from glassnet.rules import non_negative_int, open_fraction, positive_int, rule_of
+from glassnet.selection import LINEAR
 from glassnet.settings import TrainingSettings, default_learning_rates
 from glassnet.tables import MISSING
 from glassnet.tabular import CHECKPOINT_EVERY, TABULAR_TRAINING, VALIDATION_FRACTION, TabularModel
@@ -76,6 +77,9 @@ OUTPUT_OPTIONS = options("written", "shown")
 """The options that only say what to write or show: given again with --resume, they replace the checkpoint's."""
 WRITTEN_OPTIONS = options("written")
 """The files a training run writes: each must differ from every other one and from every input."""
+PINNING_OPTIONS = frozenset({"hidden", "activation", *TRAINING_OPTIONS, "checkpoint", "trace", "gradients"})
+"""The options that follow one network (its layers, its training, its epochs' checkpoints, traces and gradient
+columns): given any, a run on a ``--csv`` table trains the network they describe and chooses none."""
 NEWER_OPTIONS = frozenset({"effects"})
 """The output options a checkpoint written before them lacks, read as not asking."""
 
@@ -83,7 +87,7 @@ _MODEL_DEFAULTS = {
     name: parameter.default
     for name, parameter in inspect.signature(TabularModel).parameters.items()
     if name in MODEL_OPTIONS
-}
+} | {"hidden": LINEAR.hidden, "activation": LINEAR.activation}  # the network a run trains when it chooses none
 DEFAULTS: dict[str, Any] = {
     **{name: list(value) if name == "hidden" else value for name, value in _MODEL_DEFAULTS.items()},
     **{name: getattr(TABULAR_TRAINING, name) for name in ("epochs", "batch_size", "l2", "patience")},

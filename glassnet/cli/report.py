@@ -277,6 +277,8 @@ class TrainingPrinter(Callback):
             f"{len(model.feature_names)} input features, target {split.target!r} ({args.task}); {model.network}",
             file=out,
         )
+        if args.csv is not None and model.selection is not None:  # a table's run says why it chose nothing
+            print(model.selection.reason, file=out)
         done = 0 if checkpoint is None else checkpoint.run.epochs_done
         moment = "before training" if checkpoint is None else f"resumed from {args.resume} after epoch {done}"
         show_predictions(f"{moment} (first test rows)", model, split.test, out)
@@ -304,6 +306,21 @@ class TrainingPrinter(Callback):
         print(f"trained in {time.perf_counter() - self.started:.2f} s", file=self.out)
         if history.stopped_early:
             print(f"stopped early after epoch {last.epoch}; kept epoch {history.best_epoch}, the best", file=self.out)
+
+
+def show_choice(args: argparse.Namespace, model: TabularModel, split: Split, seconds: float, out: TextIO) -> None:
+    """A run that chose its network: its rows, the candidates' scores on the training rows and the winner
+    (`glassnet.selection.Selection.table`), and the time the choice and its training took."""
+    print(
+        f"{split.rows:,} rows ({len(split.train.frame):,} train, {len(split.test.frame):,} test), "
+        f"{len(model.feature_names)} input features, target {split.target!r} ({args.task}); "
+        "the network chosen on the training rows",
+        file=out,
+    )
+    selection = model.selection
+    assert selection is not None  # a model that has just chosen keeps its choice
+    print(f"\n{selection.table()}", file=out)
+    print(f"chosen and trained in {seconds:.2f} s: {model.network}", file=out)
 
 
 def report_training(args: argparse.Namespace, model: TabularModel, split: Split, out: TextIO) -> None:
@@ -358,7 +375,8 @@ def write_outputs(
         write_atomically(args.save, model.bundle().model_dump_json(), name="--save")
         print(f"\nsaved the model bundle to {args.save}", file=out)
     if args.report is not None:
-        document = {**report, "training": training}
+        selection = None if model.selection is None else model.selection.model_dump(mode="json")
+        document = {**report, "training": training, "selection": selection}
         write_atomically(args.report, json.dumps(document, indent=2, allow_nan=False), name="--report")
         print(f"wrote the metrics to {args.report}", file=out)
     if args.plot is not None:

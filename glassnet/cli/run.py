@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +24,15 @@ from threadpoolctl import threadpool_limits
 
 from glassnet.callbacks import Callback
 from glassnet.checkpoints import CheckpointNotSaved, history_log
-from glassnet.cli.options import MODEL_OPTIONS, TRAINING_OPTIONS, WRITTEN_OPTIONS, SuggestingParser, parse_args
-from glassnet.cli.report import Split, TrainingPrinter, report_training, reported_as
+from glassnet.cli.options import (
+    MODEL_OPTIONS,
+    PINNING_OPTIONS,
+    TRAINING_OPTIONS,
+    WRITTEN_OPTIONS,
+    SuggestingParser,
+    parse_args,
+)
+from glassnet.cli.report import Split, TrainingPrinter, report_training, reported_as, show_choice
 from glassnet.cli.resume import read_by_the_command_line, resumed, stored_options
 from glassnet.data import HOUSES, NOISE, TARGET, make_housing, price_bands
 from glassnet.encoding import Unseen
@@ -181,6 +189,16 @@ class BetweenEpochs(Callback):
             signal.signal(signal.SIGINT, self.previous)
 
 
+NOT_PINNING = frozenset(MODEL_OPTIONS) - PINNING_OPTIONS
+"""The model's options that a run which chooses its network passes on (the task, the seed, ...)."""
+
+
+def chooses(args: argparse.Namespace) -> bool:
+    """Whether a new run chooses its network on its training rows, as `TabularModel` does when nothing about the
+    network is given: a ``--csv`` table, and none of `PINNING_OPTIONS`. The housing data keeps its linear network."""
+    return args.csv is not None and args.resume is None and not args.given & PINNING_OPTIONS
+
+
 def train(args: argparse.Namespace, out: TextIO) -> None:
     """Train the model ``args`` describe on their table's training rows (or go on from ``--resume``, with the
     checkpoint's options), with the callbacks that print, write checkpoints and stop between epochs on Ctrl-C;
@@ -211,6 +229,12 @@ def train(args: argparse.Namespace, out: TextIO) -> None:
                     name=str(args.resume),
                     keep_gradients=kept,
                 )
+            elif chooses(args):
+                model = TabularModel(**{name: getattr(args, name) for name in MODEL_OPTIONS if name in NOT_PINNING})
+                progress.stage = "training"
+                started = time.perf_counter()
+                model.fit(split.train, split.target, drop=args.drop, classes_from=split.test)
+                show_choice(args, model, split, time.perf_counter() - started, out)
             else:
                 training = {name: getattr(args, name) for name in TRAINING_OPTIONS}
                 model = TabularModel(
