@@ -53,6 +53,7 @@ from glassnet.records import (
     InputScales,
     LayerGradients,
     LayerParams,
+    RowMeasures,
     TrainingHistory,
 )
 from glassnet.settings import TrainingOptions, TrainingSettings
@@ -125,6 +126,7 @@ __all__ = [
     "Optimizer",
     "OptimizerName",
     "RandomState",
+    "RowMeasures",
     "Standardizer",
     "StepBuffers",
     "TableEncoding",

@@ -88,6 +88,14 @@ class OptionalRule(Generic[NumberT]):
         return self.rule.parse(text)
 
 
+def flag(value: object, name: str) -> bool:
+    """``value`` if it is ``True`` or ``False`` (a NumPy bool as the Python one); ``TypeError`` for anything else,
+    1 and ``"yes"`` included."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name}: expected True or False, got {value!r}")
+    return bool(value)
+
+
 def optional(rule: NumberRule[NumberT]) -> OptionalRule[NumberT]:
     """``rule``, or ``None``."""
     return OptionalRule(rule)

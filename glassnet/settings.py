@@ -12,6 +12,7 @@ argument. The same record read from JSON is checked by its field types.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Self, TypedDict, Unpack
 
 from pydantic import Field, PlainValidator
@@ -26,7 +27,7 @@ from glassnet.optim import (
     is_optimizer,
     make_optimizer,
 )
-from glassnet.rules import NumberRule, OptionalRule, Settings, non_negative_number, optional, positive_int
+from glassnet.rules import NumberRule, OptionalRule, Settings, flag, non_negative_number, optional, positive_int
 
 
 def _custom_optimizer(value: object) -> object:
@@ -48,6 +49,7 @@ class TrainingOptions(TypedDict, total=False):
     patience: int | None
     record_every: int
     keep_gradients: int | None
+    keep_rows: bool
 
 
 RULES: dict[str, NumberRule[Any] | OptionalRule[Any]] = {
@@ -58,8 +60,10 @@ RULES: dict[str, NumberRule[Any] | OptionalRule[Any]] = {
     "record_every": positive_int,
     "keep_gradients": optional(positive_int),
 }
-"""The rule each field besides the optimizer must pass (`make_optimizer` checks the optimizer); the command
-line parses its options with the same rules."""
+"""The rule each number field must pass (`make_optimizer` checks the optimizer); the command line parses its
+options with the same rules."""
+FLAGS: dict[str, Callable[[object, str], bool]] = {"keep_rows": flag}
+"""The rule of each field that is True or False."""
 
 
 class TrainingSettings(Settings):
@@ -105,6 +109,11 @@ class TrainingSettings(Settings):
         ge=1,
         description="keep the full gradients of the first, every this many, and the last recorded epoch",
     )
+    keep_rows: bool = Field(
+        default=False,  # a loss per row is as large as the data: measured only when asked for
+        description="add every training row's loss (and a classifier's margin) on each recorded epoch to the "
+        "history's per-row measures (TrainingHistory.rows)",
+    )
 
     @classmethod
     def of(cls, base: TrainingSettings | None = None, **options: Unpack[TrainingOptions]) -> Self:
@@ -115,7 +124,8 @@ class TrainingSettings(Settings):
         changes the base optimizer's.
         """
         given: dict[str, Any] = dict(options)
-        unknown = sorted(set(given) - set(RULES) - {"optimizer", "learning_rate"})
+        rules: dict[str, Callable[[Any, str], Any]] = {**RULES, **FLAGS}
+        unknown = sorted(set(given) - set(rules) - {"optimizer", "learning_rate"})
         if unknown:
             known = sorted(TrainingOptions.__annotations__)
             raise TypeError(f"{', '.join(unknown)}: not a training setting; expected some of {known}")
@@ -125,7 +135,7 @@ class TrainingSettings(Settings):
             optimizer = start["optimizer"].kind  # a learning rate for the base's kind of optimizer
         if optimizer is not None or learning_rate is not None:
             start["optimizer"] = make_optimizer(start["optimizer"] if optimizer is None else optimizer, learning_rate)
-        return cls(**{**start, **{name: RULES[name](value, name) for name, value in given.items()}})
+        return cls(**{**start, **{name: rules[name](value, name) for name, value in given.items()}})
 
     @property
     def learning_rate(self) -> float | None:
