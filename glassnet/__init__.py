@@ -19,6 +19,7 @@ The modules, from the bottom up (each imports only those before it):
 - ``checkpoints``: the checkpoint format, its history log, and the files a run writes in the background
 - ``training``: the run: the epoch loop, patience, divergence
 - ``tables``, ``data``: reading and encoding tables; the housing data
+- ``rows``: `RowReport`, what training said about every row of a table
 - ``tabular``: `TabularModel` and its bundle
 - ``cli``: the command line; ``export``, ``sklearn``: the bridges to PyTorch, ONNX and scikit-learn
 """
@@ -56,6 +57,7 @@ from glassnet.records import (
     RowMeasures,
     TrainingHistory,
 )
+from glassnet.rows import RowReport
 from glassnet.settings import TrainingOptions, TrainingSettings
 from glassnet.tables import (
     DataError,
@@ -127,6 +129,7 @@ __all__ = [
     "OptimizerName",
     "RandomState",
     "RowMeasures",
+    "RowReport",
     "Standardizer",
     "StepBuffers",
     "TableEncoding",

@@ -42,6 +42,7 @@ from glassnet.functions import ACTIVATIONS, Head
 from glassnet.network import Init, Network, NetworkDocument
 from glassnet.optim import OPTIMIZERS, Adam
 from glassnet.records import EpochRecord, FeatureEffect, FeatureEffects, TrainingHistory
+from glassnet.rows import RowPart, RowReport, unique_labels
 from glassnet.rules import non_negative_int, one_of, open_fraction, positive_int
 from glassnet.settings import TrainingOptions, TrainingSettings
 from glassnet.tables import (
@@ -309,6 +310,8 @@ class _Fitted:
     history: TrainingHistory
     rows: pd.DataFrame | None = None
     """The feature columns of the rows it learned from, which effects describe unless given others."""
+    targets: pd.Series | None = None
+    """Their target column, as the table gave it."""
 
 
 class TabularModel:
@@ -452,6 +455,7 @@ class TabularModel:
         checkpoint_every: int = CHECKPOINT_EVERY,
         extra: Mapping[str, Any] | None = None,
         on_checkpoint: Callable[[int], None] | None = None,
+        keep_rows: bool | None = None,
     ) -> TrainingHistory:
         """Learn the encodings from ``frame`` (n, columns), build the network and train it.
 
@@ -483,6 +487,9 @@ class TabularModel:
             values) is stored in it for the caller; ``on_checkpoint`` is called with the
             epochs it holds once it is made. The disk writes those made between epochs while
             training goes on, and `fit` returns, or stops, only once the last is on disk.
+        keep_rows : bool, optional
+            `TrainingSettings.keep_rows` for this fit (``None``: the model's ``training``): measure every row,
+            for `row_report`. Its rows must then have an index label each.
 
         Returns
         -------
@@ -499,6 +506,9 @@ class TabularModel:
         columns = feature_columns(frame, target, drop)
         used = [*columns, target]
         frame = self._rows_to_learn(frame, used, "frame")
+        training = self.training if keep_rows is None else TrainingSettings.of(self.training, keep_rows=keep_rows)
+        if training.keep_rows:
+            unique_labels(frame.index, "frame")
         held_out = None if validation is None else _check_frame(validation, "validation")
         if held_out is not None:
             if self.training.patience is not None:
@@ -531,8 +541,8 @@ class TabularModel:
             seed=self.seed,
         )
         X, y, watched = self._learning_and_watched_rows(features, X, y, held_out, held_out_y)
-        run = TrainingRun(network, X, y, self.training, validation_data=watched)
-        self._fitted = _Fitted(features, target_encoding, network, run.history, frame[columns])
+        run = TrainingRun(network, X, y, training, validation_data=watched)
+        self._fitted = _Fitted(features, target_encoding, network, run.history, frame[columns], frame[target])
         tables = (TableFingerprint.of(frame[used]), None if held_out is None else TableFingerprint.of(held_out[used]))
         calls = (on_start, on_epoch, on_checkpoint)
         return self._train(run, (target, list(drop), *tables), calls, checkpoint, every, extra)
@@ -557,11 +567,15 @@ class TabularModel:
         the validation frame (its target encoded as ``held_out_y``), or with ``patience`` the part carved from
         the rows (seeded)."""
         if self.training.patience is not None:
-            learn, carved = split_rows(len(X), self.validation_fraction, seed=self.seed, name="validation_fraction")
+            learn, carved = self._carved(len(X))
             return X[learn], y[learn], (X[carved], y[carved])
         if held_out is None or held_out_y is None:
             return X, y, None
         return X, y, (features.transform(held_out, unseen="zero", name="validation"), held_out_y)
+
+    def _carved(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Of ``n`` rows, the positions learned from and those carved out for ``patience`` (seeded)."""
+        return split_rows(n, self.validation_fraction, seed=self.seed, name="validation_fraction")
 
     def _train(
         self,
@@ -668,7 +682,9 @@ class TabularModel:
         X, y, watched = model._learning_and_watched_rows(document.features, X, y, held_out, held_out_y)
         run = TrainingRun.from_checkpoint(stored, X, y, watched, source=where)
         columns = used[:-1]
-        model._fitted = _Fitted(document.features, document.target_encoding, run.network, run.history, frame[columns])
+        model._fitted = _Fitted(
+            document.features, document.target_encoding, run.network, run.history, frame[columns], frame[column]
+        )
         tables = (document.target, document.drop, *given)
         every = positive_int(checkpoint_every, "checkpoint_every")
         model._train(run, tables, (on_start, on_epoch, on_checkpoint), checkpoint, every, extra)
@@ -835,6 +851,39 @@ class TabularModel:
                 )
             )
         return FeatureEffects(target=fitted.target.column, output=outputs, features=summaries)
+
+    # ----- which rows are wrong -----------------------------------------------
+
+    def row_report(self) -> RowReport:
+        """What training said about every row the model learned from, in the table's own terms (`RowReport`):
+        under the frame's index labels, the given target, the prediction, the measures the run kept, a score,
+        a rank and whether the row is a suspect. With ``patience`` the rows carved out to stop on are in it too,
+        marked ``held_out``, measured by the network that never trained on them; a ``validation`` frame's rows
+        are not (they are not the frame's).
+
+        Needs a fit with ``keep_rows=True`` (`TrainingSettings.keep_rows`).
+        """
+        fitted = self._state()
+        measures = fitted.history.rows
+        if measures is None or fitted.rows is None or fitted.targets is None:
+            raise ValueError(
+                "row_report: this model kept no measures of its rows; fit it with keep_rows=True "
+                "(model.fit(frame, target, keep_rows=True), or TabularModel(..., keep_rows=True))"
+            )
+        rows, given = fitted.rows, fitted.targets
+        predicted = _decoded(fitted.network, fitted.target, fitted.features.transform(rows))
+        parts = []
+        watched = fitted.history.val_rows
+        if self.training.patience is not None and watched is not None:
+            learn, carved = self._carved(len(rows))
+            parts = [
+                RowPart(rows.iloc[learn], given.iloc[learn], predicted[learn], measures, held_out=False),
+                RowPart(rows.iloc[carved], given.iloc[carved], predicted[carved], watched, held_out=True),
+            ]
+        else:
+            parts = [RowPart(rows, given, predicted, measures, held_out=False)]
+        scale = 1.0 if fitted.target.scaler is None else float(fitted.target.scaler.scale[0])
+        return RowReport.of(fitted.target.column, fitted.target.task, parts, scale)
 
     # ----- files -------------------------------------------------------------
 

@@ -29,7 +29,7 @@ MODULES = sorted(f"glassnet.{info.name}" for info in pkgutil.iter_modules([str(P
 def test_the_package_holds_the_rooms_of_the_design() -> None:
     rooms = {"rules", "fields", "fingerprints", "files", "buffers", "cli", "data", "diagnosis", "epochs", "export"}
     rooms |= {"checkpoints", "functions", "network", "optim"}
-    rooms |= {"records", "settings", "sklearn", "step", "tables", "tabular", "training"}
+    rooms |= {"records", "rows", "settings", "sklearn", "step", "tables", "tabular", "training"}
     assert {name.removeprefix("glassnet.") for name in MODULES} == rooms
 
 
@@ -185,7 +185,7 @@ def test_the_modules_import_downwards_only() -> None:
         "step",
     ]
     order += ["network", "settings", "epochs", "checkpoints"]
-    order += ["training", "tables", "data", "tabular", "cli", "export", "sklearn"]
+    order += ["training", "tables", "data", "rows", "tabular", "cli", "export", "sklearn"]
     assert sorted(order) == sorted(name.removeprefix("glassnet.") for name in MODULES)
     for position, name in enumerate(order):
         tree = ast.parse((PACKAGE / f"{name}.py").read_text())

@@ -8,9 +8,20 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 import pytest
 
-from glassnet import SGD, Network, RowMeasures, TrainingHistory, TrainingRun, TrainingSettings, get_data
+from glassnet import (
+    SGD,
+    DataError,
+    Network,
+    RowMeasures,
+    TabularModel,
+    TrainingHistory,
+    TrainingRun,
+    TrainingSettings,
+    get_data,
+)
 from glassnet.functions import Head
 
 FloatArray = npt.NDArray[np.float64]
@@ -182,3 +193,158 @@ def test_a_checkpoint_whose_row_measures_are_not_one_per_row_is_refused_naming_i
     damaged = checkpoint.model_copy(update={"history": checkpoint.history.model_copy(update={"rows": short})})
     with pytest.raises(ValueError, match=r"^here: history.rows: expected a measure per row of the data \(30\), got 29"):
         TrainingRun.from_checkpoint(damaged, X, y, source="here")
+
+
+# --------------------------------------------------------------------------- #
+# The report of a table's rows
+# --------------------------------------------------------------------------- #
+
+
+def flipped_table(n: int = 300, seed: int = 0, flip: float = 0.1) -> tuple[pd.DataFrame, npt.NDArray[np.intp]]:
+    """Three classes around three centres in two columns, a text column, labels of a share ``flip`` of the rows
+    changed to another class, and an index of labels of its own; the positions of the flipped rows."""
+    rng = np.random.default_rng(seed)
+    classes = rng.integers(0, 3, n)
+    X = np.array([[0.0, 2.0], [-2.0, -1.0], [2.0, -1.0]])[classes] + rng.normal(scale=0.6, size=(n, 2))
+    labels = np.array(["low", "mid", "high"])[classes]
+    flipped = rng.choice(n, round(n * flip), replace=False)
+    for i in flipped:
+        labels[i] = rng.choice([label for label in ("low", "mid", "high") if label != labels[i]])
+    frame = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "kind": rng.choice(["x", "y"], n), "level": labels})
+    frame.index = pd.Index([f"r{i}" for i in range(n)], name="id")
+    return frame, flipped
+
+
+def test_a_generated_tables_flipped_rows_come_first_and_are_the_suspects() -> None:
+    frame, flipped = flipped_table()
+    model = TabularModel(task="multiclass", hidden=(8,), epochs=60)
+    model.fit(frame, "level", keep_rows=True)
+    report = model.row_report()
+    truly = set(frame.index[flipped])
+    first = report.ranking()[: len(flipped)]
+    assert len(truly & set(first)) / len(flipped) >= 0.9, "precision at k"
+    suspects = report.suspects()
+    found = len(truly & set(suspects.index))
+    assert found / len(suspects) >= 0.85 and found / len(flipped) >= 0.85, "the flagged set: precision and recall"
+    assert list(suspects["rank"]) == sorted(suspects["rank"]) and suspects["reason"].str.startswith("given '").all()
+    assert (report.frame.loc[report.frame["suspect"], "mean_margin"] < 0).all()
+    assert not report.frame["held_out"].any() and len(report.frame) == len(frame)
+    columns = list(report.to_frame().columns)
+    assert columns[:4] == ["a", "b", "kind", "level"] and columns[4] == "prediction"
+    assert columns[-5:] == ["score", "rank", "suspect", "held_out", "reason"]
+    np.testing.assert_array_equal(report.frame["score"], report.frame["mean_loss"])
+    assert model.history.rows is not None
+    by_label = pd.Series(model.history.rows.mean_loss, index=frame.index)
+    np.testing.assert_array_equal(report.frame["mean_loss"], by_label[report.ranking()])
+    assert report.frame["level"]["r0"] == frame["level"]["r0"], "the given label, as the table has it"
+
+
+def test_the_report_prints_its_most_suspect_rows_and_draws_its_map() -> None:
+    frame, _ = flipped_table(120)
+    model = TabularModel(task="multiclass", hidden=(), epochs=20)
+    model.fit(frame, "level", keep_rows=True)
+    report = model.row_report()
+    text = report.table(3).splitlines()
+    assert text[0].split() == ["rank", "row", "given", "level", "prediction", "mean", "loss", "suspect", "held", "out"]
+    assert len(text) == 5 and text[2].split()[:2] == ["1", report.ranking()[0]]
+    suspects = int(report.frame["suspect"].sum())
+    assert repr(report).startswith(
+        f"RowReport('level': 120 rows (0 held out) over 20 recorded epochs, {suspects} suspects"
+    )
+    import matplotlib
+
+    matplotlib.use("Agg")
+    axes = report.plot()
+    assert axes.get_xlabel().startswith("variability") and len(axes.collections) == 2
+
+
+def test_rows_held_out_for_patience_are_scored_by_a_network_that_never_trained_on_them() -> None:
+    """The carved rows' labels changed: the training rows' measures stay to the bit, so no step saw those rows."""
+    frame, _ = flipped_table(200, flip=0.0)
+    model = TabularModel(task="multiclass", hidden=(6,), activation="relu", epochs=60, patience=100)
+    model.fit(frame, "level", keep_rows=True)
+    report = model.row_report()
+    held_out = report.frame.index[report.frame["held_out"]]
+    assert len(held_out) == 20
+    changed = frame.copy()
+    changed.loc[held_out, "level"] = changed.loc[held_out, "level"].map({"low": "high", "mid": "low", "high": "mid"})
+    other = TabularModel(task="multiclass", hidden=(6,), activation="relu", epochs=60, patience=100)
+    other.fit(changed, "level", keep_rows=True)
+    assert model.history.rows is not None and other.history.rows is not None
+    assert model.history.rows.mean_loss.tobytes() == other.history.rows.mean_loss.tobytes()
+    again = other.row_report()
+    assert (again.frame.loc[held_out, "mean_margin"] < 0).all(), "a network that never saw them disagrees with all"
+    assert set(again.suspects().index) >= set(held_out)
+    assert model.history.val_rows is not None
+    np.testing.assert_array_equal(
+        np.sort(report.frame.loc[held_out, "mean_loss"]), np.sort(model.history.val_rows.mean_loss)
+    )
+
+
+def test_a_regression_reports_in_the_targets_units_and_its_shifted_rows_first() -> None:
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"x": rng.normal(size=200), "z": rng.normal(size=200)})
+    frame["price"] = 1000 + 300 * frame["x"] - 100 * frame["z"] + rng.normal(0, 20, 200)
+    shifted = rng.choice(200, 10, replace=False)
+    frame.loc[shifted, "price"] += 3 * frame["price"].std()
+    model = TabularModel(hidden=(), epochs=300)
+    model.fit(frame, "price", keep_rows=True)
+    report = model.row_report()
+    assert set(report.ranking()[:10]) == set(shifted)
+    assert set(report.suspects().index) == set(shifted)
+    scale = float(model.target_encoding.scaler.scale[0])  # type: ignore[union-attr]
+    assert model.history.rows is not None
+    in_order = report.frame.sort_index()
+    np.testing.assert_allclose(in_order["mean_loss"], model.history.rows.mean_loss * scale**2, rtol=1e-12)
+    np.testing.assert_allclose(in_order["error"], np.sqrt(in_order["mean_loss"]), rtol=1e-12)
+    assert (
+        "mean_margin" not in report.frame and report.suspects()["reason"].str.contains("times the rows' typical").all()
+    )
+
+
+def test_a_report_needs_a_fit_that_kept_rows_and_says_how_to_get_one() -> None:
+    frame, _ = flipped_table(60)
+    model = TabularModel(task="multiclass", hidden=(), epochs=2)
+    model.fit(frame, "level")
+    with pytest.raises(
+        ValueError, match=r"row_report: this model kept no measures of its rows; fit it with keep_rows=True"
+    ):
+        model.row_report()
+
+
+def test_rows_to_report_must_each_have_their_own_index_label() -> None:
+    frame, _ = flipped_table(60)
+    frame.index = pd.Index([0, 1, 2, 1, 0, *range(5, 60)])
+    model = TabularModel(task="multiclass", hidden=(), epochs=2)
+    with pytest.raises(DataError, match=r"frame: expected one row per index label .* got the label\(s\) 1, 0 on more"):
+        model.fit(frame, "level", keep_rows=True)
+    model.fit(frame, "level")  # without keep_rows the labels are never used
+
+
+def test_a_missing_target_still_fails_at_fit_with_keep_rows() -> None:
+    frame, _ = flipped_table(60)
+    frame.loc["r3", "level"] = None
+    with pytest.raises(DataError, match="level"):
+        TabularModel(task="multiclass", hidden=(), epochs=2).fit(frame, "level", keep_rows=True)
+
+
+def test_a_tabular_fit_stopped_after_a_checkpoint_resumes_to_the_same_row_measures(tmp_path: Path) -> None:
+    frame, _ = flipped_table(90)
+    options: dict[str, Any] = {"task": "multiclass", "hidden": (5,), "epochs": 12, "batch_size": 32, "keep_rows": True}
+    whole = TabularModel(**options)
+    whole.fit(frame, "level")
+
+    class Stopped(Exception):
+        pass
+
+    def stop(epochs: int) -> None:
+        if epochs == 4:
+            raise Stopped
+
+    with pytest.raises(Stopped):
+        TabularModel(**options).fit(
+            frame, "level", checkpoint=tmp_path / "run.json", checkpoint_every=4, on_checkpoint=stop
+        )
+    resumed = TabularModel.resume(tmp_path / "run.json", frame)
+    assert resumed.history.model_dump_json() == whole.history.model_dump_json()
+    pd.testing.assert_frame_equal(resumed.row_report().frame, whole.row_report().frame)
