@@ -192,3 +192,24 @@ def test_a_block_counts_the_pages_it_faults_in() -> None:
     data = compare.Data(np.zeros((1, 1)), np.zeros((1, 1)))
     block = compare.time_per_epoch(compare.Runner("pages", "pages", prepare), config, data, seed=0, epochs=2, pause=0)
     assert block.seconds > 0 and block.faults >= 10
+
+
+def test_quick_rows_benchmark_prints_its_three_tables_and_exits_0() -> None:
+    """`bench/rows.py --quick`: glassnet's row report against cleanlab's three anchors and a 5-fold Ridge."""
+    pytest.importorskip("cleanlab", reason="cleanlab is a benchmark requirement (requirements-bench.txt)")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "rows.py"), "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    ranking = table_with(result.stdout, "glassnet p@k", "LogisticRegression p@k", "MLPClassifier p@k")
+    flagged = table_with(result.stdout, "glassnet F1", "LogisticRegression F1")
+    shifted = table_with(result.stdout, "glassnet p@k", "Ridge p@k")
+    assert [row[0] for row in ranking[1]] == [row[0] for row in flagged[1]] == ["iris", "mean"]
+    for headers, rows in (ranking, flagged, shifted):
+        scores = [at for at, name in enumerate(headers) if name.endswith((" p@k", " F1")) and " - " not in name]
+        assert scores and all(0 <= number(row[at]) <= 1 for row in rows for at in scores)
