@@ -207,12 +207,17 @@ class RowReport:
         return axes
 
 
+def _plain(value: object) -> object:
+    """A NumPy scalar as the Python value it holds (``'a'``, not ``np.str_('a')``), for words."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _reason(row: pd.Series, target: str, epochs: int, typical: float) -> str:
     """Why ``row`` is a suspect, in words."""
     if math.isnan(typical):
         return (
-            f"given {row[target]!r}, but over {epochs} recorded epochs the network put another label ahead of it "
-            f"by {-row['mean_margin']:.3g} logits on average; it predicts {row['prediction']!r}"
+            f"given {_plain(row[target])!r}, but over {epochs} recorded epochs the network put another label ahead "
+            f"of it by {-row['mean_margin']:.3g} logits on average; it predicts {_plain(row['prediction'])!r}"
         )
     return (
         f"given {row[target]:.6g}, but the network missed it by {row['error']:.3g} (root mean square over {epochs} "
