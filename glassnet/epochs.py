@@ -83,6 +83,8 @@ class RowLosses:
         self.scratch = RowScratch.of(batch, network.layer_sizes[-1])
         self.in_order = (np.empty(n), None if self.head.margins is None else np.empty(n))
         """(n,) each, the losses and margins in the data's order, for a shuffled epoch."""
+        self.counting = np.empty((2, n))
+        """Where `RowMeasures.add` computes."""
 
     def take(self, step: TrainingStep, Y: FloatArray, start: int) -> None:
         """The rows of the last forward pass of ``step``, against targets ``Y`` (rows, n_out), the epoch's rows
@@ -105,7 +107,7 @@ class RowLosses:
                 margins[order] = self.margins_taken
         if measures is None:
             return RowMeasures.first(losses, margins)
-        measures.add(losses, margins)
+        measures.add(losses, margins, self.counting)
         return measures
 
 

@@ -352,16 +352,25 @@ class RowMeasures(_Record):
         return cls(mean_loss=losses.copy(), loss_m2=np.zeros_like(losses), mean_margin=margin,
                    last_loss=losses.copy(), epochs=1)  # fmt: skip
 
-    def add(self, losses: npt.NDArray[np.float64], margins: npt.NDArray[np.float64] | None) -> None:
-        """Count one more recorded epoch, its ``losses`` (n,) and ``margins`` (n,) or ``None``, in place."""
+    def add(
+        self,
+        losses: npt.NDArray[np.float64],
+        margins: npt.NDArray[np.float64] | None,
+        scratch: npt.NDArray[np.float64] | None = None,
+    ) -> None:
+        """Count one more recorded epoch, its ``losses`` (n,) and ``margins`` (n,) or ``None``, in place, computing
+        in ``scratch`` (2, n) (default: arrays made for the call; a run gives its own, made once)."""
+        work = np.empty((2, len(self))) if scratch is None else scratch
         self.epochs += 1
-        delta = losses - self.mean_loss
-        self.mean_loss += delta / self.epochs
-        delta *= losses - self.mean_loss
+        delta = np.subtract(losses, self.mean_loss, out=work[0])
+        self.mean_loss += np.divide(delta, self.epochs, out=work[1])
+        delta *= np.subtract(losses, self.mean_loss, out=work[1])  # (x - old mean)(x - new mean)
         self.loss_m2 += delta
         np.copyto(self.last_loss, losses)
         if self.mean_margin is not None and margins is not None:
-            self.mean_margin += (margins - self.mean_margin) / self.epochs
+            step = np.subtract(margins, self.mean_margin, out=work[0])
+            step /= self.epochs
+            self.mean_margin += step
 
     @property
     def loss_std(self) -> npt.NDArray[np.float64]:

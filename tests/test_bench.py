@@ -112,6 +112,10 @@ def test_quick_benchmark_prints_its_tables_and_exits_0(tmp_path: Path) -> None:
         list(CONFIGS),
     ]
 
+    headers, rows = table_with(out, "keep_rows ms", "keep_rows cost")  # what keep_rows=True adds, against +10%
+    assert [row[0] for row in rows] == list(CONFIGS)
+    assert all(row[headers.index("target")] == "<= 10%" and row[-1] in ("yes", "no") for row in rows)
+
     summary = re.search(r"targets met: (\d+)/(\d+) \(alone (\d+)/(\d+), interleaved (\d+)/(\d+)\)", out)
     assert summary is not None
     met, total, alone_met, alone_total, shared_met, shared_total = map(int, summary.groups())
