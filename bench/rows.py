@@ -181,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     found: list[dict[str, object]] = []
     for name, X, y in classification_tables(args.quick):
         task = "binary" if len(np.unique(y)) == 2 else "multiclass"
+        print(f"{name}: {len(y):,} rows, {seeds} seed(s)", file=sys.stderr, flush=True)
         for seed in range(seeds):
             noisy, broken = flip(y, np.random.default_rng(seed))
             row: dict[str, object] = {"table": name}
@@ -209,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
 
     found = []
     for name, X, y in regression_tables(args.quick):
+        print(f"{name}: {len(y):,} rows, {seeds} seed(s)", file=sys.stderr, flush=True)
         for seed in range(seeds):
             noisy, broken = shift(y, np.random.default_rng(seed))
             ranked, flagged = glassnet_rows(X, noisy, "regression", seed)
