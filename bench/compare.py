@@ -12,7 +12,8 @@ batch size and plain SGD in every library:
 
 - glassnet: ``Network(...).fit(X, y, optimizer="sgd", record_every=1)`` (the default,
   a typed record every epoch); a second glassnet run with ``record_every=epochs``
-  (records only at the ends) measures what the records cost.
+  (records only at the ends) measures what the records cost, and a third with
+  ``keep_rows=True`` what the per-row measures cost (interleaved only).
 - scikit-learn: ``MLPRegressor``/``MLPClassifier`` with ``solver="sgd"``,
   ``momentum=0``, ``alpha=0``, ``shuffle=True``, one ``partial_fit`` call per epoch.
 - PyTorch CPU, float64 and float32 (for reference): an ``nn.Sequential`` of
@@ -132,6 +133,9 @@ FloatArray = npt.NDArray[np.float64]
 Trainer = Callable[[int], None]
 """Trains an already built model for the given number of epochs."""
 
+KEEP_ROWS_TARGET_PERCENT = 10.0
+"""``keep_rows=True`` may add this much to a fit that records every epoch (issue 32): the row losses of every
+recorded epoch, from the logits the step computed anyway."""
 RECORDS_TARGET_PERCENT = 5.0
 CHECKPOINT_EPOCHS = (3_000, 6_000)
 CHECKPOINT_QUICK_EPOCHS = (20, 40)
@@ -355,6 +359,7 @@ def glassnet_fit(
     epochs: int,
     record_every: int,
     on_record: Callable[[glassnet.EpochRecord], None] | None = None,
+    keep_rows: bool = False,
 ) -> None:
     """``net.fit`` with plain SGD at ``config``'s batch size and learning rate."""
     net.fit(
@@ -366,6 +371,7 @@ def glassnet_fit(
         learning_rate=config.learning_rate,
         record_every=record_every,
         on_record=on_record,
+        keep_rows=keep_rows,
     )
 
 
@@ -383,6 +389,20 @@ def glassnet_runner(*, sparse_records: bool) -> Runner:
     if sparse_records:
         return Runner("glassnet_sparse", "glassnet, record_every=epochs", prepare)
     return Runner("glassnet", "glassnet", prepare)
+
+
+def glassnet_rows_runner() -> Runner:
+    """glassnet ``fit`` with a record and the per-row measures every epoch (``keep_rows=True``)."""
+
+    def prepare(config: Config, data: Data, seed: int) -> Trainer:
+        net = glassnet_network(config, seed)
+
+        def train(epochs: int) -> None:
+            glassnet_fit(net, config, data, epochs=epochs, record_every=1, keep_rows=True)
+
+        return train
+
+    return Runner("glassnet_rows", "glassnet, keep_rows=True", prepare)
 
 
 def sklearn_runner() -> Runner:
@@ -596,6 +616,11 @@ class Timings:
         return (self.ratio("glassnet", "glassnet_sparse") - 1.0) * 100.0
 
     @property
+    def keep_rows_cost(self) -> float:
+        """Extra time of ``keep_rows=True`` over the same fit without it (a record every epoch both), in percent."""
+        return (self.ratio("glassnet_rows", "glassnet") - 1.0) * 100.0
+
+    @property
     def record_us(self) -> float:
         """What one record costs, in microseconds: ``records_cost`` of the median epoch with records at the ends."""
         return self.records_cost / 100.0 * self.median("glassnet_sparse") * 1e6
@@ -748,8 +773,8 @@ class ConfigResult:
     ``alone``: each library in its own fresh process (glassnet's child also times
     ``glassnet_sparse`` and the ``floor``), with glassnet's fault ``profile`` from there.
     ``times``: the libraries interleaved in this process. ``records``: glassnet with
-    ``record_every=1`` (``glassnet``) and ``record_every=epochs`` (``glassnet_sparse``),
-    back to back in this process.
+    ``record_every=1`` (``glassnet``), ``record_every=epochs`` (``glassnet_sparse``) and
+    ``keep_rows=True`` (``glassnet_rows``), back to back in this process.
     """
 
     config: Config
@@ -772,7 +797,7 @@ def run_config(
         profile = run.profile or profile
     data = config.make_data(config.n_rows)
     times = interleave(runners, config, data, repeats=repeats, pause=pause)
-    pair = [glassnet_runner(sparse_records=False), glassnet_runner(sparse_records=True)]
+    pair = [glassnet_runner(sparse_records=False), glassnet_runner(sparse_records=True), glassnet_rows_runner()]
     records = interleave(pair, config, data, repeats=repeats, pause=pause)
     wall = time.perf_counter() - started
     others = others_cpus(cpu_before, wall)
@@ -1038,6 +1063,22 @@ def interleaved_report(results: Sequence[ConfigResult], runners: Sequence[Runner
     headers.append("record_every=epochs ms")
     floor_table = table(rows, [*headers, "records cost", "per record", "target", "met"])
 
+    rows = []
+    for res in results:
+        cost = res.records.keep_rows_cost
+        targets.append(Target(res.config.name, "keep_rows %", cost, KEEP_ROWS_TARGET_PERCENT, "interleaved"))
+        rows.append(
+            [
+                res.config.name,
+                ms(res.records.median("glassnet")),
+                ms(res.records.median("glassnet_rows")),
+                f"{cost:+.1f}%",
+                f"<= {KEEP_ROWS_TARGET_PERCENT:.0f}%",
+                verdict(cost, KEEP_ROWS_TARGET_PERCENT),
+            ]
+        )
+    rows_table = table(rows, ["config", "without keep_rows ms", "keep_rows ms", "keep_rows cost", "target", "met"])
+
     busiest = max((r.others_cpus for r in results if r.others_cpus is not None), default=0.0)
     warning = (
         f"\n\nnote: other processes kept up to {busiest:.2f} CPUs busy during these runs; multi-threaded BLAS and\n"
@@ -1055,7 +1096,10 @@ def interleaved_report(results: Sequence[ConfigResult], runners: Sequence[Runner
         "Against the BLAS floor (the step's matrix products alone), and the cost of a typed record every epoch\n"
         "(record_every=1) over records at the ends only (record_every=epochs), timed back to back apart from the\n"
         "peers (medians and median per-repeat ratios):\n\n"
-        f"{floor_table}{warning}"
+        f"{floor_table}\n\n"
+        "What keep_rows=True (every training row's loss and margin on each recorded epoch) adds to the same fit,\n"
+        "a record every epoch both, timed back to back with the two above:\n\n"
+        f"{rows_table}{warning}"
     )
     return text, targets
 
@@ -1264,6 +1308,7 @@ def raw_numbers(
             "glassnet_over": {name: r.times.ratio("glassnet", name) for name in r.times.seconds if name != "glassnet"},
             "records_seconds_per_epoch": r.records.seconds,
             "records_cost_percent": r.records.records_cost,
+            "keep_rows_cost_percent": r.records.keep_rows_cost,
             "record_us": r.records.record_us,
         }
         for r in results

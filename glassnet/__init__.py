@@ -28,6 +28,7 @@ The modules, from the bottom up (each imports only those before it):
   encoded as a network's inputs and targets
 - ``data``: the housing data
 - ``selection``: choosing a table's network on its training rows (`Selection`, `Candidate`)
+- ``rows``: `RowReport`, what training said about every row of a table
 - ``tabular``: `TabularModel` and its bundle
 - ``cli``: the command line (``cli.options``, ``cli.resume``, ``cli.report``, ``cli.run``); ``export``, ``sklearn``:
   the bridges to PyTorch, ONNX and scikit-learn
@@ -54,8 +55,10 @@ from glassnet.records import (
     GradientRecord,
     LayerGradients,
     LayerParams,
+    RowMeasures,
     TrainingHistory,
 )
+from glassnet.rows import RowReport
 from glassnet.selection import Candidate, CandidateScore, Selection
 from glassnet.settings import TrainingSettings
 from glassnet.tables import split_rows
@@ -128,6 +131,8 @@ __all__ = [
     "Momentum",
     "Network",
     "Optimizer",
+    "RowMeasures",
+    "RowReport",
     "Selection",
     "Standardizer",
     "TabularModel",

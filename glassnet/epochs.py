@@ -22,14 +22,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from glassnet.fields import FloatArray
-from glassnet.functions import ACTIVATIONS, HEADS
+from glassnet.functions import ACTIVATIONS, HEADS, RowScratch
 from glassnet.health import UnitCounts
 from glassnet.layout import ParameterLayout
 from glassnet.network import Network, check_data, check_validation
 from glassnet.optim import SCRATCH_ROWS
-from glassnet.records import EpochRecord
+from glassnet.records import EpochRecord, RowMeasures
 from glassnet.settings import TrainingSettings
 from glassnet.step import TrainingStep
 
@@ -62,13 +63,60 @@ class Divergence(ArithmeticError):
     their last finite values. `TrainingRun` turns it into `TrainingDiverged`, with its history."""
 
 
+class RowLosses:
+    """A recorded epoch's loss and margin of every row of ``n``, from the steps that trained on them, for
+    `RowMeasures` (`TrainingSettings.keep_rows`): batches of up to ``batch`` rows, ``n_out`` outputs.
+
+    Each step's rows are read from the logits its own forward pass left in its buffers, before its update, and
+    written where the epoch took them (`take`); `counted` puts them back in the data's order and counts them.
+    """
+
+    def __init__(self, network: Network, n: int, batch: int) -> None:
+        self.head = HEADS[network.head]
+        self.taken = np.empty(n)
+        """(n,) the losses, in the order the epoch took the rows."""
+        self.margins_taken = None if self.head.margins is None else np.empty(n)
+        self.scratch = RowScratch.of(batch, network.layer_sizes[-1])
+        self.in_order = (np.empty(n), None if self.head.margins is None else np.empty(n))
+        """(n,) each, the losses and margins in the data's order, for a shuffled epoch."""
+        self.counting = np.empty((2, n))
+        """Where `RowMeasures.add` computes."""
+
+    def take(self, step: TrainingStep, Y: FloatArray, start: int) -> None:
+        """The rows of the last forward pass of ``step``, against targets ``Y`` (rows, n_out), the epoch's rows
+        ``start`` to ``start + rows``."""
+        top, rows = step.layers[-1], Y.shape[0]
+        scratch = self.scratch if rows == self.scratch.row.shape[0] else self.scratch.first(rows)
+        self.head.row_losses(top.z, top.a, Y, scratch, self.taken[start : start + rows])
+        if self.head.margins is not None and self.margins_taken is not None:
+            self.head.margins(top.z, Y, scratch, self.margins_taken[start : start + rows])
+
+    def counted(self, measures: RowMeasures | None, order: npt.NDArray[np.intp] | None) -> RowMeasures:
+        """``measures`` with the epoch taken counted in (new ones at the first), the rows taken in ``order``
+        (positions in the data; ``None``: in the data's order)."""
+        losses, margins = self.taken, self.margins_taken
+        if order is not None:
+            losses = self.in_order[0]
+            losses[order] = self.taken
+            if self.margins_taken is not None and self.in_order[1] is not None:
+                margins = self.in_order[1]
+                margins[order] = self.margins_taken
+        if measures is None:
+            return RowMeasures.first(losses, margins)
+        measures.add(losses, margins, self.counting)
+        return measures
+
+
 class Workspace:
     """Every array one ``advance`` call computes in, for ``network`` training on ``data`` in batches of
     ``batch_size`` rows (``None``: all of them)."""
 
-    def __init__(self, network: Network, data: TrainingData, batch_size: int | None) -> None:
+    def __init__(
+        self, network: Network, data: TrainingData, batch_size: int | None, *, keep_rows: bool = False
+    ) -> None:
         self.network = network
         n, p = data.X.shape[0], network.n_parameters
+        self.n = n
         self.batch = n if batch_size is None else min(batch_size, n)
         self.steps = -(-n // self.batch)
         self.layout = ParameterLayout(network.shapes)
@@ -94,6 +142,18 @@ class Workspace:
             gathered = n if self.gathers_epochs else self.batch
             self.X_gathered = np.empty((gathered, data.X.shape[1]))
             self.Y_gathered = np.empty((gathered, data.Y.shape[1]))
+        self.row_losses = RowLosses(network, n, self.batch) if keep_rows else None
+        """With ``keep_rows``, where a recorded epoch leaves each training row's loss and margin."""
+        validation = None if data.validation is None else data.validation[0].shape[0]
+        self.val_row_losses = (
+            None if validation is None or not keep_rows else RowLosses(network, validation, validation)
+        )
+        """The same for the rows watched."""
+
+    @property
+    def shuffled_order(self) -> npt.NDArray[np.intp] | None:
+        """The positions in the data of the last epoch's rows, in the order it took them; ``None`` in full batch."""
+        return self.order if self.batch < self.n else None
 
     def training_step(self, rows: int) -> TrainingStep:
         """The network's step over batches of ``rows`` rows, with its step buffers, made the first time it is needed:
@@ -170,6 +230,8 @@ def train_epoch(
             raise workspace.diverged(f"loss became {batch_loss} in epoch {epoch}")
         if step == 0:
             np.copyto(workspace.last_finite, parameters)
+        if recorded and workspace.row_losses is not None:
+            workspace.row_losses.take(training_step, Y_batch, step * workspace.batch)
         if recorded and step >= workspace.units.counted_from:
             first = step == workspace.units.counted_from
             rows = workspace.units.first_counted_rows if first else X_batch.shape[0]
@@ -212,7 +274,10 @@ def measure(
     val_loss = None
     if data.validation is not None:
         X_val, Y_val = data.validation
-        val_loss = workspace.training_step(X_val.shape[0]).loss(X_val, Y_val, settings.l2)
+        validation_step = workspace.training_step(X_val.shape[0])
+        val_loss = validation_step.loss(X_val, Y_val, settings.l2)
+        if workspace.val_row_losses is not None:
+            workspace.val_row_losses.take(validation_step, Y_val, 0)
     if not all(map(math.isfinite, [*grad_norms, *before, *change, 0.0 if val_loss is None else val_loss])):
         raise workspace.diverged(f"a gradient, step or validation loss overflowed float64 in epoch {epoch}")
     return EpochRecord(

@@ -19,14 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 
 from glassnet.buffers import LayerBuffers, StepBuffers
 from glassnet.fields import BoolArray, FloatArray
 from glassnet.health import UnitCounts, below_threshold, relu_alive
-from glassnet.rules import positive_number
+from glassnet.rules import flag, positive_number
 
 Activation = Literal["identity", "relu", "leaky_relu", "sigmoid", "tanh"]
 Head = Literal["identity", "sigmoid", "softmax"]
@@ -157,8 +157,7 @@ def register_activation(
     if not callable(function) or not callable(derivative):
         raise TypeError("function, derivative: expected two callables")
     max_derivative = positive_number(max_derivative, "max_derivative")
-    if not isinstance(saturates, bool):
-        raise TypeError(f"saturates: expected True or False, got {saturates!r}")
+    saturates = flag(saturates, "saturates")
 
     def forward(z: FloatArray, layer: LayerBuffers) -> FloatArray:
         np.copyto(layer.a, function(z))  # a user's function allocates; its result is kept in the buffers
@@ -229,6 +228,89 @@ def _cross_entropy(z: FloatArray, a: FloatArray, y: FloatArray, diff: FloatArray
     return float(np.mean(per_row))
 
 
+class RowScratch(NamedTuple):
+    """Where the per-row measures of `HeadFunction` compute, for batches of ``n`` rows and ``k`` outputs."""
+
+    wide: FloatArray
+    """(n, k)"""
+    row: FloatArray
+    """(n,)"""
+    mask: BoolArray
+    """(n, k)"""
+    ones: FloatArray
+    """(k,) ones: a sum over a row is a product with them, far faster than a reduction along rows of a few."""
+
+    @classmethod
+    def of(cls, n: int, k: int) -> RowScratch:
+        """Empty buffers for ``n`` rows of ``k`` outputs."""
+        return cls(np.empty((n, k)), np.empty(n), np.empty((n, k), dtype=np.bool_), np.ones(k))
+
+    def first(self, n: int) -> RowScratch:
+        """The buffers' first ``n`` rows: a batch shorter than the others."""
+        return RowScratch(self.wide[:n], self.row[:n], self.mask[:n], self.ones)
+
+
+def _row_max(z: FloatArray, out: FloatArray) -> FloatArray:
+    """Each row's largest value of ``z`` (n, k), into ``out`` (n,): a maximum per column, far faster than a
+    reduction along rows of a few values."""
+    np.copyto(out, z[:, 0])
+    for j in range(1, z.shape[1]):
+        np.maximum(out, z[:, j], out=out)
+    return out
+
+
+def _squared_error_rows(
+    z: FloatArray, a: FloatArray, y: FloatArray, scratch: RowScratch, out: FloatArray
+) -> FloatArray:
+    """Each row's mean over the outputs of ``(a - y)**2``, into ``out`` (n,)."""
+    diff = np.subtract(a, y, out=scratch.wide)
+    if diff.shape[1] == 1:
+        return np.multiply(diff[:, 0], diff[:, 0], out=out)
+    np.matmul(np.multiply(diff, diff, out=diff), scratch.ones, out=out)
+    out /= diff.shape[1]
+    return out
+
+
+def _binary_cross_entropy_rows(
+    z: FloatArray, a: FloatArray, y: FloatArray, scratch: RowScratch, out: FloatArray
+) -> FloatArray:
+    """Each row's ``log(1 + e^z) - y z``, from its one logit, into ``out`` (n,)."""
+    terms = np.logaddexp(0.0, z[:, 0], out=out)
+    terms -= np.multiply(y[:, 0], z[:, 0], out=scratch.row)
+    return terms
+
+
+def _cross_entropy_rows(
+    z: FloatArray, a: FloatArray, y: FloatArray, scratch: RowScratch, out: FloatArray
+) -> FloatArray:
+    """Each row's ``logsumexp(z) - sum(y z)``, into ``out`` (n,), shifted by the row's largest logit."""
+    top = _row_max(z, out)
+    shifted = np.subtract(z, top[:, None], out=scratch.wide)
+    total = np.matmul(np.exp(shifted, out=shifted), scratch.ones, out=scratch.row)
+    out += np.log(total, out=total)
+    out -= np.matmul(np.multiply(y, z, out=scratch.wide), scratch.ones, out=scratch.row)
+    return out
+
+
+def _binary_margins(z: FloatArray, y: FloatArray, scratch: RowScratch, out: FloatArray) -> FloatArray:
+    """Each row's logit for its label minus the other's: the head's two logits are in effect ``(0, z)``, so
+    ``z`` for a 1 and ``-z`` for a 0, into ``out`` (n,)."""
+    sign = np.multiply(y[:, 0], 2.0, out=out)
+    sign -= 1.0
+    sign *= z[:, 0]
+    return sign
+
+
+def _softmax_margins(z: FloatArray, y: FloatArray, scratch: RowScratch, out: FloatArray) -> FloatArray:
+    """Each row's logit for its label minus its largest other logit, into ``out`` (n,); ``y`` one-hot (n, k)."""
+    given = np.matmul(np.multiply(y, z, out=scratch.wide), scratch.ones, out=out)
+    others = scratch.wide
+    np.copyto(others, z)
+    np.copyto(others, -np.inf, where=np.equal(y, 1.0, out=scratch.mask))
+    given -= _row_max(others, scratch.row)
+    return given
+
+
 def _entropy(frequencies: FloatArray) -> float:
     """``-sum(f log f)`` over the non-zero frequencies (k,)."""
     present = frequencies[frequencies > 0]
@@ -288,6 +370,10 @@ class HeadFunction:
     ``min_outputs`` and ``max_outputs`` bound the output layer's width. ``output_slopes(a, k, out)``
     writes ``d a_k / d z`` (n, n_out), the head's Jacobian row for output ``k``, from the outputs ``a``:
     where backpropagating to the inputs starts.
+
+    Per row, for `TrainingSettings.keep_rows`, each computing in a `RowScratch`: ``row_losses(z, a, y,
+    scratch, out) -> out`` (n,), the terms whose mean is ``loss``; ``margins(z, y, scratch, out) -> out``
+    (n,), a classifier's logit for the row's label minus its largest other logit (``None`` for regression).
     """
 
     loss_name: str
@@ -297,6 +383,8 @@ class HeadFunction:
     delta_factor: Callable[[int], float]
     baseline: Callable[[FloatArray], float]
     output_slopes: Callable[[FloatArray, int, FloatArray], FloatArray]
+    row_losses: Callable[[FloatArray, FloatArray, FloatArray, RowScratch, FloatArray], FloatArray]
+    margins: Callable[[FloatArray, FloatArray, RowScratch, FloatArray], FloatArray] | None
     min_outputs: int
     max_outputs: int | None
 
@@ -310,6 +398,8 @@ HEADS: dict[str, HeadFunction] = {
         delta_factor=lambda k: 2.0 / k,
         baseline=lambda Y: float(np.mean(np.var(Y, axis=0))),  # predicting each column's mean
         output_slopes=_identity_slopes,
+        row_losses=_squared_error_rows,
+        margins=None,
         min_outputs=1,
         max_outputs=None,
     ),
@@ -321,6 +411,8 @@ HEADS: dict[str, HeadFunction] = {
         delta_factor=lambda k: 1.0,
         baseline=lambda Y: _entropy(np.array([Y.mean(), 1.0 - Y.mean()])),  # predicting the share of ones
         output_slopes=_sigmoid_slopes,
+        row_losses=_binary_cross_entropy_rows,
+        margins=_binary_margins,
         min_outputs=1,
         max_outputs=1,
     ),
@@ -332,6 +424,8 @@ HEADS: dict[str, HeadFunction] = {
         delta_factor=lambda k: 1.0,
         baseline=lambda Y: _entropy(Y.mean(axis=0)),  # predicting the class frequencies
         output_slopes=_softmax_slopes,
+        row_losses=_cross_entropy_rows,
+        margins=_softmax_margins,
         min_outputs=2,
         max_outputs=None,
     ),

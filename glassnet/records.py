@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, Self
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 from tabulate import tabulate
 
 from glassnet.diagnosis import Diagnosis, diagnose
@@ -306,6 +306,102 @@ class EpochRecord(_Record):
         return ["layer", "gradient L2 norm", "update ratio (L2)", "dead fraction"], rows
 
 
+class RowMeasures(_Record):
+    """What training said about each row, over the recorded epochs of a run with ``keep_rows``: float64 (n,) arrays.
+
+    Each recorded epoch adds every row's loss, taken from the pass that trained on it (the step's own forward
+    pass, before its update: a minibatch row counts in the epoch whose pass saw it), and, for a classifier,
+    its margin: the logit of the row's label minus the largest other logit, negative when the network
+    prefers another class (the two logits of a binary head are ``0`` and its one output). The loss is the
+    head's, per row, without the ``l2`` penalty, in the network's units (standardized targets, nats); the
+    rows a run watches (``TrainingHistory.val_rows``) are measured by the validation pass after the epoch.
+
+    Stored as running means, updated in place by Welford's rule, so that a run resumed from a checkpoint goes
+    on from exactly these numbers: ``mean_loss``; ``loss_m2``, the sum over the epochs of each row's squared
+    deviation from its mean loss (`loss_std` reads it); ``mean_margin`` (``None`` for regression);
+    ``last_loss``, of the last recorded epoch; ``epochs``, how many recorded epochs each row counted in.
+    """
+
+    mean_loss: Float64Vector
+    loss_m2: Float64Vector
+    mean_margin: Float64Vector | None = None
+    last_loss: Float64Vector
+    epochs: int = Field(ge=1, strict=True)
+
+    @model_validator(mode="after")
+    def _a_network_could_have_made_it(self) -> Self:
+        n = self.mean_loss.shape[0]
+        if n == 0:
+            raise ValueError("mean_loss: expected a measure of at least one row, got none")
+        named = {"loss_m2": self.loss_m2, "mean_margin": self.mean_margin, "last_loss": self.last_loss}
+        for name, values in {"mean_loss": self.mean_loss, **named}.items():
+            if values is None:
+                continue
+            if values.shape[0] != n:
+                raise ValueError(f"{name}: expected one value per row of mean_loss ({n}), got {values.shape[0]}")
+            if not np.isfinite(values).all():
+                raise ValueError(f"{name}: expected finite values, got NaN or infinity")
+            if name != "mean_margin" and (values < 0).any():
+                raise ValueError(f"{name}: expected values >= 0, as losses are, got {float(values.min())!r}")
+        return self
+
+    @classmethod
+    def first(cls, losses: npt.NDArray[np.float64], margins: npt.NDArray[np.float64] | None) -> Self:
+        """The measures of one recorded epoch: each row's ``losses`` (n,) and ``margins`` (n,) or ``None``."""
+        margin = None if margins is None else margins.copy()
+        return cls(mean_loss=losses.copy(), loss_m2=np.zeros_like(losses), mean_margin=margin,
+                   last_loss=losses.copy(), epochs=1)  # fmt: skip
+
+    def add(
+        self,
+        losses: npt.NDArray[np.float64],
+        margins: npt.NDArray[np.float64] | None,
+        scratch: npt.NDArray[np.float64] | None = None,
+    ) -> None:
+        """Count one more recorded epoch, its ``losses`` (n,) and ``margins`` (n,) or ``None``, in place, computing
+        in ``scratch`` (2, n) (default: arrays made for the call; a run gives its own, made once)."""
+        work = np.empty((2, len(self))) if scratch is None else scratch
+        self.epochs += 1
+        delta = np.subtract(losses, self.mean_loss, out=work[0])
+        self.mean_loss += np.divide(delta, self.epochs, out=work[1])
+        delta *= np.subtract(losses, self.mean_loss, out=work[1])  # (x - old mean)(x - new mean)
+        self.loss_m2 += delta
+        np.copyto(self.last_loss, losses)
+        if self.mean_margin is not None and margins is not None:
+            step = np.subtract(margins, self.mean_margin, out=work[0])
+            step /= self.epochs
+            self.mean_margin += step
+
+    @property
+    def loss_std(self) -> npt.NDArray[np.float64]:
+        """(n,) each row's standard deviation of its loss over the recorded epochs: ``sqrt(loss_m2 / epochs)``."""
+        return np.sqrt(self.loss_m2 / self.epochs)
+
+    def __len__(self) -> int:
+        return int(self.mean_loss.shape[0])
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per row measured, in the data's order: ``mean_loss``, ``loss_std``, ``mean_margin`` (a
+        classifier's), ``last_loss``."""
+        columns = {"mean_loss": self.mean_loss, "loss_std": self.loss_std}
+        if self.mean_margin is not None:
+            columns["mean_margin"] = self.mean_margin
+        return pd.DataFrame({**columns, "last_loss": self.last_loss})
+
+    def _summary(self) -> str:
+        worst = int(np.argmax(self.mean_loss))
+        against = "" if self.mean_margin is None else f", {int((self.mean_margin < 0).sum())} with a mean margin < 0"
+        return (
+            f"{len(self)} rows over {self.epochs} recorded epochs, mean loss {float(self.mean_loss.mean()):.4g} "
+            f"(highest {float(self.mean_loss[worst]):.4g}, row {worst}){against}"
+        )
+
+    def _rows(self) -> TableRows:
+        frame = self.to_frame()
+        quantiles = frame.quantile([0.0, 0.5, 0.9, 1.0])
+        return ["measure", "min", "median", "q90", "max"], [(name, *quantiles[name]) for name in frame.columns]
+
+
 class TrainingHistory(_Record):
     """The recorded epochs of a training run, and how it ended.
 
@@ -328,6 +424,12 @@ class TrainingHistory(_Record):
     input_scales: InputScales | None = None
     """The mean and standard deviation of each input column the run trained on (``None`` in an older
     history, which lacks them)."""
+    rows: RowMeasures | None = None
+    """What the recorded epochs said about each training row, in the data's order, when the run was asked to
+    ``keep_rows``; ``None`` otherwise (and before the first recorded epoch). Left out of the JSON when ``None``."""
+    val_rows: RowMeasures | None = None
+    """The same of the rows the run watched (its validation data), measured by the network that never trained
+    on them; ``None`` without ``keep_rows`` or validation data."""
 
     @model_validator(mode="after")
     def _a_network_could_have_made_it(self) -> Self:
@@ -357,6 +459,13 @@ class TrainingHistory(_Record):
                     f"records: expected kept gradients of one network, got layer shapes {shapes} at epoch {epoch} "
                     f"and {other} at epoch {later}"
                 )
+        if self.rows is not None and self.val_rows is not None:
+            if self.val_rows.epochs != self.rows.epochs:
+                raise ValueError(
+                    f"val_rows: expected the {self.rows.epochs} recorded epochs of rows, got {self.val_rows.epochs}"
+                )
+            if (self.val_rows.mean_margin is None) != (self.rows.mean_margin is None):
+                raise ValueError("val_rows: expected margins where rows has them (a classifier's), and only there")
         with_validation = {record.val_loss is not None for record in self.records}
         if len(with_validation) > 1:
             raise ValueError("records: expected val_loss on every record or on none, got a mix")
@@ -370,6 +479,16 @@ class TrainingHistory(_Record):
                 f"them, got {'no val_loss' if best is None else f'the last record at the best epoch {best}'}"
             )
         return self
+
+    @model_serializer(mode="wrap")
+    def _without_absent_rows(self, write: SerializerFunctionWrapHandler) -> dict[str, object]:
+        """The history as a dict, without ``rows`` and ``val_rows`` when they are ``None``: a run that keeps no
+        rows writes what it wrote before they existed."""
+        document: dict[str, object] = write(self)
+        for name in ("rows", "val_rows"):
+            if name in document and document[name] is None:
+                del document[name]
+        return document
 
     def _lowest_val_loss_epoch(self) -> int | None:
         """The first recorded epoch with the lowest ``val_loss``, as a run tracks it; ``None`` without one."""

@@ -148,6 +148,35 @@ class OptionalRule(Generic[NumberT]):
         return core_schema.no_info_plain_validator_function(self.check)
 
 
+@dataclass(frozen=True)
+class FlagRule:
+    """The rule of a flag: ``True`` or ``False`` (a NumPy bool as the Python one), never 1 or ``"yes"``.
+
+    ``flag(value, name)`` checks a Python value; as the metadata of an ``Annotated`` field it is
+    the field's whole validation, with the same words.
+    """
+
+    def check(self, value: object) -> bool:
+        """``value`` as a bool; a `PydanticCustomError` of type `WRONG_KIND` otherwise."""
+        if not isinstance(value, bool | np.bool_):
+            raise PydanticCustomError(WRONG_KIND, f"expected True or False, got {value!r}")
+        return bool(value)
+
+    def __call__(self, value: object, name: str) -> bool:
+        """``value`` as a bool; ``TypeError`` naming ``name`` for anything else."""
+        try:
+            return self.check(value)
+        except PydanticCustomError as error:
+            raise TypeError(f"{name}: {error}") from None
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        """As an ``Annotated`` field's metadata, the rule is the field's validation."""
+        return core_schema.no_info_plain_validator_function(self.check)
+
+
+flag = FlagRule()
+
+
 def optional(rule: NumberRule[NumberT]) -> OptionalRule[NumberT]:
     """``rule``, or ``None``."""
     return OptionalRule(rule)
@@ -173,7 +202,8 @@ def one_of(value: object, name: str, choices: Mapping[str, object] | tuple[str, 
 
 
 def rule_of(model: type[BaseModel], field: str) -> NumberRule[Any] | OptionalRule[Any]:
-    """The rule declared on ``model``'s ``field`` (its ``Annotated`` metadata): for the command line's options."""
+    """The number rule declared on ``model``'s ``field`` (its ``Annotated`` metadata): for the command line's
+    options."""
     found = [rule for rule in model.model_fields[field].metadata if isinstance(rule, NumberRule | OptionalRule)]
     if len(found) != 1:
         raise ValueError(f"field: expected a field of {model.__name__} declared with one rule, got {field!r}")

@@ -26,7 +26,7 @@ from glassnet.optim import (
     is_optimizer,
     make_optimizer,
 )
-from glassnet.rules import Settings, non_negative_number, optional, positive_int
+from glassnet.rules import Settings, flag, non_negative_number, optional, positive_int
 
 
 def _custom_optimizer(value: object) -> object:
@@ -48,12 +48,15 @@ class TrainingOptions(TypedDict, total=False):
     patience: int | None
     record_every: int
     keep_gradients: int | None
+    keep_rows: bool
 
 
 PositiveInt = Annotated[int, positive_int]
 OptionalPositiveInt = Annotated[int | None, optional(positive_int)]
 """A positive integer, or ``None`` for "not at all" or "all of them"."""
 NonNegativeNumber = Annotated[float, non_negative_number]
+Flag = Annotated[bool, flag]
+"""True or False, and nothing else (not 1, not "yes")."""
 
 
 class TrainingSettings(Settings):
@@ -92,6 +95,11 @@ class TrainingSettings(Settings):
     keep_gradients: OptionalPositiveInt = Field(
         default=None,  # full gradients are as large as the network: kept only when asked for
         description="keep the full gradients of the first, every this many, and the last recorded epoch",
+    )
+    keep_rows: Flag = Field(
+        default=False,  # a loss per row is as large as the data: measured only when asked for
+        description="add every training row's loss (and a classifier's margin) on each recorded epoch to the "
+        "history's per-row measures (TrainingHistory.rows)",
     )
 
     @classmethod

@@ -46,6 +46,7 @@ from glassnet.network import Init, Network, NetworkDocument
 from glassnet.optim import Adam
 from glassnet.reading import DataError, DataNote
 from glassnet.records import EpochRecord, FeatureEffect, FeatureEffects, TrainingHistory
+from glassnet.rows import RowPart, RowReport, unique_labels
 from glassnet.rules import non_negative_int, one_of, open_fraction, positive_int
 from glassnet.selection import CANDIDATES, LINEAR, Candidate, Selection, choose, too_few, unchosen
 from glassnet.settings import TrainingOptions, TrainingSettings
@@ -295,6 +296,8 @@ class _Fitted:
     """The feature columns of the rows it learned from, which effects describe unless given others."""
     selection: Selection | None = None
     """How the network came to be; ``None`` for a model loaded from a version 1 bundle."""
+    targets: pd.Series | None = None
+    """Their target column, as the table gave it."""
 
 
 @dataclass
@@ -553,6 +556,7 @@ class TabularModel:
         validation: pd.DataFrame | CheckedRows | None = None,
         classes_from: pd.DataFrame | CheckedRows | None = None,
         callbacks: Sequence[Callback] = (),
+        keep_rows: bool | None = None,
     ) -> TrainingHistory:
         """Learn the encodings from ``frame`` (n, columns), build the network and train it.
 
@@ -581,6 +585,10 @@ class TabularModel:
             model is built (it can already predict), of each epoch's record as it is made, between
             epochs, and at the end. `WriteCheckpoints` writes a `TabularCheckpoint` that `resume`
             goes on from, to the same bits.
+        keep_rows : bool, optional
+            `TrainingSettings.keep_rows` for this fit (``None``: the model's ``training``): measure every row,
+            for `row_report`. Its rows must then have an index label each; a model that chooses its network
+            refuses it (the measures follow one network's training).
 
         Returns
         -------
@@ -596,15 +604,17 @@ class TabularModel:
         """
         columns = feature_columns(frame, target, drop)
         used = [*columns, target]
-        refused = [
-            name for name, given in (("validation", validation is not None), ("callbacks", bool(callbacks))) if given
-        ]
+        asked = {"validation": validation is not None, "callbacks": bool(callbacks), "keep_rows": bool(keep_rows)}
+        refused = [name for name, given in asked.items() if given]
         if self.chooses and refused:
             raise ValueError(
                 f"{' and '.join(refused)}: a model that chooses its network trains several networks, which this "
                 "follows one of; expected it left out, or a network given (hidden=..., activation=...)"
             )
         rows = self._rows_to_learn(frame, {"features": columns, "target": [target]}, "frame")
+        training = self.training if keep_rows is None else TrainingSettings.of(self.training, keep_rows=keep_rows)
+        if training.keep_rows:
+            unique_labels(rows.frame.index, "frame")
         held_out = None
         if validation is not None:
             given = _frame(validation, "validation")
@@ -647,8 +657,9 @@ class TabularModel:
             seed=self.seed,
         )
         X, y, watched = self._learning_and_watched_rows(features, X, y, held_out, held_out_y)
-        run = TrainingRun(network, X, y, self.training, validation_data=watched)
-        self._fitted = _Fitted(features, target_encoding, network, run.history, rows.select(columns), selection)
+        run = TrainingRun(network, X, y, training, validation_data=watched)
+        fitted_rows, targets = rows.select(columns), rows.frame[target]
+        self._fitted = _Fitted(features, target_encoding, network, run.history, fitted_rows, selection, targets)
         watched_rows = None if held_out is None else held_out.frame[used]
         return self._train(_Training(run, target, list(drop), rows.frame[used], watched_rows), hooks)
 
@@ -674,11 +685,15 @@ class TabularModel:
         the validation frame (its target encoded as ``held_out_y``), or with ``patience`` the part carved from
         the rows (seeded)."""
         if self.training.patience is not None:
-            learn, carved = split_rows(len(X), self.validation_fraction, seed=self.seed, name="validation_fraction")
+            learn, carved = self._carved(len(X))
             return X[learn], y[learn], (X[carved], y[carved])
         if held_out is None or held_out_y is None:
             return X, y, None
         return X, y, (features.transform(held_out, unseen="zero", name="validation"), held_out_y)
+
+    def _carved(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Of ``n`` rows, the positions learned from and those carved out for ``patience`` (seeded)."""
+        return split_rows(n, self.validation_fraction, seed=self.seed, name="validation_fraction")
 
     def _train(self, training: _Training, callbacks: list[Callback]) -> TrainingHistory:
         """Advance ``training.run`` to its end, calling each of ``callbacks``' hooks in turn, and close every callback
@@ -778,7 +793,13 @@ class TabularModel:
         columns = used[:-1]
         selection = model._unchosen(len(rows.frame))
         model._fitted = _Fitted(
-            document.features, document.target_encoding, run.network, run.history, rows.select(columns), selection
+            document.features,
+            document.target_encoding,
+            run.network,
+            run.history,
+            rows.select(columns),
+            selection,
+            rows.frame[column],
         )
         model._train(_Training(run, document.target, document.drop, *tables, known=given), hooks)
         return model
@@ -949,6 +970,40 @@ class TabularModel:
                 )
             )
         return FeatureEffects(target=fitted.target.column, output=outputs, features=summaries)
+
+    # ----- which rows are wrong -----------------------------------------------
+
+    def row_report(self) -> RowReport:
+        """What training said about every row the model learned from, in the table's own terms (`RowReport`):
+        under the frame's index labels, the given target, the prediction, the measures the run kept, a score,
+        a rank and whether the row is a suspect. With ``patience`` the rows carved out to stop on are in it too,
+        marked ``held_out``, measured by the network that never trained on them; a ``validation`` frame's rows
+        are not (they are not the frame's).
+
+        Needs a fit with ``keep_rows=True`` (`TrainingSettings.keep_rows`).
+        """
+        fitted = self._state()
+        measures = fitted.history.rows
+        if measures is None or fitted.rows is None or fitted.targets is None:
+            raise ValueError(
+                "row_report: this model kept no measures of its rows; fit it with keep_rows=True "
+                "(model.fit(frame, target, keep_rows=True), or TabularModel(..., keep_rows=True))"
+            )
+        checked, given = fitted.rows, fitted.targets
+        predicted = _decoded(fitted.network, fitted.target, fitted.features.transform(checked))
+        rows = checked.frame
+        parts = []
+        watched = fitted.history.val_rows
+        if self.training.patience is not None and watched is not None:
+            learn, carved = self._carved(len(rows))
+            parts = [
+                RowPart(rows.iloc[learn], given.iloc[learn], predicted[learn], measures, held_out=False),
+                RowPart(rows.iloc[carved], given.iloc[carved], predicted[carved], watched, held_out=True),
+            ]
+        else:
+            parts = [RowPart(rows, given, predicted, measures, held_out=False)]
+        scale = 1.0 if fitted.target.scaler is None else float(fitted.target.scaler.scale[0])
+        return RowReport.of(fitted.target.column, fitted.target.task, parts, scale)
 
     # ----- files -------------------------------------------------------------
 

@@ -137,7 +137,7 @@ class TrainingRun:
             stop = min(self.epochs_done + positive_int(epochs, "epochs"), stop)
         if self.finished:
             return self.history
-        workspace = Workspace(self.network, self.data, self.settings.batch_size)
+        workspace = Workspace(self.network, self.data, self.settings.batch_size, keep_rows=self.settings.keep_rows)
         if self.epochs_done == 0 and self.history.initial_loss is None:  # a resumed run has it from its checkpoint
             start = fresh_loss(self.data, self.settings, workspace)
             self.history.initial_loss = start if math.isfinite(start) else None
@@ -149,6 +149,7 @@ class TrainingRun:
             self.epochs_done = epoch
             if record is not None:
                 self.history.records.append(record)
+                self._count_rows(workspace)
                 if verbose:
                     print(_record_line(record), flush=True)
                 if on_record is not None:
@@ -160,6 +161,14 @@ class TrainingRun:
         if self.finished and self._best_parameters is not None and self.history.best_epoch is not None:
             np.copyto(self.network.parameter_vector, self._best_parameters)
         return self.history
+
+    def _count_rows(self, workspace: Workspace) -> None:
+        """With ``keep_rows``, count the recorded epoch's per-row losses and margins in the history's measures."""
+        history = self.history
+        if workspace.row_losses is not None:
+            history.rows = workspace.row_losses.counted(history.rows, workspace.shuffled_order)
+        if workspace.val_row_losses is not None:
+            history.val_rows = workspace.val_row_losses.counted(history.val_rows, None)
 
     def _patience_says_stop(self, record: EpochRecord) -> bool:
         """Track the best validation loss; with patience, say when it has not improved for long enough."""
@@ -257,6 +266,15 @@ class TrainingRun:
         # taken from it, not from the file (older files have no scales; an edited one would mislead the diagnosis)
         of_data = {"baseline_loss": run.history.baseline_loss, "input_scales": run.history.input_scales}
         run.history = checkpoint.history.model_copy(deep=True, update=of_data)
+        watched = 0 if run.data.validation is None else run.data.validation[0].shape[0]
+        for name, measures, rows in (
+            ("rows", run.history.rows, len(run.data.X)),
+            ("val_rows", run.history.val_rows, watched),
+        ):
+            if measures is not None and len(measures) != rows:
+                raise ValueError(
+                    f"{source}: history.{name}: expected a measure per row of the data ({rows}), got {len(measures)}"
+                )
         run._best_val_loss = math.inf if checkpoint.best_val_loss is None else checkpoint.best_val_loss
         if run._best_parameters is not None and checkpoint.best_parameters is not None:
             np.copyto(run._best_parameters, checkpoint.best_parameters)

@@ -116,6 +116,10 @@ def test_quick_benchmark_prints_its_tables_and_exits_0(tmp_path: Path) -> None:
         list(CONFIGS),
     ]
 
+    headers, rows = table_with(out, "keep_rows ms", "keep_rows cost")  # what keep_rows=True adds, against +10%
+    assert [row[0] for row in rows] == list(CONFIGS)
+    assert all(row[headers.index("target")] == "<= 10%" and row[-1] in ("yes", "no") for row in rows)
+
     summary = re.search(r"targets met: (\d+)/(\d+) \(alone (\d+)/(\d+), interleaved (\d+)/(\d+)\)", out)
     assert summary is not None
     met, total, alone_met, alone_total, shared_met, shared_total = map(int, summary.groups())
@@ -264,3 +268,23 @@ def test_quick_tables_benchmark_prints_every_model_on_its_tables_and_the_verdict
     assert len(verdicts) == 5 and all(row[3] in ("yes", "no") for row in verdicts)
     met = sum(row[3] == "yes" for row in verdicts)
     assert out.rstrip().endswith(f"targets met: {met}/5")
+
+
+def test_quick_rows_benchmark_prints_its_three_tables_and_exits_0() -> None:
+    """`bench/rows.py --quick`: glassnet's row report against cleanlab's three anchors and a 5-fold Ridge."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "rows.py"), "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    ranking = table_with(result.stdout, "glassnet p@k", "LogisticRegression p@k", "MLPClassifier p@k")
+    flagged = table_with(result.stdout, "glassnet F1", "LogisticRegression F1")
+    shifted = table_with(result.stdout, "glassnet p@k", "Ridge p@k")
+    assert [row[0] for row in ranking[1]] == [row[0] for row in flagged[1]] == ["iris", "mean"]
+    for headers, rows in (ranking, flagged, shifted):
+        scores = [at for at, name in enumerate(headers) if name.endswith((" p@k", " F1")) and " - " not in name]
+        assert scores and all(0 <= number(row[at]) <= 1 for row in rows for at in scores)

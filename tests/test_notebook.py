@@ -19,7 +19,7 @@ from nbclient import NotebookClient
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = REPO_ROOT / "train.ipynb"
-MIN_PLOTS = 11
+MIN_PLOTS = 12
 
 
 def read_notebook() -> Any:
@@ -152,6 +152,20 @@ def test_what_a_nonlinear_network_learned(executed: Any) -> None:
     ]
     assert [claim for claim in claims if f"{claim}: True" not in printed] == []
     assert re.search(r"^GradientRecord\(loss=[\d.]+, 3 layers .*: 4x256 .*, 256x256 .*, 256x3 .*\)$", printed, re.M)
+
+
+def test_the_flipped_labels_are_found_and_dropping_them_helps(executed: Any) -> None:
+    printed = stream_text(executed)
+    found = re.search(
+        r"^suspects: (\d+); truly flipped among them: (\d+) \(\d+%\); flips found: \d+ of (\d+)$", printed, re.M
+    )
+    assert found is not None
+    suspects, caught, flipped = map(int, found.groups())
+    assert caught / suspects >= 0.8 and caught / flipped >= 0.8, "the suspects are mostly the flipped rows, and most"
+    assert "test accuracy up after dropping the suspects: True" in printed
+    assert re.search(
+        r"^row \d+: given '\w+', but over 200 recorded epochs the network put another label", printed, re.M
+    )
 
 
 def test_every_plot_is_drawn(executed: Any) -> None:

@@ -42,6 +42,7 @@ def test_the_package_holds_the_rooms_of_the_design() -> None:
     rooms |= {"cli.options", "cli.resume", "cli.report", "cli.run"}
     rooms |= {"upgrades"}
     rooms |= {"selection"}
+    rooms |= {"rows"}
     assert {name.removeprefix("glassnet.") for name in MODULES} == rooms
 
 
@@ -237,7 +238,7 @@ def test_the_modules_import_downwards_only() -> None:
         "step",
     ]
     order += ["network", "settings", "epochs", "checkpoints"]
-    order += ["training", "callbacks", "reading", "tables", "encoding", "data", "selection", "tabular"]
+    order += ["training", "callbacks", "reading", "tables", "encoding", "data", "selection", "rows", "tabular"]
     order += ["cli.options", "cli.resume", "cli.report", "cli.run", "cli", "export", "sklearn"]
     assert sorted(order) == sorted(name.removeprefix("glassnet.") for name in MODULES)
     for position, name in enumerate(order):

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from glassnet import SGD, Adam, Momentum, Network, TabularModel, TrainingRun, TrainingSettings, cli, get_data
 from glassnet.optim import OPTIMIZERS
-from glassnet.rules import NumberRule, OptionalRule, Settings, first_error, positive_int, rule_of
+from glassnet.rules import FlagRule, NumberRule, OptionalRule, Settings, first_error, flag, positive_int, rule_of
 
 X, Y = get_data(40, seed=3)
 
@@ -180,11 +180,12 @@ def test_settings_take_numpy_numbers_as_the_python_numbers_they_hold() -> None:
 def _number_fields(model: type[BaseModel]) -> list[str]:
     """The fields of ``model`` that hold a number (or ``None``)."""
     numbers = {int, float}
-    return [
-        name
-        for name, field in model.model_fields.items()
-        if field.annotation in numbers or set(typing.get_args(field.annotation)) - {type(None)} <= numbers
-    ]
+
+    def holds_numbers(annotation: object) -> bool:
+        members = set(typing.get_args(annotation)) - {type(None)}
+        return annotation in numbers or (bool(members) and members <= numbers)
+
+    return [name for name, field in model.model_fields.items() if holds_numbers(field.annotation)]
 
 
 @pytest.mark.parametrize("model", [TrainingSettings, *OPTIMIZERS.values()], ids=lambda model: model.__name__)
@@ -195,6 +196,15 @@ def test_every_number_setting_is_declared_with_one_rule_and_nothing_else(model: 
         rule = rule_of(model, name)
         assert isinstance(rule, NumberRule | OptionalRule)
         assert model.model_fields[name].metadata == [rule], f"{model.__name__}.{name}: a second declaration"
+
+
+def test_a_flag_setting_is_declared_with_the_flag_rule_and_nothing_else() -> None:
+    assert TrainingSettings.model_fields["keep_rows"].metadata == [flag]
+    assert isinstance(flag, FlagRule)
+    with pytest.raises(TypeError, match=r"^keep_rows: expected True or False, got 1$"):
+        TrainingSettings(keep_rows=1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^keep_rows: expected True or False, got 1$"):
+        TrainingSettings.of(keep_rows=1)  # type: ignore[arg-type]
 
 
 def test_the_command_line_parses_each_setting_with_its_declared_rule() -> None:
