@@ -27,7 +27,7 @@ def test_every_option_of_a_training_run_has_one_role_in_the_table() -> None:
 def test_the_lists_of_options_are_read_from_the_table_in_its_order() -> None:
     assert options.MODEL_OPTIONS == ("task", "hidden", "activation", "seed", "missing")
     assert options.RUN_OPTIONS[: len(options.MODEL_OPTIONS)] == options.MODEL_OPTIONS
-    assert options.WRITTEN_OPTIONS == ("save", "report", "plot", "effects", "trace", "checkpoint")
+    assert options.WRITTEN_OPTIONS == ("save", "report", "plot", "effects", "rows", "rows_plot", "trace", "checkpoint")
     assert (*options.WRITTEN_OPTIONS, "checkpoint_every", "gradients") == options.OUTPUT_OPTIONS
     assert set(options.OPTIONS) >= options.NEWER_OPTIONS
 
@@ -36,7 +36,7 @@ ALL_OPTIONS = [
     *("--epochs", "--learning-rate", "--hidden", "--activation", "--task", "--optimizer", "--batch-size", "--l2"),
     *("--samples", "--seed", "--print-every", "--csv", "--target", "--test-fraction", "--save", "--model"),
     *("--predict", "--output", "--report", "--plot", "--effects", "--drop", "--patience", "--unseen"),
-    *("--gradients", "--trace", "--checkpoint", "--checkpoint-every", "--resume"),
+    *("--gradients", "--trace", "--checkpoint", "--checkpoint-every", "--resume", "--rows", "--rows-plot"),
 ]
 
 

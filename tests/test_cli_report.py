@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from test_cli import github_table, loss_table_epochs, read_report, run_ok
+from test_cli import run as cli_run
 
 from glassnet import TrainingHistory, cli
 
@@ -94,3 +95,57 @@ def test_trace_writes_the_history_with_full_gradients_every_print_every(tmp_path
     assert sorted(history.kept_gradients()) == [1, 10, 20, 25]
     assert [layer.weights.shape for layer in history.kept_gradients()[10].layers] == [(4, 10), (10, 25), (25, 1)]
     assert f"with the full gradients of 4 epochs, to {trace}" in stdout
+
+
+def flipped_csv(tmp_path: Path, n: int = 240, flips: int = 24) -> tuple[Path, set[int]]:
+    """A two-class table whose label is the sign of a linear score, with ``flips`` labels changed, and the index
+    labels (file positions) of the rows changed."""
+    rng = np.random.default_rng(7)
+    table = pd.DataFrame(rng.normal(size=(n, 4)), columns=["a", "b", "c", "d"])
+    table["label"] = np.where(table["a"] + 0.5 * table["b"] - table["c"] > 0, "yes", "no")
+    flipped = rng.choice(n, flips, replace=False)
+    table.loc[flipped, "label"] = np.where(table.loc[flipped, "label"] == "yes", "no", "yes")
+    table.to_csv(tmp_path / "flipped.csv", index=False)
+    return tmp_path / "flipped.csv", set(flipped.tolist())
+
+
+def test_rows_writes_every_training_row_most_suspect_first_and_prints_the_ten_first(tmp_path: Path) -> None:
+    csv, flipped = flipped_csv(tmp_path)
+    rows, plot = tmp_path / "rows.csv", tmp_path / "rows.png"
+    argv = ["--csv", str(csv), "--target", "label", "--task", "binary", "--rows", str(rows), "--rows-plot", str(plot)]
+    stdout = run_ok(argv)
+    assert "nothing chosen: training settings were given" not in stdout  # --rows follows one network: no choice
+    assert "the 10 most suspect training rows (RowReport('label': 192 rows" in stdout
+    report = pd.read_csv(rows, index_col=0)
+    assert list(report.columns[:5]) == ["a", "b", "c", "d", "label"]  # the user's columns first, then the measures
+    assert {"prediction", "mean_loss", "mean_margin", "score", "rank", "suspect", "reason"} <= set(report.columns)
+    assert len(report) == 192 and report["rank"].tolist() == list(range(1, 193))
+    assert report["score"].is_monotonic_decreasing
+    train_flipped = flipped & set(report.index)
+    top = set(report.index[: len(train_flipped)])
+    assert len(top & train_flipped) >= 0.7 * len(train_flipped)  # the changed labels come first
+    printed = [int(line.split()[1]) for line in stdout.split("most suspect training rows")[1].splitlines()[3:13]]
+    assert printed == report.index[:10].tolist()
+    assert plot.read_bytes().startswith(b"\x89PNG")
+
+
+def test_rows_on_a_resumed_run_that_kept_no_rows_is_refused_before_training(tmp_path: Path) -> None:
+    csv, _ = flipped_csv(tmp_path, n=80, flips=8)
+    checkpoint = tmp_path / "run.json"
+    run_ok(
+        ["--csv", str(csv), "--target", "label", "--task", "binary", "--epochs", "4", "--checkpoint", str(checkpoint)]
+    )
+    code, _ = cli_run(["--resume", str(checkpoint), "--rows", str(tmp_path / "rows.csv")])
+    assert code == 1 and not (tmp_path / "rows.csv").exists()
+
+
+def test_a_table_run_chooses_its_network_unless_an_option_pins_one(tmp_path: Path) -> None:
+    csv, _ = flipped_csv(tmp_path, n=120, flips=0)
+    report = tmp_path / "report.json"
+    chosen = run_ok(["--csv", str(csv), "--target", "label", "--task", "binary", "--report", str(report)])
+    assert "the network chosen on the training rows" in chosen.splitlines()[0]
+    assert re.search(r"^linear +hidden \[10, 25\] identity", chosen, flags=re.MULTILINE)
+    assert re.search(r"^relu average +hidden \[64, 64\] relu", chosen, flags=re.MULTILINE)
+    assert read_report(report)["selection"]["folds"] == 3
+    pinned = run_ok(["--csv", str(csv), "--target", "label", "--task", "binary", "--hidden", "4"])
+    assert pinned.splitlines()[1] == "nothing chosen: the network was given; trained hidden [4] identity as told"

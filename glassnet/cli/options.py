@@ -52,6 +52,8 @@ OPTIONS: dict[str, Role] = {
     "report": "written",
     "plot": "written",
     "effects": "written",
+    "rows": "written",
+    "rows_plot": "written",
     "trace": "written",
     "checkpoint": "written",
     "checkpoint_every": "shown",
@@ -77,10 +79,13 @@ OUTPUT_OPTIONS = options("written", "shown")
 """The options that only say what to write or show: given again with --resume, they replace the checkpoint's."""
 WRITTEN_OPTIONS = options("written")
 """The files a training run writes: each must differ from every other one and from every input."""
-PINNING_OPTIONS = frozenset({"hidden", "activation", *TRAINING_OPTIONS, "checkpoint", "trace", "gradients"})
-"""The options that follow one network (its layers, its training, its epochs' checkpoints, traces and gradient
-columns): given any, a run on a ``--csv`` table trains the network they describe and chooses none."""
-NEWER_OPTIONS = frozenset({"effects"})
+PINNING_OPTIONS = frozenset(
+    {"hidden", "activation", *TRAINING_OPTIONS, "checkpoint", "trace", "gradients", "rows", "rows_plot"}
+)
+"""The options that follow one network (its layers, its training, its epochs' checkpoints, traces, gradient
+columns and measures of every row): given any, a run on a ``--csv`` table trains the network they describe
+and chooses none."""
+NEWER_OPTIONS = frozenset({"effects", "rows", "rows_plot"})
 """The output options a checkpoint written before them lacks, read as not asking."""
 
 _MODEL_DEFAULTS = {
@@ -261,6 +266,13 @@ def build_parser() -> argparse.ArgumentParser:
     files.add_argument(
         "--effects", type=Path, help="write a PNG of each numeric feature's local effect against its value"
     )
+    files.add_argument(
+        "--rows",
+        type=Path,
+        help="write what training said about every training row as CSV (your columns, then the measures, most "
+        "suspect first) and print the ten most suspect",
+    )
+    files.add_argument("--rows-plot", type=Path, help="write a PNG of the rows' map: confidence against variability")
     files.add_argument(
         "--trace", type=Path, help="write the training history as JSON, with full gradients every --print-every epochs"
     )

@@ -30,6 +30,7 @@ from glassnet.diagnosis import Diagnosis
 from glassnet.files import write_atomically
 from glassnet.reading import DataError, DataNote
 from glassnet.records import EpochRecord, FeatureEffects, TrainingHistory
+from glassnet.rows import RowReport
 from glassnet.tables import CheckedRows
 from glassnet.tabular import TabularCheckpoint, TabularModel
 
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 SHOWN_ROWS = 5
+SUSPECTS_SHOWN = 10
+"""The most suspect training rows printed when ``--rows`` or ``--rows-plot`` asks for the report: one screen."""
 LEARNED = "what the network learned"
 
 
@@ -225,6 +228,14 @@ def loss_plot(history: TrainingHistory, loss_name: str, validation: str) -> byte
     return png(axes.figure)  # type: ignore[arg-type]
 
 
+def rows_plot(rows: RowReport) -> bytes:
+    """A PNG of the rows' map (`glassnet.rows.RowReport.plot`): confidence against variability, suspects marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    return png(rows.plot().figure)  # type: ignore[arg-type]
+
+
 def effects_plot(model: TabularModel, rows: pd.DataFrame, housing: bool) -> bytes:
     """A PNG with a panel per numeric feature: each of ``rows``' local effect against its value (per class
     for classifiers), with the true dollars per unit as a line on the housing data."""
@@ -353,7 +364,10 @@ def report_training(args: argparse.Namespace, model: TabularModel, split: Split,
     else:
         show_effects(effects, housing=args.csv is None and args.task == "regression", out=out)
     show_diagnosis(model.history.diagnose(held_out=watched(args)), args.gradients, out)
-    write_outputs(args, model, report, split.train.frame, out)
+    rows = None if args.rows is None and args.rows_plot is None else model.row_report()
+    if rows is not None:
+        print(f"\nthe {SUSPECTS_SHOWN} most suspect training rows ({rows!r})\n{rows.table(SUSPECTS_SHOWN)}", file=out)
+    write_outputs(args, model, report, split.train.frame, rows, out)
 
 
 def write_outputs(
@@ -361,10 +375,12 @@ def write_outputs(
     model: TabularModel,
     report: dict[str, dict[str, float]],
     train_part: pd.DataFrame,
+    rows: RowReport | None,
     out: TextIO,
 ) -> None:
     """The files asked for: the bundle, the metrics, the loss curves, the local effects, the history with its
-    gradients. ``train_part`` are the training rows, whose local effects ``--effects`` draws."""
+    gradients, the report of every row and its map. ``train_part`` are the training rows, whose local effects
+    ``--effects`` draws; ``rows`` their `RowReport`, when ``--rows`` or ``--rows-plot`` asks for it."""
     history = model.history
     training = {
         "epochs": history.records[-1].epoch,
@@ -386,6 +402,12 @@ def write_outputs(
         write_atomically(args.trace, history.model_dump_json(), name="--trace")
         kept = len(history.kept_gradients())
         print(f"wrote the training history, with the full gradients of {kept} epochs, to {args.trace}", file=out)
+    if args.rows is not None and rows is not None:
+        write_atomically(args.rows, rows.to_frame().to_csv(), name="--rows")
+        print(f"wrote the report of every training row to {args.rows}", file=out)
+    if args.rows_plot is not None and rows is not None:
+        write_atomically(args.rows_plot, rows_plot(rows), name="--rows-plot")
+        print(f"wrote the map of the rows to {args.rows_plot}", file=out)
     if args.effects is not None:  # last: a table whose effects cannot be drawn has had every other file written
         picture = effects_plot(model, train_part, housing=args.csv is None)
         write_atomically(args.effects, picture, name="--effects")

@@ -227,6 +227,12 @@ def resumed(args: argparse.Namespace) -> tuple[argparse.Namespace, TabularCheckp
             f"--resume {args.resume}: a resumed run keeps the settings it started with; changed: {', '.join(changed)}"
         )
     merged = {name: getattr(args, name) if name in args.given else recorded[name] for name in recorded}
+    asked = [f"--{name.replace('_', '-')}" for name in ("rows", "rows_plot") if merged.get(name) is not None]
+    if asked and not checkpoint.run.settings.keep_rows:
+        raise ValueError(
+            f"--resume {args.resume}: {' and '.join(asked)}: expected a run that kept its rows' measures from its "
+            "start, got one that did not; start a new run with them"
+        )
     return argparse.Namespace(**{**vars(args), **merged}), checkpoint
 
 

@@ -220,6 +220,7 @@ def train(args: argparse.Namespace, out: TextIO) -> None:
             callbacks = [*writer, progress, interrupts, TrainingPrinter(args, split, checkpoint, out)]
             validation = None if args.patience is not None else split.test  # patience stops on rows carved for it
             kept = args.print_every if args.trace is not None else None  # an output option: on resume too
+            keeps_rows = args.rows is not None or args.rows_plot is not None  # measures only: the same bits
             if checkpoint is not None:
                 model = TabularModel.resume(
                     checkpoint,
@@ -239,7 +240,9 @@ def train(args: argparse.Namespace, out: TextIO) -> None:
                 training = {name: getattr(args, name) for name in TRAINING_OPTIONS}
                 model = TabularModel(
                     **{name: getattr(args, name) for name in MODEL_OPTIONS},
-                    settings=TrainingSettings.of(TABULAR_TRAINING, **training, keep_gradients=kept),
+                    settings=TrainingSettings.of(
+                        TABULAR_TRAINING, **training, keep_gradients=kept, keep_rows=keeps_rows
+                    ),
                 )
                 classes_from = split.test if args.patience is not None else None  # else the test rows are watched
                 model.fit(
