@@ -21,14 +21,23 @@ from glassnet import Network, TrainingHistory, cli
 CHECKPOINTED = ["--samples", "1000", "--epochs", "300", "--batch-size", "32", "--print-every", "50"]
 
 
-def test_a_run_killed_after_a_checkpoint_resumes_to_the_same_bytes(tmp_path: Path) -> None:
-    """SIGKILL once a checkpoint is on disk; --resume ends with the bundle and report of an unbroken run."""
+@pytest.mark.parametrize("rows", [False, True], ids=["", "with every row's measures"])
+def test_a_run_killed_after_a_checkpoint_resumes_to_the_same_bytes(tmp_path: Path, rows: bool) -> None:
+    """SIGKILL once a checkpoint is on disk; --resume ends with the bundle and report of an unbroken run (and,
+    with --rows, the same report of every row: the running means are in the checkpoint)."""
     whole = tmp_path / "whole"
     whole.mkdir()
-    run_ok([*CHECKPOINTED, "--save", str(whole / "model.json"), "--report", str(whole / "report.json")])
+
+    def measured(folder: Path) -> list[str]:
+        return ["--rows", str(folder / "rows.csv")] if rows else []
+
+    run_ok(
+        [*CHECKPOINTED, "--save", str(whole / "model.json"), "--report", str(whole / "report.json")] + measured(whole)
+    )
 
     checkpoint, model, report = tmp_path / "run.json", tmp_path / "model.json", tmp_path / "report.json"
     argv = [*CHECKPOINTED, "--checkpoint", str(checkpoint), "--save", str(model), "--report", str(report)]
+    argv += measured(tmp_path)
     process = subprocess.Popen([sys.executable, "train.py", *argv], cwd=ROOT, stdout=subprocess.DEVNULL)
     try:
         while not checkpoint.exists() and process.poll() is None:
@@ -48,6 +57,8 @@ def test_a_run_killed_after_a_checkpoint_resumes_to_the_same_bytes(tmp_path: Pat
     assert loss_table_epochs(stdout)[0] > done, "only the epochs that remain run"
     assert model.read_bytes() == (whole / "model.json").read_bytes()
     assert report.read_bytes() == (whole / "report.json").read_bytes()
+    if rows:
+        assert (tmp_path / "rows.csv").read_bytes() == (whole / "rows.csv").read_bytes()
     assert json.loads(checkpoint.read_text())["run"]["epochs_done"] == 300
     assert len(log.read_bytes().splitlines()) == 300 and log.read_bytes().endswith(b"}\n"), "one line per epoch"
 

@@ -49,6 +49,16 @@ from glassnet.network import Init
 from glassnet.optim import OptimizerName
 from glassnet.step import TrainingStep
 
+THOROUGH = os.environ.get("GLASSNET_THOROUGH") == "1"
+"""``GLASSNET_THOROUGH=1 python -m pytest tests/test_hardening.py`` tries three times the examples of each
+property; the suite's own number keeps the whole suite near a minute."""
+
+
+def examples(n: int) -> int:
+    """How many examples a property tries: ``n``, or three times as many when thorough."""
+    return 3 * n if THOROUGH else n
+
+
 FloatArray = npt.NDArray[np.float64]
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -148,7 +158,7 @@ KINK_MARGIN = 1e-3
 NOISE_FLOORS = 100.0
 
 
-@settings(max_examples=1200, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(case=cases(), l2=st.sampled_from([0.0, 0.1, 1.0]))
 def test_gradients_agree_with_central_differences(case: Case, l2: float) -> None:
     net = case.build()
@@ -174,7 +184,7 @@ def test_gradients_agree_with_central_differences(case: Case, l2: float) -> None
             )
 
 
-@settings(max_examples=450, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(case=cases(), data=st.data())
 def test_save_load_is_bit_exact_for_any_finite_parameters(
     case: Case, data: st.DataObject, tmp_path_factory: pytest.TempPathFactory
@@ -210,7 +220,7 @@ COPIERS: dict[str, Callable[[Network], Network]] = {
 }
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(case=cases(), how=st.sampled_from(sorted(COPIERS)), batch_size=st.sampled_from([None, 2]))
 def test_a_copy_is_independent_and_trains_bit_identically(case: Case, how: str, batch_size: int | None) -> None:
     """A copied network trains exactly as the original would, and neither touches the other."""
@@ -245,7 +255,7 @@ def _reject_constant(token: str) -> float:
     raise ValueError(f"non-standard JSON constant {token}")
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(case=cases())
 def test_forward_and_predict_shapes_and_probabilities(case: Case) -> None:
     net = case.build()
@@ -270,7 +280,7 @@ def test_forward_and_predict_shapes_and_probabilities(case: Case) -> None:
         np.testing.assert_array_equal(predicted[clear], (output[clear, 0] > 0.5).astype(np.int64))
 
 
-@settings(max_examples=1200, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(
     case=cases(),
     learning_rate=st.floats(-3, 3).map(lambda exponent: 10.0**exponent),
