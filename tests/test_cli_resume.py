@@ -32,7 +32,7 @@ def test_a_run_killed_after_a_checkpoint_resumes_to_the_same_bytes(tmp_path: Pat
         return ["--rows", str(folder / "rows.csv")] if rows else []
 
     run_ok(
-        [*CHECKPOINTED, "--save", str(whole / "model.json"), "--report", str(whole / "report.json")] + measured(whole)
+        [*CHECKPOINTED, "--save", str(whole / "model.json"), "--report", str(whole / "report.json"), *measured(whole)]
     )
 
     checkpoint, model, report = tmp_path / "run.json", tmp_path / "model.json", tmp_path / "report.json"
