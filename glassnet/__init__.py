@@ -29,7 +29,8 @@ The modules, from the bottom up (each imports only those before it):
 - ``data``: the housing data
 - ``selection``: choosing a table's network on its training rows (`Selection`, `Candidate`)
 - ``rows``: `RowReport`, what training said about every row of a table
-- ``tabular``: `TabularModel` and its bundle
+- ``bundles``: a table model's files, the bundle and the tabular checkpoint
+- ``tabular``: `TabularModel`
 - ``cli``: the command line (``cli.options``, ``cli.resume``, ``cli.report``, ``cli.run``); ``export``, ``sklearn``:
   the bridges to PyTorch, ONNX and scikit-learn
 """
@@ -73,6 +74,7 @@ _ON_FIRST_USE = {"GlassnetClassifier": "glassnet.sklearn", "GlassnetRegressor": 
 
 _MOVED = {
     **dict.fromkeys(("ArrayMaker", "LayerBuffers", "StepBuffers"), "glassnet.buffers"),
+    **dict.fromkeys(("Bundle", "TabularCheckpoint"), "glassnet.bundles"),
     **dict.fromkeys(("DataFingerprint", "RandomState", "TrainingCheckpoint"), "glassnet.checkpoints"),
     "price_bands": "glassnet.data",
     **dict.fromkeys(("TableEncoding", "TargetEncoding", "Task"), "glassnet.encoding"),
@@ -83,7 +85,7 @@ _MOVED = {
     "DataError": "glassnet.reading",
     "InputScales": "glassnet.records",
     "TrainingOptions": "glassnet.settings",
-    **dict.fromkeys(("TABULAR_TRAINING", "Bundle", "NotFittedError", "TabularCheckpoint"), "glassnet.tabular"),
+    **dict.fromkeys(("TABULAR_TRAINING", "NotFittedError"), "glassnet.tabular"),
 }
 """The names the package exported and no longer does, each with the module that holds it: what a user rarely needs
 (the step's buffers, the file formats and their parts, the optimizers' states, the tables' encodings)."""

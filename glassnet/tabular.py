@@ -1,4 +1,4 @@
-"""Tables in, predictions in the table's own terms out: `TabularModel` and its bundle file.
+"""Tables in, predictions in the table's own terms out: `TabularModel`, which writes `glassnet.bundles`' files.
 
     from glassnet import TabularModel
 
@@ -11,8 +11,8 @@
 
 One object owns the path from a raw row to a prediction: the encodings learned from the
 training rows (numbers standardized, text one-hot, labels to integer codes), the network,
-and the decoding of its output into the target's units or labels. `HEADS_BY_TASK` is the
-one rule linking a task to its head; `TargetEncoding` gives the output width and decodes.
+and the decoding of its output into the target's units or labels. `glassnet.bundles.HEADS_BY_TASK`
+is the one rule linking a task to its head; `TargetEncoding` gives the output width and decodes.
 
 Why a module of its own: the network knows nothing of tables and a table's rooms (`glassnet.reading`,
 `glassnet.tables`, `glassnet.encoding`) nothing of networks; this is where the two meet, for the command line
@@ -22,7 +22,6 @@ training) are `glassnet.reading.DataNote` warnings.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import math
 import os
@@ -30,19 +29,19 @@ import warnings
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
-from typing import Any, Literal, Self, Unpack, cast, get_args
+from typing import Any, Literal, Unpack, cast, get_args
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from glassnet.bundles import HEADS_BY_TASK, Bundle, TableFingerprint, TabularCheckpoint, TabularSettings, output_width
 from glassnet.callbacks import Callback
 from glassnet.checkpoints import CheckpointFile, TrainingCheckpoint, read_checkpoint
 from glassnet.encoding import TASKS, TableEncoding, TargetEncoding, Task, Unseen
-from glassnet.files import read_model, register_reader, write_atomically
-from glassnet.fingerprints import Fingerprint, fingerprint_differences
-from glassnet.functions import ACTIVATIONS, Head
-from glassnet.network import Init, Network, NetworkDocument
+from glassnet.files import read_model, write_atomically
+from glassnet.fingerprints import fingerprint_differences
+from glassnet.functions import ACTIVATIONS
+from glassnet.network import Init, Network
 from glassnet.optim import Adam
 from glassnet.reading import DataError, DataNote
 from glassnet.records import EpochRecord, FeatureEffect, FeatureEffects, TrainingHistory
@@ -63,8 +62,6 @@ from glassnet.tables import (
 )
 from glassnet.training import TrainingRun
 
-HEADS_BY_TASK: dict[Task, Head] = {"regression": "identity", "binary": "sigmoid", "multiclass": "softmax"}
-"""The head each task trains with; its loss follows (mean squared error, binary or categorical cross-entropy)."""
 INITS: tuple[str, ...] = get_args(Init)
 VALIDATION_FRACTION = 0.1
 """The share of the training rows that ``patience`` carves out to stop on, unless told otherwise."""
@@ -75,11 +72,6 @@ TABULAR_TRAINING = TrainingSettings(optimizer=Adam())
 defaults, but with Adam. On generated 2,000-row tables of mixed columns, SGD at its default rate for 150
 full-batch epochs ended up to 3.75 points of accuracy short of logistic regression; Adam at its own default
 matches least squares and logistic regression (tests/test_cli.py holds that comparison)."""
-
-
-def _n_outputs(target: TargetEncoding) -> int:
-    """The network's output width for a target: one per class for multiclass, else 1."""
-    return len(target.labels or ()) if target.task == "multiclass" else 1
 
 
 def _decoded(network: Network, target: TargetEncoding, X: np.ndarray) -> np.ndarray:
@@ -112,118 +104,6 @@ def _per_raw_unit(target: TargetEncoding, gradients: np.ndarray, scale: np.ndarr
         np.negative(out[:, 1, :], out=out[:, 0, :])
     else:
         np.divide(gradients, scale, out=out)
-
-
-class Bundle(BaseModel):
-    """Everything needed to turn raw rows into predictions, as one JSON document.
-
-    ``{"format": "glassnet.bundle", "version": 2, "network": ..., "features": ..., "target": ...,
-    "selection": ...}``; its parts must fit together (input width, head and output width for the
-    target's task). ``selection`` is how the network came to be (`glassnet.selection.Selection`).
-    """
-
-    format: Literal["glassnet.bundle"] = "glassnet.bundle"
-    version: Literal[2] = 2
-    network: NetworkDocument
-    features: TableEncoding
-    target: TargetEncoding
-    selection: Selection | None = None
-    """``None`` in a version 1 bundle, written before models chose their network."""
-
-    @model_validator(mode="after")
-    def _parts_agree(self) -> Self:
-        sizes, head, n_outputs = self.network.layer_sizes, HEADS_BY_TASK[self.target.task], _n_outputs(self.target)
-        if sizes[0] != len(self.features.feature_names):
-            raise ValueError(f"network: expected {len(self.features.feature_names)} inputs, got {sizes[0]}")
-        if self.network.head != head or sizes[-1] != n_outputs:
-            raise ValueError(
-                f"network: expected a {head} head with {n_outputs} output(s) for the {self.target.task} target, "
-                f"got a {self.network.head} head with {sizes[-1]}"
-            )
-        return self
-
-
-register_reader(Bundle, "glassnet.TabularModel.load")
-
-
-class TabularSettings(BaseModel):
-    """What a `TabularModel` is, besides how it trains (its run's `TrainingSettings`): as a checkpoint stores it."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    task: Task
-    hidden: list[int]
-    activation: str
-    init: Init
-    validation_fraction: float
-    seed: int
-    missing: Missing = "error"
-    """Absent from an older checkpoint, whose run refused rows with missing values: read as ``"error"``."""
-
-
-class TableFingerprint(Fingerprint):
-    """A table's rows, column names and a SHA-256 of its values, cells and order: enough to tell it from another."""
-
-    rows: int = Field(ge=1)
-    columns: list[str]
-
-    @classmethod
-    def of(cls, frame: pd.DataFrame) -> Self:
-        """The fingerprint of ``frame``'s values (its index aside)."""
-        digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-        digest.update("\0".join(map(str, frame.columns)).encode("utf-8"))
-        return cls(rows=len(frame), columns=list(map(str, frame.columns)), sha256=digest.hexdigest())
-
-    def size(self) -> str:
-        return f"{self.rows:,} rows and columns"
-
-    def size_difference(self, other: Self, name: str) -> str | None:
-        if other.columns != self.columns:
-            return f"{name} has the columns {other.columns}, the checkpoint's had {self.columns}"
-        if other.rows != self.rows:
-            return f"{name} has {other.rows:,} rows, the checkpoint's had {self.rows:,}"
-        return None
-
-
-class TabularCheckpoint(BaseModel):
-    """Everything a `TabularModel`'s training needs to go on, as one JSON document.
-
-    ``{"format": "glassnet.tabular-checkpoint", "version": 2, ...}``: the model's settings,
-    the target and dropped columns, the encodings, fingerprints of the tables it learned from
-    and watched, the `TrainingCheckpoint` of its run (which holds the training settings), and
-    ``extra``: JSON values its caller stored with it (the command line keeps its own options
-    there). Older versions are read in this one's shape (`glassnet.upgrades`).
-    """
-
-    format: Literal["glassnet.tabular-checkpoint"] = "glassnet.tabular-checkpoint"
-    version: Literal[2] = 2
-    settings: TabularSettings
-    target: str
-    drop: list[str]
-    features: TableEncoding
-    target_encoding: TargetEncoding
-    table: TableFingerprint
-    validation: TableFingerprint | None = None
-    run: TrainingCheckpoint
-    extra: dict[str, Any] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _parts_agree(self) -> Self:
-        Bundle(network=self.run.network, features=self.features, target=self.target_encoding)  # the same rules
-        mine, network = self.settings, self.run.network
-        if self.target_encoding.task != mine.task:
-            raise ValueError(
-                f"target_encoding: expected the {mine.task} task of settings, got {self.target_encoding.task}"
-            )
-        if network.layer_sizes[1:-1] != mine.hidden or network.activation != mine.activation:
-            raise ValueError(
-                f"settings and run.network disagree: hidden {mine.hidden} with {mine.activation!r}, "
-                f"but the network has {network.layer_sizes[1:-1]} with {network.activation!r}"
-            )
-        return self
-
-
-register_reader(TabularCheckpoint, "glassnet.TabularModel.resume, or glassnet --resume (python train.py --resume)")
 
 
 def _callbacks(callbacks: Sequence[Callback]) -> list[Callback]:
@@ -644,13 +524,13 @@ class TabularModel:
         )
         selection = self._unchosen(len(X))
         if selection is None:
-            head, n_outputs = HEADS_BY_TASK[self.task], _n_outputs(target_encoding)
+            head, n_outputs = HEADS_BY_TASK[self.task], output_width(target_encoding)
             choice = choose(X, y, head=head, n_outputs=n_outputs, seed=self.seed, candidates=self.candidates)
             chosen = (choice.network, choice.history, rows.select(columns), choice.selection)
             self._fitted = _Fitted(features, target_encoding, *chosen)
             return choice.history
         network = Network(
-            [len(features.feature_names), *self.hidden, _n_outputs(target_encoding)],
+            [len(features.feature_names), *self.hidden, output_width(target_encoding)],
             activation=self.activation,
             head=HEADS_BY_TASK[self.task],
             init=self.init,

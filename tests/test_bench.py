@@ -241,7 +241,7 @@ def test_row_path_follows_a_row_both_ways_in_and_finds_each_check_run_once(capsy
     assert "    tables.usable_rows [rows]" in out and "np.isfinite called by: " in out
     chain = {line.strip().split(" ")[0] for line in out.splitlines() if line.startswith("    ")}
     # work for nothing: hashing the tables with no checkpoint asked for, building the seed's rule at every call
-    assert not chain & {"tabular.TableFingerprint.of", "rules.optional"}
+    assert not chain & {"bundles.TableFingerprint.of", "rules.optional"}
 
 
 def test_quick_tables_benchmark_prints_every_model_on_its_tables_and_the_verdicts() -> None:

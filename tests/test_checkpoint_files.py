@@ -18,9 +18,9 @@ import numpy.typing as npt
 import pytest
 
 from glassnet import Network, TrainingRun, cli, get_data, make_housing
+from glassnet.bundles import TabularCheckpoint
 from glassnet.checkpoints import CheckpointNotSaved, read_checkpoint
 from glassnet.files import InUse
-from glassnet.tabular import TabularCheckpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 ENVIRONMENT = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}

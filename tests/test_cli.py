@@ -21,8 +21,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 
 from glassnet import TRUE_COEFFICIENTS, Network, TrainingHistory, TrainingRun, cli, make_housing, split_rows
+from glassnet.bundles import Bundle
 from glassnet.files import read_model
-from glassnet.tabular import Bundle
 
 ROOT = Path(__file__).resolve().parents[1]
 LEARNED = "what the network learned"

@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 
 from glassnet import cli, make_housing, split_rows
+from glassnet.bundles import TabularCheckpoint
 from glassnet.checkpoints import read_checkpoint
 from glassnet.files import STALE_UNOWNED_SECONDS, temporary_name, write_atomically
-from glassnet.tabular import TabularCheckpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN = [sys.executable, "-c", "import sys; from glassnet.cli import main; sys.exit(main(sys.argv[1:]))"]

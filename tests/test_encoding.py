@@ -15,9 +15,9 @@ from hypothesis.extra.numpy import arrays
 from pydantic import ValidationError
 
 from glassnet import DataNote, Standardizer, TabularModel, encoding, make_housing, read_table, tables
+from glassnet.bundles import Bundle
 from glassnet.encoding import TableEncoding, TargetEncoding
 from glassnet.reading import DataError
-from glassnet.tabular import Bundle
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -1,6 +1,6 @@
 """Fuzzing the model and bundle loaders with hundreds of mutated files.
 
-``Network.load`` and ``glassnet.files.read_model(path, tabular.Bundle)`` (and, for a handful,
+``Network.load`` and ``glassnet.files.read_model(path, bundles.Bundle)`` (and, for a handful,
 ``train.py --model X --predict Y``) must answer every file with either
 
 * a ``ValueError`` (or subclass) whose message names the file, or
@@ -35,8 +35,8 @@ import pandas as pd
 import pytest
 
 from glassnet import Network, cli, make_housing
+from glassnet.bundles import Bundle
 from glassnet.files import read_model
-from glassnet.tabular import Bundle
 
 Json = Any  # a decoded JSON value
 Mutation = Callable[[random.Random, str, Json, Path], bytes]

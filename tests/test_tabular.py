@@ -24,12 +24,12 @@ from glassnet import (
     TrainingDiverged,
     TrainingRun,
     WriteCheckpoints,
+    bundles,
     cli,
     make_housing,
     read_table,
     split_rows,
     tables,
-    tabular,
 )
 from glassnet.reading import DataError
 from glassnet.tabular import NotFittedError
@@ -618,18 +618,18 @@ def test_a_fit_hashes_its_tables_only_for_a_checkpoint(tmp_path: Path, monkeypat
     writes several hashes each table once, as `resume` reads them."""
     frame, target = _housing_like()
     hashed: list[int] = []
-    fingerprint = tabular.TableFingerprint.of
+    fingerprint = bundles.TableFingerprint.of
 
-    def counted(frame: pd.DataFrame) -> tabular.TableFingerprint:
+    def counted(frame: pd.DataFrame) -> bundles.TableFingerprint:
         hashed.append(len(frame))
         return fingerprint(frame)
 
-    monkeypatch.setattr(tabular.TableFingerprint, "of", counted)
+    monkeypatch.setattr(bundles.TableFingerprint, "of", counted)
     TabularModel(epochs=2).fit(frame, target, validation=frame.iloc[:20])
     assert hashed == []
     model = TabularModel(epochs=4)
     model.fit(frame, target, validation=frame.iloc[:20], callbacks=[WriteCheckpoints(tmp_path / "run.json", every=1)])
     assert sorted(hashed) == [20, len(frame)]
-    monkeypatch.setattr(tabular.TableFingerprint, "of", fingerprint)
+    monkeypatch.setattr(bundles.TableFingerprint, "of", fingerprint)
     resumed = TabularModel.resume(tmp_path / "run.json", frame, validation=frame.iloc[:20])
     np.testing.assert_array_equal(resumed.network.parameter_vector, model.network.parameter_vector)

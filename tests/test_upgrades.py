@@ -9,11 +9,11 @@ import pytest
 from pydantic import BaseModel
 
 from glassnet import Network, cli, upgrades
+from glassnet.bundles import Bundle, TabularCheckpoint
 from glassnet.checkpoints import TrainingCheckpoint, read_checkpoint
 from glassnet.files import LOADERS, read_model
 from glassnet.network import NetworkDocument
 from glassnet.optim import Adam, AdamState
-from glassnet.tabular import Bundle, TabularCheckpoint
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RECORDS: dict[str, type[BaseModel]] = {

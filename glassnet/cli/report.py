@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
+from glassnet.bundles import TabularCheckpoint
 from glassnet.callbacks import Callback
 from glassnet.data import TRUE_COEFFICIENTS
 from glassnet.diagnosis import Diagnosis
@@ -32,7 +33,7 @@ from glassnet.reading import DataError, DataNote
 from glassnet.records import EpochRecord, FeatureEffects, TrainingHistory
 from glassnet.rows import RowReport
 from glassnet.tables import CheckedRows
-from glassnet.tabular import TabularCheckpoint, TabularModel
+from glassnet.tabular import TabularModel
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from glassnet.bundles import TabularCheckpoint
 from glassnet.checkpoints import read_checkpoint
 from glassnet.cli.options import (
     COMMAND_LINE_OPTIONS,
@@ -28,7 +29,6 @@ from glassnet.cli.options import (
     WRITTEN_OPTIONS,
 )
 from glassnet.files import WrongFormat
-from glassnet.tabular import TabularCheckpoint
 from glassnet.upgrades import EntryUpgrade, register_entry_upgrade
 
 PATH_OPTIONS = ("csv", *WRITTEN_OPTIONS)

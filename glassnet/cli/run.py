@@ -22,6 +22,7 @@ from typing import Any, Literal, TextIO
 
 from threadpoolctl import threadpool_limits
 
+from glassnet.bundles import TabularCheckpoint
 from glassnet.callbacks import Callback
 from glassnet.checkpoints import CheckpointNotSaved, history_log
 from glassnet.cli.options import (
@@ -42,7 +43,7 @@ from glassnet.records import EpochRecord
 from glassnet.rules import non_negative_int, non_negative_number, positive_int
 from glassnet.settings import TrainingSettings
 from glassnet.tables import split_rows, usable_rows
-from glassnet.tabular import TABULAR_TRAINING, TabularCheckpoint, TabularModel, WriteCheckpoints, feature_columns
+from glassnet.tabular import TABULAR_TRAINING, TabularModel, WriteCheckpoints, feature_columns
 from glassnet.training import TrainingDiverged
 
 
