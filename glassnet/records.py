@@ -557,14 +557,10 @@ class TrainingHistory(_Record):
         """The loss per recorded epoch (train, and ``validation`` when there was some) on a log scale; with
         ``gradients``, each layer's gradient L2 norm instead. Draws on ``ax`` or a new figure's axes; returns them.
 
-        Needs matplotlib (a requirement of glassnet, imported only here).
+        matplotlib is imported only here.
         """
-        try:
-            import matplotlib.pyplot as plt
-        except ImportError as error:
-            raise ImportError(
-                "TrainingHistory.plot needs matplotlib, which is not installed: pip install matplotlib"
-            ) from error
+        import matplotlib.pyplot as plt  # a requirement, imported when a picture is asked for
+
         axes = plt.subplots(figsize=(7, 4))[1] if ax is None else ax
         frame = self.to_frame()
         if gradients:

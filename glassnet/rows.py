@@ -181,14 +181,10 @@ class RowReport:
         over the recorded epochs) against its mean confidence (a classifier's ``confidence``; a regression's
         ``error``, in the target's units), the suspects marked. Draws on ``ax`` or a new figure's axes.
 
-        Needs matplotlib (a requirement of glassnet, imported only here).
+        matplotlib is imported only here.
         """
-        try:
-            import matplotlib.pyplot as plt
-        except ImportError as error:
-            raise ImportError(
-                "RowReport.plot needs matplotlib, which is not installed: pip install matplotlib"
-            ) from error
+        import matplotlib.pyplot as plt  # a requirement, imported when a picture is asked for
+
         axes = plt.subplots(figsize=(6, 4.5))[1] if ax is None else ax
         regression = self.task == "regression"
         height = "error" if regression else "confidence"
