@@ -31,10 +31,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from tabulate import tabulate
 from threadpoolctl import threadpool_limits
 
-from glassnet.epochs import RowLosses
 from glassnet.fields import FloatArray
 from glassnet.functions import Head
-from glassnet.network import Init, Network, check_data
+from glassnet.network import Init, Network
 from glassnet.optim import Adam
 from glassnet.records import TrainingHistory
 from glassnet.settings import TrainingSettings
@@ -279,15 +278,7 @@ def _train_member(
     except TrainingDiverged as error:
         return _Member(network, error.history, diverged=str(error))
     fold_loss = network.loss(X[fold], y[fold]) * len(fold)
-    return _Member(network, history, fold_loss=fold_loss, row_losses=_row_losses(network, X[fold], y[fold]))
-
-
-def _row_losses(network: Network, X: FloatArray, y: np.ndarray) -> FloatArray:
-    """Each row's loss under ``network`` (n,), for rows ``X`` (n, k) and labels ``y``, as training measures it."""
-    X_checked, Y = check_data(network, X, y)
-    rows = RowLosses(network, len(X_checked), len(X_checked))
-    rows.take(network._checked_forward(X_checked), Y, 0)
-    return rows.taken
+    return _Member(network, history, fold_loss=fold_loss, row_losses=network.row_losses(X[fold], y[fold]))
 
 
 def _run(jobs: list[tuple[Any, ...]]) -> list[_Member]:
