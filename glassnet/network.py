@@ -28,7 +28,7 @@ from pydantic import BaseModel, ValidationError, model_validator
 from glassnet.buffers import LayerBuffers, StepBuffers
 from glassnet.fields import FloatArray, float_array
 from glassnet.files import read_model, register_reader, write_atomically
-from glassnet.functions import ACTIVATIONS, HEADS, Activation, Head
+from glassnet.functions import ACTIVATIONS, HEADS, Activation, Head, RowScratch
 from glassnet.layout import ParameterLayout
 from glassnet.optim import state_refusal
 from glassnet.records import (
@@ -392,6 +392,15 @@ class Network:
         if not math.isfinite(loss):
             raise ValueError(f"X, y: the loss overflows float64 ({loss}) for these inputs and labels; scale them")
         return loss
+
+    def row_losses(self, X: npt.ArrayLike, y: npt.ArrayLike) -> FloatArray:
+        """Each row's loss of the head (n,) over ``X`` (n, n_in): the losses `loss` averages (without ``l2``)."""
+        X_checked, Y = check_data(self, X, y)
+        top = self._checked_forward(X_checked).layers[-1]
+        losses = np.empty(X_checked.shape[0])
+        with np.errstate(over="ignore", invalid="ignore"):
+            HEADS[self.head].row_losses(top.z, top.a, Y, RowScratch.of(*Y.shape), losses)
+        return losses
 
     def gradients(self, X: npt.ArrayLike, y: npt.ArrayLike, *, l2: float = 0.0) -> GradientRecord:
         """One backward pass over all of ``X``: the loss and a copy of every layer's gradients."""

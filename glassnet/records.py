@@ -21,6 +21,7 @@ import html
 import itertools
 import math
 from collections.abc import Sequence
+from types import ModuleType
 from typing import TYPE_CHECKING, Annotated, Literal, Self
 
 import numpy as np
@@ -50,6 +51,16 @@ def _layer_table(headers: Sequence[str], rows: Sequence[Sequence[object]], table
 
 def _shape(array: np.ndarray) -> str:
     return "x".join(map(str, array.shape))
+
+
+def pyplot(who: str) -> ModuleType:
+    """matplotlib's pyplot, for ``who`` (``"TrainingHistory.plot"``) to draw with: a requirement of glassnet,
+    imported only when a picture is asked for, and named with the command that installs it when it is missing."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as error:
+        raise ImportError(f"{who} needs matplotlib, which is not installed: pip install matplotlib") from error
+    return plt
 
 
 class _Record(BaseModel):
@@ -557,9 +568,9 @@ class TrainingHistory(_Record):
         """The loss per recorded epoch (train, and ``validation`` when there was some) on a log scale; with
         ``gradients``, each layer's gradient L2 norm instead. Draws on ``ax`` or a new figure's axes; returns them.
 
-        matplotlib is imported only here.
+        Needs matplotlib (`pyplot`).
         """
-        import matplotlib.pyplot as plt  # a requirement, imported when a picture is asked for
+        plt = pyplot("TrainingHistory.plot")
 
         axes = plt.subplots(figsize=(7, 4))[1] if ax is None else ax
         frame = self.to_frame()

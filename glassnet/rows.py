@@ -34,7 +34,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from glassnet.reading import DataError
-from glassnet.records import RowMeasures
+from glassnet.records import RowMeasures, pyplot
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -181,9 +181,9 @@ class RowReport:
         over the recorded epochs) against its mean confidence (a classifier's ``confidence``; a regression's
         ``error``, in the target's units), the suspects marked. Draws on ``ax`` or a new figure's axes.
 
-        matplotlib is imported only here.
+        Needs matplotlib (`glassnet.records.pyplot`).
         """
-        import matplotlib.pyplot as plt  # a requirement, imported when a picture is asked for
+        plt = pyplot("RowReport.plot")
 
         axes = plt.subplots(figsize=(6, 4.5))[1] if ax is None else ax
         regression = self.task == "regression"

@@ -3,7 +3,9 @@
 `choose` cuts the rows it is given (and only those: the caller's test rows never reach it) into
 `FOLDS` folds. Every candidate trains one member per fold, on the other folds, stopped early on
 its own; the candidate's score is its out-of-fold loss, each row's loss under the member that did
-not learn it. The simplest candidate that no later one beats by more than `MARGIN` wins. A winner
+not learn it. The simplest candidate that no later one beats by more than `MARGIN` wins. The
+first members train first: a candidate that clearly loses on the first fold (`CLEARLY`) is
+dropped there, and its other members never train (successive halving). A winner
 with ``refit_epochs`` (the linear network) is refit on all the rows; otherwise the model is the
 average of its members (`average_of`), which between them learned every row given: one `Network`
 whose hidden layers are the members' side by side. Either way predictions, input gradients,
@@ -86,6 +88,13 @@ in half the time."""
 MARGIN = 0.01
 """A later (larger) candidate wins only if its out-of-fold loss is below the best so far by more than this share
 of it: a difference within a percent is within the noise of the folds, and the simpler network is then kept."""
+CLEARLY = 2.0
+"""Standard errors by which a candidate's loss on the first fold must lose to the leader's there, the choice's
+`MARGIN` counted, for the candidate to be dropped before its other members train. The error is that of the
+mean of the rows' paired differences, so a small fold, whose losses scatter, drops nothing unless the gap is
+wide. On housing (a linear truth) the relu members ran 180 to 240 epochs each to lose by 5-11%, four times
+the linear members' time; on ten tables of bench/tables.py, five splits each, no candidate this drops would
+have been chosen."""
 PATIENCE = 10
 """Epochs without a better loss on its fold after which a member stops: scikit-learn's ``n_iter_no_change``."""
 CHECK_EVERY = 5
@@ -222,6 +231,8 @@ class _Member:
     network: Network
     history: TrainingHistory
     fold_loss: float = math.nan
+    row_losses: FloatArray | None = None
+    """(len(fold),) each fold row's loss."""
     diverged: str | None = None
 
 
@@ -266,7 +277,8 @@ def _train_member(
             history = network.fit(X[learn], y[learn], settings=settings, validation_data=(X[fold], y[fold]))
     except TrainingDiverged as error:
         return _Member(network, error.history, diverged=str(error))
-    return _Member(network, history, fold_loss=network.loss(X[fold], y[fold]) * len(fold))
+    fold_loss = network.loss(X[fold], y[fold]) * len(fold)
+    return _Member(network, history, fold_loss=fold_loss, row_losses=network.row_losses(X[fold], y[fold]))
 
 
 def _run(jobs: list[tuple[Any, ...]]) -> list[_Member]:
@@ -289,12 +301,53 @@ class Choice:
     selection: Selection
 
 
-def _score(candidate: Candidate, members: list[_Member], n_rows: int) -> CandidateScore:
-    """``candidate``'s score from its members: their out-of-fold loss, or dropped with the reason."""
+def _lowest(losses: Sequence[float | None]) -> int | None:
+    """Which of ``losses`` (simplest candidate first; ``None``: dropped) the choice picks: the simplest that no
+    later one is below by more than `MARGIN`; ``None`` when all are dropped."""
+    best: int | None = None
+    for i, loss in enumerate(losses):
+        so_far = None if best is None else losses[best]
+        if loss is not None and (so_far is None or loss < so_far * (1 - MARGIN)):
+            best = i
+    return best
+
+
+def _losing_first(candidates: Sequence[Candidate], first: Sequence[_Member]) -> list[str | None]:
+    """Per candidate, from its first member (each on the first fold), why it is dropped there, or ``None``.
+
+    The leader is the one the choice would pick on the fold; a candidate is dropped when its rows' losses
+    lose to the leader's by more than `CLEARLY` standard errors of their paired differences, `MARGIN`
+    counted as the choice counts it (a simpler candidate loses unless the leader is `MARGIN` below it,
+    a larger one unless it is `MARGIN` below the leader).
+    """
+    rows = [member.row_losses if member.diverged is None else None for member in first]
+    rows = [r if r is not None and np.isfinite(r).all() else None for r in rows]
+    leader = _lowest([None if r is None else float(r.mean()) for r in rows])
+    notes: list[str | None] = [None] * len(first)
+    if leader is None:
+        return notes
+    best = rows[leader]
+    for i, losses in enumerate(rows):
+        if losses is None or best is None or i == leader:
+            continue
+        gap = losses * (1 - MARGIN) - best if i < leader else losses - best * (1 - MARGIN)
+        if gap.mean() > CLEARLY * gap.std(ddof=1) / math.sqrt(len(gap)):
+            notes[i] = (
+                f"dropped after fold 1: loss {losses.mean():.4g} there, clearly above {best.mean():.4g} "
+                f"({candidates[leader].name})"
+            )
+    return notes
+
+
+def _score(candidate: Candidate, members: list[_Member], n_rows: int, dropped: str | None) -> CandidateScore:
+    """``candidate``'s score from its members: their out-of-fold loss, or dropped with the reason (``dropped``,
+    when its first member lost)."""
     diverged = next((member.diverged for member in members if member.diverged is not None), None)
     if diverged is not None:
         return CandidateScore(candidate=candidate, note=f"dropped: {diverged}")
     epochs = [member.history.best_epoch or member.history.records[-1].epoch for member in members]
+    if dropped is not None:
+        return CandidateScore(candidate=candidate, epochs=epochs, note=dropped)
     loss = sum(member.fold_loss for member in members) / n_rows
     if not math.isfinite(loss):
         return CandidateScore(candidate=candidate, epochs=epochs, note="dropped: its loss out of fold is not finite")
@@ -311,7 +364,8 @@ def choose(
     candidates: Sequence[Candidate] = CANDIDATES,
 ) -> Choice:
     """Choose among ``candidates`` on encoded rows ``X`` (n, k) and labels ``y`` (the head's format): each one's
-    `FOLDS` members trained fold by fold; the winner refit on all the rows, or its members averaged.
+    `FOLDS` members trained fold by fold, the first ones first (`_losing_first` drops a candidate there); the
+    winner refit on all the rows, or its members averaged.
 
     ``seed`` (``None``: fresh entropy) seeds the folds and each member. At least `MIN_ROWS` rows are
     expected (`too_few` says why below that, and the caller trains the linear network). A
@@ -322,25 +376,28 @@ def choose(
     if seed is None:  # fresh entropy, drawn once: every member's seed follows from it
         seed = int(np.random.default_rng().integers(2**31))
     folds = np.array_split(np.random.default_rng(seed).permutation(n_rows), FOLDS)
-    jobs = [
-        (candidate, member, X, y, fold, head, n_outputs, seed)
-        for candidate in candidates
-        for member, fold in enumerate(folds)
+    first = _run([(candidate, 0, X, y, folds[0], head, n_outputs, seed) for candidate in candidates])
+    dropped = _losing_first(candidates, first)
+    going_on = [i for i, member in enumerate(first) if member.diverged is None and dropped[i] is None]
+    rest = iter(
+        _run([(candidates[i], m, X, y, folds[m], head, n_outputs, seed) for i in going_on for m in range(1, FOLDS)])
+    )
+    by_candidate = [[member] for member in first]
+    for i in going_on:
+        by_candidate[i] += [next(rest) for _ in range(1, FOLDS)]
+    scores = [
+        _score(candidate, members, n_rows, note)
+        for candidate, members, note in zip(candidates, by_candidate, dropped, strict=True)
     ]
-    trained = _run(jobs)
-    by_candidate = [trained[i * FOLDS : (i + 1) * FOLDS] for i in range(len(candidates))]
-    scores = [_score(candidate, members, n_rows) for candidate, members in zip(candidates, by_candidate, strict=True)]
-    best: int | None = None
-    for i, score in enumerate(scores):
-        so_far = None if best is None else scores[best].loss
-        if score.loss is not None and (so_far is None or score.loss < so_far * (1 - MARGIN)):
-            best = i
+    best = _lowest([score.loss for score in scores])
     if best is None:
         raise TrainingDiverged(f"every candidate diverged; {scores[0].note}", by_candidate[0][0].history)
     winner = candidates[best]
     reason = f"chose {winner.name!r} ({winner.describe()}): the lowest loss out of fold"
     if any(score.loss is not None for score in scores[:best]):
         reason += f", more than {MARGIN:.0%} below that of every simpler candidate"
+    elif any(note is not None for note in dropped[:best]):
+        reason += ", every simpler candidate having clearly lost on fold 1"
     reason += "" if winner.refit_epochs is None else f"; refit on all {n_rows:,} rows"
     selection = Selection(chosen=winner, reason=reason, scores=scores, rows=n_rows, folds=FOLDS)
     members = by_candidate[best]

@@ -25,6 +25,7 @@ from glassnet import (
     Adam,
     EpochRecord,
     GradientRecord,
+    Head,
     LayerGradients,
     LayerParams,
     Momentum,
@@ -120,7 +121,7 @@ def random_case(activation: str, head_case: str, depth: int) -> tuple[Network, F
 
 USER_MEMBERS = (
     *("activation", "head", "layer_sizes", "shapes", "loss_name", "n_parameters", "params", "parameter_vector"),
-    *("forward", "predict", "score", "loss", "gradients", "input_gradients", "linear_map"),
+    *("forward", "predict", "score", "loss", "row_losses", "gradients", "input_gradients", "linear_map"),
     *("fit", "optimizer_state", "generator", "save", "load", "to_document", "from_document"),
 )
 """What a user calls on a network: its architecture and parameters, forward, loss and gradients, input
@@ -1511,3 +1512,20 @@ def test_a_linear_model_cannot_learn_xor() -> None:
     net = Network([2, 8, 1], activation="identity", head="sigmoid", seed=0)
     net.fit(XOR_X, XOR_Y, epochs=300, optimizer="adam", learning_rate=0.05)
     assert net.score(XOR_X, XOR_Y) <= 0.75
+
+
+def test_row_losses_are_what_loss_averages_for_every_head() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 3))
+    labels: dict[Head, np.ndarray] = {
+        "identity": rng.normal(size=(30, 2)),
+        "sigmoid": rng.integers(0, 2, size=30),
+        "softmax": rng.integers(0, 4, size=30),
+    }
+    outputs = {"identity": 2, "sigmoid": 1, "softmax": 4}
+    for head, y in labels.items():
+        network = Network([3, 5, outputs[head]], activation="tanh", head=head, seed=1)
+        rows = network.row_losses(X, y)
+        assert rows.shape == (30,) and (rows >= 0).all()
+        assert np.mean(rows) == pytest.approx(network.loss(X, y), rel=1e-12)
+        assert rows[7] == pytest.approx(network.loss(X[7:8], y[7:8]), rel=1e-12)
