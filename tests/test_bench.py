@@ -60,18 +60,17 @@ def number(cell: str) -> float:
     return float(cell.replace(",", "").rstrip("x%"))
 
 
+def quick_run(script: str, *options: str) -> str:
+    """What ``python bench/SCRIPT --quick OPTIONS`` prints, run from the repository; it must exit 0."""
+    command = [sys.executable, str(ROOT / "bench" / script), "--quick", *options]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 def test_quick_benchmark_prints_its_tables_and_exits_0(tmp_path: Path) -> None:
     raw = tmp_path / "bench.json"
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "compare.py"), "--quick", "--json", str(raw)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    out = result.stdout
+    out = quick_run("compare.py", "--json", str(raw))
     assert "glassnet benchmark, " in out and "OPENBLAS_CORETYPE=" in out
     printed_tables = [headers for headers, _ in tables(out)]
     assert all(headers in printed_tables for headers in performance_guide_tables())  # the guide's are these
@@ -245,16 +244,7 @@ def test_row_path_follows_a_row_both_ways_in_and_finds_each_check_run_once(capsy
 
 
 def test_quick_tables_benchmark_prints_every_model_on_its_tables_and_the_verdicts() -> None:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "tables.py"), "--quick"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    out = result.stdout
+    out = quick_run("tables.py")
     assert out.startswith("glassnet tables benchmark, ") and ": python bench/tables.py --quick\n" in out
     headers, rows = table_with(out, "glassnet", "linear", "MLP", "Ridge/LogReg", "HGB", "vs best of linear, MLP")
     assert [row[0] for row in rows] == ["diabetes", "iris", "friedman1"]
@@ -272,18 +262,10 @@ def test_quick_tables_benchmark_prints_every_model_on_its_tables_and_the_verdict
 
 def test_quick_rows_benchmark_prints_its_three_tables_and_exits_0() -> None:
     """`bench/rows.py --quick`: glassnet's row report against cleanlab's three anchors and a 5-fold Ridge."""
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "rows.py"), "--quick"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    ranking = table_with(result.stdout, "glassnet p@k", "LogisticRegression p@k", "MLPClassifier p@k")
-    flagged = table_with(result.stdout, "glassnet F1", "LogisticRegression F1")
-    shifted = table_with(result.stdout, "glassnet p@k", "Ridge p@k")
+    out = quick_run("rows.py")
+    ranking = table_with(out, "glassnet p@k", "LogisticRegression p@k", "MLPClassifier p@k")
+    flagged = table_with(out, "glassnet F1", "LogisticRegression F1")
+    shifted = table_with(out, "glassnet p@k", "Ridge p@k")
     assert [row[0] for row in ranking[1]] == [row[0] for row in flagged[1]] == ["iris", "mean"]
     for headers, rows in (ranking, flagged, shifted):
         scores = [at for at, name in enumerate(headers) if name.endswith((" p@k", " F1")) and " - " not in name]
