@@ -75,6 +75,7 @@ class TrainingSettings(Settings):
     optimizer: SavedOptimizer | Annotated[Optimizer, PlainValidator(_custom_optimizer)] = Field(
         default=SGD(),  # the textbook rule, with the fewest settings: what a reader follows by hand
         description="the update rule and its settings, learning rate included",
+        union_mode="left_to_right",  # a built-in optimizer (or its document) first, and only then one of your own
     )
     batch_size: OptionalPositiveInt = Field(
         default=None,  # full batch: every epoch one exact gradient, the same whatever the row order

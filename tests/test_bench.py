@@ -204,16 +204,14 @@ def test_a_block_counts_the_pages_it_faults_in() -> None:
 def test_a_learning_rate_is_checked_by_one_rule_on_its_way_from_the_command_line_to_a_weight() -> None:
     """The path `bench/learning_rate_path.py` prints: from main() to the optimizer's step, through one rule's
     check (the option's parse and the record's validation), not a second mechanism beside it; the command line
-    builds the one `TrainingSettings` and hands it to the model, whose ``__init__`` never sees the value."""
+    reads its options as a settings document into the one `TrainingSettings` (no constructor of its own, no
+    optimizer factory) and hands it to the model, whose ``__init__`` never sees the value."""
     assert learning_rate_path.path() == [
         "cli.run.main",
         "cli.options.parse_args",
         "rules.NumberRule.parse",
         "rules.NumberRule.check",
         "cli.run.train",
-        "settings.TrainingSettings.of",
-        "optim.make_optimizer",
-        "rules.Settings.__init__",
         "tabular.TabularModel.fit",
         "tabular.TabularModel._train",
         "training.TrainingRun.advance",

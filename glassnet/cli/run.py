@@ -238,12 +238,9 @@ def train(args: argparse.Namespace, out: TextIO) -> None:
                 model.fit(split.train, split.target, drop=args.drop, classes_from=split.test)
                 show_choice(args, model, split, time.perf_counter() - started, out)
             else:
-                training = {name: getattr(args, name) for name in TRAINING_OPTIONS}
                 model = TabularModel(
                     **{name: getattr(args, name) for name in MODEL_OPTIONS},
-                    settings=TrainingSettings.of(
-                        TABULAR_TRAINING, **training, keep_gradients=kept, keep_rows=keeps_rows
-                    ),
+                    settings=TrainingSettings.model_validate(training_document(args, kept, keeps_rows)),
                 )
                 classes_from = split.test if args.patience is not None else None  # else the test rows are watched
                 model.fit(
@@ -257,6 +254,18 @@ def train(args: argparse.Namespace, out: TextIO) -> None:
         progress.stage = "reporting"
         report_training(args, model, split, out)
         interrupts.check()  # pressed while reporting: once every file has been written
+
+
+def training_document(args: argparse.Namespace, keep_gradients: int | None, keep_rows: bool) -> dict[str, Any]:
+    """The run's `TrainingSettings` as the document a settings file holds, from its training options (each value
+    checked by its field's rule when parsed; the record checks them once more when it reads them): the optimizer
+    named, with the learning rate given or its own, and `TABULAR_TRAINING`'s for the rest."""
+    optimizer = {"kind": args.optimizer}
+    if args.learning_rate is not None:
+        optimizer["learning_rate"] = args.learning_rate
+    options = {name: getattr(args, name) for name in TRAINING_OPTIONS if name not in ("optimizer", "learning_rate")}
+    given = {**options, "optimizer": optimizer, "keep_gradients": keep_gradients, "keep_rows": keep_rows}
+    return {**dict(TABULAR_TRAINING), **given}
 
 
 def predict(args: argparse.Namespace, out: TextIO) -> None:
