@@ -11,11 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
-from jupyter_client.kernelspec import KernelSpecManager
-from jupyter_client.manager import AsyncKernelManager
-from nbclient import NotebookClient
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = REPO_ROOT / "train.ipynb"
@@ -23,7 +19,14 @@ MIN_PLOTS = 12
 
 
 def read_notebook() -> Any:
-    """train.ipynb as an nbformat v4 notebook."""
+    """train.ipynb as an nbformat v4 notebook.
+
+    nbformat, nbclient and jupyter_client are imported where they are used: nbformat's schema
+    validation imports jsonschema, which builds its URI grammars on import, and every
+    pytest-xdist worker imports each test module, whether or not it runs this one's tests.
+    """
+    import nbformat
+
     return nbformat.read(NOTEBOOK, as_version=4)  # type: ignore[no-untyped-call]  # nbformat is unannotated
 
 
@@ -36,6 +39,10 @@ def execute(notebook: Any) -> Any:
     ``MPLBACKEND=Agg`` keeps matplotlib headless; the notebook's ``%matplotlib inline``
     still embeds every figure as a PNG.
     """
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
+    from nbclient import NotebookClient
+
     kernel = AsyncKernelManager(kernel_name="python3", kernel_spec_manager=KernelSpecManager(kernel_dirs=[]))
     client = NotebookClient(
         notebook,
@@ -66,6 +73,8 @@ def image_count(notebook: Any) -> int:
 @pytest.fixture(scope="module")
 def executed() -> Any:
     """The notebook run once, with one extra cell at the end that prints the kernel's interpreter."""
+    import nbformat
+
     notebook = read_notebook()
     probe = nbformat.v4.new_code_cell("import sys\n\nprint(sys.executable)")  # type: ignore[no-untyped-call]
     notebook.cells.append(probe)
@@ -182,5 +191,7 @@ def test_stored_notebook_shows_a_complete_top_to_bottom_run() -> None:
 
 
 if __name__ == "__main__":
+    import nbformat
+
     nbformat.write(execute(read_notebook()), NOTEBOOK)  # type: ignore[no-untyped-call]
     print(f"wrote {NOTEBOOK} with fresh outputs")

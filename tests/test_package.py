@@ -2,6 +2,7 @@
 the checkout give the names they always gave, and no module reaches into another's private members."""
 
 import ast
+import functools
 import importlib
 import io
 import json
@@ -207,13 +208,20 @@ def _private_members(tree: ast.Module) -> set[str]:
     return {name for name in defined if name.startswith("_") and not name.startswith("__")}
 
 
+@functools.cache
+def _parsed() -> dict[str, tuple[ast.Module, frozenset[str]]]:
+    """Each module's syntax tree and the private names it defines, parsed once for all the modules' tests."""
+    trees = {name: ast.parse(source(name).read_text()) for name in MODULES}
+    return {name: (tree, frozenset(_private_members(tree))) for name, tree in trees.items()}
+
+
 @pytest.mark.parametrize("module", MODULES)
 def test_no_module_reaches_into_the_private_members_of_another(module: str) -> None:
-    trees = {name: ast.parse(source(name).read_text()) for name in MODULES}
-    tree, own = trees[module], _private_members(trees[module])
+    parsed = _parsed()
+    tree, own = parsed[module]
     # the private names the package's other modules define (another package's, such as torch's hook
     # registries that have no public accessor, are that package's affair)
-    others = set().union(*(_private_members(other) for name, other in trees.items() if name != module)) - own
+    others = set().union(*(defined for name, (_, defined) in parsed.items() if name != module)) - own
     reached = {
         f"line {node.lineno}: .{node.attr}"
         for node in ast.walk(tree)
