@@ -24,12 +24,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from tabulate import tabulate
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from glassnet.fields import FloatArray
 from glassnet.functions import Head
@@ -251,6 +252,13 @@ def _new_member(candidate: Candidate, n_inputs: int, head: Head, n_outputs: int,
     return network
 
 
+@cache
+def _blas() -> ThreadpoolController:
+    """The process's BLAS libraries, found once: finding them reads every library loaded, which beside
+    scikit-learn's cost more than training a small table's linear member."""
+    return ThreadpoolController()
+
+
 def _train_member(
     candidate: Candidate,
     member: int,
@@ -273,7 +281,7 @@ def _train_member(
         l2=candidate.l2,
     )
     try:
-        with threadpool_limits(1, user_api="blas"):  # small products: one BLAS thread is the fastest
+        with _blas().limit(limits=1, user_api="blas"):  # small products: one BLAS thread is the fastest
             history = network.fit(X[learn], y[learn], settings=settings, validation_data=(X[fold], y[fold]))
     except TrainingDiverged as error:
         return _Member(network, error.history, diverged=str(error))
