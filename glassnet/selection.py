@@ -4,16 +4,18 @@
 `FOLDS` folds. Every candidate trains one member per fold, on the other folds, stopped early on
 its own; the candidate's score is its out-of-fold loss, each row's loss under the member that did
 not learn it. The simplest candidate that no later one beats by more than `MARGIN` wins. The
-first members train first: a candidate that clearly loses on the first fold (`CLEARLY`) is
-dropped there, and its other members never train (successive halving). A winner
-with ``refit_epochs`` (the linear network) is refit on all the rows; otherwise the model is the
-average of its members (`average_of`), which between them learned every row given: one `Network`
-whose hidden layers are the members' side by side. Either way predictions, input gradients,
-effects and the bundle file are those of any network, exactly.
+first members train first: a candidate that clearly loses on the first fold (`CLEARLY`), after
+`FIRST_STEPS` or at its member's end, is dropped there, and its other members never train
+(successive halving). A winner with ``refit_epochs`` (the linear network) is refit on all the
+rows; otherwise the model is the average of its members (`average_of`), which between them
+learned every row given: one `Network` whose hidden layers are the members' side by side.
+Either way predictions, input gradients, effects and the bundle file are those of any network,
+exactly.
 
-Every member is trained by a job of its own through joblib, when it is installed: inside
-``joblib.parallel_backend("dask")`` (or any backend) the jobs run on its workers; otherwise
-one after another, here. Every job is seeded, so the choice is the same wherever they ran.
+Every member is trained by a job of its own (a first member paused after its first steps goes on
+in another) through joblib, when it is installed: inside ``joblib.parallel_backend("dask")`` (or
+any backend) the jobs run on its workers; otherwise one after another, here. Every job is
+seeded, so the choice is the same wherever they ran.
 
 Read top to bottom: the choices (each with the reason for its value), the records a choice
 makes (`Selection`), averaging, then the jobs and `choose`.
@@ -24,12 +26,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from tabulate import tabulate
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from glassnet.fields import FloatArray
 from glassnet.functions import Head
@@ -37,7 +40,7 @@ from glassnet.network import Init, Network
 from glassnet.optim import Adam
 from glassnet.records import TrainingHistory
 from glassnet.settings import TrainingSettings
-from glassnet.training import TrainingDiverged
+from glassnet.training import TrainingDiverged, TrainingRun
 
 
 class Candidate(BaseModel):
@@ -69,10 +72,15 @@ Ridge and logistic regression on every linear one. When it wins it is refit on a
 trains (`glassnet.tabular.TABULAR_TRAINING`: Adam, full batch, 150 epochs, by which it reaches least squares),
 the same bits: averaging members that each learned two thirds of the rows, stopped early, scored 0.008 lower
 R^2 on diabetes."""
-RELU_AVERAGE = Candidate(name="relu average", hidden=[64, 64], activation="relu", init="he", l2=1e-3)
+RELU_AVERAGE = Candidate(
+    name="relu average", hidden=[64, 64], activation="relu", init="he", l2=1e-3, learning_rate=0.02
+)
 """Relu networks of two layers of 64 with ``l2``, averaged: of about 35 fixed networks measured on 17 real
 tables, an average of seeds gave the largest gain after choosing at all, and ``l2`` keeps each member from
-fitting the noise of a small table (scikit-learn's MLP of 100 units overfits CPS1985 to R^2 0.08)."""
+fitting the noise of a small table (scikit-learn's MLP of 100 units overfits CPS1985 to R^2 0.08). Adam's rate
+is twice its default: on bench/tables.py's Friedman tables and digits the members stopped after 0.6 to 0.8 of
+the epochs, the choice took 0.8 to 0.9 of its time, and R^2 stayed within 0.001 (Friedman #1 0.004 higher);
+on its eleven tables, five splits each, no choice changed. At three times the default some did (wine, digits)."""
 CANDIDATES: tuple[Candidate, ...] = (LINEAR, RELU_AVERAGE)
 """What `choose` picks from unless told otherwise, simplest first."""
 
@@ -106,6 +114,15 @@ MAX_EPOCHS = 1_000
 BATCH_SIZE = 128
 """Rows per step for tables larger than this (full batch for smaller ones): on large tables full batch ran to
 the epoch cap, where minibatches of 128 stopped within 65-151 epochs."""
+FIRST_STEPS = 400
+"""Adam steps after which the first members are judged (`CLEARLY`), each paused after the epoch that reaches
+them; those still in then train to their own end, are judged again, and only then train their other members.
+On housing (a linear truth) the relu member had clearly lost by 400 steps (50 epochs of 1,000 rows), where
+its own stop came after 1,200 to 1,900: the choice took 0.3 of its time. On the eleven tables of
+bench/tables.py, five splits each, it changed no choice (nor did 200 or 800 on ten of them, the relu members
+at Adam's default rate). A member judged early has had fewer steps than its own stop gives it, which the
+second judgment makes up for. Where a member trains full batch (`BATCH_SIZE`), one step an epoch, these are
+400 epochs, past the stop of most."""
 CHOICE_TRAINING = TrainingSettings(optimizer=Adam(), epochs=MAX_EPOCHS, patience=PATIENCE, record_every=CHECK_EVERY)
 """How every member trains: Adam at its default rate (or its candidate's), stopped by `PATIENCE`; batch size and
 ``l2`` are set per table and per candidate."""
@@ -225,15 +242,24 @@ def average_of(members: Sequence[Network]) -> Network:
 
 @dataclass(frozen=True)
 class _Member:
-    """What one job gives back: the trained network, its history and its summed loss on its fold, or the
-    divergence that ended it."""
+    """What one job gives back: the member's training run (finished, or paused after its first steps) and its
+    summed loss on its fold as it stands, or the divergence that ended it."""
 
-    network: Network
-    history: TrainingHistory
+    run: TrainingRun
     fold_loss: float = math.nan
     row_losses: FloatArray | None = None
     """(len(fold),) each fold row's loss."""
     diverged: str | None = None
+
+    @property
+    def network(self) -> Network:
+        """The member's network: its best epoch's parameters once its run is finished."""
+        return self.run.network
+
+    @property
+    def history(self) -> TrainingHistory:
+        """The member's history so far."""
+        return self.run.history
 
 
 def _new_member(candidate: Candidate, n_inputs: int, head: Head, n_outputs: int, seed: int, X: FloatArray) -> Network:
@@ -251,6 +277,26 @@ def _new_member(candidate: Candidate, n_inputs: int, head: Head, n_outputs: int,
     return network
 
 
+@cache
+def _blas() -> ThreadpoolController:
+    """The process's BLAS libraries, found once: finding them reads every library loaded, which beside
+    scikit-learn's cost more than training a small table's linear member."""
+    return ThreadpoolController()
+
+
+def _advanced(run: TrainingRun, epochs: int | None, X: FloatArray, y: np.ndarray, fold: np.ndarray) -> _Member:
+    """``run`` after ``epochs`` more epochs (``None``: to its end), with its loss on the rows of ``X`` (n, k),
+    ``y`` inside ``fold`` (indices)."""
+    try:
+        with _blas().limit(limits=1, user_api="blas"):  # small products: one BLAS thread is the fastest
+            run.advance(epochs)
+    except TrainingDiverged as error:
+        return _Member(run, diverged=str(error))
+    network = run.network
+    fold_loss = network.loss(X[fold], y[fold]) * len(fold)
+    return _Member(run, fold_loss=fold_loss, row_losses=network.row_losses(X[fold], y[fold]))
+
+
 def _train_member(
     candidate: Candidate,
     member: int,
@@ -260,35 +306,39 @@ def _train_member(
     head: Head,
     n_outputs: int,
     seed: int,
+    steps: int | None,
 ) -> _Member:
     """Member ``member`` of ``candidate``: trained on the rows of ``X`` (n, k), ``y`` outside ``fold`` (indices),
-    stopped on those inside it."""
+    stopped on those inside it; paused after the epoch in which its step count reaches ``steps`` (``None``: not
+    paused)."""
     learn = np.ones(len(X), dtype=bool)
     learn[fold] = False
     network = _new_member(candidate, X.shape[1], head, n_outputs, seed + member, X)
+    n_learn = int(learn.sum())
+    batch_size = batch_size_for(n_learn)
     settings = TrainingSettings.of(
-        CHOICE_TRAINING,
-        learning_rate=candidate.learning_rate,
-        batch_size=batch_size_for(int(learn.sum())),
-        l2=candidate.l2,
+        CHOICE_TRAINING, learning_rate=candidate.learning_rate, batch_size=batch_size, l2=candidate.l2
     )
-    try:
-        with threadpool_limits(1, user_api="blas"):  # small products: one BLAS thread is the fastest
-            history = network.fit(X[learn], y[learn], settings=settings, validation_data=(X[fold], y[fold]))
-    except TrainingDiverged as error:
-        return _Member(network, error.history, diverged=str(error))
-    fold_loss = network.loss(X[fold], y[fold]) * len(fold)
-    return _Member(network, history, fold_loss=fold_loss, row_losses=network.row_losses(X[fold], y[fold]))
+    run = TrainingRun(network, X[learn], y[learn], settings, validation_data=(X[fold], y[fold]))
+    per_epoch = 1 if batch_size is None else math.ceil(n_learn / batch_size)
+    epochs = None if steps is None else math.ceil(steps / per_epoch)
+    return _advanced(run, epochs, X, y, fold)
 
 
-def _run(jobs: list[tuple[Any, ...]]) -> list[_Member]:
-    """Each job's `_train_member`, through joblib when installed (its active backend decides where), else here."""
+def _go_on(member: _Member, X: FloatArray, y: np.ndarray, fold: np.ndarray) -> _Member:
+    """``member``, paused, trained to its end (it learns the rows of ``X`` (n, k), ``y`` outside ``fold``)."""
+    return _advanced(member.run, None, X, y, fold)
+
+
+def _run(job: Callable[..., _Member], arguments: list[tuple[Any, ...]]) -> list[_Member]:
+    """``job`` on each of ``arguments``, through joblib when installed (its active backend decides where), else
+    here."""
     try:
         from joblib import Parallel, delayed
     except ImportError:
-        return [_train_member(*job) for job in jobs]
-    runner: Callable[..., _Member] = delayed(_train_member)
-    return list(Parallel()(runner(*job) for job in jobs))
+        return [job(*given) for given in arguments]
+    runner: Callable[..., _Member] = delayed(job)
+    return list(Parallel()(runner(*given) for given in arguments))
 
 
 @dataclass(frozen=True)
@@ -312,15 +362,16 @@ def _lowest(losses: Sequence[float | None]) -> int | None:
     return best
 
 
-def _losing_first(candidates: Sequence[Candidate], first: Sequence[_Member]) -> list[str | None]:
-    """Per candidate, from its first member (each on the first fold), why it is dropped there, or ``None``.
+def _losing_first(candidates: Sequence[Candidate], first: Sequence[_Member | None]) -> list[str | None]:
+    """Per candidate, from its first member (each on the first fold; ``None``: dropped already), why it is dropped
+    there, or ``None``.
 
     The leader is the one the choice would pick on the fold; a candidate is dropped when its rows' losses
     lose to the leader's by more than `CLEARLY` standard errors of their paired differences, `MARGIN`
     counted as the choice counts it (a simpler candidate loses unless the leader is `MARGIN` below it,
     a larger one unless it is `MARGIN` below the leader).
     """
-    rows = [member.row_losses if member.diverged is None else None for member in first]
+    rows = [None if member is None or member.diverged is not None else member.row_losses for member in first]
     rows = [r if r is not None and np.isfinite(r).all() else None for r in rows]
     leader = _lowest([None if r is None else float(r.mean()) for r in rows])
     notes: list[str | None] = [None] * len(first)
@@ -337,6 +388,25 @@ def _losing_first(candidates: Sequence[Candidate], first: Sequence[_Member]) -> 
                 f"({candidates[leader].name})"
             )
     return notes
+
+
+def _first_members(
+    candidates: Sequence[Candidate], X: FloatArray, y: np.ndarray, fold: np.ndarray, job: tuple[Any, ...]
+) -> tuple[list[_Member], list[str | None]]:
+    """Each candidate's first member, on ``fold``, and why the candidate is dropped there (or ``None``): judged
+    after `FIRST_STEPS`, then again once those still in have trained to their end. ``job`` holds
+    `_train_member`'s arguments after the fold."""
+    first = _run(_train_member, [(candidate, 0, X, y, fold, *job, FIRST_STEPS) for candidate in candidates])
+    dropped = _losing_first(candidates, first)
+    paused = [i for i, member in enumerate(first) if not member.run.finished and dropped[i] is None]
+    paused = [i for i in paused if first[i].diverged is None]
+    if not paused:
+        return first, dropped
+    for i, member in zip(paused, _run(_go_on, [(first[i], X, y, fold) for i in paused]), strict=True):
+        first[i] = member
+    still_in = [None if note is not None else member for member, note in zip(first, dropped, strict=True)]
+    at_end = _losing_first(candidates, still_in)
+    return first, [before or after for before, after in zip(dropped, at_end, strict=True)]
 
 
 def _score(candidate: Candidate, members: list[_Member], n_rows: int, dropped: str | None) -> CandidateScore:
@@ -376,11 +446,11 @@ def choose(
     if seed is None:  # fresh entropy, drawn once: every member's seed follows from it
         seed = int(np.random.default_rng().integers(2**31))
     folds = np.array_split(np.random.default_rng(seed).permutation(n_rows), FOLDS)
-    first = _run([(candidate, 0, X, y, folds[0], head, n_outputs, seed) for candidate in candidates])
-    dropped = _losing_first(candidates, first)
+    job = (head, n_outputs, seed)
+    first, dropped = _first_members(candidates, X, y, folds[0], job)
     going_on = [i for i, member in enumerate(first) if member.diverged is None and dropped[i] is None]
     rest = iter(
-        _run([(candidates[i], m, X, y, folds[m], head, n_outputs, seed) for i in going_on for m in range(1, FOLDS)])
+        _run(_train_member, [(candidates[i], m, X, y, folds[m], *job, None) for i in going_on for m in range(1, FOLDS)])
     )
     by_candidate = [[member] for member in first]
     for i in going_on:

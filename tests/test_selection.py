@@ -4,6 +4,7 @@ model predicting, explaining and round-tripping through its bundle exactly, what
 from __future__ import annotations
 
 import json
+import math
 import re
 import warnings
 from pathlib import Path
@@ -14,7 +15,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from glassnet import Candidate, DataNote, Head, Network, Selection, TabularModel, WriteCheckpoints, tabular
+from glassnet import (
+    Candidate,
+    DataNote,
+    Head,
+    Network,
+    Selection,
+    TabularModel,
+    WriteCheckpoints,
+    make_housing,
+    tabular,
+)
 from glassnet import selection as selecting
 from glassnet.selection import CANDIDATES, FOLDS, LINEAR, MIN_ROWS, RELU_AVERAGE, average_of, choose
 
@@ -98,20 +109,46 @@ def test_a_curved_table_chooses_a_nonlinear_network(chosen_relu: TabularModel) -
     assert "relu average" in table and "chosen" in table and "loss out of fold (200 rows, 3 folds)" in table
 
 
+def wavy_table(n: int, wave: float, noise: float, seed: int = 0) -> pd.DataFrame:
+    """A line in two columns with a sine of the first added (``wave`` its height) and noise: close to linear."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.uniform(-2, 2, size=n), rng.uniform(-2, 2, size=n)
+    return pd.DataFrame({"a": a, "b": b, "y": a + 0.5 * b + wave * np.sin(2 * a) + rng.normal(0, noise, size=n)})
+
+
+def spy_on_members(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, int, int]]:
+    """Each job `choose` runs, as it comes back: ("start" or "go on", candidate, member, epochs done)."""
+    jobs: list[tuple[str, str, int, int]] = []
+    train, go_on = selecting._train_member, selecting._go_on
+
+    def started(candidate: Candidate, member: int, *rest: Any) -> Any:
+        trained = train(candidate, member, *rest)
+        jobs.append(("start", candidate.name, member, trained.run.epochs_done))
+        return trained
+
+    def gone_on(member: Any, *rest: Any) -> Any:
+        trained = go_on(member, *rest)
+        name = "relu average" if trained.network.activation == "relu" else "linear"  # a first member: member 0
+        jobs.append(("go on", name, 0, trained.run.epochs_done))
+        return trained
+
+    monkeypatch.setattr(selecting, "_train_member", started)
+    monkeypatch.setattr(selecting, "_go_on", gone_on)
+    return jobs
+
+
+def relu_jobs(jobs: list[tuple[str, str, int, int]]) -> list[tuple[str, int, int]]:
+    """The relu candidate's jobs of those `spy_on_members` saw: (what, member, epochs done)."""
+    return [(what, member, epochs) for what, name, member, epochs in jobs if name == "relu average"]
+
+
 def test_a_candidate_clearly_losing_on_the_first_fold_trains_no_more_members(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    trained: list[tuple[str, int]] = []
-
-    def spy(candidate: Candidate, member: int, *rest: Any) -> Any:
-        trained.append((candidate.name, member))
-        return train(candidate, member, *rest)
-
-    train = selecting._train_member
-    monkeypatch.setattr(selecting, "_train_member", spy)
+    jobs = spy_on_members(monkeypatch)
     model = TabularModel(seed=0)
     model.fit(linear_table(), "y")
-    assert sorted(trained) == [("linear", 0), ("linear", 1), ("linear", 2), ("relu average", 0)]
+    assert sorted(name for _, name, *_ in jobs) == ["linear", "linear", "linear", "relu average"]
     selection = model.selection
     assert selection is not None and selection.chosen == LINEAR
     relu = selection.scores[1]
@@ -120,11 +157,50 @@ def test_a_candidate_clearly_losing_on_the_first_fold_trains_no_more_members(
     assert re.fullmatch(r"dropped after fold 1: loss [0-9.e-]+ there, clearly above [0-9.e-]+ \(linear\)", relu.note)
     assert relu.note in selection.table()
 
-    trained.clear()
+
+def test_the_first_members_are_judged_after_their_first_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    jobs = spy_on_members(monkeypatch)
+    model = TabularModel(seed=0)
+    model.fit(make_housing(600, seed=0), "price")  # 400 rows learned per member: 4 batches an epoch
+    # the relu member clearly loses after its first steps: it goes no further
+    assert relu_jobs(jobs) == [("start", 0, math.ceil(selecting.FIRST_STEPS / 4))]
+    assert model.selection is not None and model.selection.chosen == LINEAR
+    relu = model.selection.scores[1]
+    assert relu.loss is None and relu.note is not None and relu.note.startswith("dropped after fold 1")
+
+
+def test_a_first_member_still_in_after_its_first_steps_is_judged_again_at_its_end(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    jobs = spy_on_members(monkeypatch)
+    model = TabularModel(seed=0)
+    model.fit(linear_table(600), "y")
+    (start, go_on) = relu_jobs(jobs)
+    assert start == ("start", 0, math.ceil(selecting.FIRST_STEPS / 4)), "within the noise after its first steps"
+    assert go_on[0] == "go on" and go_on[2] > start[2]
+    assert model.selection is not None and model.selection.chosen == LINEAR
+    relu = model.selection.scores[1]
+    assert relu.loss is None and relu.note is not None and relu.note.startswith("dropped after fold 1"), "at its end"
+
+
+def test_a_candidate_within_the_noise_of_the_first_fold_trains_every_member(monkeypatch: pytest.MonkeyPatch) -> None:
+    jobs = spy_on_members(monkeypatch)
     close = TabularModel(seed=0)
-    close.fit(linear_table(600), "y")  # the relu networks lose by 12% out of fold: within the noise of one fold
+    close.fit(wavy_table(1_000, wave=0.1, noise=0.5), "y")  # the relu networks lose by 0.1% out of fold
+    assert [what for what, *_ in relu_jobs(jobs)] == ["start", "go on", "start", "start"]
     assert close.selection is not None and close.selection.chosen == LINEAR
-    assert len(trained) == 2 * FOLDS and all(score.loss is not None for score in close.selection.scores)
+    assert all(score.loss is not None and len(score.epochs) == FOLDS for score in close.selection.scores)
+
+
+def test_pausing_the_first_members_changes_no_bit_of_the_chosen_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    table = wavy_table(1_000, wave=0.15, noise=0.3)
+    paused = TabularModel(seed=0)
+    paused.fit(table, "y")
+    monkeypatch.setattr(selecting, "FIRST_STEPS", None)
+    straight = TabularModel(seed=0)
+    straight.fit(table, "y")
+    assert paused.selection is not None and paused.selection.chosen == RELU_AVERAGE
+    np.testing.assert_array_equal(paused.network.parameter_vector, straight.network.parameter_vector)
 
 
 def test_the_chosen_network_predicts_new_rows_well(chosen_relu: TabularModel) -> None:
