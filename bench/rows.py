@@ -109,8 +109,8 @@ def f1(flagged: np.ndarray, broken: np.ndarray) -> float:
 def glassnet_rows(X: np.ndarray, y: np.ndarray, task: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """glassnet's ranking (positions, most suspect first) and flagged rows (n,) bool, from one fit."""
     frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])]).assign(target=y)
-    model = TabularModel(task=task, seed=seed, keep_rows=True)  # type: ignore[arg-type]  # the linear network
-    model.fit(frame, "target")
+    model = TabularModel(task=task, seed=seed)  # type: ignore[arg-type]  # its defaults: it chooses its network
+    model.fit(frame, "target", keep_rows=True)
     report = model.row_report()
     ranked = report.ranking().to_numpy()
     flagged = np.zeros(len(y), dtype=bool)

@@ -44,7 +44,7 @@ from glassnet.functions import ACTIVATIONS
 from glassnet.network import Init, Network
 from glassnet.optim import Adam
 from glassnet.reading import DataError, DataNote
-from glassnet.records import EpochRecord, FeatureEffect, FeatureEffects, TrainingHistory
+from glassnet.records import EpochRecord, FeatureEffect, FeatureEffects, RowMeasures, TrainingHistory
 from glassnet.rows import RowPart, RowReport, unique_labels
 from glassnet.rules import non_negative_int, one_of, open_fraction, positive_int
 from glassnet.selection import CANDIDATES, LINEAR, Candidate, Selection, choose, too_few, unchosen
@@ -178,6 +178,8 @@ class _Fitted:
     """How the network came to be; ``None`` for a model loaded from a version 1 bundle."""
     targets: pd.Series | None = None
     """Their target column, as the table gave it."""
+    measured: dict[str, RowMeasures] | None = None
+    """With ``keep_rows``, a model that chose: each candidate's measures of those rows (`Choice.rows`)."""
 
 
 @dataclass
@@ -266,7 +268,8 @@ class TabularModel:
         What the target column holds: numbers, or class labels (two, or two or more).
     hidden : sequence of int, optional
         Hidden layer widths; empty for none. With ``hidden``, ``activation`` and the training
-        settings all left out, `fit` chooses the network on the training rows
+        settings (``keep_rows`` aside, which measures and changes no bit) all left out, `fit` chooses the
+        network on the training rows
         (`glassnet.selection.choose`); given any of them, nothing is chosen (``hidden`` left out is
         then ``[10, 25]``, ``activation`` ``"identity"``: the linear network) and `selection` says so.
     activation : str, optional
@@ -324,7 +327,8 @@ class TabularModel:
         self.hidden = list(LINEAR.hidden) if hidden is None else [positive_int(width, "hidden") for width in hidden]
         self.activation = LINEAR.activation if activation is None else one_of(activation, "activation", ACTIVATIONS)
         self._given = [name for name, value in (("hidden", hidden), ("activation", activation)) if value is not None]
-        self._given += [*(["settings"] if settings is not None else []), *training]
+        measuring = {"keep_rows"}  # measures every row and changes no bit of training: a model keeping rows chooses
+        self._given += [*(["settings"] if settings is not None else []), *(set(training) - measuring)]
         self.candidates = _candidates(candidates, self._given)
         self.init = cast(Init, one_of(init, "init", INITS))
         self.validation_fraction = open_fraction(validation_fraction, "validation_fraction")
@@ -406,6 +410,17 @@ class TabularModel:
         return None if rows is None else rows.frame
 
     @property
+    def row_measures(self) -> dict[str, RowMeasures]:
+        """The `RowMeasures` that `row_report` averages, by the name of the network that took them: each candidate
+        of a model that chose, trained on all the rows as a refit is (`glassnet.selection.choose`), else the one
+        network (its ``selection.chosen.name``); empty without ``keep_rows``."""
+        fitted = self._state()
+        if fitted.measured is not None:
+            return dict(fitted.measured)
+        name = "network" if fitted.selection is None else fitted.selection.chosen.name
+        return {} if fitted.history.rows is None else {name: fitted.history.rows}
+
+    @property
     def feature_names(self) -> list[str]:
         """The network's inputs, in order: numeric column names, then ``"column=category"``."""
         return self.features.feature_names
@@ -467,8 +482,9 @@ class TabularModel:
             goes on from, to the same bits.
         keep_rows : bool, optional
             `TrainingSettings.keep_rows` for this fit (``None``: the model's ``training``): measure every row,
-            for `row_report`. Its rows must then have an index label each; a model that chooses its network
-            refuses it (the measures follow one network's training).
+            for `row_report`. Its rows must then have an index label each. A model that chooses its network
+            has every candidate measure them, trained on all the rows as a refit is (`row_measures`); the
+            choice and the network are the same as without.
 
         Returns
         -------
@@ -484,7 +500,7 @@ class TabularModel:
         """
         columns = feature_columns(frame, target, drop)
         used = [*columns, target]
-        asked = {"validation": validation is not None, "callbacks": bool(callbacks), "keep_rows": bool(keep_rows)}
+        asked = {"validation": validation is not None, "callbacks": bool(callbacks)}
         refused = [name for name, given in asked.items() if given]
         if self.chooses and refused:
             raise ValueError(
@@ -525,9 +541,13 @@ class TabularModel:
         selection = self._unchosen(len(X))
         if selection is None:
             head, n_outputs = HEADS_BY_TASK[self.task], output_width(target_encoding)
-            choice = choose(X, y, head=head, n_outputs=n_outputs, seed=self.seed, candidates=self.candidates)
+            choice = choose(
+                X, y, head=head, n_outputs=n_outputs, seed=self.seed, candidates=self.candidates,
+                keep_rows=training.keep_rows,
+            )  # fmt: skip
             chosen = (choice.network, choice.history, rows.select(columns), choice.selection)
-            self._fitted = _Fitted(features, target_encoding, *chosen)
+            measured = choice.rows if training.keep_rows else None
+            self._fitted = _Fitted(features, target_encoding, *chosen, rows.frame[target], measured)
             return choice.history
         network = Network(
             [len(features.feature_names), *self.hidden, output_width(target_encoding)],
@@ -855,16 +875,16 @@ class TabularModel:
 
     def row_report(self) -> RowReport:
         """What training said about every row the model learned from, in the table's own terms (`RowReport`):
-        under the frame's index labels, the given target, the prediction, the measures the run kept, a score,
-        a rank and whether the row is a suspect. With ``patience`` the rows carved out to stop on are in it too,
+        under the frame's index labels, the given target, the prediction, the measures the run kept (a model that
+        chose: each candidate's, trained on all the rows as a refit is, averaged), a score, a rank and whether
+        the row is a suspect. With ``patience`` the rows carved out to stop on are in it too,
         marked ``held_out``, measured by the network that never trained on them; a ``validation`` frame's rows
         are not (they are not the frame's).
 
         Needs a fit with ``keep_rows=True`` (`TrainingSettings.keep_rows`).
         """
-        fitted = self._state()
-        measures = fitted.history.rows
-        if measures is None or fitted.rows is None or fitted.targets is None:
+        fitted, measures = self._state(), tuple(self.row_measures.values())
+        if not measures or fitted.rows is None or fitted.targets is None:
             raise ValueError(
                 "row_report: this model kept no measures of its rows; fit it with keep_rows=True "
                 "(model.fit(frame, target, keep_rows=True), or TabularModel(..., keep_rows=True))"
@@ -878,7 +898,7 @@ class TabularModel:
             learn, carved = self._carved(len(rows))
             parts = [
                 RowPart(rows.iloc[learn], given.iloc[learn], predicted[learn], measures, held_out=False),
-                RowPart(rows.iloc[carved], given.iloc[carved], predicted[carved], watched, held_out=True),
+                RowPart(rows.iloc[carved], given.iloc[carved], predicted[carved], (watched,), held_out=True),
             ]
         else:
             parts = [RowPart(rows, given, predicted, measures, held_out=False)]

@@ -114,8 +114,11 @@ def test_rows_writes_every_training_row_most_suspect_first_and_prints_the_ten_fi
     rows, plot = tmp_path / "rows.csv", tmp_path / "rows.png"
     argv = ["--csv", str(csv), "--target", "label", "--task", "binary", "--rows", str(rows), "--rows-plot", str(plot)]
     stdout = run_ok(argv)
-    assert "nothing chosen: training settings were given" not in stdout  # --rows follows one network: no choice
-    assert "the 10 most suspect training rows (RowReport('label': 192 rows" in stdout
+    assert "nothing chosen" not in stdout and "chose 'linear'" in stdout  # --rows keeps the choice
+    assert (
+        "the 10 most suspect training rows (RowReport('label': 192 rows (0 held out) over 150 recorded epochs of 2 "
+        "networks" in stdout
+    )
     report = pd.read_csv(rows, index_col=0)
     assert list(report.columns[:5]) == ["a", "b", "c", "d", "label"]  # the user's columns first, then the measures
     assert {"prediction", "mean_loss", "mean_margin", "score", "rank", "suspect", "reason"} <= set(report.columns)

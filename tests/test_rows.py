@@ -242,6 +242,46 @@ def test_a_generated_tables_flipped_rows_come_first_and_are_the_suspects() -> No
     assert report.frame["level"]["r0"] == frame["level"]["r0"], "the given label, as the table has it"
 
 
+def ringed_table(n: int = 150, seed: int = 0, flip: float = 0.1) -> tuple[pd.DataFrame, set[str]]:
+    """Three classes in rings around the origin (no line separates them), labels of a share ``flip`` of the rows
+    changed to another class; the index labels of the flipped rows."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-3, 3, size=(n, 2))
+    labels = np.array(["inner", "middle", "outer"])[np.digitize(np.hypot(X[:, 0], X[:, 1]), [1.3, 2.3])]
+    flipped = rng.choice(n, round(n * flip), replace=False)
+    for i in flipped:
+        labels[i] = rng.choice([label for label in ("inner", "middle", "outer") if label != labels[i]])
+    frame = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "ring": labels}, index=[f"r{i}" for i in range(n)])
+    return frame, set(frame.index[flipped])
+
+
+def test_a_model_that_chooses_keeps_rows_every_candidate_measuring_every_row() -> None:
+    """On rings only a relu network can fit, the linear network alone ranks the flipped rows poorly; a model that
+    chooses averages each candidate's measures, and keeping them changes neither the choice nor the network."""
+    frame, flipped = ringed_table()
+    model = TabularModel(task="multiclass", keep_rows=True)
+    assert model.chooses, "keep_rows measures and changes no bit of training: it pins nothing"
+    model.fit(frame, "ring")
+    report = model.row_report()
+    measures = model.row_measures
+    assert list(measures) == ["linear", "relu average"] and report.networks == 2
+    assert {m.epochs for m in measures.values()} == {150} and " over 150 recorded epochs of 2 networks" in repr(report)
+    by_label = pd.Series((measures["linear"].mean_loss + measures["relu average"].mean_loss) / 2, index=frame.index)
+    np.testing.assert_allclose(report.frame["score"], by_label[report.ranking()], rtol=1e-12)
+    assert report.suspects()["reason"].str.contains("the 2 networks put another label ahead").all()
+
+    def found(ranking: pd.Index) -> float:
+        return len(flipped & set(ranking[: len(flipped)])) / len(flipped)
+
+    linear = TabularModel(task="multiclass", hidden=[10, 25], keep_rows=True)
+    linear.fit(frame, "ring")
+    assert found(report.ranking()) >= 0.8 and found(linear.row_report().ranking()) <= 0.4
+    plain = TabularModel(task="multiclass")
+    plain.fit(frame, "ring")
+    assert plain.selection == model.selection and plain.row_measures == {}
+    assert plain.network.parameter_vector.tobytes() == model.network.parameter_vector.tobytes()
+
+
 def test_the_report_prints_its_most_suspect_rows_and_draws_its_map() -> None:
     frame, _ = flipped_table(120)
     model = TabularModel(task="multiclass", hidden=(), epochs=20)

@@ -235,7 +235,7 @@ def train(args: argparse.Namespace, out: TextIO) -> None:
                 model = TabularModel(**{name: getattr(args, name) for name in MODEL_OPTIONS if name in NOT_PINNING})
                 progress.stage = "training"
                 started = time.perf_counter()
-                model.fit(split.train, split.target, drop=args.drop, classes_from=split.test)
+                model.fit(split.train, split.target, drop=args.drop, classes_from=split.test, keep_rows=keeps_rows)
                 show_choice(args, model, split, time.perf_counter() - started, out)
             else:
                 model = TabularModel(
