@@ -67,8 +67,9 @@ class RowLosses:
     """A recorded epoch's loss and margin of every row of ``n``, from the steps that trained on them, for
     `RowMeasures` (`TrainingSettings.keep_rows`): batches of up to ``batch`` rows, ``n_out`` outputs.
 
-    Each step's rows are read from the logits its own forward pass left in its buffers, before its update, and
-    written where the epoch took them (`take`); `counted` puts them back in the data's order and counts them.
+    Each step's rows are read from the logits its own forward pass left in its buffers and the ``A_out - Y`` its
+    loss left in the top delta, before its backward pass and update, and written where the epoch took them
+    (`take`); `counted` puts them back in the data's order and counts them.
     """
 
     def __init__(self, network: Network, n: int, batch: int) -> None:
@@ -83,11 +84,11 @@ class RowLosses:
         """Where `RowMeasures.add` computes."""
 
     def take(self, step: TrainingStep, Y: FloatArray, start: int) -> None:
-        """The rows of the last forward pass of ``step``, against targets ``Y`` (rows, n_out), the epoch's rows
-        ``start`` to ``start + rows``."""
+        """The rows of the last `TrainingStep.loss` of ``step``, against targets ``Y`` (rows, n_out), the epoch's
+        rows ``start`` to ``start + rows``; before the step's `TrainingStep.backward`, which scales its delta."""
         top, rows = step.layers[-1], Y.shape[0]
         scratch = self.scratch if rows == self.scratch.row.shape[0] else self.scratch.first(rows)
-        self.head.row_losses(top.z, top.a, Y, scratch, self.taken[start : start + rows])
+        self.head.row_losses(top.z, top.a, Y, top.buffers.delta, scratch, self.taken[start : start + rows])
         if self.head.margins is not None and self.margins_taken is not None:
             self.head.margins(top.z, Y, scratch, self.margins_taken[start : start + rows])
 
@@ -225,13 +226,14 @@ def train_epoch(
     loss_sum, batch_loss = 0.0, 0.0
     for step, (X_batch, Y_batch) in enumerate(workspace.minibatches(data)):
         training_step = workspace.training_step(X_batch.shape[0])
-        batch_loss = training_step.loss_and_gradients(X_batch, Y_batch, l2)
+        batch_loss = training_step.loss(X_batch, Y_batch, l2)
         if not math.isfinite(batch_loss):
             raise workspace.diverged(f"loss became {batch_loss} in epoch {epoch}")
         if step == 0:
             np.copyto(workspace.last_finite, parameters)
-        if recorded and workspace.row_losses is not None:
+        if recorded and workspace.row_losses is not None:  # before the backward pass scales the delta it reads
             workspace.row_losses.take(training_step, Y_batch, step * workspace.batch)
+        training_step.backward(X_batch, l2)
         if recorded and step >= workspace.units.counted_from:
             first = step == workspace.units.counted_from
             rows = workspace.units.first_counted_rows if first else X_batch.shape[0]

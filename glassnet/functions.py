@@ -260,19 +260,18 @@ def _row_max(z: FloatArray, out: FloatArray) -> FloatArray:
 
 
 def _squared_error_rows(
-    z: FloatArray, a: FloatArray, y: FloatArray, scratch: RowScratch, out: FloatArray
+    z: FloatArray, a: FloatArray, y: FloatArray, diff: FloatArray, scratch: RowScratch, out: FloatArray
 ) -> FloatArray:
-    """Each row's mean over the outputs of ``(a - y)**2``, into ``out`` (n,)."""
-    diff = np.subtract(a, y, out=scratch.wide)
+    """Each row's mean over the outputs of ``(a - y)**2``, from ``diff = a - y``, into ``out`` (n,)."""
     if diff.shape[1] == 1:
         return np.multiply(diff[:, 0], diff[:, 0], out=out)
-    np.matmul(np.multiply(diff, diff, out=diff), scratch.ones, out=out)
-    out /= diff.shape[1]
+    np.matmul(np.multiply(diff, diff, out=scratch.wide), scratch.ones, out=out)
+    out /= float(diff.shape[1])  # a float divisor: NumPy promotes a Python int more slowly, to the same bits
     return out
 
 
 def _binary_cross_entropy_rows(
-    z: FloatArray, a: FloatArray, y: FloatArray, scratch: RowScratch, out: FloatArray
+    z: FloatArray, a: FloatArray, y: FloatArray, diff: FloatArray, scratch: RowScratch, out: FloatArray
 ) -> FloatArray:
     """Each row's ``log(1 + e^z) - y z``, from its one logit, into ``out`` (n,)."""
     terms = np.logaddexp(0.0, z[:, 0], out=out)
@@ -281,7 +280,7 @@ def _binary_cross_entropy_rows(
 
 
 def _cross_entropy_rows(
-    z: FloatArray, a: FloatArray, y: FloatArray, scratch: RowScratch, out: FloatArray
+    z: FloatArray, a: FloatArray, y: FloatArray, diff: FloatArray, scratch: RowScratch, out: FloatArray
 ) -> FloatArray:
     """Each row's ``logsumexp(z) - sum(y z)``, into ``out`` (n,), shifted by the row's largest logit."""
     top = _row_max(z, out)
@@ -371,7 +370,7 @@ class HeadFunction:
     writes ``d a_k / d z`` (n, n_out), the head's Jacobian row for output ``k``, from the outputs ``a``:
     where backpropagating to the inputs starts.
 
-    Per row, for `TrainingSettings.keep_rows`, each computing in a `RowScratch`: ``row_losses(z, a, y,
+    Per row, for `TrainingSettings.keep_rows`, each computing in a `RowScratch`: ``row_losses(z, a, y, a - y,
     scratch, out) -> out`` (n,), the terms whose mean is ``loss``; ``margins(z, y, scratch, out) -> out``
     (n,), a classifier's logit for the row's label minus its largest other logit (``None`` for regression).
     """
@@ -383,7 +382,7 @@ class HeadFunction:
     delta_factor: Callable[[int], float]
     baseline: Callable[[FloatArray], float]
     output_slopes: Callable[[FloatArray, int, FloatArray], FloatArray]
-    row_losses: Callable[[FloatArray, FloatArray, FloatArray, RowScratch, FloatArray], FloatArray]
+    row_losses: Callable[[FloatArray, FloatArray, FloatArray, FloatArray, RowScratch, FloatArray], FloatArray]
     margins: Callable[[FloatArray, FloatArray, RowScratch, FloatArray], FloatArray] | None
     min_outputs: int
     max_outputs: int | None

@@ -115,7 +115,7 @@ class UnitCounts:
         """Per hidden layer (k_i,): on how many rows of a step each unit was active, for `relu_alive`."""
 
     def count(self, buffers: StepBuffers, *, first: bool, rows: int) -> None:
-        """Add the last ``rows`` rows of the step the last `TrainingStep.loss_and_gradients` took in ``buffers``
+        """Add the last ``rows`` rows of the training step whose `TrainingStep.backward` last ran in ``buffers``
         (``first``: start afresh).
 
         Marks the hidden units whose derivative reached ``DEAD_DERIVATIVE_SHARE`` of its largest value on

@@ -399,7 +399,8 @@ class Network:
         top = self._checked_forward(X_checked).layers[-1]
         losses = np.empty(X_checked.shape[0])
         with np.errstate(over="ignore", invalid="ignore"):
-            HEADS[self.head].row_losses(top.z, top.a, Y, RowScratch.of(*Y.shape), losses)
+            diff = np.subtract(top.a, Y, out=top.buffers.delta)  # A_out - Y, as the step's loss leaves it
+            HEADS[self.head].row_losses(top.z, top.a, Y, diff, RowScratch.of(*Y.shape), losses)
         return losses
 
     def gradients(self, X: npt.ArrayLike, y: npt.ArrayLike, *, l2: float = 0.0) -> GradientRecord:

@@ -373,15 +373,19 @@ class RowMeasures(_Record):
         in ``scratch`` (2, n) (default: arrays made for the call; a run gives its own, made once)."""
         work = np.empty((2, len(self))) if scratch is None else scratch
         self.epochs += 1
-        delta = np.subtract(losses, self.mean_loss, out=work[0])
-        self.mean_loss += np.divide(delta, self.epochs, out=work[1])
-        delta *= np.subtract(losses, self.mean_loss, out=work[1])  # (x - old mean)(x - new mean)
-        self.loss_m2 += delta
-        np.copyto(self.last_loss, losses)
+        # Each operation writes in place (``out=``) through a local name, since an augmented assignment to a field
+        # would pass through pydantic; the count divides as a float, which NumPy takes without the slower
+        # promotion of a Python int, to the same bits.
+        epochs, mean, step, after = float(self.epochs), self.mean_loss, work[0], work[1]
+        delta = np.subtract(losses, mean, out=step)
+        np.add(mean, np.divide(delta, epochs, out=after), out=mean)
+        delta *= np.subtract(losses, mean, out=after)  # (x - old mean)(x - new mean)
+        np.add(self.loss_m2, delta, out=self.loss_m2)
+        self.last_loss[:] = losses
         if self.mean_margin is not None and margins is not None:
-            step = np.subtract(margins, self.mean_margin, out=work[0])
-            step /= self.epochs
-            self.mean_margin += step
+            step = np.subtract(margins, self.mean_margin, out=step)
+            step /= epochs
+            np.add(self.mean_margin, step, out=self.mean_margin)
 
     @property
     def loss_std(self) -> npt.NDArray[np.float64]:

@@ -186,6 +186,16 @@ class TrainingStep:
         The gradients land in the gradient views the step was given.
         """
         loss = self.loss(X, Y, l2)
+        self.backward(X, l2)
+        return loss
+
+    def backward(self, X: FloatArray, l2: float) -> None:
+        """The gradients of the loss the last `loss` measured on inputs ``X`` (rows, n_in), from the ``A_out - Y``
+        it left in the top delta, into the gradient views the step was given.
+
+        Apart from `loss_and_gradients` so that a training epoch can read the row losses of `loss`'s pass in
+        between (`TrainingSettings.keep_rows`), while its outputs are fresh in cache.
+        """
         # The canonical link: each head is paired with the loss whose canonical link it inverts (the identity
         # with squared error, the sigmoid with binary cross-entropy, the softmax with cross-entropy), so the
         # loss's derivative times the head's Jacobian cancels to d loss / d Z_out = (A_out - Y) * c / n, with
@@ -199,7 +209,6 @@ class TrainingStep:
         np.matmul(ones, delta, out=first.bias)  # db_1 = 1.T @ delta_1
         if l2:  # dW += l2 W, every layer's weights at once
             self.weight_gradients += np.multiply(self.weights, l2, out=self.buffers.weights_sized)
-        return loss
 
     def gradient_record(self, loss: float) -> GradientRecord:
         """A copy of the gradients the last `loss_and_gradients` wrote, as a typed record, with the ``loss`` they
