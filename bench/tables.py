@@ -67,7 +67,8 @@ from tabulate import tabulate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # glassnet from this checkout
 
-from glassnet import TabularModel, Task, make_housing
+from glassnet import TabularModel, make_housing
+from glassnet.encoding import Task
 
 TARGET = "target"
 SPLITS = 5
