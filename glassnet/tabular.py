@@ -412,8 +412,9 @@ class TabularModel:
     @property
     def row_measures(self) -> dict[str, RowMeasures]:
         """The `RowMeasures` that `row_report` averages, by the name of the network that took them: each candidate
-        of a model that chose, trained on all the rows as a refit is (`glassnet.selection.choose`), else the one
-        network (its ``selection.chosen.name``); empty without ``keep_rows``."""
+        of a model that chose, trained on all the rows as a refit is (`glassnet.selection.choose`; a candidate not
+        refit in several runs, ``"relu average"``, ``"relu average, run 2"``), else the one network (its
+        ``selection.chosen.name``); empty without ``keep_rows``."""
         fitted = self._state()
         if fitted.measured is not None:
             return dict(fitted.measured)

@@ -116,7 +116,7 @@ def test_rows_writes_every_training_row_most_suspect_first_and_prints_the_ten_fi
     stdout = run_ok(argv)
     assert "nothing chosen" not in stdout and "chose 'linear'" in stdout  # --rows keeps the choice
     assert (
-        "the 10 most suspect training rows (RowReport('label': 192 rows (0 held out) over 150 recorded epochs of 2 "
+        "the 10 most suspect training rows (RowReport('label': 192 rows (0 held out) over 150 recorded epochs of 3 "
         "networks" in stdout
     )
     report = pd.read_csv(rows, index_col=0)

@@ -257,18 +257,21 @@ def ringed_table(n: int = 150, seed: int = 0, flip: float = 0.1) -> tuple[pd.Dat
 
 def test_a_model_that_chooses_keeps_rows_every_candidate_measuring_every_row() -> None:
     """On rings only a relu network can fit, the linear network alone ranks the flipped rows poorly; a model that
-    chooses averages each candidate's measures, and keeping them changes neither the choice nor the network."""
+    chooses averages the measures of each candidate's runs (two of the relu candidate, which is not refit), and
+    keeping them changes neither the choice nor the network."""
     frame, flipped = ringed_table()
     model = TabularModel(task="multiclass", keep_rows=True)
     assert model.chooses, "keep_rows measures and changes no bit of training: it pins nothing"
     model.fit(frame, "ring")
     report = model.row_report()
     measures = model.row_measures
-    assert list(measures) == ["linear", "relu average"] and report.networks == 2
-    assert {m.epochs for m in measures.values()} == {150} and " over 150 recorded epochs of 2 networks" in repr(report)
-    by_label = pd.Series((measures["linear"].mean_loss + measures["relu average"].mean_loss) / 2, index=frame.index)
+    assert list(measures) == ["linear", "relu average", "relu average, run 2"] and report.networks == 3
+    assert {m.epochs for m in measures.values()} == {150} and " over 150 recorded epochs of 3 networks" in repr(report)
+    relu, again = measures["relu average"].mean_loss, measures["relu average, run 2"].mean_loss
+    assert not np.array_equal(relu, again), "the relu candidate's second run is seeded anew"
+    by_label = pd.Series((measures["linear"].mean_loss + relu + again) / 3, index=frame.index)
     np.testing.assert_allclose(report.frame["score"], by_label[report.ranking()], rtol=1e-12)
-    assert report.suspects()["reason"].str.contains("the 2 networks put another label ahead").all()
+    assert report.suspects()["reason"].str.contains("the 3 networks put another label ahead").all()
 
     def found(ranking: pd.Index) -> float:
         return len(flipped & set(ranking[: len(flipped)])) / len(flipped)
