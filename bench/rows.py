@@ -2,6 +2,7 @@
 
     python bench/rows.py                 # every table, 5 seeds (several minutes on 2 cores)
     python bench/rows.py --seeds 10
+    python bench/rows.py --seeds 10 --first-seed 10   # fresh seeds, to check what was chosen on the first ten
     python bench/rows.py --quick         # a smoke run: two small tables, one seed
 
 Classification (scikit-learn's breast cancer, wine, iris and digits, and a generated table): 10% of the
@@ -170,19 +171,26 @@ def github(frame: pd.DataFrame) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=5, help="seeds per table (default 5)")
+    parser.add_argument(
+        "--first-seed",
+        type=int,
+        default=0,
+        help="the first seed (default 0): another run's seeds check choices made on those of the default run",
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke run: two small tables, one seed")
     args = parser.parse_args(argv)
     seeds = 1 if args.quick else args.seeds
     warnings.simplefilter("ignore")
     started = time.perf_counter()
     print(f"glassnet rows benchmark, {datetime.date.today().isoformat()}: python bench/rows.py"
-          + (" --quick" if args.quick else f" --seeds {seeds}"))  # fmt: skip
+          + (" --quick" if args.quick else f" --seeds {seeds}")
+          + (f" --first-seed {args.first_seed}" if args.first_seed else ""))  # fmt: skip
 
     found: list[dict[str, object]] = []
     for name, X, y in classification_tables(args.quick):
         task = "binary" if len(np.unique(y)) == 2 else "multiclass"
         print(f"{name}: {len(y):,} rows, {seeds} seed(s)", file=sys.stderr, flush=True)
-        for seed in range(seeds):
+        for seed in range(args.first_seed, args.first_seed + seeds):
             noisy, broken = flip(y, np.random.default_rng(seed))
             row: dict[str, object] = {"table": name}
             ranked, flagged = glassnet_rows(X, noisy, task, seed)
@@ -211,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     found = []
     for name, X, y in regression_tables(args.quick):
         print(f"{name}: {len(y):,} rows, {seeds} seed(s)", file=sys.stderr, flush=True)
-        for seed in range(seeds):
+        for seed in range(args.first_seed, args.first_seed + seeds):
             noisy, broken = shift(y, np.random.default_rng(seed))
             ranked, flagged = glassnet_rows(X, noisy, "regression", seed)
             found.append({
