@@ -12,8 +12,9 @@ with ``keep_rows=True``; its `RowReport` ranks the rows and flags its suspects. 
 MLPClassifier and HistGradientBoostingClassifier (inputs standardized for the first two), ranked by
 self-confidence (the probability of the given label) and flagged by its default rule.
 
-Regression (scikit-learn's diabetes and a generated table): 5% of the targets shifted by 3 standard
-deviations. Anchor: the absolute residual of a 5-fold cross-validated Ridge.
+Regression (scikit-learn's diabetes, and generated tables: Friedman #3, a noisy linear one and a clean one):
+5% of the targets shifted by 3 standard deviations. Anchor: the absolute residual of a 5-fold cross-validated
+Ridge.
 
 precision@k: the share of truly broken rows among the k ranked first, k the number broken. F1: of the
 flagged set against the broken rows (cleanlab's own flagging; glassnet's suspects), told nothing of k.
@@ -73,6 +74,10 @@ def regression_tables(quick: bool) -> Iterator[Table]:
     if not quick:
         bunch = datasets.load_diabetes()
         yield "diabetes", bunch.data, bunch.target
+        X, y = datasets.make_friedman3(1_000, noise=0.1, random_state=0)
+        yield "Friedman #3", X, y  # nonlinear: a relu network wins the choice
+        X, y = datasets.make_regression(500, 10, n_informative=6, noise=60.0, random_state=1)
+        yield "noisy linear", X, y
     X, y = datasets.make_regression(200 if quick else 1_000, 8, n_informative=5, noise=20.0, random_state=0)
     yield "generated (regression)", X, y
 

@@ -7,8 +7,9 @@ measures were taken: it is given them.
 
 The score and the cutoff, with their reasons (figures: ``python bench/rows.py --seeds 10``):
 
-- **Measures: every network's that measured the rows, averaged** (`RowPart.averaged`). A model that
-  chooses has each candidate measure every row (`glassnet.selection.choose`), the relu candidate in two
+- **Measures: every network's that measured the rows, averaged** (`RowPart.averaged`). A classifier
+  that chooses has each candidate measure every row (`glassnet.selection.choose`; a regression its winner
+  alone, whose residuals a shifted target stands out in), the relu candidate in two
   runs (`glassnet.selection.MEASURE_RUNS`), each run one network of the average. One network sees what it
   can fit: the linear one alone ranked flipped labels 0.03 to 0.09 below cleanlab's best anchor on iris,
   digits and a generated table, whose classes a relu network fits; a relu network alone memorizes a

@@ -179,7 +179,7 @@ class _Fitted:
     targets: pd.Series | None = None
     """Their target column, as the table gave it."""
     measured: dict[str, RowMeasures] | None = None
-    """With ``keep_rows``, a model that chose: each candidate's measures of those rows (`Choice.rows`)."""
+    """With ``keep_rows``, a model that chose: its measuring runs' measures of those rows (`Choice.rows`)."""
 
 
 @dataclass
@@ -411,10 +411,11 @@ class TabularModel:
 
     @property
     def row_measures(self) -> dict[str, RowMeasures]:
-        """The `RowMeasures` that `row_report` averages, by the name of the network that took them: each candidate
-        of a model that chose, trained on all the rows as a refit is (`glassnet.selection.choose`; a candidate not
-        refit in several runs, ``"relu average"``, ``"relu average, run 2"``), else the one network (its
-        ``selection.chosen.name``); empty without ``keep_rows``."""
+        """The `RowMeasures` that `row_report` averages, by the name of the network that took them: of a model that
+        chose, each candidate's of a classifier and the winner's of a regression, trained on all the rows as a refit
+        is (`glassnet.selection.choose`; a candidate not refit in several runs, ``"relu average"``,
+        ``"relu average, run 2"``), else the one network (its ``selection.chosen.name``); empty without
+        ``keep_rows``."""
         fitted = self._state()
         if fitted.measured is not None:
             return dict(fitted.measured)
@@ -484,7 +485,8 @@ class TabularModel:
         keep_rows : bool, optional
             `TrainingSettings.keep_rows` for this fit (``None``: the model's ``training``): measure every row,
             for `row_report`. Its rows must then have an index label each. A model that chooses its network
-            has every candidate measure them, trained on all the rows as a refit is (`row_measures`); the
+            has its candidates measure them (a regression: its winner), trained on all the rows as a refit is
+            (`row_measures`); the
             choice and the network are the same as without.
 
         Returns
@@ -875,12 +877,12 @@ class TabularModel:
     # ----- which rows are wrong -----------------------------------------------
 
     def row_report(self) -> RowReport:
-        """What training said about every row the model learned from, in the table's own terms (`RowReport`):
-        under the frame's index labels, the given target, the prediction, the measures the run kept (a model that
-        chose: each candidate's, trained on all the rows as a refit is, averaged), a score, a rank and whether
-        the row is a suspect. With ``patience`` the rows carved out to stop on are in it too,
-        marked ``held_out``, measured by the network that never trained on them; a ``validation`` frame's rows
-        are not (they are not the frame's).
+        """What training said about every row the model learned from, in the table's own terms (`RowReport`): under
+        the frame's index labels, the given target, the prediction, the measures the run kept (a model that chose:
+        its candidates' (a regression: its winner's), trained on all the rows as a refit is, averaged), a score, a
+        rank and whether the row is a suspect. With ``patience`` the rows carved out to stop on are in it too,
+        marked ``held_out``, measured by the network that never trained on them; a ``validation`` frame's rows are
+        not (they are not the frame's).
 
         Needs a fit with ``keep_rows=True`` (`TrainingSettings.keep_rows`).
         """

@@ -285,6 +285,29 @@ def test_a_model_that_chooses_keeps_rows_every_candidate_measuring_every_row() -
     assert plain.network.parameter_vector.tobytes() == model.network.parameter_vector.tobytes()
 
 
+@pytest.mark.parametrize("truth", ["linear", "bowl"])
+def test_a_regression_that_chooses_measures_its_rows_by_the_winner_alone(truth: str) -> None:
+    """A shifted target is a residual under the model that fits the table: a regression's rows are measured by the
+    winner's runs only (the linear refit, or the relu candidate's two runs), and its shifted rows come first."""
+    rng = np.random.default_rng(3)
+    X = rng.uniform(-2, 2, size=(200, 2))
+    y = X @ [1.5, -2.0] if truth == "linear" else 2 * (X**2).sum(axis=1)
+    y = y + rng.normal(0, 0.1, 200)
+    shifted = rng.choice(200, 10, replace=False)
+    y[shifted] += 3 * y.std() * rng.choice([-1.0, 1.0], 10)
+    frame = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "y": y}, index=[f"r{i}" for i in range(200)])
+    model = TabularModel(keep_rows=True)
+    model.fit(frame, "y")
+    assert model.selection is not None
+    winner = model.selection.chosen.name
+    assert winner == ("linear" if truth == "linear" else "relu average")
+    expected = ["linear"] if truth == "linear" else ["relu average", "relu average, run 2"]
+    assert list(model.row_measures) == expected and model.row_report().networks == len(expected)
+    if truth == "linear":  # the refit that is the model measured the rows
+        assert model.history.rows == model.row_measures["linear"]
+    assert set(model.row_report().ranking()[:10]) == set(frame.index[shifted])
+
+
 def test_the_report_prints_its_most_suspect_rows_and_draws_its_map() -> None:
     frame, _ = flipped_table(120)
     model = TabularModel(task="multiclass", hidden=(), epochs=20)

@@ -82,8 +82,8 @@ WRITTEN_OPTIONS = options("written")
 PINNING_OPTIONS = frozenset({"hidden", "activation", *TRAINING_OPTIONS, "checkpoint", "trace", "gradients"})
 """The options that follow one network (its layers, its training, its epochs' checkpoints, traces and gradient
 columns): given any, a run on a ``--csv`` table trains the network they describe and chooses none. ``--rows``
-and ``--rows-plot`` are not among them: a run that chooses has every candidate measure every row
-(`glassnet.selection.choose`)."""
+and ``--rows-plot`` are not among them: a run that chooses measures every row with its candidates
+(a regression: its winner; `glassnet.selection.choose`)."""
 NEWER_OPTIONS = frozenset({"effects", "rows", "rows_plot"})
 """The output options a checkpoint written before them lacks, read as not asking."""
 
@@ -270,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="write what training said about every training row as CSV (your columns, then the measures, most "
         "suspect first) and print the ten most suspect; a run that chooses its network averages the measures of "
-        "every candidate, each trained on all the training rows",
+        "its candidates (a regression: its winner), each trained on all the training rows",
     )
     files.add_argument("--rows-plot", type=Path, help="write a PNG of the rows' map: confidence against variability")
     files.add_argument(
