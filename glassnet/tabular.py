@@ -887,6 +887,11 @@ class TabularModel:
         Needs a fit with ``keep_rows=True`` (`TrainingSettings.keep_rows`).
         """
         fitted, measures = self._state(), tuple(self.row_measures.values())
+        if fitted.measured == {}:  # kept rows, a choice made, and no run that measures them ended
+            raise ValueError(
+                "row_report: every run that measures the rows diverged, so there are no measures to report; "
+                "expected a fit whose measuring runs end (or pin a network: hidden=..., activation=...)"
+            )
         if not measures or fitted.rows is None or fitted.targets is None:
             raise ValueError(
                 "row_report: this model kept no measures of its rows; fit it with keep_rows=True "

@@ -22,10 +22,12 @@ from glassnet import (
     TrainingSettings,
     WriteCheckpoints,
     get_data,
+    selection,
 )
 from glassnet.functions import Head
 from glassnet.network import check_data
 from glassnet.reading import DataError
+from glassnet.training import TrainingDiverged
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -306,6 +308,25 @@ def test_a_regression_that_chooses_measures_its_rows_by_the_winner_alone(truth: 
     if truth == "linear":  # the refit that is the model measured the rows
         assert model.history.rows == model.row_measures["linear"]
     assert set(model.row_report().ranking()[:10]) == set(frame.index[shifted])
+
+
+def test_a_choice_whose_measuring_runs_all_diverged_says_so_not_to_keep_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """keep_rows was given: when no run that measures the rows ended, the report says they diverged."""
+    frame, _ = ringed_table()
+    original = selection._refit
+
+    def diverging(*args: Any, keep_rows: bool) -> tuple[Network, TrainingHistory]:
+        network, history = original(*args, keep_rows=keep_rows)
+        if keep_rows:
+            raise TrainingDiverged("loss became nan in epoch 3", history)
+        return network, history
+
+    monkeypatch.setattr(selection, "_refit", diverging)
+    model = TabularModel(task="multiclass", keep_rows=True)
+    model.fit(frame, "ring")
+    assert model.row_measures == {}
+    with pytest.raises(ValueError, match="every run that measures the rows diverged"):
+        model.row_report()
 
 
 def test_the_report_prints_its_most_suspect_rows_and_draws_its_map() -> None:
