@@ -545,9 +545,14 @@ class TabularModel:
         if selection is None:
             head, n_outputs = HEADS_BY_TASK[self.task], output_width(target_encoding)
             choice = choose(
-                X, y, head=head, n_outputs=n_outputs, seed=self.seed, candidates=self.candidates,
+                X,
+                y,
+                head=head,
+                n_outputs=n_outputs,
+                seed=self.seed,
+                candidates=self.candidates,
                 keep_rows=training.keep_rows,
-            )  # fmt: skip
+            )
             chosen = (choice.network, choice.history, rows.select(columns), choice.selection)
             measured = choice.rows if training.keep_rows else None
             self._fitted = _Fitted(features, target_encoding, *chosen, rows.frame[target], measured)
